@@ -1,0 +1,63 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using QrCalling;
+using QrCalling.Calls;
+using QrCalling.Codes;
+using QrCalling.Diagnostics;
+using QrCalling.Storage;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>The root builder returned by <c>AddQrCalling</c>/<see cref="QrCallingServiceCollectionExtensions.AddQrCallingCore"/>;
+/// storage and transport adapters add verbs to it (<c>.UsePostgresStorage(…)</c>, <c>.UseRedisStorage(…)</c>).</summary>
+public sealed class QrCallingBuilder
+{
+    internal QrCallingBuilder(IServiceCollection services) => Services = services;
+
+    /// <summary>The service collection being configured.</summary>
+    public IServiceCollection Services { get; }
+
+    /// <summary>Replaces the storage (the in-memory store is the default) with an adapter's implementation.</summary>
+    public QrCallingBuilder UseStorage<TStorage>() where TStorage : class, IStorage
+    {
+        Services.Replace(ServiceDescriptor.Singleton<IStorage, TStorage>());
+        return this;
+    }
+
+    /// <summary>Replaces the storage with one built by a factory.</summary>
+    public QrCallingBuilder UseStorage(Func<IServiceProvider, IStorage> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        Services.Replace(ServiceDescriptor.Singleton(factory));
+        return this;
+    }
+}
+
+/// <summary>Registers QrCalling's core services.</summary>
+public static class QrCallingServiceCollectionExtensions
+{
+    /// <summary>Registers the core (code and call services, hashing, QR rendering, metrics) with the in-memory store as
+    /// the default storage, and validates <see cref="QrCallingOptions"/> at start-up. Safe to call more than once.
+    /// ASP.NET Core apps call <c>AddQrCalling</c> from QrCalling.Hosting instead, which calls this.</summary>
+    public static QrCallingBuilder AddQrCallingCore(this IServiceCollection services, Action<QrCallingOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<QrCallingOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+        options.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<QrCallingOptions>, QrCallingOptionsValidator>());
+
+        services.AddMetrics();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<QrCallingMetrics>();
+        services.TryAddSingleton<TokenHasher>();
+        services.TryAddSingleton<QrRenderer>();
+        services.TryAddSingleton<IStorage, InMemoryStorage>();
+        services.TryAddSingleton<CallService>();
+        services.TryAddSingleton<CodeService>();
+        return new QrCallingBuilder(services);
+    }
+}

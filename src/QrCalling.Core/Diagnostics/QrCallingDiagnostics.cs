@@ -1,0 +1,44 @@
+using System.Diagnostics.Metrics;
+
+namespace QrCalling.Diagnostics;
+
+/// <summary>Names of QrCalling's meter and instruments. Tags never hold a token, payload, IP or id.</summary>
+public static class QrCallingDiagnostics
+{
+    /// <summary>The <see cref="Meter"/> name: <c>QrCalling</c>.</summary>
+    public const string MeterName = "QrCalling";
+    /// <summary>Counter of codes issued (including rotations).</summary>
+    public const string CodesIssued = "qrcalling.codes.issued";
+    /// <summary>Counter of scans, tagged <c>outcome</c>: ok, malformed, checksum, unavailable.</summary>
+    public const string Scans = "qrcalling.scans";
+    /// <summary>Counter of calls started, tagged <c>media</c>.</summary>
+    public const string CallsStarted = "qrcalling.calls.started";
+    /// <summary>Counter of calls ended, tagged <c>reason</c>.</summary>
+    public const string CallsEnded = "qrcalling.calls.ended";
+    /// <summary>Counter of signals and chats relayed, tagged <c>type</c>.</summary>
+    public const string SignalsRelayed = "qrcalling.signals.relayed";
+}
+
+/// <summary>The instruments, created from <see cref="IMeterFactory"/> so each DI container has its own.</summary>
+internal sealed class QrCallingMetrics
+{
+    public QrCallingMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(QrCallingDiagnostics.MeterName);
+        CodesIssued = meter.CreateCounter<long>(QrCallingDiagnostics.CodesIssued, "{code}", "Codes issued");
+        Scans = meter.CreateCounter<long>(QrCallingDiagnostics.Scans, "{scan}", "Scans by outcome");
+        CallsStarted = meter.CreateCounter<long>(QrCallingDiagnostics.CallsStarted, "{call}", "Calls started");
+        CallsEnded = meter.CreateCounter<long>(QrCallingDiagnostics.CallsEnded, "{call}", "Calls ended by reason");
+        SignalsRelayed = meter.CreateCounter<long>(QrCallingDiagnostics.SignalsRelayed, "{message}", "Signals and chats relayed");
+    }
+
+    public Counter<long> CodesIssued { get; }
+    public Counter<long> Scans { get; }
+    public Counter<long> CallsStarted { get; }
+    public Counter<long> CallsEnded { get; }
+    public Counter<long> SignalsRelayed { get; }
+
+    public void Scan(string outcome) => Scans.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+    public void Ended(string reason) => CallsEnded.Add(1, new KeyValuePair<string, object?>("reason", reason));
+    public void Relayed(string type) => SignalsRelayed.Add(1, new KeyValuePair<string, object?>("type", type));
+}

@@ -1,0 +1,106 @@
+namespace QrCalling;
+
+/// <summary>The stable, machine-readable error codes of the wire contract (the <c>code</c> member of problem details,
+/// and the prefix of hub error messages).</summary>
+public static class QrCallingErrorCodes
+{
+    /// <summary>Not a payload in the <c>pqc:1:&lt;token&gt;:&lt;checksum&gt;</c> format (HTTP 400).</summary>
+    public const string Malformed = "malformed";
+    /// <summary>Format right, checksum wrong (HTTP 400).</summary>
+    public const string Checksum = "checksum";
+    /// <summary>Unknown, revoked, expired or used-up code; the four cases are indistinguishable (HTTP 404).</summary>
+    public const string Unavailable = "unavailable";
+    /// <summary>No such resource for this owner or participant (HTTP 404).</summary>
+    public const string NotFound = "not_found";
+    /// <summary>The request body or arguments are invalid (HTTP 400).</summary>
+    public const string InvalidRequest = "invalid_request";
+    /// <summary>No or bad credentials (HTTP 401).</summary>
+    public const string Unauthorized = "unauthorized";
+    /// <summary>The authenticated party is not a participant of this call (HTTP 403).</summary>
+    public const string NotParticipant = "not_participant";
+    /// <summary>The call is not in a state that allows the operation (HTTP 409).</summary>
+    public const string InvalidState = "invalid_state";
+    /// <summary>Signal data, chat ciphertext or a request body exceeds its cap (HTTP 413).</summary>
+    public const string TooLarge = "too_large";
+    /// <summary>A rate limit was hit (HTTP 429).</summary>
+    public const string RateLimited = "rate_limited";
+    /// <summary>The storage backend is down or unreachable (HTTP 503).</summary>
+    public const string StorageUnavailable = "storage_unavailable";
+}
+
+/// <summary>An expected, typed failure of a QrCalling operation: a stable <see cref="Code"/> from
+/// <see cref="QrCallingErrorCodes"/> and a human-readable <see cref="Detail"/> that never holds a token, payload or IP.</summary>
+/// <param name="Code">A code from <see cref="QrCallingErrorCodes"/>.</param>
+/// <param name="Detail">A short explanation for developers.</param>
+public sealed record QrCallingError(string Code, string Detail)
+{
+    /// <summary>The one error every unknown, revoked, expired or used-up code gives.</summary>
+    public static QrCallingError Unavailable { get; } = new(QrCallingErrorCodes.Unavailable, "This code is not available.");
+    /// <summary>The payload is not in the expected format.</summary>
+    public static QrCallingError Malformed { get; } = new(QrCallingErrorCodes.Malformed, "The payload is not a QrCalling code.");
+    /// <summary>The payload's checksum does not match its token.</summary>
+    public static QrCallingError Checksum { get; } = new(QrCallingErrorCodes.Checksum, "The payload's checksum does not match; the code was misread or mistyped.");
+    /// <summary>The caller is not a participant of the call.</summary>
+    public static QrCallingError NotParticipant { get; } = new(QrCallingErrorCodes.NotParticipant, "Not a participant of this call.");
+    /// <summary>No such resource.</summary>
+    public static QrCallingError NotFound { get; } = new(QrCallingErrorCodes.NotFound, "Not found.");
+
+    /// <summary>An <see cref="QrCallingErrorCodes.InvalidState"/> error.</summary>
+    public static QrCallingError InvalidState(string detail) => new(QrCallingErrorCodes.InvalidState, detail);
+    /// <summary>A <see cref="QrCallingErrorCodes.TooLarge"/> error.</summary>
+    public static QrCallingError TooLarge(string detail) => new(QrCallingErrorCodes.TooLarge, detail);
+    /// <summary>An <see cref="QrCallingErrorCodes.InvalidRequest"/> error.</summary>
+    public static QrCallingError InvalidRequest(string detail) => new(QrCallingErrorCodes.InvalidRequest, detail);
+}
+
+/// <summary>The outcome of an operation: a value, or a <see cref="QrCallingError"/>. Bad input is reported this way,
+/// never by throwing.</summary>
+/// <typeparam name="T">The value's type.</typeparam>
+public readonly struct QrCallingResult<T>
+{
+    private readonly T? _value;
+
+    private QrCallingResult(T? value, QrCallingError? error)
+    {
+        _value = value;
+        Error = error;
+    }
+
+    /// <summary>The error, or null on success.</summary>
+    public QrCallingError? Error { get; }
+
+    /// <summary>True when the operation succeeded.</summary>
+    public bool IsSuccess => Error is null;
+
+    /// <summary>The value; throws when the operation failed.</summary>
+    public T Value => Error is null ? _value! : throw new InvalidOperationException($"The operation failed with '{Error.Code}'.");
+
+    /// <summary>A success.</summary>
+    public static QrCallingResult<T> Success(T value) => new(value, null);
+
+    /// <summary>A failure.</summary>
+    public static QrCallingResult<T> Failure(QrCallingError error) => new(default, error ?? throw new ArgumentNullException(nameof(error)));
+
+    /// <summary>Wraps a value.</summary>
+    public static implicit operator QrCallingResult<T>(T value) => Success(value);
+
+    /// <summary>Wraps an error.</summary>
+    public static implicit operator QrCallingResult<T>(QrCallingError error) => Failure(error);
+}
+
+/// <summary>Thrown by storage adapters when the backend is down, unreachable or timed out. Hosting maps it to
+/// HTTP 503 with the code <see cref="QrCallingErrorCodes.StorageUnavailable"/>.</summary>
+public sealed class StorageUnavailableException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public StorageUnavailableException() : base("The storage backend is unavailable.") { }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public StorageUnavailableException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with a message and the backend's own exception.</summary>
+    public StorageUnavailableException(string message, Exception innerException) : base(message, innerException) { }
+
+    /// <summary>The stable error code, <see cref="QrCallingErrorCodes.StorageUnavailable"/>.</summary>
+    public string Code => QrCallingErrorCodes.StorageUnavailable;
+}

@@ -1,0 +1,91 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace QrCalling;
+
+/// <summary>Options of QrCalling's core: hashing, code and call lifetimes, size caps. Bound from the
+/// <c>QrCalling</c> configuration section by the hosting package and validated at start-up.</summary>
+public sealed class QrCallingOptions
+{
+    /// <summary>The configuration section these options bind from.</summary>
+    public const string SectionName = "QrCalling";
+
+    /// <summary>Base of the link form <c>&lt;PublicBaseUrl&gt;#&lt;payload&gt;</c>, e.g. <c>https://call.example.org/c</c>.
+    /// When null the hosting package derives it from the request (<c>{scheme}://{host}/c</c>).</summary>
+    [Url]
+    public string? PublicBaseUrl { get; set; }
+
+    /// <summary>Secret key for the at-rest hash of tokens: <c>HMAC-SHA256(pepper, tokenBytes)</c>. When null, plain SHA-256
+    /// is used (a stolen database then lets an attacker check guessed tokens offline; set a pepper in production).
+    /// At least 16 characters.</summary>
+    [MinLength(16)]
+    public string? Pepper { get; set; }
+
+    /// <summary>Peppers used before <see cref="Pepper"/>, newest first. Look-ups try the current pepper, then these in order,
+    /// so codes issued under an old pepper keep working while it is listed. See docs/operations.md, "Rotating the pepper".</summary>
+    public IList<string> PreviousPeppers { get; } = new List<string>();
+
+    /// <summary>Lifetime of a code issued without <c>expiresInSeconds</c>; null means it never expires on its own.</summary>
+    public TimeSpan? DefaultCodeLifetime { get; set; }
+
+    /// <summary>The longest lifetime an owner may ask for. Default 5 years.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "3650.00:00:00")]
+    public TimeSpan MaxCodeLifetime { get; set; } = TimeSpan.FromDays(5 * 365);
+
+    /// <summary>Longest label, in characters. Default 80.</summary>
+    [Range(1, 1000)]
+    public int MaxLabelLength { get; set; } = 80;
+
+    /// <summary>How long a call rings before it ends with <c>missed</c>. Default 30 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan RingTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Longest an active call may last before it ends with <c>timeout</c>; also the lifetime of TURN credentials
+    /// and call tokens. Default 2 hours.</summary>
+    [Range(typeof(TimeSpan), "00:00:10", "1.00:00:00")]
+    public TimeSpan MaxCallDuration { get; set; } = TimeSpan.FromHours(2);
+
+    /// <summary>How long a participant may be disconnected before the call ends with <c>dropped</c>. Default 30 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan ReconnectGrace { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long an ended call stays in the owner's history before the sweep deletes it. Default 30 days.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
+    public TimeSpan CallRetention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>How long a call's mailbox (signals and chat ciphertext) is kept after the call ends. Default 10 minutes.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "30.00:00:00")]
+    public TimeSpan MailboxRetention { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long a revoked or expired code is kept (listed to its owner) before the sweep deletes it. Default 30 days.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "3650.00:00:00")]
+    public TimeSpan CodeRetention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>Cap on the UTF-8 size of one signal's JSON <c>data</c>. Default 64 KiB (an SDP offer with many
+    /// candidates is 5-20 KiB).</summary>
+    [Range(256, 1024 * 1024)]
+    public int MaxSignalDataBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Cap on the length of one chat ciphertext (base64 characters). Default 16 KiB.</summary>
+    [Range(16, 1024 * 1024)]
+    public int MaxChatCiphertextBytes { get; set; } = 16 * 1024;
+
+    /// <summary>Cap on the number of mailbox entries of one call; further signals or chats get <c>too_large</c>. Default 2000.</summary>
+    [Range(10, 1_000_000)]
+    public int MaxMailboxEntries { get; set; } = 2000;
+
+    /// <summary>Default QR module size in pixels for PNG rendering. Default 10.</summary>
+    [Range(1, 40)]
+    public int QrPixelsPerModule { get; set; } = 10;
+
+    /// <summary>QR error-correction level: L, M, Q or H. Default M.</summary>
+    [RegularExpression("^[LMQH]$")]
+    public string QrErrorCorrection { get; set; } = "M";
+
+    /// <summary>How often the background sweep runs (ring timeouts, durations, drops, retention). Default 5 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Most rows one sweep step deletes per store, so a sweep never holds a long lock. Default 500.</summary>
+    [Range(1, 100_000)]
+    public int SweepBatchSize { get; set; } = 500;
+}

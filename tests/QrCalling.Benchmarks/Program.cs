@@ -1,0 +1,1 @@
+Console.WriteLine("QrCalling benchmarks: work in progress");

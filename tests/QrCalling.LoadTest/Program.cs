@@ -1,0 +1,1 @@
+Console.WriteLine("QrCalling load tool: work in progress");
