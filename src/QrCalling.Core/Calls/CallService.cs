@@ -33,6 +33,10 @@ public sealed record StartedCall(CallRecord Call, string CallToken);
 /// mailbox events and delivers events through <see cref="Transport.ITransport"/>.</summary>
 public sealed class CallService
 {
+    /// <summary>Every call token starts with this prefix, so hosts can tell a call token from their own bearer tokens
+    /// (e.g. a JWT) in <c>Authorization: Bearer</c> or <c>?access_token=</c>. The rest is 32 random bytes, base64url.</summary>
+    public const string CallTokenPrefix = "qct_";
+
     // Constructor and bodies: see the Core implementation. Dependencies: IStorage, ITransport, TokenHasher,
     // IOptions<QrCallingOptions>, TimeProvider, ILogger<CallService>, QrCallingMetrics (internal).
 
@@ -86,4 +90,8 @@ public sealed class CallService
     /// <summary>One sweep: ends calls that rang out (missed), ran past their maximum duration (timeout) or were dropped,
     /// and deletes what is past retention (codes, calls, mailboxes) in bounded batches. Returns how many calls it ended.</summary>
     public ValueTask<int> SweepAsync(CancellationToken cancellationToken) => throw new NotImplementedException();
+
+    /// <summary>Ends every open call started from a code with <c>revoked</c> (used by <see cref="Codes.CodeService.RevokeAsync"/>
+    /// and RotateAsync). Returns how many calls it ended.</summary>
+    internal ValueTask<int> EndCallsOfCodeAsync(string codeId, CancellationToken cancellationToken) => throw new NotImplementedException();
 }

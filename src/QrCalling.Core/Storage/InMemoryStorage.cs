@@ -1,14 +1,25 @@
 namespace QrCalling.Storage;
 
-/// <summary>The embedded default: thread-safe in-memory storage, lost on restart. Atomic operations use per-record locks.</summary>
+/// <summary>The embedded default: thread-safe in-memory storage, lost on restart; a single host instance only.
+/// Expired and ended records are deleted by the sweep (<see cref="Calls.CallService.SweepAsync"/>).</summary>
 public sealed class InMemoryStorage : IStorage
 {
+    private readonly InMemoryMailboxStore _mailbox;
+
+    /// <summary>Creates an empty store.</summary>
+    public InMemoryStorage()
+    {
+        _mailbox = new InMemoryMailboxStore();
+        Codes = new InMemoryCodeStore();
+        Calls = new InMemoryCallStore(_mailbox);
+    }
+
     /// <inheritdoc />
-    public ICodeStore Codes => throw new NotImplementedException();
+    public ICodeStore Codes { get; }
     /// <inheritdoc />
-    public ICallStore Calls => throw new NotImplementedException();
+    public ICallStore Calls { get; }
     /// <inheritdoc />
-    public IMailboxStore Mailbox => throw new NotImplementedException();
+    public IMailboxStore Mailbox => _mailbox;
     /// <inheritdoc />
     public ValueTask PingAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }
