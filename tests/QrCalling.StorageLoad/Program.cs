@@ -1,0 +1,1 @@
+Console.WriteLine("QrCalling storage load: work in progress");
