@@ -1,0 +1,190 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using QrCalling.Testing;
+
+namespace QrCalling.Storage.Redis.Tests;
+
+/// <summary>Owners authenticate with the header <c>X-Owner</c> or, on the hub, <c>?owner=</c>.</summary>
+internal sealed class OwnerAuthHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "RedisTestOwner";
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var owner = Request.Headers["X-Owner"].ToString();
+        if (owner.Length == 0)
+        {
+            owner = Request.Query["owner"].ToString();
+        }
+        if (owner.Length == 0)
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+        var principal = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, owner)], SchemeName));
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
+    }
+}
+
+/// <summary>One host instance on a TestServer: AddQrCalling().UseRedisStorage().UseRedisBackplane(), MapQrCalling.</summary>
+internal sealed class RedisHost : IAsyncDisposable
+{
+    private readonly List<HubConnection> _connections = [];
+    private bool _stopped;
+
+    private RedisHost(WebApplication app, CapturingLoggerProvider logs)
+    {
+        App = app;
+        Logs = logs;
+        Server = app.GetTestServer();
+    }
+
+    public WebApplication App { get; }
+    public TestServer Server { get; }
+    public CapturingLoggerProvider Logs { get; }
+
+    public static async Task<RedisHost> StartAsync(string redis, string keyPrefix, string channelPrefix)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.WebHost.UseTestServer();
+        var logs = new CapturingLoggerProvider();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(logs);
+        builder.Services.AddAuthentication(OwnerAuthHandler.SchemeName).AddScheme<AuthenticationSchemeOptions, OwnerAuthHandler>(OwnerAuthHandler.SchemeName, null);
+        builder.Services.AddQrCalling(o => o.SweepInterval = TimeSpan.FromSeconds(1))
+            .UseRedisStorage(o =>
+            {
+                o.Configuration = redis;
+                o.KeyPrefix = keyPrefix;
+            })
+            .UseRedisBackplane(o => o.ChannelPrefix = channelPrefix);
+        var app = builder.Build();
+        app.Use((context, next) =>
+        {
+            context.Connection.RemoteIpAddress = IPAddress.Loopback;
+            return next();
+        });
+        app.MapQrCalling();
+        await app.StartAsync();
+        return new RedisHost(app, logs);
+    }
+
+    public HttpClient Client(string? owner = null)
+    {
+        var client = Server.CreateClient();
+        if (owner is not null)
+        {
+            client.DefaultRequestHeaders.Add("X-Owner", owner);
+        }
+        return client;
+    }
+
+    public async Task<EventRecorder> ConnectAsync(string? owner = null, string? deviceId = null, string? callToken = null)
+    {
+        var query = new List<string>();
+        if (owner is not null) query.Add("owner=" + Uri.EscapeDataString(owner));
+        if (deviceId is not null) query.Add("deviceId=" + Uri.EscapeDataString(deviceId));
+        if (callToken is not null) query.Add("access_token=" + Uri.EscapeDataString(callToken));
+        var url = new Uri(Server.BaseAddress, "/hubs/calls?" + string.Join('&', query));
+        var server = Server;
+        var connection = new HubConnectionBuilder()
+            .WithUrl(url, o =>
+            {
+                o.Transports = HttpTransportType.WebSockets;
+                o.HttpMessageHandlerFactory = _ => server.CreateHandler();
+                o.WebSocketFactory = async (context, cancellationToken) => await server.CreateWebSocketClient().ConnectAsync(context.Uri, cancellationToken);
+            })
+            .Build();
+        var recorder = new EventRecorder(connection);
+        await connection.StartAsync();
+        _connections.Add(connection);
+        return recorder;
+    }
+
+    /// <summary>Stops the instance (its hub connections drop).</summary>
+    public async Task StopAsync()
+    {
+        if (_stopped)
+        {
+            return;
+        }
+        _stopped = true;
+        await App.StopAsync();
+        foreach (var connection in _connections)
+        {
+            try { await connection.DisposeAsync(); } catch (Exception) { /* already closed */ }
+        }
+        await App.DisposeAsync();
+    }
+
+    public ValueTask DisposeAsync() => new(StopAsync());
+}
+
+/// <summary>Records every hub event a connection receives, as (name, one JSON argument).</summary>
+internal sealed class EventRecorder
+{
+    private static readonly string[] Names =
+        ["IncomingCall", "CallAccepted", "CallAnsweredElsewhere", "CallEnded", "Signal", "Typing", "Chat", "PeerLeft", "PeerJoined"];
+
+    private readonly ConcurrentQueue<(string Name, JsonElement Data)> _events = new();
+
+    public EventRecorder(HubConnection connection)
+    {
+        Connection = connection;
+        foreach (var name in Names)
+        {
+            connection.On<JsonElement>(name, data => _events.Enqueue((name, data.Clone())));
+        }
+    }
+
+    public HubConnection Connection { get; }
+
+    public IReadOnlyList<(string Name, JsonElement Data)> Events => _events.ToArray();
+
+    /// <summary>Waits (bounded, polling) for an event with this name matching the predicate.</summary>
+    public async Task<JsonElement> WaitForAsync(string name, Func<JsonElement, bool>? match = null, int timeoutMs = 10_000)
+    {
+        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+        while (DateTime.UtcNow < deadline)
+        {
+            foreach (var (eventName, data) in _events)
+            {
+                if (eventName == name && (match is null || match(data)))
+                {
+                    return data;
+                }
+            }
+            await Task.Delay(20);
+        }
+        throw new TimeoutException($"No {name} event within {timeoutMs} ms; got: {string.Join(", ", _events.Select(e => e.Name))}");
+    }
+}
+
+internal static class HttpJson
+{
+    public static async Task<JsonElement> ReadJsonAsync(this HttpResponseMessage response, HttpStatusCode expected)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        if (response.StatusCode != expected)
+        {
+            throw new Xunit.Sdk.XunitException($"Expected {(int)expected}, got {(int)response.StatusCode}: {text}");
+        }
+        return text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    public static async Task<JsonElement> PostJsonAsync(this HttpClient client, string url, object body, HttpStatusCode expected) =>
+        await (await client.PostAsJsonAsync(url, body)).ReadJsonAsync(expected);
+}
