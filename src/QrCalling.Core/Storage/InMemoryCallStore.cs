@@ -1,22 +1,156 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using QrCalling.Calls;
 
 namespace QrCalling.Storage;
 
-/// <summary>In-memory <see cref="ICallStore"/>; deleting a call deletes its mailbox.</summary>
+/// <summary>In-memory <see cref="ICallStore"/>; deleting a call deletes its mailbox. Every change runs under one lock,
+/// so the atomic operations (accept, end, presence) are right by construction; reads see immutable records.</summary>
 internal sealed class InMemoryCallStore : ICallStore
 {
     private readonly InMemoryMailboxStore _mailbox;
+    private readonly Lock _gate = new();
+    private readonly ConcurrentDictionary<string, CallRecord> _calls = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _byTokenHash = new(StringComparer.Ordinal);
 
     public InMemoryCallStore(InMemoryMailboxStore mailbox) => _mailbox = mailbox;
 
-    public ValueTask CreateAsync(CallRecord call, CancellationToken cancellationToken) => throw new NotImplementedException();
-    public ValueTask<CallRecord?> GetAsync(string callId, CancellationToken cancellationToken) => throw new NotImplementedException();
-    public ValueTask<CallRecord?> FindByTokenHashAsync(byte[] callTokenHash, CancellationToken cancellationToken) => throw new NotImplementedException();
-    public ValueTask<CallRecord?> TryAcceptAsync(string callId, string deviceId, DateTimeOffset now, CancellationToken cancellationToken) => throw new NotImplementedException();
-    public ValueTask<CallRecord?> TryEndAsync(string callId, CallState expectedState, CallEndReason reason, DateTimeOffset now, CancellationToken cancellationToken) => throw new NotImplementedException();
-    public ValueTask SetPresenceAsync(string callId, CallSide side, DateTimeOffset? goneSince, CancellationToken cancellationToken) => throw new NotImplementedException();
-    public IAsyncEnumerable<CallRecord> ListByOwnerAsync(string ownerId, int limit, DateTimeOffset? before, CancellationToken cancellationToken) => throw new NotImplementedException();
-    public IAsyncEnumerable<CallRecord> ListOpenAsync(int maxCount, CancellationToken cancellationToken) => throw new NotImplementedException();
-    public IAsyncEnumerable<CallRecord> ListOpenByCodeAsync(string codeId, int maxCount, CancellationToken cancellationToken) => throw new NotImplementedException();
-    public ValueTask<int> DeleteEndedBeforeAsync(DateTimeOffset cutoff, int maxCount, CancellationToken cancellationToken) => throw new NotImplementedException();
+    public ValueTask CreateAsync(CallRecord call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        cancellationToken.ThrowIfCancellationRequested();
+        var tokenKey = Convert.ToHexString(call.CallTokenHash);
+        lock (_gate)
+        {
+            if (_calls.ContainsKey(call.CallId) || _byTokenHash.ContainsKey(tokenKey))
+            {
+                throw new InvalidOperationException("A call with this id or token hash already exists.");
+            }
+            _calls[call.CallId] = call;
+            _byTokenHash[tokenKey] = call.CallId;
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<CallRecord?> GetAsync(string callId, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(callId is not null && _calls.TryGetValue(callId, out var call) ? call : null);
+    }
+
+    public ValueTask<CallRecord?> FindByTokenHashAsync(byte[] callTokenHash, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(callTokenHash);
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(
+            _byTokenHash.TryGetValue(Convert.ToHexString(callTokenHash), out var callId) && _calls.TryGetValue(callId, out var call)
+                ? call
+                : null);
+    }
+
+    public ValueTask<CallRecord?> TryAcceptAsync(string callId, string deviceId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(deviceId);
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(Update(callId, call => call.State == CallState.Ringing
+            ? call with { State = CallState.Active, AcceptedDeviceId = deviceId, AnsweredAt = now }
+            : null));
+    }
+
+    public ValueTask<CallRecord?> TryEndAsync(string callId, CallState expectedState, CallEndReason reason, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (expectedState == CallState.Ended)
+        {
+            return ValueTask.FromResult<CallRecord?>(null);
+        }
+        var ended = Update(callId, call => call.State == expectedState
+            ? call with { State = CallState.Ended, EndReason = reason, EndedAt = now }
+            : null);
+        if (ended is not null)
+        {
+            _mailbox.MarkCallEnded(callId, now);
+        }
+        return ValueTask.FromResult(ended);
+    }
+
+    public ValueTask SetPresenceAsync(string callId, CallSide side, DateTimeOffset? goneSince, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        Update(callId, call => call.State == CallState.Ended
+            ? null
+            : side == CallSide.Caller ? call with { CallerGoneSince = goneSince } : call with { CalleeGoneSince = goneSince });
+        return ValueTask.CompletedTask;
+    }
+
+    public IAsyncEnumerable<CallRecord> ListByOwnerAsync(string ownerId, int limit, DateTimeOffset? before, CancellationToken cancellationToken) =>
+        ToAsync(_calls.Values
+            .Where(c => c.OwnerId == ownerId && (before is null || c.CreatedAt < before))
+            .OrderByDescending(c => c.CreatedAt)
+            .ThenByDescending(c => c.CallId, StringComparer.Ordinal)
+            .Take(Math.Max(0, limit))
+            .ToArray(), cancellationToken);
+
+    public IAsyncEnumerable<CallRecord> ListOpenAsync(int maxCount, CancellationToken cancellationToken) =>
+        ToAsync(_calls.Values
+            .Where(c => c.State != CallState.Ended)
+            .OrderBy(c => c.CreatedAt)
+            .ThenBy(c => c.CallId, StringComparer.Ordinal)
+            .Take(Math.Max(0, maxCount))
+            .ToArray(), cancellationToken);
+
+    public IAsyncEnumerable<CallRecord> ListOpenByCodeAsync(string codeId, int maxCount, CancellationToken cancellationToken) =>
+        ToAsync(_calls.Values
+            .Where(c => c.CodeId == codeId && c.State != CallState.Ended)
+            .OrderBy(c => c.CreatedAt)
+            .ThenBy(c => c.CallId, StringComparer.Ordinal)
+            .Take(Math.Max(0, maxCount))
+            .ToArray(), cancellationToken);
+
+    public ValueTask<int> DeleteEndedBeforeAsync(DateTimeOffset cutoff, int maxCount, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var deleted = 0;
+        lock (_gate)
+        {
+            var stale = _calls.Values
+                .Where(c => c.State == CallState.Ended && c.EndedAt < cutoff)
+                .OrderBy(c => c.EndedAt)
+                .Take(Math.Max(0, maxCount))
+                .ToArray();
+            foreach (var call in stale)
+            {
+                _calls.TryRemove(call.CallId, out _);
+                _byTokenHash.TryRemove(Convert.ToHexString(call.CallTokenHash), out _);
+                _mailbox.DeleteCall(call.CallId);
+                deleted++;
+            }
+        }
+        return ValueTask.FromResult(deleted);
+    }
+
+    /// <summary>Applies <paramref name="change"/> under the lock; a null result means "no change".</summary>
+    private CallRecord? Update(string callId, Func<CallRecord, CallRecord?> change)
+    {
+        ArgumentNullException.ThrowIfNull(callId);
+        lock (_gate)
+        {
+            if (!_calls.TryGetValue(callId, out var call) || change(call) is not { } updated)
+            {
+                return null;
+            }
+            _calls[callId] = updated;
+            return updated;
+        }
+    }
+
+    private static async IAsyncEnumerable<CallRecord> ToAsync(CallRecord[] calls, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        foreach (var call in calls)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return call;
+        }
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
 }

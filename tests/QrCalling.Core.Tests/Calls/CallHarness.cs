@@ -1,0 +1,147 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+using QrCalling.Calls;
+using QrCalling.Codes;
+using QrCalling.Storage;
+using QrCalling.Testing;
+using QrCalling.Transport;
+
+namespace QrCalling.Core.Tests.Calls;
+
+/// <summary>An <see cref="ITransport"/> that records every delivery (the real one is SignalR, in Hosting).</summary>
+internal sealed class RecordingTransport : ITransport
+{
+    private readonly ConcurrentQueue<(string Target, ServerEvent Event)> _sent = new();
+
+    /// <summary>When set, every send throws (to check a failed delivery never fails an operation).</summary>
+    public bool Fail { get; set; }
+
+    public IReadOnlyList<(string Target, ServerEvent Event)> Sent => _sent.ToArray();
+
+    public ValueTask SendToOwnerAsync(string ownerId, ServerEvent serverEvent, CancellationToken cancellationToken) =>
+        Record($"owner:{ownerId}", serverEvent);
+
+    public ValueTask SendToOwnerExceptAsync(string ownerId, string exceptDeviceId, ServerEvent serverEvent, CancellationToken cancellationToken) =>
+        Record($"owner-except:{ownerId}/{exceptDeviceId}", serverEvent);
+
+    public ValueTask SendToDeviceAsync(string ownerId, string deviceId, ServerEvent serverEvent, CancellationToken cancellationToken) =>
+        Record($"device:{ownerId}/{deviceId}", serverEvent);
+
+    public ValueTask SendToCallerAsync(string callId, ServerEvent serverEvent, CancellationToken cancellationToken) =>
+        Record($"caller:{callId}", serverEvent);
+
+    private ValueTask Record(string target, ServerEvent serverEvent)
+    {
+        if (Fail)
+        {
+            throw new InvalidOperationException("transport down");
+        }
+        _sent.Enqueue((target, serverEvent));
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>What one connected owner device received (its own, its owner's, and "all but another device").</summary>
+    public List<ServerEvent> ForDevice(string ownerId, string deviceId) => Sent
+        .Where(s => s.Target == $"device:{ownerId}/{deviceId}" || s.Target == $"owner:{ownerId}"
+            || s.Target.StartsWith($"owner-except:{ownerId}/", StringComparison.Ordinal) && s.Target != $"owner-except:{ownerId}/{deviceId}")
+        .Select(s => s.Event)
+        .ToList();
+
+    /// <summary>What the caller of a call received.</summary>
+    public List<ServerEvent> ForCaller(string callId) => Sent.Where(s => s.Target == $"caller:{callId}").Select(s => s.Event).ToList();
+}
+
+/// <summary>CallService wired as the container wires it, on in-memory storage, a fake clock and a recording transport.</summary>
+internal sealed class CallHarness : IDisposable
+{
+    public static readonly DateTimeOffset T0 = new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
+
+    private CallHarness(Action<QrCallingOptions>? configure, bool hooked = false)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(Logs));
+        services.AddSingleton<TimeProvider>(Time);
+        services.AddSingleton<ITransport>(Transport);
+        var builder = services.AddQrCallingCore(configure);
+        if (hooked)
+        {
+            builder.UseStorage(_ => Hooked);
+        }
+        Provider = services.BuildServiceProvider();
+        Storage = hooked ? Hooked.Inner : (InMemoryStorage)Provider.GetRequiredService<IStorage>();
+        Calls = Provider.GetRequiredService<CallService>();
+        Codes = Provider.GetRequiredService<CodeService>();
+    }
+
+    public FakeTimeProvider Time { get; } = new(T0);
+    public RecordingTransport Transport { get; } = new();
+    public CapturingLoggerProvider Logs { get; } = new();
+    public ServiceProvider Provider { get; }
+    public InMemoryStorage Storage { get; }
+    public CallService Calls { get; }
+    public CodeService Codes { get; }
+
+    public string Owner { get; } = "owner-" + Guid.NewGuid().ToString("N");
+    public CallActor Device(string deviceId) => CallActor.OwnerDevice(Owner, deviceId);
+
+    /// <summary>Storage with a hook that runs before the next mailbox append (used only by <see cref="CreateHooked"/>).</summary>
+    public HookedStorage Hooked { get; } = new();
+
+    public static CallHarness Create(Action<QrCallingOptions>? configure = null) => new(configure);
+
+    /// <summary>A harness whose storage runs <see cref="HookedStorage.BeforeNextAppend"/> before an append, to force an
+    /// interleaving.</summary>
+    public static CallHarness CreateHooked() => new(null, hooked: true);
+
+    public async Task<IssuedCode> IssueAsync(MediaKind media = MediaKinds.All, int? maxScans = null)
+    {
+        var issued = await Codes.IssueAsync(Owner, new CodeSpec { Label = "Blue van", Media = media, MaxScans = maxScans }, CancellationToken.None);
+        return issued.Value;
+    }
+
+    /// <summary>Issues a code and starts a call from it.</summary>
+    public async Task<(IssuedCode Code, StartedCall Call, CallActor Caller)> StartAsync(MediaKind media = MediaKind.Video)
+    {
+        var code = await IssueAsync();
+        var started = await Calls.StartAsync(code.Payload, media, CancellationToken.None);
+        var call = started.Value;
+        return (code, call, CallActor.Caller(call.Call.CallId));
+    }
+
+    public static JsonElement Json(string json) => JsonDocument.Parse(json).RootElement.Clone();
+
+    public void Dispose() => Provider.Dispose();
+}
+
+/// <summary>In-memory storage that can run a hook before the next mailbox append, to force a race's interleaving.</summary>
+internal sealed class HookedStorage : IStorage, IMailboxStore
+{
+    public InMemoryStorage Inner { get; } = new();
+    public Func<Task>? BeforeNextAppend { get; set; }
+
+    public ICodeStore Codes => Inner.Codes;
+    public ICallStore Calls => Inner.Calls;
+    public IMailboxStore Mailbox => this;
+    public ValueTask PingAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    public async ValueTask<long> AppendAsync(string callId, MailboxEntry entry, CancellationToken cancellationToken)
+    {
+        var hook = BeforeNextAppend;
+        BeforeNextAppend = null;
+        if (hook is not null)
+        {
+            await hook();
+        }
+        return await Inner.Mailbox.AppendAsync(callId, entry, cancellationToken);
+    }
+
+    public ValueTask<IReadOnlyList<MailboxEntry>> ReadAsync(string callId, long afterSeq, int maxCount, CancellationToken cancellationToken) =>
+        Inner.Mailbox.ReadAsync(callId, afterSeq, maxCount, cancellationToken);
+    public ValueTask<long> GetLastSeqAsync(string callId, CancellationToken cancellationToken) => Inner.Mailbox.GetLastSeqAsync(callId, cancellationToken);
+    public ValueTask<int> DeleteForCallsEndedBeforeAsync(DateTimeOffset cutoff, int maxCount, CancellationToken cancellationToken) =>
+        Inner.Mailbox.DeleteForCallsEndedBeforeAsync(cutoff, maxCount, cancellationToken);
+}
