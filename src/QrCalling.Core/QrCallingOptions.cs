@@ -4,7 +4,7 @@ namespace QrCalling;
 
 /// <summary>Options of QrCalling's core: hashing, code and call lifetimes, size caps. Bound from the
 /// <c>QrCalling</c> configuration section by the hosting package and validated at start-up.</summary>
-public sealed class QrCallingOptions
+public sealed class QrCallingOptions : IValidatableObject
 {
     /// <summary>The configuration section these options bind from.</summary>
     public const string SectionName = "QrCalling";
@@ -88,4 +88,26 @@ public sealed class QrCallingOptions
     /// <summary>Most rows one sweep step deletes per store, so a sweep never holds a long lock. Default 500.</summary>
     [Range(1, 100_000)]
     public int SweepBatchSize { get; set; } = 500;
+
+    /// <summary>Rules across members that attributes cannot express: <see cref="DefaultCodeLifetime"/> lies within
+    /// (0, <see cref="MaxCodeLifetime"/>], and every previous pepper is at least 16 characters like <see cref="Pepper"/>.</summary>
+    /// <param name="validationContext">The validation context.</param>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (DefaultCodeLifetime is { } lifetime && (lifetime <= TimeSpan.Zero || lifetime > MaxCodeLifetime))
+        {
+            yield return new ValidationResult(
+                $"{SectionName}:{nameof(DefaultCodeLifetime)} must be positive and at most {nameof(MaxCodeLifetime)} ({MaxCodeLifetime}).",
+                [nameof(DefaultCodeLifetime)]);
+        }
+        for (var i = 0; i < PreviousPeppers.Count; i++)
+        {
+            if (PreviousPeppers[i] is not { Length: >= 16 })
+            {
+                yield return new ValidationResult(
+                    $"{SectionName}:{nameof(PreviousPeppers)}:{i} must be at least 16 characters.",
+                    [nameof(PreviousPeppers)]);
+            }
+        }
+    }
 }

@@ -1,3 +1,10 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using QrCalling.Calls;
+using QrCalling.Diagnostics;
+using QrCalling.Storage;
+
 namespace QrCalling.Codes;
 
 /// <summary>What an owner asks for when issuing a code.</summary>
@@ -26,25 +33,167 @@ public sealed record CodeInfo(string Label, MediaKind Media);
 /// <summary>The code lifecycle: issue, list, revoke, rotate, scan. Bad input is a typed result, never an exception.</summary>
 public sealed class CodeService
 {
-    // Constructor and bodies: see the Core implementation. Dependencies: IStorage, TokenHasher, CallService,
-    // IOptions<QrCallingOptions>, TimeProvider, ILogger<CodeService>, QrCallingMetrics (internal).
+    /// <summary>Every code id starts with this prefix; the rest is 16 random bytes in lower-case base32.</summary>
+    public const string CodeIdPrefix = "c_";
+
+    private readonly IStorage _storage;
+    private readonly TokenHasher _hasher;
+    private readonly CallService _calls;
+    private readonly QrCallingOptions _options;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger<CodeService> _logger;
+    private readonly QrCallingMetrics _metrics;
+    private readonly CodeResolver _resolver;
+
+    internal CodeService(IStorage storage, TokenHasher hasher, CallService calls, IOptions<QrCallingOptions> options,
+        TimeProvider timeProvider, ILogger<CodeService> logger, QrCallingMetrics metrics)
+    {
+        _storage = storage ?? throw new ArgumentNullException(nameof(storage));
+        _hasher = hasher ?? throw new ArgumentNullException(nameof(hasher));
+        _calls = calls ?? throw new ArgumentNullException(nameof(calls));
+        _options = (options ?? throw new ArgumentNullException(nameof(options))).Value;
+        _timeProvider = timeProvider ?? throw new ArgumentNullException(nameof(timeProvider));
+        _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+        _metrics = metrics ?? throw new ArgumentNullException(nameof(metrics));
+        _resolver = new CodeResolver(storage, hasher, timeProvider, metrics);
+    }
 
     /// <summary>Issues a code for an owner. Errors: invalid_request (label too long, bad media, lifetime out of range,
     /// maxScans &lt; 1).</summary>
-    public ValueTask<QrCallingResult<IssuedCode>> IssueAsync(string ownerId, CodeSpec spec, CancellationToken cancellationToken) => throw new NotImplementedException();
+    public async ValueTask<QrCallingResult<IssuedCode>> IssueAsync(string ownerId, CodeSpec spec, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(ownerId);
+        ArgumentNullException.ThrowIfNull(spec);
+
+        var label = (spec.Label ?? "").Trim();
+        var error = Validate(label, spec);
+        if (error is not null)
+        {
+            Log.CodeRequestRejected(_logger, error.Detail);
+            return error;
+        }
+        TimeSpan? lifetime = spec.ExpiresInSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : _options.DefaultCodeLifetime;
+        return await CreateAsync(ownerId, label, spec.Media ?? MediaKinds.All, lifetime, spec.MaxScans, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>An owner's codes, newest first.</summary>
-    public IAsyncEnumerable<CodeRecord> ListAsync(string ownerId, CancellationToken cancellationToken) => throw new NotImplementedException();
+    public IAsyncEnumerable<CodeRecord> ListAsync(string ownerId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(ownerId);
+        return _storage.Codes.ListByOwnerAsync(ownerId, cancellationToken);
+    }
 
     /// <summary>Revokes an owner's code and ends its open calls with <c>revoked</c>. Error: not_found (unknown, another
     /// owner's, or already revoked).</summary>
-    public ValueTask<QrCallingResult<bool>> RevokeAsync(string ownerId, string codeId, CancellationToken cancellationToken) => throw new NotImplementedException();
+    public async ValueTask<QrCallingResult<bool>> RevokeAsync(string ownerId, string codeId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(ownerId);
+        if (string.IsNullOrEmpty(codeId))
+        {
+            return QrCallingError.NotFound;
+        }
+        if (!await _storage.Codes.RevokeAsync(ownerId, codeId, _timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false))
+        {
+            return QrCallingError.NotFound;
+        }
+        var ended = await _calls.EndCallsOfCodeAsync(codeId, cancellationToken).ConfigureAwait(false);
+        Log.CodeRevoked(_logger, codeId, ended);
+        return true;
+    }
 
     /// <summary>Revokes a code and issues a new one with the same label, media, remaining lifetime policy and maxScans.
-    /// Error: not_found.</summary>
-    public ValueTask<QrCallingResult<IssuedCode>> RotateAsync(string ownerId, string codeId, CancellationToken cancellationToken) => throw new NotImplementedException();
+    /// The new code lives as long as the old one was issued for (its expiresAt minus its createdAt), counted from now;
+    /// a code that never expires is replaced by one that never expires. Error: not_found.</summary>
+    public async ValueTask<QrCallingResult<IssuedCode>> RotateAsync(string ownerId, string codeId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(ownerId);
+        if (string.IsNullOrEmpty(codeId))
+        {
+            return QrCallingError.NotFound;
+        }
+        var old = await _storage.Codes.FindByIdAsync(ownerId, codeId, cancellationToken).ConfigureAwait(false);
+        if (old is null || old.RevokedAt is not null)
+        {
+            return QrCallingError.NotFound;
+        }
+        // Revoke first: of two concurrent rotations only one issues a new code.
+        if (!await _storage.Codes.RevokeAsync(ownerId, codeId, _timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false))
+        {
+            return QrCallingError.NotFound;
+        }
+        var issued = await CreateAsync(ownerId, old.Label, old.Media, old.ExpiresAt - old.CreatedAt, old.MaxScans, cancellationToken).ConfigureAwait(false);
+        var ended = await _calls.EndCallsOfCodeAsync(codeId, cancellationToken).ConfigureAwait(false);
+        Log.CodeRevoked(_logger, codeId, ended);
+        Log.CodeRotated(_logger, codeId, issued.Code.Id);
+        return issued;
+    }
 
     /// <summary>What a scanner sees: label and media. Does not count against maxScans (starting a call does).
     /// Errors: malformed, checksum, unavailable.</summary>
-    public ValueTask<QrCallingResult<CodeInfo>> ScanAsync(string? payload, CancellationToken cancellationToken) => throw new NotImplementedException();
+    public async ValueTask<QrCallingResult<CodeInfo>> ScanAsync(string? payload, CancellationToken cancellationToken)
+    {
+        var resolved = await _resolver.ResolveAsync(payload, countScan: false, cancellationToken).ConfigureAwait(false);
+        if (!resolved.IsSuccess)
+        {
+            Log.ScanRejected(_logger, resolved.Error!.Code);
+            return resolved.Error!;
+        }
+        return new CodeInfo(resolved.Value.Label, resolved.Value.Media);
+    }
+
+    /// <summary>A fresh code id: <see cref="CodeIdPrefix"/> and 16 random bytes in lower-case base32 (28 characters).</summary>
+    internal static string NewCodeId()
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        RandomNumberGenerator.Fill(bytes);
+        return CodeIdPrefix + Base32.Encode(bytes, lowerCase: true);
+    }
+
+    private QrCallingError? Validate(string label, CodeSpec spec)
+    {
+        if (label.Length > _options.MaxLabelLength)
+        {
+            return QrCallingError.InvalidRequest($"The label is longer than {_options.MaxLabelLength} characters.");
+        }
+        if (label.Any(char.IsControl))
+        {
+            return QrCallingError.InvalidRequest("The label contains control characters.");
+        }
+        if (spec.Media is { } media && (media == MediaKind.None || (media & ~MediaKinds.All) != 0))
+        {
+            return QrCallingError.InvalidRequest("Media must be a non-empty set of audio, video and chat.");
+        }
+        if (spec.ExpiresInSeconds is { } seconds && (seconds < 1 || seconds > _options.MaxCodeLifetime.TotalSeconds))
+        {
+            return QrCallingError.InvalidRequest(
+                $"expiresInSeconds must be between 1 and {(long)_options.MaxCodeLifetime.TotalSeconds}.");
+        }
+        if (spec.MaxScans is < 1)
+        {
+            return QrCallingError.InvalidRequest("maxScans must be 1 or more.");
+        }
+        return null;
+    }
+
+    private async ValueTask<IssuedCode> CreateAsync(string ownerId, string label, MediaKind media, TimeSpan? lifetime,
+        int? maxScans, CancellationToken cancellationToken)
+    {
+        var token = CodeToken.New();
+        var now = _timeProvider.GetUtcNow();
+        var code = new CodeRecord
+        {
+            Id = NewCodeId(),
+            OwnerId = ownerId,
+            KeyHash = _hasher.Hash(token.Bytes),
+            Label = label,
+            Media = media,
+            CreatedAt = now,
+            ExpiresAt = lifetime is { } span ? now + span : null,
+            MaxScans = maxScans,
+        };
+        await _storage.Codes.CreateAsync(code, cancellationToken).ConfigureAwait(false);
+        _metrics.CodesIssued.Add(1);
+        Log.CodeIssued(_logger, code.Id);
+        return new IssuedCode(code, CodePayload.Format(token));
+    }
 }

@@ -56,8 +56,26 @@ public static class QrCallingServiceCollectionExtensions
         services.TryAddSingleton<TokenHasher>();
         services.TryAddSingleton<QrRenderer>();
         services.TryAddSingleton<IStorage, InMemoryStorage>();
-        services.TryAddSingleton<CallService>();
-        services.TryAddSingleton<CodeService>();
+        // CallService's constructor is internal too (it takes internal types). ITransport comes from the hosting package.
+        services.TryAddSingleton(sp => new CallService(
+            sp.GetRequiredService<IStorage>(),
+            sp.GetRequiredService<QrCalling.Transport.ITransport>(),
+            sp.GetRequiredService<CodeResolver>(),
+            sp.GetRequiredService<TokenHasher>(),
+            sp.GetRequiredService<IOptions<QrCallingOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<CallService>>(),
+            sp.GetRequiredService<QrCallingMetrics>()));
+        services.TryAddSingleton<CodeResolver>();
+        // CodeService's constructor is internal (it takes internal types), which the container does not call by itself.
+        services.TryAddSingleton(sp => new CodeService(
+            sp.GetRequiredService<IStorage>(),
+            sp.GetRequiredService<TokenHasher>(),
+            sp.GetRequiredService<CallService>(),
+            sp.GetRequiredService<IOptions<QrCallingOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<CodeService>>(),
+            sp.GetRequiredService<QrCallingMetrics>()));
         return new QrCallingBuilder(services);
     }
 }

@@ -1,0 +1,23 @@
+using Microsoft.Extensions.Logging;
+
+namespace QrCalling;
+
+/// <summary>Source-generated log messages. Codes use EventIds 1000-1999 (calls: 2000-2999). Never a token or payload:
+/// only code ids, which are opaque and shown to the owner alone.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "Code {CodeId} issued")]
+    public static partial void CodeIssued(ILogger logger, string codeId);
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Code {CodeId} revoked; {CallCount} open call(s) ended")]
+    public static partial void CodeRevoked(ILogger logger, string codeId, int callCount);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Code {CodeId} rotated to {NewCodeId}")]
+    public static partial void CodeRotated(ILogger logger, string codeId, string newCodeId);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Debug, Message = "Code request rejected: {Reason}")]
+    public static partial void CodeRequestRejected(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Debug, Message = "Scan rejected: {ErrorCode}")]
+    public static partial void ScanRejected(ILogger logger, string errorCode);
+}
