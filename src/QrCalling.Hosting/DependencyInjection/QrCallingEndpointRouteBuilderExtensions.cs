@@ -1,0 +1,80 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using QrCalling;
+using QrCalling.Hosting;
+using QrCalling.Hosting.Http;
+using QrCalling.Hosting.Hubs;
+using QrCalling.Hosting.Internal;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>Maps QrCalling's REST routes, hub and health checks.</summary>
+public static class QrCallingEndpointRouteBuilderExtensions
+{
+    private const string MiddlewareAddedKey = "QrCalling.MiddlewareAdded";
+
+    /// <summary>Maps the REST routes under <see cref="QrCallingHostingOptions.RoutePrefix"/>, the hub at
+    /// <see cref="QrCallingHostingOptions.HubPath"/>, and <c>/health/live</c> and <c>/health/ready</c>. When called on a
+    /// <see cref="WebApplication"/> it also adds the rate limiter (and, with CORS origins configured, the CORS middleware)
+    /// to the pipeline at this point; other hosts call <c>UseRateLimiter()</c> (and <c>UseCors()</c>) after routing.</summary>
+    /// <param name="endpoints">The application or endpoint route builder.</param>
+    /// <returns>The route group of the REST routes, to add conventions (e.g. more metadata).</returns>
+    public static RouteGroupBuilder MapQrCalling(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var options = endpoints.ServiceProvider.GetRequiredService<IOptions<QrCallingHostingOptions>>().Value;
+        var hasCors = options.CorsOrigins.Count > 0;
+        if (endpoints is IApplicationBuilder app && !app.Properties.ContainsKey(MiddlewareAddedKey))
+        {
+            app.Properties[MiddlewareAddedKey] = true;
+            if (hasCors)
+            {
+                app.UseCors();
+            }
+            app.UseRateLimiter();
+        }
+
+        var api = endpoints.MapGroup(options.RoutePrefix).WithTags("QrCalling");
+        api.AddEndpointFilter(GuardAsync);
+        QrCallingEndpoints.Map(api);
+
+        var hub = endpoints.MapHub<CallHub>(options.HubPath);
+        endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+
+        if (options.OwnerAuthenticationSchemes.Count > 0)
+        {
+            // Authenticates with the owner schemes but lets anonymous callers through: the policy always succeeds.
+            var policy = new AuthorizationPolicyBuilder([.. options.OwnerAuthenticationSchemes]).RequireAssertion(_ => true).Build();
+            api.RequireAuthorization(policy);
+            hub.RequireAuthorization(policy);
+        }
+        if (hasCors)
+        {
+            api.RequireCors(QrCallingHostingServiceCollectionExtensions.CorsPolicyName);
+            hub.RequireCors(QrCallingHostingServiceCollectionExtensions.CorsPolicyName);
+        }
+        return api;
+    }
+
+    /// <summary>Security headers on every API response, and storage outages as 503 problem details.</summary>
+    private static async ValueTask<object?> GuardAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        SecurityHeaders.Apply(context.HttpContext.Response);
+        try
+        {
+            return await next(context);
+        }
+        catch (StorageUnavailableException ex)
+        {
+            var logger = context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("QrCalling.Hosting");
+            Log.StorageUnavailable(logger, ex);
+            return ApiResults.Problem(QrCallingErrorCodes.StorageUnavailable, "The storage backend is unavailable; try again later.");
+        }
+    }
+}

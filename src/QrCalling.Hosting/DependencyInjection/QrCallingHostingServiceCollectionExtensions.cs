@@ -1,0 +1,150 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using QrCalling;
+using QrCalling.Hosting;
+using QrCalling.Hosting.Http;
+using QrCalling.Hosting.Hubs;
+using QrCalling.Hosting.Internal;
+using QrCalling.Transport;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers QrCalling for ASP.NET Core: the core, SignalR and its <see cref="ITransport"/>, rate limits, health
+/// checks, CORS, OpenAPI, problem details and the background sweep. Map the endpoints with <c>app.MapQrCalling()</c>.</summary>
+public static class QrCallingHostingServiceCollectionExtensions
+{
+    /// <summary>The CORS policy applied to QrCalling's endpoints when <see cref="QrCallingHostingOptions.CorsOrigins"/>
+    /// is not empty.</summary>
+    public const string CorsPolicyName = "QrCalling";
+
+    private const string HostingDiagnosticsCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
+
+    /// <summary>Registers QrCalling with options set in code. Safe to call more than once.</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Configures the core options.</param>
+    /// <param name="configureHosting">Configures the hosting options.</param>
+    public static QrCallingBuilder AddQrCalling(this IServiceCollection services, Action<QrCallingOptions>? configure = null,
+        Action<QrCallingHostingOptions>? configureHosting = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var builder = services.AddQrCallingCore(configure);
+        var hosting = services.AddOptions<QrCallingHostingOptions>();
+        if (configureHosting is not null)
+        {
+            hosting.Configure(configureHosting);
+        }
+        hosting.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<QrCallingHostingOptions>, QrCallingHostingOptionsDataValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<QrCallingHostingOptions>, QrCallingHostingOptionsValidator>());
+
+        if (services.Any(d => d.ServiceType == typeof(QrCallingHostingMarker)))
+        {
+            return builder;
+        }
+        services.AddSingleton<QrCallingHostingMarker>();
+
+        services.TryAddSingleton<ClientKeyHasher>();
+        services.TryAddSingleton<IceServerProvider>();
+        services.TryAddSingleton<CodeCallLimiter>();
+        services.TryAddSingleton<HubRateLimiter>();
+        services.TryAddSingleton<ParticipantResolver>();
+        services.TryAddSingleton<ConnectionTracker>();
+        services.TryAddSingleton<ITransport, SignalRTransport>();
+
+        services.AddSignalR().AddHubOptions<CallHub>(o => o.AddFilter<CallHubFilter>());
+        services.TryAddSingleton<CallHubFilter>();
+        services.AddSingleton<IConfigureOptions<HubOptions<CallHub>>, ConfigureHubSize>();
+
+        services.AddRateLimiter(o =>
+        {
+            o.AddPolicy<string, ScanRateLimitPolicy>(QrCallingEndpoints.ScanPolicy);
+            o.AddPolicy<string, CallsRateLimitPolicy>(QrCallingEndpoints.CallsPolicy);
+        });
+        services.AddHealthChecks().AddCheck<StorageHealthCheck>("qrcalling-storage", tags: ["ready"]);
+        services.AddCors();
+        services.AddOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>()
+            .Configure<IOptions<QrCallingHostingOptions>>((cors, hostingOptions) =>
+            {
+                var origins = hostingOptions.Value.CorsOrigins.ToArray();
+                if (origins.Length > 0)
+                {
+                    cors.AddPolicy(CorsPolicyName, p => p.WithOrigins(origins).AllowAnyHeader().WithMethods("GET", "POST").AllowCredentials());
+                }
+            });
+        services.AddAuthorization();
+        services.AddProblemDetails();
+        services.AddOpenApi();
+        services.AddHostedService<CallSweepService>();
+
+        // ASP.NET Core's request-start and request-finish lines (Information) print the query string, which holds the
+        // call token (?access_token=) of browser hub connections. Keep that category at Warning so no token is logged.
+        services.Configure<LoggerFilterOptions>(o => o.AddFilter(HostingDiagnosticsCategory, LogLevel.Warning));
+        return builder;
+    }
+
+    /// <summary>Registers QrCalling and binds <see cref="QrCallingOptions"/> and <see cref="QrCallingHostingOptions"/>
+    /// from <paramref name="configuration"/> (a <c>QrCalling</c> section, or the root that holds one).</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The <c>QrCalling</c> section or the configuration root.</param>
+    public static QrCallingBuilder AddQrCalling(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var section = configuration is IConfigurationSection { Key: QrCallingOptions.SectionName } s ? s : configuration.GetSection(QrCallingOptions.SectionName);
+        services.AddOptions<QrCallingOptions>().Bind(section);
+        services.AddOptions<QrCallingHostingOptions>().Configure(o => BindHosting(section, o));
+        return services.AddQrCalling();
+    }
+
+    // Keys that hold lists: each accepts a comma-separated value (environment variables) or a list (Key:0, Key:1, …).
+    private static readonly string[] ListKeys = ["CorsOrigins", "OwnerAuthenticationSchemes", "Stun:Urls", "Turn:Urls", "Turn:PreviousSecrets"];
+
+    private static void BindHosting(IConfigurationSection section, QrCallingHostingOptions options)
+    {
+        var scalars = section.AsEnumerable(makePathsRelative: true)
+            .Where(kv => kv.Value is not null && !ListKeys.Any(k => kv.Key.Equals(k, StringComparison.OrdinalIgnoreCase)
+                || kv.Key.StartsWith(k + ":", StringComparison.OrdinalIgnoreCase)));
+        new ConfigurationBuilder().AddInMemoryCollection(scalars).Build().Bind(options);
+        options.Stun.Urls = JoinList(section.GetSection("Stun:Urls")) ?? options.Stun.Urls;
+        options.Turn.Urls = JoinList(section.GetSection("Turn:Urls")) ?? options.Turn.Urls;
+        AddList(section.GetSection("CorsOrigins"), options.CorsOrigins);
+        AddList(section.GetSection("OwnerAuthenticationSchemes"), options.OwnerAuthenticationSchemes);
+        AddList(section.GetSection("Turn:PreviousSecrets"), options.Turn.PreviousSecrets);
+    }
+
+    private static IEnumerable<string> ListValues(IConfigurationSection section) =>
+        (section.Value is { } value ? [value] : section.GetChildren().Select(c => c.Value ?? ""))
+            .SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    private static string? JoinList(IConfigurationSection section)
+    {
+        var values = ListValues(section).ToArray();
+        return values.Length > 0 ? string.Join(',', values) : null;
+    }
+
+    private static void AddList(IConfigurationSection section, IList<string> list)
+    {
+        foreach (var value in ListValues(section))
+        {
+            if (!list.Contains(value))
+            {
+                list.Add(value);
+            }
+        }
+    }
+
+    private sealed class QrCallingHostingMarker;
+
+    private sealed class ConfigureHubSize(IOptions<QrCallingOptions> options) : IConfigureOptions<HubOptions<CallHub>>
+    {
+        public void Configure(HubOptions<CallHub> hub)
+        {
+            var core = options.Value;
+            hub.MaximumReceiveMessageSize = Math.Max(core.MaxSignalDataBytes, core.MaxChatCiphertextBytes) * 2L + 16 * 1024;
+        }
+    }
+}

@@ -1,0 +1,72 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
+
+namespace QrCalling.Hosting.Http;
+
+/// <summary>The RFC 9457 body of every QrCalling error: no trace id or time, so equal errors are byte-identical.</summary>
+/// <param name="Type">A URI naming the problem type.</param>
+/// <param name="Title">The HTTP reason phrase.</param>
+/// <param name="Status">The HTTP status.</param>
+/// <param name="Detail">A short explanation (never a token, payload or IP).</param>
+/// <param name="Code">The stable machine-readable code.</param>
+internal sealed record QrCallingProblem(string Type, string Title, int Status, string Detail, string Code);
+
+/// <summary>Builds QrCalling's HTTP results.</summary>
+internal static class ApiResults
+{
+    public const string ProblemContentType = "application/problem+json";
+
+    public static int StatusOf(string code) => code switch
+    {
+        QrCallingErrorCodes.Malformed or QrCallingErrorCodes.Checksum or QrCallingErrorCodes.InvalidRequest => StatusCodes.Status400BadRequest,
+        QrCallingErrorCodes.Unavailable or QrCallingErrorCodes.NotFound => StatusCodes.Status404NotFound,
+        QrCallingErrorCodes.Unauthorized => StatusCodes.Status401Unauthorized,
+        QrCallingErrorCodes.NotParticipant => StatusCodes.Status403Forbidden,
+        QrCallingErrorCodes.InvalidState => StatusCodes.Status409Conflict,
+        QrCallingErrorCodes.TooLarge => StatusCodes.Status413PayloadTooLarge,
+        QrCallingErrorCodes.RateLimited => StatusCodes.Status429TooManyRequests,
+        QrCallingErrorCodes.StorageUnavailable => StatusCodes.Status503ServiceUnavailable,
+        _ => StatusCodes.Status400BadRequest,
+    };
+
+    public static QrCallingProblem ProblemOf(QrCallingError error)
+    {
+        var status = StatusOf(error.Code);
+        return new QrCallingProblem("urn:qrcalling:error:" + error.Code, ReasonPhrases.GetReasonPhrase(status), status, error.Detail, error.Code);
+    }
+
+    public static IResult Problem(QrCallingError error)
+    {
+        var problem = ProblemOf(error);
+        return Results.Json(problem, QrCallingJson.Options, ProblemContentType, problem.Status);
+    }
+
+    public static IResult Problem(string code, string detail) => Problem(new QrCallingError(code, detail));
+
+    public static IResult Json<T>(T value, int status = StatusCodes.Status200OK) =>
+        Results.Json(value, QrCallingJson.Options, "application/json; charset=utf-8", status);
+
+    /// <summary>Writes a problem directly (for middleware such as the rate limiter's rejection).</summary>
+    public static Task WriteProblemAsync(HttpContext context, QrCallingError error, CancellationToken cancellationToken)
+    {
+        var problem = ProblemOf(error);
+        context.Response.StatusCode = problem.Status;
+        context.Response.ContentType = ProblemContentType;
+        SecurityHeaders.Apply(context.Response);
+        return context.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(problem, QrCallingJson.Options), cancellationToken).AsTask();
+    }
+}
+
+/// <summary>Headers for API responses that do not touch a host's own pages.</summary>
+internal static class SecurityHeaders
+{
+    public static void Apply(HttpResponse response)
+    {
+        var headers = response.Headers;
+        headers.XContentTypeOptions = "nosniff";
+        headers.XFrameOptions = "DENY";
+        headers.CacheControl = "no-store";
+        headers["Referrer-Policy"] = "no-referrer";
+    }
+}

@@ -1,0 +1,39 @@
+using System.Text.Json;
+using QrCalling.Hosting.Internal;
+
+namespace QrCalling.Hosting.Http;
+
+// Request and response shapes of spec section 2 (camelCase on the wire).
+
+internal sealed record CreateCodeRequest(string? Label, List<string?>? Media, long? ExpiresInSeconds, int? MaxScans);
+
+internal sealed record CodeCreatedResponse(string Id, string Payload, string Link, string Label, IReadOnlyList<string> Media,
+    DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, int? MaxScans);
+
+internal sealed record CodeListItem(string Id, string Label, IReadOnlyList<string> Media, DateTimeOffset CreatedAt,
+    DateTimeOffset? ExpiresAt, int? MaxScans, int ScanCount, DateTimeOffset? LastScannedAt, DateTimeOffset? RevokedAt);
+
+internal sealed record QrRequest(string? Payload, string? Format, int? PixelsPerModule);
+
+internal sealed record PayloadRequest(string? Payload);
+
+internal sealed record ScanResponse(string Label, IReadOnlyList<string> Media);
+
+internal sealed record StartCallRequest(string? Payload, string? Media);
+
+internal sealed record CallStartedResponse(string CallId, string CallerId, string CallToken, DateTimeOffset ExpiresAt,
+    IReadOnlyList<IceServer> IceServers);
+
+internal sealed record CallHistoryItem(string CallId, string CodeId, string Label, string Media, string State, string? EndReason,
+    string CallerId, DateTimeOffset CreatedAt, DateTimeOffset? AnsweredAt, DateTimeOffset? EndedAt);
+
+internal sealed record CallStatusResponse(string CallId, string State, string Media, DateTimeOffset CreatedAt,
+    DateTimeOffset? AnsweredAt, DateTimeOffset? EndedAt, string? EndReason);
+
+internal sealed record MailboxEvent(long Seq, string Type, string From, JsonElement Data, DateTimeOffset At);
+
+internal sealed record PostEventRequest(string? Type, JsonElement Data);
+
+internal sealed record SeqResponse(long Seq);
+
+internal sealed record IceServersResponse(IReadOnlyList<IceServer> IceServers, long TtlSeconds);

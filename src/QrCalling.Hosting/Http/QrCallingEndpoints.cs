@@ -1,0 +1,354 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using QrCalling.Calls;
+using QrCalling.Codes;
+using QrCalling.Hosting.Internal;
+
+namespace QrCalling.Hosting.Http;
+
+/// <summary>The REST routes of spec section 2: each translates HTTP into one Core operation.</summary>
+internal static class QrCallingEndpoints
+{
+    public const string ScanPolicy = "qrcalling-scan";
+    public const string CallsPolicy = "qrcalling-calls";
+    private const int MaxHistoryLimit = 200;
+
+    public static void Map(RouteGroupBuilder api)
+    {
+        api.MapPost("/codes", CreateCodeAsync).Accepts<CreateCodeRequest>("application/json")
+            .Produces<CodeCreatedResponse>(StatusCodes.Status201Created).Problems(400, 401, 413);
+        api.MapGet("/codes", ListCodesAsync).Produces<IReadOnlyList<CodeListItem>>().Problems(401);
+        api.MapPost("/codes/{id}/revoke", RevokeCodeAsync).Produces(StatusCodes.Status204NoContent).Problems(401, 404);
+        api.MapPost("/codes/{id}/rotate", RotateCodeAsync).Produces<CodeCreatedResponse>(StatusCodes.Status201Created).Problems(401, 404);
+        api.MapPost("/qr", RenderQrAsync).Accepts<QrRequest>("application/json")
+            .Produces(StatusCodes.Status200OK, typeof(byte[]), "image/png", "image/svg+xml").Problems(400, 401, 413);
+        api.MapPost("/scan", ScanAsync).Accepts<PayloadRequest>("application/json").RequireRateLimiting(ScanPolicy)
+            .Produces<ScanResponse>().Problems(400, 404, 413, 429);
+        api.MapPost("/calls", StartCallAsync).Accepts<StartCallRequest>("application/json").RequireRateLimiting(CallsPolicy)
+            .Produces<CallStartedResponse>(StatusCodes.Status201Created).Problems(400, 404, 413, 429);
+        api.MapGet("/calls", HistoryAsync).Produces<IReadOnlyList<CallHistoryItem>>().Problems(400, 401);
+        api.MapGet("/calls/{callId}", GetCallAsync).Produces<CallStatusResponse>().Problems(401, 403);
+        api.MapGet("/calls/{callId}/events", ReadEventsAsync).Produces<IReadOnlyList<MailboxEvent>>().Problems(400, 401, 403);
+        api.MapPost("/calls/{callId}/events", PostEventAsync).Accepts<PostEventRequest>("application/json")
+            .Produces<SeqResponse>(StatusCodes.Status202Accepted).Problems(400, 401, 403, 409, 413, 429);
+        api.MapGet("/ice-servers", IceServersAsync).Produces<IceServersResponse>().Problems(401, 403);
+    }
+
+    private static RouteHandlerBuilder Problems(this RouteHandlerBuilder builder, params int[] statuses)
+    {
+        foreach (var status in statuses)
+        {
+            builder.Produces<QrCallingProblem>(status, ApiResults.ProblemContentType);
+        }
+        return builder.Produces<QrCallingProblem>(StatusCodes.Status503ServiceUnavailable, ApiResults.ProblemContentType);
+    }
+
+    private static IResult Unauthorized() =>
+        ApiResults.Problem(ParticipantResolver.Unauthorized("Owner authentication is required."));
+
+    private static async Task<IResult> CreateCodeAsync(HttpContext http, CodeService codes, ParticipantResolver participants,
+        IOptions<QrCallingOptions> options, CancellationToken cancellationToken)
+    {
+        if (participants.OwnerId(http.User) is not { } owner)
+        {
+            return Unauthorized();
+        }
+        var (body, error) = await RequestReader.ReadAsync<CreateCodeRequest>(http.Request, RequestReader.SmallBodyBytes, cancellationToken);
+        if (error is not null)
+        {
+            return ApiResults.Problem(error);
+        }
+        MediaKind? media = null;
+        if (body!.Media is not null)
+        {
+            if (!MediaKinds.TryParseSet(body.Media, out var set))
+            {
+                return ApiResults.Problem(QrCallingError.InvalidRequest("media must be a non-empty list of \"audio\", \"video\", \"chat\"."));
+            }
+            media = set;
+        }
+        var spec = new CodeSpec { Label = body.Label, Media = media, ExpiresInSeconds = body.ExpiresInSeconds, MaxScans = body.MaxScans };
+        var issued = await codes.IssueAsync(owner, spec, cancellationToken);
+        return issued.IsSuccess ? Created(http, issued.Value, options.Value) : ApiResults.Problem(issued.Error!);
+    }
+
+    private static IResult Created(HttpContext http, IssuedCode issued, QrCallingOptions options)
+    {
+        var code = issued.Code;
+        var baseUrl = options.PublicBaseUrl ?? $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}/c";
+        return ApiResults.Json(new CodeCreatedResponse(code.Id, issued.Payload, CodePayload.ToLink(baseUrl, issued.Payload), code.Label,
+            MediaKinds.ToWireNames(code.Media), code.CreatedAt, code.ExpiresAt, code.MaxScans), StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> ListCodesAsync(HttpContext http, CodeService codes, ParticipantResolver participants, CancellationToken cancellationToken)
+    {
+        if (participants.OwnerId(http.User) is not { } owner)
+        {
+            return Unauthorized();
+        }
+        var list = new List<CodeListItem>();
+        await foreach (var c in codes.ListAsync(owner, cancellationToken))
+        {
+            list.Add(new CodeListItem(c.Id, c.Label, MediaKinds.ToWireNames(c.Media), c.CreatedAt, c.ExpiresAt, c.MaxScans, c.ScanCount,
+                c.LastScannedAt, c.RevokedAt));
+        }
+        return ApiResults.Json(list);
+    }
+
+    private static async Task<IResult> RevokeCodeAsync(HttpContext http, string id, CodeService codes, ParticipantResolver participants,
+        CancellationToken cancellationToken)
+    {
+        if (participants.OwnerId(http.User) is not { } owner)
+        {
+            return Unauthorized();
+        }
+        var result = await codes.RevokeAsync(owner, id, cancellationToken);
+        return result.IsSuccess ? Results.NoContent() : ApiResults.Problem(result.Error!);
+    }
+
+    private static async Task<IResult> RotateCodeAsync(HttpContext http, string id, CodeService codes, ParticipantResolver participants,
+        IOptions<QrCallingOptions> options, CancellationToken cancellationToken)
+    {
+        if (participants.OwnerId(http.User) is not { } owner)
+        {
+            return Unauthorized();
+        }
+        var result = await codes.RotateAsync(owner, id, cancellationToken);
+        return result.IsSuccess ? Created(http, result.Value, options.Value) : ApiResults.Problem(result.Error!);
+    }
+
+    private static async Task<IResult> RenderQrAsync(HttpContext http, QrRenderer renderer, ParticipantResolver participants, CancellationToken cancellationToken)
+    {
+        if (participants.OwnerId(http.User) is null)
+        {
+            return Unauthorized();
+        }
+        var (body, error) = await RequestReader.ReadAsync<QrRequest>(http.Request, RequestReader.SmallBodyBytes, cancellationToken);
+        if (error is not null)
+        {
+            return ApiResults.Problem(error);
+        }
+        QrImageFormat format;
+        switch (body!.Format?.Trim().ToLowerInvariant())
+        {
+            case "png": format = QrImageFormat.Png; break;
+            case "svg": format = QrImageFormat.Svg; break;
+            default: return ApiResults.Problem(QrCallingError.InvalidRequest("format must be \"png\" or \"svg\"."));
+        }
+        if (body.PixelsPerModule is < 1 or > 40)
+        {
+            return ApiResults.Problem(QrCallingError.InvalidRequest("pixelsPerModule must be between 1 and 40."));
+        }
+        var parsed = CodePayload.Parse(body.Payload);
+        if (!parsed.IsValid)
+        {
+            return ApiResults.Problem(parsed.Status == PayloadStatus.Checksum ? QrCallingError.Checksum : QrCallingError.Malformed);
+        }
+        var bytes = renderer.Render(CodePayload.Format(parsed.Token!), format, body.PixelsPerModule);
+        return Results.Bytes(bytes, format == QrImageFormat.Png ? "image/png" : "image/svg+xml");
+    }
+
+    private static async Task<IResult> ScanAsync(HttpContext http, CodeService codes, CancellationToken cancellationToken)
+    {
+        var (body, error) = await RequestReader.ReadAsync<PayloadRequest>(http.Request, RequestReader.SmallBodyBytes, cancellationToken);
+        if (error is not null)
+        {
+            return ApiResults.Problem(error);
+        }
+        var result = await codes.ScanAsync(body!.Payload, cancellationToken);
+        return result.IsSuccess
+            ? ApiResults.Json(new ScanResponse(result.Value.Label, MediaKinds.ToWireNames(result.Value.Media)))
+            : ApiResults.Problem(result.Error!);
+    }
+
+    private static async Task<IResult> StartCallAsync(HttpContext http, CallService calls, CodeCallLimiter perCode, IceServerProvider ice,
+        CancellationToken cancellationToken)
+    {
+        var (body, error) = await RequestReader.ReadAsync<StartCallRequest>(http.Request, RequestReader.SmallBodyBytes, cancellationToken);
+        if (error is not null)
+        {
+            return ApiResults.Problem(error);
+        }
+        if (!MediaKinds.TryParse(body!.Media, out var media))
+        {
+            return ApiResults.Problem(QrCallingError.InvalidRequest("media must be \"audio\", \"video\" or \"chat\"."));
+        }
+        var parsed = CodePayload.Parse(body.Payload);
+        if (parsed.IsValid && !perCode.TryAcquire(parsed.Token!))
+        {
+            return ApiResults.Problem(QrCallingErrorCodes.RateLimited, "Too many calls to this code; try again later.");
+        }
+        var result = await calls.StartAsync(body.Payload, media, cancellationToken);
+        if (!result.IsSuccess)
+        {
+            return ApiResults.Problem(result.Error!);
+        }
+        var call = result.Value.Call;
+        return ApiResults.Json(new CallStartedResponse(call.CallId, call.CallerId, result.Value.CallToken, call.ExpiresAt, ice.Create(call.ExpiresAt)),
+            StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> HistoryAsync(HttpContext http, CallService calls, ParticipantResolver participants, CancellationToken cancellationToken)
+    {
+        if (participants.OwnerId(http.User) is not { } owner)
+        {
+            return Unauthorized();
+        }
+        var limit = 50;
+        var limitText = http.Request.Query["limit"].ToString();
+        if (limitText.Length > 0 && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxHistoryLimit))
+        {
+            return ApiResults.Problem(QrCallingError.InvalidRequest($"limit must be between 1 and {MaxHistoryLimit}."));
+        }
+        DateTimeOffset? before = null;
+        var beforeText = http.Request.Query["before"].ToString();
+        if (beforeText.Length > 0)
+        {
+            if (!DateTimeOffset.TryParse(beforeText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed))
+            {
+                return ApiResults.Problem(QrCallingError.InvalidRequest("before must be an ISO-8601 time."));
+            }
+            before = parsed;
+        }
+        var list = new List<CallHistoryItem>();
+        await foreach (var c in calls.HistoryAsync(owner, limit, before, cancellationToken))
+        {
+            list.Add(new CallHistoryItem(c.CallId, c.CodeId, c.Label, WireNames.MediaOf(c.Media), WireNames.Of(c.State), WireNames.Of(c.EndReason),
+                c.CallerId, c.CreatedAt, c.AnsweredAt, c.EndedAt));
+        }
+        return ApiResults.Json(list);
+    }
+
+    private static async Task<IResult> GetCallAsync(HttpContext http, string callId, CallService calls, ParticipantResolver participants,
+        CancellationToken cancellationToken)
+    {
+        var (actor, error) = await participants.ResolveAsync(http, cancellationToken);
+        if (actor is null)
+        {
+            return ApiResults.Problem(error!);
+        }
+        var result = await calls.GetAsync(actor, callId, cancellationToken);
+        if (!result.IsSuccess)
+        {
+            return ApiResults.Problem(result.Error!);
+        }
+        var c = result.Value;
+        return ApiResults.Json(new CallStatusResponse(c.CallId, WireNames.Of(c.State), WireNames.MediaOf(c.Media), c.CreatedAt, c.AnsweredAt,
+            c.EndedAt, WireNames.Of(c.EndReason)));
+    }
+
+    private static async Task<IResult> ReadEventsAsync(HttpContext http, string callId, CallService calls, ParticipantResolver participants,
+        CancellationToken cancellationToken)
+    {
+        var (actor, error) = await participants.ResolveAsync(http, cancellationToken);
+        if (actor is null)
+        {
+            return ApiResults.Problem(error!);
+        }
+        long after = 0;
+        var afterText = http.Request.Query["after"].ToString();
+        if (afterText.Length > 0 && !long.TryParse(afterText, NumberStyles.None, CultureInfo.InvariantCulture, out after))
+        {
+            return ApiResults.Problem(QrCallingError.InvalidRequest("after must be a sequence number (0 or more)."));
+        }
+        var wait = 0;
+        var waitText = http.Request.Query["waitSeconds"].ToString();
+        if (waitText.Length > 0 && (!int.TryParse(waitText, NumberStyles.None, CultureInfo.InvariantCulture, out wait) || wait > 30))
+        {
+            return ApiResults.Problem(QrCallingError.InvalidRequest("waitSeconds must be between 0 and 30."));
+        }
+        var result = await calls.ReadEventsAsync(actor, callId, after, TimeSpan.FromSeconds(wait), cancellationToken);
+        return result.IsSuccess ? ApiResults.Json(ToWire(result.Value)) : ApiResults.Problem(result.Error!);
+    }
+
+    /// <summary>Mailbox entries in the wire shape <c>{seq, type, from, data, at}</c> (shared with the hub's Resume).</summary>
+    public static List<MailboxEvent> ToWire(IReadOnlyList<MailboxEntry> entries)
+    {
+        var list = new List<MailboxEvent>(entries.Count);
+        foreach (var e in entries)
+        {
+            JsonElement data;
+            try
+            {
+                using var document = JsonDocument.Parse(e.DataJson);
+                data = document.RootElement.Clone();
+            }
+            catch (JsonException)
+            {
+                data = JsonSerializer.SerializeToElement(e.DataJson, QrCallingJson.Options);
+            }
+            list.Add(new MailboxEvent(e.Seq, e.Type, e.From, data, e.At));
+        }
+        return list;
+    }
+
+    private static async Task<IResult> PostEventAsync(HttpContext http, string callId, CallService calls, ParticipantResolver participants,
+        IOptions<QrCallingOptions> options, CancellationToken cancellationToken)
+    {
+        var (actor, error) = await participants.ResolveAsync(http, cancellationToken);
+        if (actor is null)
+        {
+            return ApiResults.Problem(error!);
+        }
+        var cap = Math.Max(options.Value.MaxSignalDataBytes, options.Value.MaxChatCiphertextBytes) * 2 + 4096;
+        var (body, readError) = await RequestReader.ReadAsync<PostEventRequest>(http.Request, cap, cancellationToken);
+        if (readError is not null)
+        {
+            return ApiResults.Problem(readError);
+        }
+        if (string.IsNullOrEmpty(body!.Type) || body.Data.ValueKind == JsonValueKind.Undefined)
+        {
+            return ApiResults.Problem(QrCallingError.InvalidRequest("type and data are required."));
+        }
+        QrCallingResult<long> result;
+        if (body.Type == "chat")
+        {
+            if (body.Data.ValueKind != JsonValueKind.String)
+            {
+                return ApiResults.Problem(QrCallingError.InvalidRequest("The data of a chat is the ciphertext string."));
+            }
+            result = await calls.ChatAsync(actor, callId, body.Data.GetString(), cancellationToken);
+        }
+        else
+        {
+            result = await calls.SignalAsync(actor, callId, body.Type, body.Data, cancellationToken);
+        }
+        return result.IsSuccess ? ApiResults.Json(new SeqResponse(result.Value), StatusCodes.Status202Accepted) : ApiResults.Problem(result.Error!);
+    }
+
+    private static async Task<IResult> IceServersAsync(HttpContext http, CallService calls, ParticipantResolver participants, IceServerProvider ice,
+        IOptions<QrCallingOptions> options, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        DateTimeOffset expiresAt;
+        if (ParticipantResolver.CallTokenOf(http.Request) is null)
+        {
+            if (participants.OwnerId(http.User) is null)
+            {
+                return Unauthorized();
+            }
+            expiresAt = now + options.Value.MaxCallDuration;
+        }
+        else
+        {
+            var (actor, error) = await participants.ResolveAsync(http, cancellationToken);
+            if (actor is null)
+            {
+                return ApiResults.Problem(error!);
+            }
+            var call = await calls.GetAsync(actor, actor.CallerCallId!, cancellationToken);
+            if (!call.IsSuccess)
+            {
+                return ApiResults.Problem(call.Error!);
+            }
+            expiresAt = call.Value.ExpiresAt;
+        }
+        var ttl = Math.Max(0, (long)(expiresAt - now).TotalSeconds);
+        return ApiResults.Json(new IceServersResponse(ice.Create(expiresAt), ttl));
+    }
+}

@@ -1,0 +1,53 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using QrCalling.Transport;
+
+namespace QrCalling.Hosting.Http;
+
+/// <summary>The JSON settings of every QrCalling response and hub event: camelCase, times as ISO-8601 UTC with a
+/// <c>Z</c>, and the derived type's properties of a <see cref="ServerEvent"/> (without its <c>Name</c>).</summary>
+internal static class QrCallingJson
+{
+    public static JsonSerializerOptions Options { get; } = Create();
+
+    private static JsonSerializerOptions Create()
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
+        {
+            TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { DropEventName } },
+            MaxDepth = 64,
+        };
+        options.Converters.Add(new UtcDateTimeOffsetConverter());
+        options.MakeReadOnly();
+        return options;
+    }
+
+    private static void DropEventName(JsonTypeInfo info)
+    {
+        if (info.Kind == JsonTypeInfoKind.Object && typeof(ServerEvent).IsAssignableFrom(info.Type))
+        {
+            for (var i = info.Properties.Count - 1; i >= 0; i--)
+            {
+                if (info.Properties[i].Name == "name")
+                {
+                    info.Properties.RemoveAt(i);
+                }
+            }
+        }
+    }
+
+    /// <summary>A server event as the one argument of its hub message: serialized with its runtime type.</summary>
+    public static JsonElement EventArgument(ServerEvent serverEvent) =>
+        JsonSerializer.SerializeToElement(serverEvent, serverEvent.GetType(), Options);
+
+    private sealed class UtcDateTimeOffsetConverter : JsonConverter<DateTimeOffset>
+    {
+        public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            reader.GetDateTimeOffset();
+
+        public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
+            writer.WriteStringValue(value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture));
+    }
+}

@@ -1,0 +1,131 @@
+using System.Buffers;
+using System.Security.Claims;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using QrCalling.Calls;
+
+namespace QrCalling.Hosting.Http;
+
+/// <summary>Reads JSON bodies with a size cap, turning every malformed body into a typed error.</summary>
+internal static class RequestReader
+{
+    /// <summary>Cap for small bodies (codes, scans, calls, QR).</summary>
+    public const int SmallBodyBytes = 16 * 1024;
+
+    public static async ValueTask<(T? Value, QrCallingError? Error)> ReadAsync<T>(HttpRequest request, int maxBytes, CancellationToken cancellationToken)
+        where T : class
+    {
+        if (request.ContentLength > maxBytes)
+        {
+            return (null, QrCallingError.TooLarge($"The request body exceeds {maxBytes} bytes."));
+        }
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(maxBytes + 1, 64 * 1024));
+        try
+        {
+            using var body = new MemoryStream();
+            int read;
+            while ((read = await request.Body.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                if (body.Length + read > maxBytes)
+                {
+                    return (null, QrCallingError.TooLarge($"The request body exceeds {maxBytes} bytes."));
+                }
+                body.Write(buffer, 0, read);
+            }
+            if (body.Length == 0)
+            {
+                return (null, QrCallingError.InvalidRequest("A JSON body is required."));
+            }
+            try
+            {
+                var value = JsonSerializer.Deserialize<T>(body.GetBuffer().AsSpan(0, (int)body.Length), QrCallingJson.Options);
+                return value is null ? (null, QrCallingError.InvalidRequest("A JSON object is required.")) : (value, null);
+            }
+            catch (JsonException)
+            {
+                return (null, QrCallingError.InvalidRequest("The body is not valid JSON of the expected shape."));
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}
+
+/// <summary>Who is asking: an owner (the host's authenticated user) or a caller (a <c>qct_</c> call token as
+/// <c>Authorization: Bearer</c> or <c>?access_token=</c>).</summary>
+internal sealed class ParticipantResolver(CallService calls, IOptions<QrCallingHostingOptions> options)
+{
+    /// <summary>Query parameter naming an owner's device (hub and REST mailbox).</summary>
+    public const string DeviceIdQuery = "deviceId";
+    /// <summary>Longest accepted device id.</summary>
+    public const int MaxDeviceIdLength = 128;
+
+    /// <summary>The owner's id from the host's authentication, or null.</summary>
+    public string? OwnerId(ClaimsPrincipal? user)
+    {
+        if (user is null)
+        {
+            return null;
+        }
+        foreach (var identity in user.Identities)
+        {
+            if (identity.IsAuthenticated && identity.FindFirst(options.Value.OwnerClaimType)?.Value is { Length: > 0 } id)
+            {
+                return id;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The call token of a request, if it carries one (a bearer that starts with <c>qct_</c>).</summary>
+    public static string? CallTokenOf(HttpRequest request)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            var bearer = authorization["Bearer ".Length..].Trim();
+            if (bearer.StartsWith(CallService.CallTokenPrefix, StringComparison.Ordinal))
+            {
+                return bearer;
+            }
+        }
+        var query = request.Query["access_token"].ToString();
+        return query.StartsWith(CallService.CallTokenPrefix, StringComparison.Ordinal) ? query : null;
+    }
+
+    /// <summary>A device id from the query, or null when absent; invalid ids are reported.</summary>
+    public static (string? DeviceId, bool Valid) DeviceIdOf(HttpRequest request)
+    {
+        var value = request.Query[DeviceIdQuery].ToString();
+        if (value.Length == 0)
+        {
+            return (null, true);
+        }
+        var valid = value.Length <= MaxDeviceIdLength && value.All(c => c > ' ' && c < 127);
+        return (valid ? value : null, valid);
+    }
+
+    /// <summary>Resolves the participant of a REST request: call token first, else the owner (device from
+    /// <c>?deviceId=</c>, default <c>rest</c>).</summary>
+    public async ValueTask<(CallActor? Actor, QrCallingError? Error)> ResolveAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        var token = CallTokenOf(context.Request);
+        if (token is not null)
+        {
+            var caller = await calls.AuthenticateCallerAsync(token, cancellationToken);
+            return caller is null ? (null, Unauthorized("The call token is unknown or expired.")) : (caller, null);
+        }
+        var owner = OwnerId(context.User);
+        if (owner is null)
+        {
+            return (null, Unauthorized("Authenticate as the owner or present the call token as a bearer."));
+        }
+        var (deviceId, valid) = DeviceIdOf(context.Request);
+        return valid ? (CallActor.OwnerDevice(owner, deviceId ?? "rest"), null) : (null, QrCallingError.InvalidRequest("deviceId is invalid."));
+    }
+
+    public static QrCallingError Unauthorized(string detail) => new(QrCallingErrorCodes.Unauthorized, detail);
+}

@@ -1,0 +1,167 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Logging;
+using QrCalling.Calls;
+using QrCalling.Hosting.Http;
+using QrCalling.Hosting.Internal;
+
+namespace QrCalling.Hosting.Hubs;
+
+/// <summary>The hub of spec section 3. Owner devices connect with the host's authentication and an optional
+/// <c>?deviceId=</c> (client-chosen, stable across reconnects; default the connection id); callers connect with
+/// <c>?access_token=&lt;callToken&gt;</c> (or <c>Authorization: Bearer</c>). Errors are HubExceptions whose message starts
+/// with the stable code.</summary>
+internal sealed class CallHub(CallService calls, ParticipantResolver participants, ConnectionTracker tracker, ILogger<CallHub> logger) : Hub
+{
+    internal const string ActorKey = "qrcalling.actor";
+    private const string CallsKey = "qrcalling.calls";
+
+    public override async Task OnConnectedAsync()
+    {
+        var http = Context.GetHttpContext();
+        var token = http is null ? null : ParticipantResolver.CallTokenOf(http.Request);
+        if (token is not null)
+        {
+            var caller = await calls.AuthenticateCallerAsync(token, Context.ConnectionAborted);
+            if (caller is null)
+            {
+                throw Refuse(QrCallingErrorCodes.Unauthorized, "The call token is unknown or expired.");
+            }
+            Context.Items[ActorKey] = caller;
+            await Groups.AddToGroupAsync(Context.ConnectionId, ConnectionTracker.CallerGroup(caller.CallerCallId!), Context.ConnectionAborted);
+            await calls.ConnectedAsync(caller, caller.CallerCallId!, Context.ConnectionAborted);
+            return;
+        }
+        var owner = participants.OwnerId(Context.User);
+        if (owner is null)
+        {
+            throw Refuse(QrCallingErrorCodes.Unauthorized, "Authenticate as the owner or connect with ?access_token=<callToken>.");
+        }
+        var (deviceId, valid) = http is null ? (null, true) : ParticipantResolver.DeviceIdOf(http.Request);
+        if (!valid)
+        {
+            throw Refuse(QrCallingErrorCodes.InvalidRequest, "deviceId is invalid.");
+        }
+        var actor = CallActor.OwnerDevice(owner, deviceId ?? Context.ConnectionId);
+        Context.Items[ActorKey] = actor;
+        Context.Items[CallsKey] = new ConcurrentDictionary<string, byte>();
+        tracker.Add(owner, actor.DeviceId!, Context.ConnectionId);
+        await Groups.AddToGroupAsync(Context.ConnectionId, ConnectionTracker.OwnerGroup(owner), Context.ConnectionAborted);
+        await Groups.AddToGroupAsync(Context.ConnectionId, ConnectionTracker.DeviceGroup(owner, actor.DeviceId!), Context.ConnectionAborted);
+    }
+
+    public override async Task OnDisconnectedAsync(Exception? exception)
+    {
+        if (Context.Items.TryGetValue(ActorKey, out var value) && value is CallActor actor)
+        {
+            try
+            {
+                if (actor.IsCaller)
+                {
+                    await calls.DisconnectedAsync(actor, actor.CallerCallId!, CancellationToken.None);
+                }
+                else
+                {
+                    tracker.Remove(actor.OwnerId!, actor.DeviceId!, Context.ConnectionId);
+                    foreach (var callId in TrackedCalls().Keys)
+                    {
+                        await calls.DisconnectedAsync(actor, callId, CancellationToken.None);
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Log.PresenceFailed(logger, ex);
+            }
+        }
+        await base.OnDisconnectedAsync(exception);
+    }
+
+    /// <summary>Ringing to Active; exactly one device wins.</summary>
+    public async Task Accept(string callId)
+    {
+        var actor = Actor();
+        Check(await calls.AcceptAsync(actor, Required(callId), Context.ConnectionAborted));
+        TrackedCalls().TryAdd(callId, 0);
+    }
+
+    /// <summary>Ringing to Ended(rejected).</summary>
+    public async Task Reject(string callId) => Check(await calls.RejectAsync(Actor(), Required(callId), Context.ConnectionAborted));
+
+    /// <summary>Ended(canceled) while ringing, Ended(hangup) while active.</summary>
+    public async Task Hangup(string callId) => Check(await calls.HangupAsync(Actor(), Required(callId), Context.ConnectionAborted));
+
+    /// <summary>A signal relayed to the other side with a per-call seq.</summary>
+    public async Task<long> Signal(string callId, string type, JsonElement data) =>
+        Check(await calls.SignalAsync(Actor(), Required(callId), type, data, Context.ConnectionAborted));
+
+    /// <summary>Typing, relayed and not stored.</summary>
+    public async Task Typing(string callId, bool isTyping) => Check(await calls.TypingAsync(Actor(), Required(callId), isTyping, Context.ConnectionAborted));
+
+    /// <summary>A chat ciphertext, relayed and kept in the mailbox.</summary>
+    public async Task<long> Chat(string callId, string ciphertext) =>
+        Check(await calls.ChatAsync(Actor(), Required(callId), ciphertext, Context.ConnectionAborted));
+
+    /// <summary>The mailbox events after <paramref name="afterSeq"/>: <c>[{seq, type, from, data, at}]</c>.</summary>
+    public async Task<JsonElement> Resume(string callId, long afterSeq)
+    {
+        var actor = Actor();
+        if (afterSeq < 0)
+        {
+            throw new HubException("invalid_request: afterSeq must be 0 or more.");
+        }
+        var events = Check(await calls.ReadEventsAsync(actor, Required(callId), afterSeq, TimeSpan.Zero, Context.ConnectionAborted));
+        if (!actor.IsCaller && TrackedCalls().TryAdd(callId, 0))
+        {
+            await calls.ConnectedAsync(actor, callId, Context.ConnectionAborted);
+        }
+        return JsonSerializer.SerializeToElement(QrCallingEndpoints.ToWire(events), QrCallingJson.Options);
+    }
+
+    private CallActor Actor() =>
+        Context.Items.TryGetValue(ActorKey, out var value) && value is CallActor actor
+            ? actor
+            : throw new HubException("unauthorized: The connection is not authenticated.");
+
+    private ConcurrentDictionary<string, byte> TrackedCalls() =>
+        Context.Items.TryGetValue(CallsKey, out var value) && value is ConcurrentDictionary<string, byte> set ? set : new();
+
+    private static string Required(string? callId) =>
+        string.IsNullOrEmpty(callId) || callId.Length > 200 ? throw new HubException("invalid_request: callId is required.") : callId;
+
+    private static T Check<T>(QrCallingResult<T> result) =>
+        result.IsSuccess ? result.Value : throw new HubException($"{result.Error!.Code}: {result.Error.Detail}");
+
+    private HubException Refuse(string code, string detail)
+    {
+        Log.HubRefused(logger, code);
+        return new HubException($"{code}: {detail}");
+    }
+}
+
+/// <summary>Rate-limits hub methods per identity and maps storage outages to <c>storage_unavailable</c>.</summary>
+internal sealed class CallHubFilter(HubRateLimiter limiter, ClientKeyHasher hasher, ILogger<CallHubFilter> logger) : IHubFilter
+{
+    public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
+    {
+        var context = invocationContext.Context;
+        var identity = context.Items.TryGetValue(CallHub.ActorKey, out var value) && value is CallActor actor
+            ? actor.IsCaller ? "call:" + actor.CallerCallId : "owner:" + actor.OwnerId
+            : hasher.HashAddress(context.GetHttpContext()?.Connection.RemoteIpAddress);
+        if (!limiter.TryAcquire(identity))
+        {
+            Log.RateLimited(logger, "hub");
+            throw new HubException("rate_limited: Too many hub calls; slow down.");
+        }
+        try
+        {
+            return await next(invocationContext);
+        }
+        catch (StorageUnavailableException ex)
+        {
+            Log.StorageUnavailable(logger, ex);
+            throw new HubException("storage_unavailable: The storage backend is unavailable.");
+        }
+    }
+}

@@ -1,0 +1,29 @@
+using Microsoft.Extensions.Logging;
+
+namespace QrCalling.Hosting.Internal;
+
+/// <summary>Hosting's log messages. They never hold a token, payload, call token, IP, SDP, signal data or ciphertext;
+/// only error codes, counts and durations.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "The storage backend is unavailable; answered 503.")]
+    public static partial void StorageUnavailable(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Rate limit hit on {Limit}.")]
+    public static partial void RateLimited(ILogger logger, string limit);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Debug, Message = "Request refused with {Code}.")]
+    public static partial void Refused(ILogger logger, string code);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Error, Message = "The call sweep failed; it runs again next interval.")]
+    public static partial void SweepFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Debug, Message = "The call sweep ended {Count} call(s).")]
+    public static partial void Swept(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Debug, Message = "Hub connection refused: {Code}.")]
+    public static partial void HubRefused(ILogger logger, string code);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Presence update after a disconnect failed.")]
+    public static partial void PresenceFailed(ILogger logger, Exception exception);
+}

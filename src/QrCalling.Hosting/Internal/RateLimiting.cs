@@ -1,0 +1,110 @@
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using QrCalling.Codes;
+using QrCalling.Hosting.Http;
+
+namespace QrCalling.Hosting.Internal;
+
+/// <summary>ASP.NET Core rate-limiter policy for a public endpoint, partitioned by the keyed hash of the client IP.
+/// If the host adds its own <c>UseRateLimiter()</c> as well, each middleware keeps its own counters, so the limit stays the same.</summary>
+internal abstract class ClientRateLimitPolicy(ClientKeyHasher hasher, IOptions<QrCallingHostingOptions> options, ILogger logger)
+    : IRateLimiterPolicy<string>
+{
+    protected abstract string LimitName { get; }
+
+    protected abstract int PermitLimit(QrCallingRateLimitOptions limits);
+
+    public Func<OnRejectedContext, CancellationToken, ValueTask>? OnRejected => async (context, cancellationToken) =>
+    {
+        Log.RateLimited(logger, LimitName);
+        await ApiResults.WriteProblemAsync(context.HttpContext,
+            new QrCallingError(QrCallingErrorCodes.RateLimited, "Too many requests; try again later."), cancellationToken);
+    };
+
+    public RateLimitPartition<string> GetPartition(HttpContext httpContext)
+    {
+        var limits = options.Value.RateLimits;
+        var key = hasher.HashAddress(httpContext.Connection.RemoteIpAddress);
+        return RateLimitPartition.GetFixedWindowLimiter(LimitName + "|" + key, _ => new FixedWindowRateLimiterOptions
+        {
+            PermitLimit = PermitLimit(limits),
+            Window = limits.Window,
+            QueueLimit = 0,
+        });
+    }
+}
+
+internal sealed class ScanRateLimitPolicy(ClientKeyHasher hasher, IOptions<QrCallingHostingOptions> options, ILogger<ScanRateLimitPolicy> logger)
+    : ClientRateLimitPolicy(hasher, options, logger)
+{
+    protected override string LimitName => QrCallingEndpoints.ScanPolicy;
+    protected override int PermitLimit(QrCallingRateLimitOptions limits) => limits.ScansPerClient;
+}
+
+internal sealed class CallsRateLimitPolicy(ClientKeyHasher hasher, IOptions<QrCallingHostingOptions> options, ILogger<CallsRateLimitPolicy> logger)
+    : ClientRateLimitPolicy(hasher, options, logger)
+{
+    protected override string LimitName => QrCallingEndpoints.CallsPolicy;
+    protected override int PermitLimit(QrCallingRateLimitOptions limits) => limits.CallsPerClient;
+}
+
+/// <summary>Calls per code, from all clients together, partitioned by the keyed hash of the code's token.</summary>
+internal sealed class CodeCallLimiter : IDisposable
+{
+    private readonly ClientKeyHasher _hasher;
+    private readonly PartitionedRateLimiter<string> _limiter;
+    private readonly ILogger<CodeCallLimiter> _logger;
+
+    public CodeCallLimiter(ClientKeyHasher hasher, IOptions<QrCallingHostingOptions> options, ILogger<CodeCallLimiter> logger)
+    {
+        _hasher = hasher;
+        _logger = logger;
+        var limits = options.Value.RateLimits;
+        _limiter = PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetFixedWindowLimiter(key, _ =>
+            new FixedWindowRateLimiterOptions { PermitLimit = limits.CallsPerCode, Window = limits.Window, QueueLimit = 0 }));
+    }
+
+    public bool TryAcquire(CodeToken token)
+    {
+        using var lease = _limiter.AttemptAcquire(_hasher.Hash(token.Bytes));
+        if (!lease.IsAcquired)
+        {
+            Log.RateLimited(_logger, "calls-per-code");
+        }
+        return lease.IsAcquired;
+    }
+
+    public void Dispose() => _limiter.Dispose();
+}
+
+/// <summary>Hub method calls per identity: a caller's call id, an owner's id, or the client's IP hash, so reconnecting
+/// does not give a fresh budget.</summary>
+internal sealed class HubRateLimiter : IDisposable
+{
+    private readonly PartitionedRateLimiter<string> _limiter;
+
+    public HubRateLimiter(IOptions<QrCallingHostingOptions> options)
+    {
+        var limits = options.Value.RateLimits;
+        _limiter = PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(key, _ =>
+            new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = limits.HubBurst,
+                TokensPerPeriod = limits.HubPerSecond,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            }));
+    }
+
+    public bool TryAcquire(string identity)
+    {
+        using var lease = _limiter.AttemptAcquire(identity);
+        return lease.IsAcquired;
+    }
+
+    public void Dispose() => _limiter.Dispose();
+}

@@ -1,0 +1,151 @@
+using System.ComponentModel.DataAnnotations;
+using System.Security.Claims;
+using Microsoft.Extensions.Options;
+
+namespace QrCalling.Hosting;
+
+/// <summary>Options of the ASP.NET Core integration: routes, owner identity, ICE servers, rate limits and CORS. Bound
+/// from the <c>QrCalling</c> configuration section (the same section as <see cref="QrCallingOptions"/>) and validated at
+/// start-up.</summary>
+public sealed class QrCallingHostingOptions
+{
+    /// <summary>Prefix of the REST routes. Default <c>/api/v1</c>.</summary>
+    [Required]
+    [RegularExpression("^/.*", ErrorMessage = "QrCalling:RoutePrefix must start with '/'.")]
+    public string RoutePrefix { get; set; } = "/api/v1";
+
+    /// <summary>Path of the SignalR hub. Default <c>/hubs/calls</c>.</summary>
+    [Required]
+    [RegularExpression("^/.*", ErrorMessage = "QrCalling:HubPath must start with '/'.")]
+    public string HubPath { get; set; } = "/hubs/calls";
+
+    /// <summary>The claim holding the owner's user id. Default <see cref="ClaimTypes.NameIdentifier"/>.</summary>
+    [Required]
+    public string OwnerClaimType { get; set; } = ClaimTypes.NameIdentifier;
+
+    /// <summary>Authentication schemes used to identify owners on QrCalling's endpoints and hub; empty for the host's
+    /// default scheme. Anonymous requests still pass (callers are anonymous); the schemes only fill in the user.</summary>
+    public IList<string> OwnerAuthenticationSchemes { get; } = new List<string>();
+
+    /// <summary>STUN servers handed to clients.</summary>
+    public QrCallingStunOptions Stun { get; set; } = new();
+
+    /// <summary>TURN servers and their shared secret (TURN REST API credentials).</summary>
+    public QrCallingTurnOptions Turn { get; set; } = new();
+
+    /// <summary>Rate limits of the public endpoints and of the hub.</summary>
+    [ValidateObjectMembers]
+    public QrCallingRateLimitOptions RateLimits { get; set; } = new();
+
+    /// <summary>Origins allowed to call the API and hub from a browser (CORS). Empty: no CORS policy is applied
+    /// (same-origin only).</summary>
+    public IList<string> CorsOrigins { get; } = new List<string>();
+}
+
+/// <summary>STUN servers (<c>QrCalling:Stun</c>).</summary>
+public sealed class QrCallingStunOptions
+{
+    /// <summary>Comma-separated <c>stun:</c>/<c>stuns:</c> URLs (<c>QrCalling:Stun:Urls</c>); a list in configuration
+    /// (<c>QrCalling:Stun:Urls:0</c>, …) is joined.</summary>
+    public string? Urls { get; set; }
+}
+
+/// <summary>TURN servers (<c>QrCalling:Turn</c>) using coturn's <c>use-auth-secret</c> (TURN REST API): clients get a
+/// username <c>&lt;unix-expiry&gt;:&lt;random id&gt;</c> and the credential <c>base64(HMAC-SHA1(secret, username))</c>.</summary>
+public sealed class QrCallingTurnOptions
+{
+    /// <summary>Comma-separated <c>turn:</c>/<c>turns:</c> URLs (<c>QrCalling:Turn:Urls</c>).</summary>
+    public string? Urls { get; set; }
+
+    /// <summary>The shared secret (coturn's <c>static-auth-secret</c>); required when <see cref="Urls"/> is set. New
+    /// credentials are always issued with this secret.</summary>
+    public string? SharedSecret { get; set; }
+
+    /// <summary>Secrets used before <see cref="SharedSecret"/>. QrCalling never issues with them; they document a
+    /// rotation: list the new and old secrets as several <c>static-auth-secret</c> lines in coturn, switch
+    /// <see cref="SharedSecret"/> to the new one, and remove the old line after <c>MaxCallDuration</c>.</summary>
+    public IList<string> PreviousSecrets { get; } = new List<string>();
+}
+
+/// <summary>Rate limits (<c>QrCalling:RateLimits</c>). Public endpoints are limited per client (a keyed hash of the
+/// remote IP, the key rotated daily and never stored), calls per code as well, and hub methods per identity.</summary>
+public sealed class QrCallingRateLimitOptions
+{
+    /// <summary>POST /scan requests one client may make per <see cref="Window"/>. Default 30.</summary>
+    [Range(1, 1_000_000)]
+    public int ScansPerClient { get; set; } = 30;
+
+    /// <summary>POST /calls requests one client may make per <see cref="Window"/>. Default 10.</summary>
+    [Range(1, 1_000_000)]
+    public int CallsPerClient { get; set; } = 10;
+
+    /// <summary>Calls started on one code per <see cref="Window"/>, from all clients together, so a flooded code stops
+    /// ringing its owner. Default 10.</summary>
+    [Range(1, 1_000_000)]
+    public int CallsPerCode { get; set; } = 10;
+
+    /// <summary>The fixed window of the limits above. Default one minute.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Hub method calls one identity (a caller's call, an owner, or a client's IP hash) may burst. Default 200.</summary>
+    [Range(1, 1_000_000)]
+    public int HubBurst { get; set; } = 200;
+
+    /// <summary>Hub method calls per second one identity may sustain. Default 50.</summary>
+    [Range(1, 1_000_000)]
+    public int HubPerSecond { get; set; } = 50;
+
+    /// <summary>How often the key that hashes client IPs for rate limiting is replaced. Default 24 hours.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
+    public TimeSpan ClientKeyRotation { get; set; } = TimeSpan.FromHours(24);
+}
+
+/// <summary>DataAnnotations validation of <see cref="QrCallingHostingOptions"/> (source-generated).</summary>
+[OptionsValidator]
+internal sealed partial class QrCallingHostingOptionsDataValidator : IValidateOptions<QrCallingHostingOptions>
+{
+}
+
+/// <summary>Rules that span several keys; every message names the configuration key.</summary>
+internal sealed class QrCallingHostingOptionsValidator : IValidateOptions<QrCallingHostingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, QrCallingHostingOptions options)
+    {
+        var failures = new List<string>();
+        foreach (var url in IceUrls.Split(options.Stun.Urls))
+        {
+            if (!url.StartsWith("stun:", StringComparison.OrdinalIgnoreCase) && !url.StartsWith("stuns:", StringComparison.OrdinalIgnoreCase))
+            {
+                failures.Add($"QrCalling:Stun:Urls: '{url}' is not a stun: or stuns: URL.");
+            }
+        }
+        var turnUrls = IceUrls.Split(options.Turn.Urls);
+        foreach (var url in turnUrls)
+        {
+            if (!url.StartsWith("turn:", StringComparison.OrdinalIgnoreCase) && !url.StartsWith("turns:", StringComparison.OrdinalIgnoreCase))
+            {
+                failures.Add($"QrCalling:Turn:Urls: '{url}' is not a turn: or turns: URL.");
+            }
+        }
+        if (turnUrls.Count > 0 && string.IsNullOrWhiteSpace(options.Turn.SharedSecret))
+        {
+            failures.Add("QrCalling:Turn:SharedSecret is required when QrCalling:Turn:Urls is set.");
+        }
+        foreach (var origin in options.CorsOrigins)
+        {
+            if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+            {
+                failures.Add($"QrCalling:CorsOrigins: '{origin}' is not an http(s) origin.");
+            }
+        }
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
+/// <summary>Splits comma-separated ICE URL lists.</summary>
+internal static class IceUrls
+{
+    public static IReadOnlyList<string> Split(string? urls) =>
+        string.IsNullOrWhiteSpace(urls) ? [] : urls.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}

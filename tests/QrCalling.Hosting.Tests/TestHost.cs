@@ -1,0 +1,249 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Claims;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using QrCalling.Hosting;
+using QrCalling.Testing;
+using Xunit;
+
+namespace QrCalling.Hosting.Tests;
+
+/// <summary>Owners authenticate with the header <c>X-Test-Owner: alice</c> or, on the hub, <c>?owner=alice</c>.</summary>
+internal sealed class TestOwnerHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "TestOwner";
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var owner = Request.Headers["X-Test-Owner"].ToString();
+        if (owner.Length == 0)
+        {
+            owner = Request.Query["owner"].ToString();
+        }
+        if (owner.Length == 0)
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, owner)], SchemeName);
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+    }
+}
+
+/// <summary>A real ASP.NET Core app on a TestServer with QrCalling mapped, capturing every log line.</summary>
+internal sealed class TestHost : IAsyncDisposable
+{
+    private readonly List<IAsyncDisposable> _connections = [];
+
+    private TestHost(WebApplication app, CapturingLoggerProvider logs)
+    {
+        App = app;
+        Logs = logs;
+        Server = app.GetTestServer();
+    }
+
+    public WebApplication App { get; }
+    public TestServer Server { get; }
+    public CapturingLoggerProvider Logs { get; }
+
+    public static async Task<TestHost> StartAsync(Action<QrCallingOptions>? core = null, Action<QrCallingHostingOptions>? hosting = null,
+        TimeProvider? time = null, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.WebHost.UseTestServer();
+        var logs = new CapturingLoggerProvider();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(logs);
+        builder.Logging.SetMinimumLevel(LogLevel.Information);
+        builder.Logging.AddFilter("QrCalling", LogLevel.Trace);
+        if (time is not null)
+        {
+            builder.Services.AddSingleton(time);
+        }
+        builder.Services.AddAuthentication(TestOwnerHandler.SchemeName).AddScheme<AuthenticationSchemeOptions, TestOwnerHandler>(TestOwnerHandler.SchemeName, null);
+        builder.Services.AddQrCalling(core, hosting);
+        configure?.Invoke(builder);
+        var app = builder.Build();
+        app.Use((context, next) =>
+        {
+            context.Connection.RemoteIpAddress = IPAddress.Loopback;
+            return next();
+        });
+        app.MapQrCalling();
+        app.MapOpenApi();
+        await app.StartAsync();
+        return new TestHost(app, logs);
+    }
+
+    public HttpClient Client(string? owner = null, string? bearer = null)
+    {
+        var client = Server.CreateClient();
+        if (owner is not null)
+        {
+            client.DefaultRequestHeaders.Add("X-Test-Owner", owner);
+        }
+        if (bearer is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        }
+        return client;
+    }
+
+    /// <summary>A hub client. Callers pass their call token: over WebSockets as <c>?access_token=</c> (as browsers do), over
+    /// long polling as the Authorization header (the .NET client's AccessTokenProvider).</summary>
+    public async Task<RecordingClient> ConnectAsync(HttpTransportType transport, string? owner = null, string? deviceId = null, string? callToken = null)
+    {
+        var query = new List<string>();
+        if (owner is not null) query.Add("owner=" + Uri.EscapeDataString(owner));
+        if (deviceId is not null) query.Add("deviceId=" + Uri.EscapeDataString(deviceId));
+        if (callToken is not null && transport == HttpTransportType.WebSockets) query.Add("access_token=" + Uri.EscapeDataString(callToken));
+        var url = new Uri(Server.BaseAddress, "/hubs/calls" + (query.Count > 0 ? "?" + string.Join('&', query) : ""));
+        var connection = new HubConnectionBuilder()
+            .WithUrl(url, o =>
+            {
+                o.Transports = transport;
+                o.HttpMessageHandlerFactory = _ => Server.CreateHandler();
+                o.WebSocketFactory = async (context, cancellationToken) =>
+                    await Server.CreateWebSocketClient().ConnectAsync(context.Uri, cancellationToken);
+                if (callToken is not null && transport != HttpTransportType.WebSockets)
+                {
+                    o.AccessTokenProvider = () => Task.FromResult<string?>(callToken);
+                }
+            })
+            .Build();
+        var client = new RecordingClient(connection);
+        var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        connection.Closed += e => { closed.TrySetResult(e); return Task.CompletedTask; };
+        await connection.StartAsync();
+        _connections.Add(connection);
+        // The handshake completes before OnConnectedAsync has joined the groups; any invocation runs after it, so one
+        // round trip (a refused Resume) makes the connection ready to receive its events.
+        try
+        {
+            await connection.InvokeAsync<JsonElement>("Resume", "", 0L);
+        }
+        catch (Microsoft.AspNetCore.SignalR.HubException ex) when (ex.Message.Contains("HubException: invalid_request: ", StringComparison.Ordinal)
+                                                                || ex.Message.Contains("HubException: rate_limited: ", StringComparison.Ordinal))
+        {
+        }
+        catch (Exception ex)
+        {
+            var reason = await closed.Task.WaitAsync(TimeSpan.FromSeconds(5));
+            throw new InvalidOperationException("The server closed the connection: " + reason?.Message, ex);
+        }
+        return client;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var c in _connections)
+        {
+            try { await c.DisposeAsync(); } catch (Exception) { /* already closed */ }
+        }
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+}
+
+/// <summary>Records every hub event a connection receives, as (name, raw JSON of the one argument).</summary>
+internal sealed class RecordingClient
+{
+    public static readonly string[] EventNames =
+        ["IncomingCall", "CallAccepted", "CallAnsweredElsewhere", "CallEnded", "Signal", "Typing", "Chat", "PeerLeft", "PeerJoined"];
+
+    private readonly ConcurrentQueue<(string Name, string Json)> _events = new();
+
+    public RecordingClient(HubConnection connection)
+    {
+        Connection = connection;
+        foreach (var name in EventNames)
+        {
+            connection.On<JsonElement>(name, e => _events.Enqueue((name, e.GetRawText())));
+        }
+    }
+
+    public HubConnection Connection { get; }
+
+    public IReadOnlyList<(string Name, string Json)> Events => _events.ToArray();
+
+    public string AllText => string.Join('\n', _events.Select(e => e.Name + " " + e.Json));
+
+    public IEnumerable<JsonElement> Of(string name) => Events.Where(e => e.Name == name).Select(e => JsonDocument.Parse(e.Json).RootElement);
+
+    public async Task<JsonElement> WaitForAsync(string name, Func<JsonElement, bool>? predicate = null, int timeoutMs = 5000)
+    {
+        var deadline = Environment.TickCount64 + timeoutMs;
+        while (Environment.TickCount64 < deadline)
+        {
+            foreach (var e in Of(name))
+            {
+                if (predicate is null || predicate(e))
+                {
+                    return e;
+                }
+            }
+            await Task.Delay(10);
+        }
+        Assert.Fail($"No {name} event within {timeoutMs} ms; got: {AllText}");
+        return default;
+    }
+}
+
+internal static class Http
+{
+    public static StringContent Json(object value) => new(JsonSerializer.Serialize(value), Encoding.UTF8, "application/json");
+
+    public static StringContent Raw(string text) => new(text, Encoding.UTF8, "application/json");
+
+    public static async Task<JsonElement> ReadJsonAsync(this HttpResponseMessage response) =>
+        JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+    public static async Task AssertProblemAsync(this HttpResponseMessage response, HttpStatusCode status, string code)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == status, $"Expected {status}, got {response.StatusCode}: {body}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var json = JsonDocument.Parse(body).RootElement;
+        Assert.Equal(code, json.GetProperty("code").GetString());
+        Assert.Equal((int)status, json.GetProperty("status").GetInt32());
+    }
+
+    public static async Task<JsonElement> IssueCodeAsync(this HttpClient owner, object? body = null)
+    {
+        var response = await owner.PostAsync("/api/v1/codes", Json(body ?? new { label = "Front door" }));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return await response.ReadJsonAsync();
+    }
+
+    public static async Task<JsonElement> StartCallAsync(this HttpClient anyone, string payload, string media = "video")
+    {
+        var response = await anyone.PostAsync("/api/v1/calls", Json(new { payload, media }));
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Created, body);
+        return JsonDocument.Parse(body).RootElement;
+    }
+}
+
+/// <summary>SignalR shows a HubException to clients as "An unexpected error occurred invoking 'X' on the server.
+/// HubException: &lt;code&gt;: &lt;detail&gt;"; the server's message (after "HubException: ") starts with the code.</summary>
+internal static class HubErrors
+{
+    public static string CodeOf(string message)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(message, "HubException: ([a-z_]+): ");
+        Assert.True(match.Success, "Not a coded hub error: " + message);
+        return match.Groups[1].Value;
+    }
+}
