@@ -201,9 +201,21 @@ internal sealed class RedisCallStore(RedisStorage storage) : ICallStore
             before is null ? Exclude.None : Exclude.Stop, Order.Descending, Math.Max(limit, 0),
             id => Keys.Call(id), f => Parse(f) is { } c && c.OwnerId == ownerId ? c : null, cancellationToken);
 
-    public IAsyncEnumerable<CallRecord> ListOpenAsync(int maxCount, CancellationToken cancellationToken) =>
-        storage.ReadIndexAsync(nameof(ListOpenAsync), Keys.OpenCalls, double.PositiveInfinity, double.NegativeInfinity,
-            Exclude.None, Order.Ascending, Math.Max(maxCount, 0), id => Keys.Call(id), OpenOnly, cancellationToken);
+    public async IAsyncEnumerable<CallRecord> ListOpenAsync(int maxCount, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // The open-calls index is scored by creation time; the contract wants the most urgent first (NextDeadline),
+        // which changes on accept and presence, so the open set is read whole and ordered here.
+        var open = new List<CallRecord>();
+        await foreach (var call in storage.ReadIndexAsync(nameof(ListOpenAsync), Keys.OpenCalls, double.PositiveInfinity, double.NegativeInfinity,
+            Exclude.None, Order.Ascending, int.MaxValue, id => Keys.Call(id), OpenOnly, cancellationToken).ConfigureAwait(false))
+        {
+            open.Add(call);
+        }
+        foreach (var call in open.OrderBy(c => c.NextDeadline).ThenBy(c => c.CallId, StringComparer.Ordinal).Take(Math.Max(maxCount, 0)))
+        {
+            yield return call;
+        }
+    }
 
     public IAsyncEnumerable<CallRecord> ListOpenByCodeAsync(string codeId, int maxCount, CancellationToken cancellationToken) =>
         storage.ReadIndexAsync(nameof(ListOpenByCodeAsync), Keys.CodeOpenCalls(codeId), double.PositiveInfinity, double.NegativeInfinity,

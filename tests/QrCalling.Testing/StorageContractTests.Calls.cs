@@ -226,7 +226,7 @@ public abstract partial class StorageContractTests
     }
 
     [Fact]
-    public async Task CallListOpen_MixedStates_ReturnsRingingAndActiveOldestFirstUpToMax()
+    public async Task CallListOpen_MixedStates_ReturnsRingingAndActiveMostUrgentFirstUpToMax()
     {
         var owner = NewId("owner");
         var ringing = await CreateCallAsync(owner, createdAt: T0.AddSeconds(1));
@@ -242,6 +242,26 @@ public abstract partial class StorageContractTests
         Assert.Equal([ringing.CallId, active.CallId], mine);
         Assert.Single(one);
         Assert.All(open, c => Assert.NotEqual(CallState.Ended, c.State));
+    }
+
+    [Fact]
+    public async Task CallListOpen_OldHealthyCallAndNewerDueCalls_ReturnsMostUrgentFirst()
+    {
+        // Times a year before the other tests' so that these are the most urgent calls in a shared store.
+        var owner = NewId("owner");
+        var early = T0.AddYears(-1);
+        var longCall = await CreateCallAsync(owner, createdAt: early);
+        await Storage.Calls.TryAcceptAsync(longCall.CallId, "device-1", early.AddSeconds(1), CancellationToken.None);
+        var ringing = await CreateCallAsync(owner, createdAt: early.AddMinutes(10));
+        var gone = await CreateCallAsync(owner, createdAt: early.AddMinutes(20));
+        await Storage.Calls.TryAcceptAsync(gone.CallId, "device-1", early.AddMinutes(20).AddSeconds(1), CancellationToken.None);
+        await Storage.Calls.SetPresenceAsync(gone.CallId, CallSide.Caller, early.AddMinutes(20).AddSeconds(5), CancellationToken.None);
+
+        var two = await ToCallListAsync(Storage.Calls.ListOpenAsync(2, CancellationToken.None));
+        var three = await ToCallListAsync(Storage.Calls.ListOpenAsync(3, CancellationToken.None));
+
+        Assert.Equal([ringing.CallId, gone.CallId], two.Select(c => c.CallId));
+        Assert.Equal([ringing.CallId, gone.CallId, longCall.CallId], three.Select(c => c.CallId));
     }
 
     [Fact]

@@ -79,6 +79,26 @@ public sealed record CallRecord
     public DateTimeOffset? CallerGoneSince { get; init; }
     /// <summary>Since when the accepting device has had no connection; null while connected.</summary>
     public DateTimeOffset? CalleeGoneSince { get; init; }
+
+    /// <summary>The earliest instant at which the sweep may have to act on this call: the ring expiry while ringing,
+    /// otherwise the expiry, or the time a side went away when that is earlier. Stores list open calls in this order
+    /// (<see cref="Storage.ICallStore.ListOpenAsync"/>), so calls that are due are never starved by long, healthy ones.</summary>
+    public DateTimeOffset NextDeadline
+    {
+        get
+        {
+            var deadline = State == CallState.Ringing ? RingExpiresAt : ExpiresAt;
+            if (CallerGoneSince is { } caller && caller < deadline)
+            {
+                deadline = caller;
+            }
+            if (CalleeGoneSince is { } callee && callee < deadline)
+            {
+                deadline = callee;
+            }
+            return deadline;
+        }
+    }
 }
 
 /// <summary>One stored event of a call's mailbox: a signal, a chat ciphertext, or a lifecycle event for long-polling

@@ -79,7 +79,9 @@ public interface ICallStore
     /// <paramref name="limit"/>.</summary>
     IAsyncEnumerable<CallRecord> ListByOwnerAsync(string ownerId, int limit, DateTimeOffset? before, CancellationToken cancellationToken);
 
-    /// <summary>Up to <paramref name="maxCount"/> calls that are not Ended (Ringing or Active), oldest first, for the sweep.</summary>
+    /// <summary>Up to <paramref name="maxCount"/> calls that are not Ended (Ringing or Active), for the sweep, most urgent
+    /// first: ordered by <see cref="CallRecord.NextDeadline"/>, then call id. (Oldest-first would let more than
+    /// <paramref name="maxCount"/> long, healthy calls hide the ones that rang out or dropped.)</summary>
     IAsyncEnumerable<CallRecord> ListOpenAsync(int maxCount, CancellationToken cancellationToken);
 
     /// <summary>Up to <paramref name="maxCount"/> open calls started from one code (to end them when it is revoked).</summary>

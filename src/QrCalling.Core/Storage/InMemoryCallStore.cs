@@ -94,7 +94,7 @@ internal sealed class InMemoryCallStore : ICallStore
     public IAsyncEnumerable<CallRecord> ListOpenAsync(int maxCount, CancellationToken cancellationToken) =>
         ToAsync(_calls.Values
             .Where(c => c.State != CallState.Ended)
-            .OrderBy(c => c.CreatedAt)
+            .OrderBy(c => c.NextDeadline)
             .ThenBy(c => c.CallId, StringComparer.Ordinal)
             .Take(Math.Max(0, maxCount))
             .ToArray(), cancellationToken);
