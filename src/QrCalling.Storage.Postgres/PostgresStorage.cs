@@ -1,0 +1,34 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace QrCalling.Storage.Postgres;
+
+/// <summary><see cref="IStorage"/> on PostgreSQL: the three stores over one data source and schema. Registered by
+/// <c>UsePostgresStorage</c>; the data source is not owned here.</summary>
+internal sealed class PostgresStorage : IStorage
+{
+    private readonly PostgresDatabase _db;
+
+    public PostgresStorage(PostgresDataSourceProvider provider, PostgresStorageOptions options, ILoggerFactory? loggerFactory)
+        : this(provider.DataSource, options.Schema, options.CommandTimeout, loggerFactory)
+    {
+    }
+
+    public PostgresStorage(NpgsqlDataSource dataSource, string schema, TimeSpan commandTimeout, ILoggerFactory? loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        var logger = (ILogger?)loggerFactory?.CreateLogger<PostgresStorage>() ?? NullLogger.Instance;
+        _db = new PostgresDatabase(dataSource, schema, commandTimeout, logger);
+        Codes = new PostgresCodeStore(_db);
+        Calls = new PostgresCallStore(_db);
+        Mailbox = new PostgresMailboxStore(_db);
+    }
+
+    public ICodeStore Codes { get; }
+    public ICallStore Calls { get; }
+    public IMailboxStore Mailbox { get; }
+
+    public async ValueTask PingAsync(CancellationToken cancellationToken) =>
+        await _db.ScalarAsync("SELECT 1", [], "ping", cancellationToken).ConfigureAwait(false);
+}

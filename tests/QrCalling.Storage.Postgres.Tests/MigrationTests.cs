@@ -1,0 +1,123 @@
+using Npgsql;
+using Xunit;
+
+namespace QrCalling.Storage.Postgres.Tests;
+
+public sealed class MigrationTests : IAsyncLifetime
+{
+    private readonly string _schema = PostgresTestDatabase.NewSchemaName();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => PostgresTestDatabase.DropSchemaAsync(_schema);
+
+    [Fact]
+    public async Task MigrateAsync_RunTwice_SecondRunAppliesNothing()
+    {
+        var first = await PostgresMigrator.MigrateAsync(PostgresTestDatabase.DataSource, _schema);
+        var second = await PostgresMigrator.MigrateAsync(PostgresTestDatabase.DataSource, _schema);
+
+        Assert.Equal(PostgresMigrator.LatestVersion, first);
+        Assert.Equal(0, second);
+        Assert.Equal(Enumerable.Range(1, PostgresMigrator.LatestVersion), await AppliedVersionsAsync());
+    }
+
+    [Fact]
+    public async Task MigrateAsync_FiveInParallelOnFreshSchema_AppliesEachVersionOnceWithoutError()
+    {
+        using var start = new ManualResetEventSlim();
+        var runs = Enumerable.Range(0, 5).Select(_ => Task.Run(async () =>
+        {
+            start.Wait();
+            return await PostgresMigrator.MigrateAsync(PostgresTestDatabase.DataSource, _schema);
+        })).ToArray();
+        start.Set();
+        var applied = await Task.WhenAll(runs);
+
+        Assert.Equal(PostgresMigrator.LatestVersion, applied.Sum());
+        Assert.Equal(Enumerable.Range(1, PostgresMigrator.LatestVersion), await AppliedVersionsAsync());
+        Assert.Equal(new[] { "calls", "codes", "mailbox", "mailbox_heads", "schema_version" }, await TablesAsync());
+    }
+
+    [Fact]
+    public async Task ListOpen_SweepQuery_UsesTheDeadlineIndex()
+    {
+        await PostgresMigrator.MigrateAsync(PostgresTestDatabase.DataSource, _schema);
+        await using var connection = await PostgresTestDatabase.DataSource.OpenConnectionAsync();
+        await using (var off = new NpgsqlCommand("SET enable_seqscan = off", connection))
+        {
+            await off.ExecuteNonQueryAsync();
+        }
+
+        await using var explain = new NpgsqlCommand($"""
+            EXPLAIN SELECT call_id FROM "{_schema}".calls WHERE state <> 'ended'
+            ORDER BY LEAST(CASE WHEN state = 'ringing' THEN ring_expires_at ELSE expires_at END, caller_gone_since, callee_gone_since),
+              call_id COLLATE "C" LIMIT 10
+            """, connection);
+        var plan = string.Join("\n", await ReadAllAsync(explain));
+
+        Assert.Contains("calls_open_deadline_idx", plan, StringComparison.Ordinal);
+        Assert.DoesNotContain("Sort", plan, StringComparison.Ordinal);
+    }
+
+    private static async Task<List<string>> ReadAllAsync(NpgsqlCommand command)
+    {
+        await using var reader = await command.ExecuteReaderAsync();
+        var list = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            list.Add(reader.GetString(0));
+        }
+        return list;
+    }
+
+    [Fact]
+    public async Task MigrateAsync_SchemaNotAnIdentifier_ThrowsArgumentException()
+    {
+        await Assert.ThrowsAsync<ArgumentException>(() => PostgresMigrator.MigrateAsync(PostgresTestDatabase.DataSource, "x\"; DROP TABLE y; --"));
+        await Assert.ThrowsAsync<ArgumentException>(() => PostgresMigrator.MigrateAsync(PostgresTestDatabase.DataSource, "Upper"));
+    }
+
+    [Fact]
+    public async Task Migrations_LookupPaths_HaveIndexes()
+    {
+        await PostgresMigrator.MigrateAsync(PostgresTestDatabase.DataSource, _schema);
+
+        var indexes = await ScalarListAsync("SELECT indexdef FROM pg_indexes WHERE schemaname = @s");
+
+        Assert.Contains(indexes, i => i.Contains("UNIQUE INDEX codes_key_hash_key", StringComparison.Ordinal));
+        Assert.Contains(indexes, i => i.Contains("(owner_id, created_at DESC)", StringComparison.Ordinal));
+        Assert.Contains(indexes, i => i.Contains("UNIQUE INDEX calls_call_token_hash_key", StringComparison.Ordinal));
+        Assert.Contains(indexes, i => i.Contains("calls_open_deadline_idx", StringComparison.Ordinal) && i.Contains("WHERE (state <> 'ended'", StringComparison.Ordinal));
+        Assert.DoesNotContain(indexes, i => i.Contains("calls_open_idx", StringComparison.Ordinal));
+        Assert.Contains(indexes, i => i.Contains("calls_open_code_idx", StringComparison.Ordinal) && i.Contains("(code_id)", StringComparison.Ordinal));
+        Assert.Contains(indexes, i => i.Contains("calls_ended_idx", StringComparison.Ordinal) && i.Contains("(ended_at)", StringComparison.Ordinal));
+    }
+
+    private async Task<List<int>> AppliedVersionsAsync()
+    {
+        await using var cmd = PostgresTestDatabase.DataSource.CreateCommand($"SELECT version FROM \"{_schema}\".schema_version ORDER BY version");
+        await using var reader = await cmd.ExecuteReaderAsync();
+        var list = new List<int>();
+        while (await reader.ReadAsync())
+        {
+            list.Add(reader.GetInt32(0));
+        }
+        return list;
+    }
+
+    private Task<List<string>> TablesAsync() => ScalarListAsync("SELECT tablename::text FROM pg_tables WHERE schemaname = @s ORDER BY 1");
+
+    private async Task<List<string>> ScalarListAsync(string sql)
+    {
+        await using var cmd = PostgresTestDatabase.DataSource.CreateCommand(sql);
+        cmd.Parameters.Add(new NpgsqlParameter("s", _schema));
+        await using var reader = await cmd.ExecuteReaderAsync();
+        var list = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            list.Add(reader.GetString(0));
+        }
+        return list;
+    }
+}
