@@ -96,12 +96,12 @@ passed=0 failed=0 skipped=0 broken=0
 run_project() { # name, [wrapper...]
   local name=$1; shift
   local out="$work/results/$name.log"
-  local args=(test "tests/$name" --no-build -nologo --logger "console;verbosity=normal" --results-directory "$work/results/$name")
+  local args=(test "tests/$name" --no-build -nologo --results-directory "$work/results/$name")
   [ -n "$filter" ] && args+=(--filter "$filter")
   log "testing $name"
   "$@" dotnet "${args[@]}" >"$out" 2>&1
   local code=$?
-  grep -E '^\s*(Failed|Skipped) ' "$out" | head -40 >&2
+  grep -E '^\s*(Failed|Skipped) |^\s+Error Message:' -A2 "$out" | head -60 >&2
   local line
   line=$(grep -E '(Passed|Failed)!\s+-\s+Failed:' "$out" | tail -n 1)
   if [ -z "$line" ]; then
