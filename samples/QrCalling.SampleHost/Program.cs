@@ -1,7 +1,6 @@
-var builder = WebApplication.CreateBuilder(args);
-var app = builder.Build();
-app.MapGet("/", () => "QrCalling sample host (work in progress)");
-app.Run();
+using QrCalling.SampleHost;
+
+return await SampleHostApp.RunAsync(args, Console.Error);
 
 /// <summary>Entry point, public for WebApplicationFactory.</summary>
 public partial class Program;

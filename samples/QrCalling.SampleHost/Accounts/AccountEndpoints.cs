@@ -1,0 +1,130 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace QrCalling.SampleHost.Accounts;
+
+/// <summary>Register and login for owners: <c>POST /api/v1/account/register</c> and <c>POST /api/v1/account/login</c>.</summary>
+public static class AccountEndpoints
+{
+    /// <summary>The rate-limiter policy of both endpoints.</summary>
+    public const string RateLimitPolicy = "sample-account";
+
+    /// <summary>Issuer and audience of the sample's access tokens.</summary>
+    public const string Issuer = "qrcalling-sample";
+
+    /// <summary>How long an access token lasts.</summary>
+    public static readonly TimeSpan TokenLifetime = TimeSpan.FromHours(12);
+
+    /// <summary>The register/login request body.</summary>
+    /// <param name="Username">3 to 32 characters: letters, digits, '.', '_' or '-'.</param>
+    /// <param name="Password">8 to 128 characters.</param>
+    public sealed record Credentials(string? Username, string? Password);
+
+    /// <summary>The login response.</summary>
+    /// <param name="AccessToken">A JWT bearer for the owner endpoints and the hub.</param>
+    /// <param name="ExpiresAt">When it stops working.</param>
+    public sealed record LoginResponse(string AccessToken, DateTimeOffset ExpiresAt);
+
+    /// <summary>Maps the two endpoints.</summary>
+    public static IEndpointRouteBuilder MapSampleAccounts(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/api/v1/account").WithTags("Account").RequireRateLimiting(RateLimitPolicy).AllowAnonymous();
+        group.MapPost("/register", RegisterAsync)
+            .WithSummary("Creates an owner account (no personal data).")
+            .Produces(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
+        group.MapPost("/login", LoginAsync)
+            .WithSummary("Signs in; returns a bearer access token.")
+            .Produces<LoginResponse>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
+        return endpoints;
+    }
+
+    private static async Task<IResult> RegisterAsync(Credentials? body, IAccountStore store, IPasswordHasher<SampleAccount> hasher, CancellationToken cancellationToken)
+    {
+        if (Validate(body) is { } invalid)
+        {
+            return invalid;
+        }
+        var account = new SampleAccount(InMemoryAccountStore.NewId(), body!.Username!.Trim(), "");
+        account = account with { PasswordHash = hasher.HashPassword(account, body.Password!) };
+        if (!await store.TryAddAsync(account, cancellationToken))
+        {
+            return Problem(StatusCodes.Status409Conflict, "username_taken", "This user name is taken.");
+        }
+        return Results.Created((string?)null, new { username = account.UserName });
+    }
+
+    private static async Task<IResult> LoginAsync(Credentials? body, IAccountStore store, IPasswordHasher<SampleAccount> hasher, SampleTokenIssuer issuer, CancellationToken cancellationToken)
+    {
+        if (Validate(body) is { } invalid)
+        {
+            return invalid;
+        }
+        var account = await store.FindAsync(body!.Username!.Trim(), cancellationToken);
+        // Verify against a dummy hash for unknown names too, so timing does not tell which names exist.
+        var candidate = account ?? DummyAccount.Value;
+        var verdict = hasher.VerifyHashedPassword(candidate, candidate.PasswordHash, body.Password!);
+        if (account is null || verdict == PasswordVerificationResult.Failed)
+        {
+            return Problem(StatusCodes.Status401Unauthorized, "unauthorized", "Wrong user name or password.");
+        }
+        var (token, expiresAt) = issuer.Issue(account.Id);
+        return Results.Ok(new LoginResponse(token, expiresAt));
+    }
+
+    private static readonly Lazy<SampleAccount> DummyAccount = new(() =>
+    {
+        var dummy = new SampleAccount("u_dummy", "dummy", "");
+        return dummy with { PasswordHash = new PasswordHasher<SampleAccount>().HashPassword(dummy, Guid.NewGuid().ToString()) };
+    });
+
+    private static IResult? Validate(Credentials? body)
+    {
+        var username = body?.Username?.Trim();
+        if (string.IsNullOrEmpty(username) || username.Length is < 3 or > 32 || !username.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "invalid_request", "username must be 3 to 32 characters: letters, digits, '.', '_' or '-'.");
+        }
+        if (body!.Password is not { Length: >= 8 and <= 128 })
+        {
+            return Problem(StatusCodes.Status400BadRequest, "invalid_request", "password must be 8 to 128 characters.");
+        }
+        return null;
+    }
+
+    /// <summary>A problem details result with a stable <c>code</c> member.</summary>
+    public static IResult Problem(int status, string code, string detail) =>
+        Results.Problem(detail: detail, statusCode: status, extensions: new Dictionary<string, object?> { ["code"] = code });
+}
+
+/// <summary>Issues the sample's JWT access tokens (subject = owner id, which JwtBearer maps to NameIdentifier).</summary>
+public sealed class SampleTokenIssuer(SymmetricSecurityKey key, TimeProvider timeProvider)
+{
+    /// <summary>The signing key (also used to validate).</summary>
+    public SymmetricSecurityKey Key { get; } = key;
+
+    /// <summary>Issues a token for an owner id.</summary>
+    public (string Token, DateTimeOffset ExpiresAt) Issue(string ownerId)
+    {
+        var now = timeProvider.GetUtcNow();
+        var expiresAt = now + AccountEndpoints.TokenLifetime;
+        var descriptor = new SecurityTokenDescriptor
+        {
+            Issuer = AccountEndpoints.Issuer,
+            Audience = AccountEndpoints.Issuer,
+            Subject = new ClaimsIdentity([new Claim(JwtRegisteredClaimNames.Sub, ownerId)]),
+            IssuedAt = now.UtcDateTime,
+            NotBefore = now.UtcDateTime,
+            Expires = expiresAt.UtcDateTime,
+            SigningCredentials = new SigningCredentials(Key, SecurityAlgorithms.HmacSha256),
+        };
+        return (new JsonWebTokenHandler().CreateToken(descriptor), expiresAt);
+    }
+}

@@ -1,0 +1,192 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+using QrCalling.SampleHost.Accounts;
+using Scalar.AspNetCore;
+
+namespace QrCalling.SampleHost;
+
+/// <summary>Builds and runs the reference host: QrCalling's API and hub, owner accounts with JWT bearer tokens, the
+/// OpenAPI document with a locally served Scalar UI, and the web app in wwwroot.</summary>
+public static partial class SampleHostApp
+{
+    /// <summary>The hub path (QrCalling's default).</summary>
+    public const string HubPath = "/hubs/calls";
+
+    /// <summary>Runs the host until it stops; a bad setting prints one line to <paramref name="error"/> and returns 1.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter error, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var app = Build(args);
+            await app.RunAsync(cancellationToken);
+            return 0;
+        }
+        catch (Exception exception) when (DescribeStartupError(exception) is { } line)
+        {
+            await error.WriteLineAsync(line);
+            return 1;
+        }
+    }
+
+    /// <summary>One line describing a configuration error, or null for any other exception.</summary>
+    public static string? DescribeStartupError(Exception exception) => exception switch
+    {
+        SampleConfigurationException e => "Configuration error: " + e.Message,
+        OptionsValidationException e => "Configuration error: " + OneLine(e),
+        // Binding a value of the wrong type ("Failed to convert configuration value 'abc' at 'QrCalling:RingTimeout' ...").
+        InvalidOperationException e when e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal) =>
+            "Configuration error: " + e.Message.ReplaceLineEndings(" "),
+        AggregateException { InnerExceptions.Count: > 0 } e when e.InnerExceptions.All(i => DescribeStartupError(i) is not null) =>
+            string.Join(" ", e.InnerExceptions.Select(i => DescribeStartupError(i)).Distinct()),
+        _ => null,
+    };
+
+    private static string OneLine(OptionsValidationException exception)
+    {
+        var section = exception.OptionsType.Name switch
+        {
+            "QrCallingOptions" or "QrCallingHostingOptions" => "QrCalling",
+            // The sample fills the adapters' connection settings from ConnectionStrings:Postgres / ConnectionStrings:Redis.
+            "PostgresStorageOptions" => "ConnectionStrings:Postgres",
+            "RedisStorageOptions" or "RedisBackplaneOptions" => "ConnectionStrings:Redis",
+            _ => null,
+        };
+        return string.Join("; ", exception.Failures.Select(f => NameTheKey(f.ReplaceLineEndings(" ").Trim(), section)).Distinct());
+    }
+
+    /// <summary>DataAnnotations failures name the options member ("PublicBaseUrl: The ... field is not valid"); say the
+    /// configuration key instead ("QrCalling:PublicBaseUrl: ..."). Messages that already name a key stay as they are.</summary>
+    private static string NameTheKey(string failure, string? section)
+    {
+        var match = MemberFailure().Match(failure);
+        if (section is null || !match.Success || failure.StartsWith(section + ":", StringComparison.Ordinal))
+        {
+            return failure;
+        }
+        var member = match.Groups["member"].Value;
+        return section.StartsWith("ConnectionStrings:", StringComparison.Ordinal)
+            ? $"{section}: {match.Groups["error"].Value}"
+            : $"{section}:{member.Replace('.', ':')}: {match.Groups["error"].Value}";
+    }
+
+    [GeneratedRegex("^(?<member>[A-Za-z][\\w.]*): (?<error>.+)$")]
+    private static partial Regex MemberFailure();
+
+    /// <summary>Builds the application (also used by the tests, which pass <c>--urls</c> and <c>--contentRoot</c>).</summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder);
+        // `dotnet run` from any folder, in any environment, serves wwwroot through the build's static web assets
+        // manifest (a no-op when published, where wwwroot sits next to the app).
+        builder.WebHost.UseStaticWebAssets();
+        var settings = SampleSettings.From(builder.Configuration);
+        var services = builder.Services;
+
+        // QrCalling: binds the "QrCalling" section (PublicBaseUrl, Turn, Stun, lifetimes) and picks the storage.
+        var qrCalling = services.AddQrCalling(builder.Configuration);
+        switch (settings.Storage)
+        {
+            case "postgres":
+                qrCalling.UsePostgresStorage(o => o.ConnectionString = settings.ConnectionString);
+                break;
+            case "redis":
+                qrCalling.UseRedisStorage(o => o.Configuration = settings.ConnectionString).UseRedisBackplane(o => o.Configuration = settings.ConnectionString);
+                break;
+        }
+
+        // Owner accounts and their JWT bearer tokens.
+        var keyBytes = settings.JwtKey is null ? RandomNumberGenerator.GetBytes(32) : Encoding.UTF8.GetBytes(settings.JwtKey);
+        var signingKey = new SymmetricSecurityKey(keyBytes);
+        services.AddSingleton(new SampleTokenIssuer(signingKey, TimeProvider.System));
+        // Accounts live with the selected storage: a table in PostgreSQL, hashes in Redis, a dictionary in memory.
+        services.AddSingleton<IAccountStore>(_ => settings.Storage switch
+        {
+            "postgres" => new PostgresAccountStore(settings.ConnectionString!),
+            "redis" => new RedisAccountStore(settings.ConnectionString!),
+            _ => new InMemoryAccountStore(),
+        });
+        services.AddSingleton<IPasswordHasher<SampleAccount>, PasswordHasher<SampleAccount>>();
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o =>
+        {
+            o.TokenValidationParameters = new TokenValidationParameters
+            {
+                ValidIssuer = AccountEndpoints.Issuer,
+                ValidAudience = AccountEndpoints.Issuer,
+                IssuerSigningKey = signingKey,
+                ClockSkew = TimeSpan.FromSeconds(30),
+            };
+            o.Events = new JwtBearerEvents { OnMessageReceived = ReadOwnerToken };
+        });
+        services.AddAuthorization();
+
+        services.AddRateLimiter(o => o.AddPolicy(AccountEndpoints.RateLimitPolicy, new AccountRateLimitPolicy(settings.AccountPermitsPerMinute)));
+        services.AddProblemDetails();
+        services.AddOpenApi();
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.Use(SecurityHeaders);
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapOpenApi();
+        app.MapScalarApiReference(); // Serves /scalar with its JavaScript embedded in the package: no CDN.
+        app.MapQrCalling(); // On a WebApplication this also adds the rate limiter middleware (used by the account endpoints too).
+        app.MapSampleAccounts();
+        app.MapGet("/c", (IWebHostEnvironment env) => Results.Stream(env.WebRootFileProvider.GetFileInfo("caller.html").CreateReadStream(), "text/html; charset=utf-8"))
+            .ExcludeFromDescription();
+        return app;
+    }
+
+    /// <summary>Owner JWTs come as <c>Authorization: Bearer</c>, or as <c>?access_token=</c> on the hub (WebSockets cannot
+    /// send headers). Call tokens (<c>qct_…</c>) are the hosting package's business: this handler ignores them.</summary>
+    private static Task ReadOwnerToken(MessageReceivedContext context)
+    {
+        var request = context.Request;
+        string? header = request.Headers.Authorization;
+        if (header is not null && header.StartsWith("Bearer qct_", StringComparison.OrdinalIgnoreCase))
+        {
+            context.NoResult();
+            return Task.CompletedTask;
+        }
+        string? query = request.Query["access_token"];
+        if (header is null && !string.IsNullOrEmpty(query) && request.Path.StartsWithSegments(HubPath))
+        {
+            if (query.StartsWith("qct_", StringComparison.Ordinal))
+            {
+                context.NoResult();
+            }
+            else
+            {
+                context.Token = query;
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    private static Task SecurityHeaders(HttpContext context, Func<Task> next)
+    {
+        var path = context.Request.Path;
+        if (!path.StartsWithSegments("/scalar") && !path.StartsWithSegments("/openapi"))
+        {
+            var headers = context.Response.Headers;
+            // Same-origin only: every script and style is served from wwwroot, nothing from a CDN.
+            headers.ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; " +
+                "media-src 'self' blob: mediastream:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+            headers["Referrer-Policy"] = "no-referrer";
+            headers.XContentTypeOptions = "nosniff";
+            headers["Permissions-Policy"] = "camera=(self), microphone=(self)";
+        }
+        return next();
+    }
+}

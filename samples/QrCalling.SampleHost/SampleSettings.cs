@@ -1,0 +1,73 @@
+namespace QrCalling.SampleHost;
+
+/// <summary>The sample host's own settings, read from configuration before the services are registered. Every bad or
+/// missing required value becomes a <see cref="SampleConfigurationException"/> whose message is one line naming the key.</summary>
+public sealed record SampleSettings
+{
+    /// <summary>memory, postgres or redis.</summary>
+    public required string Storage { get; init; }
+    /// <summary>ConnectionStrings:Postgres or ConnectionStrings:Redis, when the storage needs one.</summary>
+    public string? ConnectionString { get; init; }
+    /// <summary>The JWT signing key (at least 32 characters), or null for a random key per process.</summary>
+    public string? JwtKey { get; init; }
+    /// <summary>How many register/login requests one client address may make per minute.</summary>
+    public int AccountPermitsPerMinute { get; init; } = 20;
+
+    /// <summary>Reads and checks the settings.</summary>
+    public static SampleSettings From(IConfiguration configuration)
+    {
+        var storage = (configuration["QrCalling:Storage"] ?? "memory").Trim().ToLowerInvariant();
+        if (storage.Length == 0)
+        {
+            storage = "memory";
+        }
+        string? connectionString = null;
+        switch (storage)
+        {
+            case "memory":
+                break;
+            case "postgres":
+                connectionString = Required(configuration, "ConnectionStrings:Postgres", "when QrCalling:Storage=postgres");
+                break;
+            case "redis":
+                connectionString = Required(configuration, "ConnectionStrings:Redis", "when QrCalling:Storage=redis");
+                break;
+            default:
+                throw new SampleConfigurationException("QrCalling:Storage must be memory, postgres or redis.");
+        }
+
+        var jwtKey = configuration["QrCalling:Sample:JwtKey"];
+        if (jwtKey is not null && jwtKey.Length < 32)
+        {
+            throw new SampleConfigurationException("QrCalling:Sample:JwtKey must be at least 32 characters (or unset for a random key per process).");
+        }
+
+        var permits = 20;
+        var permitsText = configuration["QrCalling:Sample:AccountPermitsPerMinute"];
+        if (permitsText is not null && (!int.TryParse(permitsText, out permits) || permits < 1 || permits > 100_000))
+        {
+            throw new SampleConfigurationException("QrCalling:Sample:AccountPermitsPerMinute must be a whole number from 1 to 100000.");
+        }
+
+        return new SampleSettings
+        {
+            Storage = storage,
+            ConnectionString = connectionString,
+            JwtKey = string.IsNullOrEmpty(jwtKey) ? null : jwtKey,
+            AccountPermitsPerMinute = permits,
+        };
+    }
+
+    private static string Required(IConfiguration configuration, string key, string when)
+    {
+        var value = configuration[key];
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            throw new SampleConfigurationException($"{key} is required {when}.");
+        }
+        return value;
+    }
+}
+
+/// <summary>A bad or missing setting of the sample host; the message is one line naming the key.</summary>
+public sealed class SampleConfigurationException(string message) : Exception(message);

@@ -1,0 +1,267 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Playwright;
+using QrCalling.Testing;
+using Xunit;
+using static Microsoft.Playwright.Assertions;
+
+namespace QrCalling.Browser.Tests;
+
+/// <summary>Two browser contexts (owner and caller) driving the sample web app against the sample host, WebRTC over
+/// loopback only. Run inside a network namespace (see <see cref="NetworkNamespaceGuard"/>).</summary>
+[Collection(BrowserCollection.Name)]
+public sealed class CallFlowTests(BrowserFixture browser)
+{
+    private const string InboundAudioBytes = """
+        async () => {
+          const pc = window.qrcallingDebug?.pc;
+          if (!pc) return -1;
+          let bytes = 0;
+          (await pc.getStats()).forEach(r => { if (r.type === 'inbound-rtp' && r.kind === 'audio') bytes += r.bytesReceived || 0; });
+          return bytes;
+        }
+        """;
+
+    private const string SelectedPair = """
+        async () => {
+          const stats = await window.qrcallingDebug.pc.getStats();
+          let pairId = null;
+          stats.forEach(r => { if (r.type === 'transport' && r.selectedCandidatePairId) pairId = r.selectedCandidatePairId; });
+          const pair = pairId && stats.get(pairId);
+          if (!pair) return JSON.stringify({ local: 'none', remote: 'none' });
+          return JSON.stringify({ local: stats.get(pair.localCandidateId).candidateType, remote: stats.get(pair.remoteCandidateId).candidateType, state: pair.state });
+        }
+        """;
+
+    [Fact]
+    public async Task AudioCall_OwnerAccepts_BothConnectAndAudioFlowsThenCallerHangsUp()
+    {
+        await using var server = await SampleHostServer.StartAsync();
+        await using var ownerContext = await browser.NewPhoneContextAsync(server.BaseUrl);
+        await using var callerContext = await browser.NewPhoneContextAsync(server.BaseUrl);
+        var owner = await ownerContext.NewPageAsync();
+        var caller = await callerContext.NewPageAsync();
+        var browserRequests = new ConcurrentQueue<(string Url, string? Body)>();
+        caller.Request += (_, request) => browserRequests.Enqueue((request.Url, request.PostData));
+        var pageErrors = new ConcurrentQueue<string>();
+        foreach (var page in new[] { owner, caller })
+        {
+            page.PageError += (_, error) => pageErrors.Enqueue(error);
+            page.Console += (_, message) => { if (message.Type == "error") pageErrors.Enqueue($"{message.Text} at {message.Location}"); };
+        }
+
+        var link = await SignUpAndCreateCodeAsync(owner, "/", "Front door");
+        Assert.Contains("/c#PQC:1:", link, StringComparison.OrdinalIgnoreCase);
+
+        await caller.GotoAsync(link);
+        await Expect(caller.GetByTestId("code-label")).ToHaveTextAsync("Front door");
+        await caller.GetByTestId("call-audio").ClickAsync();
+        await owner.GetByTestId("accept").ClickAsync();
+
+        await WaitConnectedAsync(owner, caller);
+        await AssertAudioFlowsAsync(owner, "owner");
+        await AssertAudioFlowsAsync(caller, "caller");
+
+        // End-to-end encrypted chat: the text reaches the owner decrypted; the server only relayed ciphertext.
+        await Expect(caller.GetByTestId("chat-send")).ToBeEnabledAsync(new() { Timeout = 10_000 });
+        await Expect(owner.GetByTestId("chat-send")).ToBeEnabledAsync(new() { Timeout = 10_000 });
+        await caller.GetByTestId("chat-input").FillAsync("hello from the door");
+        await caller.GetByTestId("chat-send").ClickAsync();
+        await Expect(owner.GetByTestId("chat-message")).ToHaveTextAsync("hello from the door");
+        await SaveScreenshotsAsync("audio-call", owner, caller);
+
+        await caller.GetByTestId("hangup").ClickAsync();
+        await Expect(owner.GetByTestId("call-ended")).ToContainTextAsync("hangup", new() { Timeout = 10_000 });
+        Assert.Equal("ended", await owner.Locator("#call").GetAttributeAsync("data-state"));
+
+        // The payload travelled only in bodies: no URL the server saw, nor any URL the page requested (fragment aside), holds it.
+        Assert.DoesNotContain(server.RequestTargets, target => target.Contains("PQC", StringComparison.OrdinalIgnoreCase));
+        Assert.DoesNotContain(browserRequests, r => r.Url.Split('#')[0].Contains("PQC", StringComparison.OrdinalIgnoreCase));
+        Assert.Contains(browserRequests, r => r.Url.EndsWith("/api/v1/scan", StringComparison.Ordinal) && r.Body!.Contains("PQC:1:", StringComparison.OrdinalIgnoreCase));
+        Assert.Contains(browserRequests, r => r.Url.EndsWith("/api/v1/calls", StringComparison.Ordinal) && r.Body!.Contains("PQC:1:", StringComparison.OrdinalIgnoreCase));
+        // No script error and no Content-Security-Policy violation on either page.
+        Assert.True(pageErrors.IsEmpty, string.Join(" | ", pageErrors));
+    }
+
+    [Fact]
+    public async Task AudioCall_RelayOnlyThroughCoturn_ConnectsOverRelayCandidates()
+    {
+        using var turn = await CoturnServer.StartAsync();
+        await using var server = await SampleHostServer.StartAsync(
+            $"--QrCalling:Turn:Urls=turn:127.0.0.1:{turn.Port}?transport=udp",
+            $"--QrCalling:Turn:SharedSecret={turn.Secret}");
+        await using var ownerContext = await browser.NewPhoneContextAsync(server.BaseUrl);
+        await using var callerContext = await browser.NewPhoneContextAsync(server.BaseUrl);
+        var owner = await ownerContext.NewPageAsync();
+        var caller = await callerContext.NewPageAsync();
+
+        var link = await SignUpAndCreateCodeAsync(owner, "/?relay=1", "Relay");
+        var relayLink = link.Replace("/c#", "/c?relay=1#", StringComparison.Ordinal);
+        await caller.GotoAsync(relayLink);
+        await caller.GetByTestId("call-audio").ClickAsync();
+        await owner.GetByTestId("accept").ClickAsync();
+
+        await WaitConnectedAsync(owner, caller);
+        foreach (var page in new[] { owner, caller })
+        {
+            using var pair = JsonDocument.Parse(await page.EvaluateAsync<string>(SelectedPair));
+            Assert.Equal("relay", pair.RootElement.GetProperty("local").GetString());
+            Assert.Equal("relay", pair.RootElement.GetProperty("remote").GetString());
+        }
+        await AssertAudioFlowsAsync(caller, "caller over TURN");
+        await SaveScreenshotsAsync("relay-call", owner, caller);
+        await caller.GetByTestId("hangup").ClickAsync();
+        await Expect(owner.GetByTestId("call-ended")).ToContainTextAsync("hangup", new() { Timeout = 10_000 });
+    }
+
+    [Fact]
+    public async Task QrImage_DownloadedPng_DecodesWithZbarToAPayloadThatStartsAVideoCall()
+    {
+        var zbarimg = TestServers.RequireProgram("zbarimg");
+        await using var server = await SampleHostServer.StartAsync();
+        await using var ownerContext = await browser.NewPhoneContextAsync(server.BaseUrl);
+        await using var callerContext = await browser.NewPhoneContextAsync(server.BaseUrl);
+        var owner = await ownerContext.NewPageAsync();
+        var caller = await callerContext.NewPageAsync();
+
+        var link = await SignUpAndCreateCodeAsync(owner, "/", "Printed");
+        var folder = TestPaths.Results("qr");
+        var download = await owner.RunAndWaitForDownloadAsync(() => owner.GetByTestId("download-png").ClickAsync());
+        var pngPath = Path.Combine(folder, "downloaded.png");
+        await download.SaveAsAsync(pngPath);
+        var shownPath = Path.Combine(folder, "shown.png");
+        await owner.GetByTestId("qr-image").ScreenshotAsync(new() { Path = shownPath });
+
+        var decoded = await ZbarAsync(zbarimg, pngPath);
+        Assert.Equal(decoded, await ZbarAsync(zbarimg, shownPath));
+        Assert.Matches("^PQC:1:[A-Z2-7]{52}:[A-Z2-7]{7}$", decoded);
+        Assert.EndsWith("#" + decoded, link, StringComparison.OrdinalIgnoreCase);
+
+        // The caller page's fallback decoder (jsQR, for browsers without BarcodeDetector) reads the same image.
+        await caller.GotoAsync($"{server.BaseUrl}/c");
+        var dataUrl = "data:image/png;base64," + Convert.ToBase64String(await File.ReadAllBytesAsync(pngPath));
+        var inBrowser = await caller.EvaluateAsync<string>("""
+            async (src) => {
+              const img = new Image();
+              img.src = src;
+              await img.decode();
+              const canvas = document.createElement('canvas');
+              canvas.width = img.width; canvas.height = img.height;
+              const context = canvas.getContext('2d');
+              context.drawImage(img, 0, 0);
+              const data = context.getImageData(0, 0, img.width, img.height);
+              return window.jsQR(data.data, data.width, data.height)?.data ?? '';
+            }
+            """, dataUrl);
+        Assert.Equal(decoded, inBrowser);
+
+        await caller.GotoAsync($"{server.BaseUrl}/c#{decoded}");
+        await Expect(caller.GetByTestId("code-label")).ToHaveTextAsync("Printed");
+        await caller.GetByTestId("call-video").ClickAsync();
+        await owner.GetByTestId("accept").ClickAsync();
+        await WaitConnectedAsync(owner, caller);
+        // The fake camera's frames arrive on both sides.
+        foreach (var page in new[] { owner, caller })
+        {
+            await page.WaitForFunctionAsync("() => document.querySelector('[data-testid=remote-video]').videoWidth > 0", null, new() { Timeout = 10_000 });
+        }
+        await SaveScreenshotsAsync("video-call", owner, caller);
+        await owner.GetByTestId("hangup").ClickAsync();
+        await Expect(caller.GetByTestId("call-ended")).ToContainTextAsync("hangup", new() { Timeout = 10_000 });
+    }
+
+    [Fact]
+    public async Task Chat_CallerHubDropsWhileOwnerWrites_ResumeAfterReconnectDeliversTheMissedMessage()
+    {
+        await using var server = await SampleHostServer.StartAsync();
+        await using var ownerContext = await browser.NewPhoneContextAsync(server.BaseUrl);
+        await using var callerContext = await browser.NewPhoneContextAsync(server.BaseUrl);
+        var owner = await ownerContext.NewPageAsync();
+        var caller = await callerContext.NewPageAsync();
+        // Keep a handle on the page's WebSockets so the test can drop one as a network blip would.
+        await caller.AddInitScriptAsync("""
+            window.__sockets = [];
+            const NativeWebSocket = window.WebSocket;
+            window.WebSocket = class extends NativeWebSocket {
+              constructor(...args) { super(...args); window.__sockets.push(this); }
+            };
+            """);
+        var link = await SignUpAndCreateCodeAsync(owner, "/", "Blip");
+        await caller.GotoAsync(link);
+        await caller.GetByTestId("call-audio").ClickAsync();
+        await owner.GetByTestId("accept").ClickAsync();
+        await WaitConnectedAsync(owner, caller);
+        await Expect(caller.GetByTestId("chat-send")).ToBeEnabledAsync(new() { Timeout = 10_000 });
+        await Expect(owner.GetByTestId("chat-send")).ToBeEnabledAsync(new() { Timeout = 10_000 });
+
+        // A network blip on the caller's signaling: its WebSocket drops and reconnecting fails until the route is lifted.
+        await caller.RouteAsync("**/hubs/calls/negotiate**", route => route.AbortAsync());
+        Assert.Equal(1, await caller.EvaluateAsync<int>("() => { const open = window.__sockets.filter(s => s.readyState === 1); open.forEach(s => s.close(4000, 'blip')); return open.length; }"));
+        await Expect(caller.GetByTestId("hub-state")).ToHaveTextAsync("reconnecting…", new() { Timeout = 10_000 });
+        await owner.GetByTestId("chat-input").FillAsync("written while you were away");
+        await owner.GetByTestId("chat-send").ClickAsync();
+        await Expect(owner.Locator("[data-testid=chat-message].me")).ToHaveTextAsync("written while you were away");
+        await caller.UnrouteAllAsync();
+
+        await Expect(caller.GetByTestId("hub-state")).ToHaveTextAsync("online", new() { Timeout = 15_000 });
+        await Expect(caller.GetByTestId("chat-message")).ToHaveTextAsync("written while you were away", new() { Timeout = 10_000 });
+        Assert.Equal("connected", await caller.EvaluateAsync<string>("() => window.qrcallingDebug.pc.connectionState"));
+    }
+
+    private static async Task<string> SignUpAndCreateCodeAsync(IPage owner, string path, string label)
+    {
+        await owner.GotoAsync(path);
+        await owner.GetByLabel("User name").FillAsync("owner" + Guid.NewGuid().ToString("N")[..10]);
+        await owner.GetByLabel("Password").FillAsync("correct horse battery");
+        await owner.GetByTestId("sign-up").ClickAsync();
+        await Expect(owner.GetByTestId("hub-state")).ToHaveTextAsync("online", new() { Timeout = 10_000 });
+        await owner.GetByTestId("code-label").FillAsync(label);
+        await owner.GetByTestId("create-code").ClickAsync();
+        await Expect(owner.GetByTestId("qr-image")).ToHaveAttributeAsync("src", new System.Text.RegularExpressions.Regex("^blob:"));
+        return (await owner.GetByTestId("qr-link").TextContentAsync())!;
+    }
+
+    private static async Task WaitConnectedAsync(params IPage[] pages)
+    {
+        foreach (var page in pages)
+        {
+            await page.WaitForFunctionAsync("() => window.qrcallingDebug?.pc?.connectionState === 'connected'", null, new() { Timeout = 20_000 });
+        }
+    }
+
+    private static async Task AssertAudioFlowsAsync(IPage page, string who)
+    {
+        var first = await page.EvaluateAsync<double>(InboundAudioBytes);
+        var clock = Stopwatch.StartNew();
+        var later = first;
+        while (later <= first && clock.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            await Task.Delay(200);
+            later = await page.EvaluateAsync<double>(InboundAudioBytes);
+        }
+        Assert.True(later > first && first >= 0, $"{who}: inbound audio bytesReceived did not grow ({first} then {later}).");
+    }
+
+    private static async Task SaveScreenshotsAsync(string name, IPage owner, IPage caller)
+    {
+        var folder = TestPaths.Results("screenshots");
+        await owner.ScreenshotAsync(new() { Path = Path.Combine(folder, $"{name}-owner.png"), FullPage = true });
+        await caller.ScreenshotAsync(new() { Path = Path.Combine(folder, $"{name}-caller.png"), FullPage = true });
+    }
+
+    private static async Task<string> ZbarAsync(string zbarimg, string path)
+    {
+        var start = new ProcessStartInfo(zbarimg) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add("-q");
+        start.ArgumentList.Add("--raw");
+        start.ArgumentList.Add(path);
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        _ = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.True(process.ExitCode == 0, $"zbarimg could not decode {path} (exit {process.ExitCode}).");
+        return (await output).Trim();
+    }
+}

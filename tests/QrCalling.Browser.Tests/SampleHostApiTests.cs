@@ -1,0 +1,218 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+using QrCalling.SampleHost;
+using Xunit;
+
+namespace QrCalling.Browser.Tests;
+
+/// <summary>Fast tests of the sample host without a browser (in-memory TestServer); they also pass outside a network
+/// namespace.</summary>
+public sealed class SampleHostApiTests : IClassFixture<WebApplicationFactory<Program>>
+{
+    private readonly WebApplicationFactory<Program> _factory;
+
+    public SampleHostApiTests(WebApplicationFactory<Program> factory) => _factory = factory;
+
+    [Fact]
+    public async Task RegisterThenLogin_ValidCredentials_TokenAuthorizesOwnerEndpoints()
+    {
+        using var client = _factory.CreateClient();
+        var name = NewName();
+
+        using var register = await client.PostAsJsonAsync("/api/v1/account/register", new { username = name, password = "correct horse" });
+        Assert.Equal(HttpStatusCode.Created, register.StatusCode);
+        var token = await LoginAsync(client, name, "correct horse");
+
+        using var anonymous = await client.GetAsync("/api/v1/codes");
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/codes");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var codes = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, codes.StatusCode);
+    }
+
+    [Fact]
+    public async Task Register_TakenUsernameInOtherCase_Returns409UsernameTaken()
+    {
+        using var client = _factory.CreateClient();
+        var name = NewName();
+        (await client.PostAsJsonAsync("/api/v1/account/register", new { username = name, password = "password1" })).EnsureSuccessStatusCode();
+
+        using var again = await client.PostAsJsonAsync("/api/v1/account/register", new { username = name.ToUpperInvariant(), password = "password2" });
+
+        await AssertProblemAsync(again, HttpStatusCode.Conflict, "username_taken");
+    }
+
+    [Theory]
+    [InlineData("ab", "long enough")]
+    [InlineData("has space", "long enough")]
+    [InlineData("valid_name", "short")]
+    [InlineData("", "")]
+    public async Task Register_InvalidInput_Returns400InvalidRequest(string username, string password)
+    {
+        using var client = _factory.CreateClient();
+
+        using var response = await client.PostAsJsonAsync("/api/v1/account/register", new { username, password });
+
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, "invalid_request");
+    }
+
+    [Fact]
+    public async Task Login_WrongPasswordOrUnknownUser_Returns401Unauthorized()
+    {
+        using var client = _factory.CreateClient();
+        var name = NewName();
+        (await client.PostAsJsonAsync("/api/v1/account/register", new { username = name, password = "password1" })).EnsureSuccessStatusCode();
+
+        using var wrong = await client.PostAsJsonAsync("/api/v1/account/login", new { username = name, password = "password2" });
+        using var unknown = await client.PostAsJsonAsync("/api/v1/account/login", new { username = NewName(), password = "password1" });
+
+        await AssertProblemAsync(wrong, HttpStatusCode.Unauthorized, "unauthorized");
+        await AssertProblemAsync(unknown, HttpStatusCode.Unauthorized, "unauthorized");
+    }
+
+    [Fact]
+    public async Task Login_ManyAttempts_IsRateLimitedWith429()
+    {
+        await using var factory = new WebApplicationFactory<Program>();
+        using var client = factory.CreateClient();
+        HttpStatusCode last = HttpStatusCode.OK;
+        for (var i = 0; i < 25 && last != HttpStatusCode.TooManyRequests; i++)
+        {
+            using var response = await client.PostAsJsonAsync("/api/v1/account/login", new { username = "x", password = "y" });
+            last = response.StatusCode;
+            if (last == HttpStatusCode.TooManyRequests)
+            {
+                await AssertProblemAsync(response, HttpStatusCode.TooManyRequests, "rate_limited");
+            }
+        }
+        Assert.Equal(HttpStatusCode.TooManyRequests, last);
+    }
+
+    [Fact]
+    public async Task Hub_OwnerJwtAsAccessTokenQuery_IsAcceptedAndCallTokensAreNotTakenForJwts()
+    {
+        using var client = _factory.CreateClient();
+        var name = NewName();
+        (await client.PostAsJsonAsync("/api/v1/account/register", new { username = name, password = "password1" })).EnsureSuccessStatusCode();
+        var token = await LoginAsync(client, name, "password1");
+
+        await using var owner = Hub($"?deviceId=test-device&access_token={token}");
+        // The hub refuses unauthenticated connections (HubException "unauthorized: ..."), so staying connected means
+        // the JWT from ?access_token= made this an owner.
+        Assert.True(await StaysConnectedAsync(owner), "The owner's hub connection was refused.");
+
+        // A call token is never read as a JWT: an unknown one is refused by the hosting package.
+        await using var stranger = Hub("?access_token=qct_" + new string('A', 43));
+        Assert.False(await StaysConnectedAsync(stranger), "An unknown call token was admitted.");
+    }
+
+    private static async Task<bool> StaysConnectedAsync(HubConnection connection)
+    {
+        var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        connection.Closed += e => { closed.TrySetResult(e); return Task.CompletedTask; };
+        try
+        {
+            await connection.StartAsync();
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+        var first = await Task.WhenAny(closed.Task, Task.Delay(TimeSpan.FromMilliseconds(500)));
+        return first != closed.Task && connection.State == HubConnectionState.Connected;
+    }
+
+    [Theory]
+    [InlineData("--QrCalling:Storage=bogus", "QrCalling:Storage must be memory, postgres or redis")]
+    [InlineData("--QrCalling:Storage=postgres", "ConnectionStrings:Postgres is required when QrCalling:Storage=postgres")]
+    [InlineData("--QrCalling:Storage=redis", "ConnectionStrings:Redis is required when QrCalling:Storage=redis")]
+    [InlineData("--QrCalling:Sample:JwtKey=short", "QrCalling:Sample:JwtKey")]
+    [InlineData("--QrCalling:Turn:Urls=turn:127.0.0.1:3478", "QrCalling:Turn:SharedSecret")]
+    [InlineData("--QrCalling:PublicBaseUrl=not-a-url", "QrCalling:PublicBaseUrl")]
+    [InlineData("--QrCalling:RingTimeout=abc", "QrCalling:RingTimeout")]
+    [InlineData("--QrCalling:Storage=postgres --ConnectionStrings:Postgres=garbage", "ConnectionStrings:Postgres")]
+    public async Task Start_BadSetting_PrintsOneLineNamingTheKeyAndExits1(string settings, string expected)
+    {
+        using var error = new StringWriter();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+
+        var exitCode = await SampleHostApp.RunAsync(["--urls=http://127.0.0.1:0", "--Logging:LogLevel:Default=None", .. settings.Split(' ')], error, timeout.Token);
+
+        var lines = error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(1, exitCode);
+        Assert.Single(lines);
+        Assert.Contains(expected, lines[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OpenApiAndScalar_ServedLocally_WithoutCdn()
+    {
+        using var client = _factory.CreateClient();
+
+        var document = await client.GetStringAsync("/openapi/v1.json");
+        var ui = await client.GetStringAsync("/scalar/");
+        using var script = await client.GetAsync("/scalar/scalar.js");
+
+        Assert.Contains("/api/v1/account/register", document, StringComparison.Ordinal);
+        Assert.DoesNotContain("cdn.jsdelivr", ui, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(HttpStatusCode.OK, script.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/", "/lib/signalr/signalr.min.js")]
+    [InlineData("/c", "/lib/jsqr/jsQR.js")]
+    public async Task WebPages_Served_EveryScriptIsSameOrigin(string page, string library)
+    {
+        using var client = _factory.CreateClient();
+
+        using var response = await client.GetAsync(page);
+        var html = await response.Content.ReadAsStringAsync();
+        using var script = await client.GetAsync(library);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains($"src=\"{library}\"", html, StringComparison.Ordinal);
+        Assert.DoesNotMatch("src=\"(https?:)?//", html);
+        Assert.Equal(HttpStatusCode.OK, script.StatusCode);
+        Assert.Contains("script-src 'self'", response.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+    }
+
+    /// <summary>A hub connection whose token rides in the query, exactly as browsers send it over WebSockets.</summary>
+    private HubConnection Hub(string query) => new HubConnectionBuilder()
+        .WithUrl(new Uri(_factory.Server.BaseAddress, SampleHostApp.HubPath + query), o =>
+        {
+            o.Transports = HttpTransportType.WebSockets;
+            o.SkipNegotiation = true;
+            o.WebSocketFactory = async (context, cancellationToken) =>
+            {
+                var ws = _factory.Server.CreateWebSocketClient();
+                return await ws.ConnectAsync(context.Uri, cancellationToken);
+            };
+        })
+        .Build();
+
+    private static async Task<string> LoginAsync(HttpClient client, string username, string password)
+    {
+        using var login = await client.PostAsJsonAsync("/api/v1/account/login", new { username, password });
+        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+        using var body = JsonDocument.Parse(await login.Content.ReadAsStringAsync());
+        Assert.True(body.RootElement.GetProperty("expiresAt").GetDateTimeOffset() > DateTimeOffset.UtcNow);
+        return body.RootElement.GetProperty("accessToken").GetString()!;
+    }
+
+    private static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string code)
+    {
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(code, body.RootElement.GetProperty("code").GetString());
+    }
+
+    private static string NewName() => "u" + Guid.NewGuid().ToString("N")[..12];
+}
