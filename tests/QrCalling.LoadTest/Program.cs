@@ -3,7 +3,9 @@ using QrCalling.LoadTest;
 
 // QrCalling load tool: drives a RUNNING host with real SignalR .NET clients, then relays the same messages through a bare
 // Kestrel WebSocket echo relay started in this process, as the baseline. Not run by the test command. Usage:
-//   dotnet run -c Release --project tests/QrCalling.LoadTest -- <baseUrl> [--owners N] [--signals M]
+//   dotnet run -c Release --project tests/QrCalling.LoadTest -- <baseUrl> [--caller-url URL] [--owners N] [--signals M]
+// With --caller-url the callers use a second host instance (sharing storage and the Redis backplane) while the owners
+// stay on <baseUrl>, so every ring, signal and hangup crosses instances.
 // The host must allow the load's request rates from one address, e.g. the sample host started with
 //   QrCalling__Sample__AccountPermitsPerMinute=100000 QrCalling__RateLimits__ScansPerClient=100000
 //   QrCalling__RateLimits__CallsPerClient=100000 QrCalling__RateLimits__CallsPerCode=100000
@@ -27,13 +29,21 @@ int Option(string name, int fallback)
     return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out var value) && value > 0 ? value : fallback;
 }
 
+var callerArg = Array.IndexOf(args, "--caller-url");
+var callerUri = baseUri;
+if (callerArg >= 0 && (callerArg + 1 >= args.Length || !Uri.TryCreate(args[callerArg + 1], UriKind.Absolute, out callerUri) || !callerUri.IsLoopback))
+{
+    Console.Error.WriteLine("--caller-url takes a loopback URL, e.g. http://127.0.0.1:5081");
+    return 2;
+}
+
 var owners = Option("--owners", 50);
 var signals = Option("--signals", 200);
 using var overall = new CancellationTokenSource(TimeSpan.FromMinutes(5));
 
-Console.WriteLine($"QrCalling load: {baseUri} · {owners} owners/calls · {signals} signals each way per call · {Environment.ProcessorCount} cores");
+Console.WriteLine($"QrCalling load: owners on {baseUri}, callers on {callerUri} · {owners} owners/calls · {signals} signals each way per call · {Environment.ProcessorCount} cores");
 var total = Stopwatch.StartNew();
-var qr = await QrCallingLoad.RunAsync(baseUri, owners, signals, overall.Token);
+var qr = await QrCallingLoad.RunAsync(baseUri, callerUri, owners, signals, overall.Token);
 var baseline = await EchoRelayBaseline.RunAsync(owners, signals, overall.Token);
 
 Console.WriteLine();

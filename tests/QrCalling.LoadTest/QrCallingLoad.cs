@@ -15,11 +15,17 @@ internal static class QrCallingLoad
     private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(30);
     private const string FakeSdp = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:111 opus/48000/2\r\n";
 
-    public static async Task<LoadResult> RunAsync(Uri baseUri, int owners, int signals, CancellationToken cancellationToken)
+    /// <param name="baseUri">The host the owners use.</param>
+    /// <param name="callerUri">The host the callers use: the same, or another instance sharing storage and backplane.</param>
+    /// <param name="owners">How many owner/caller pairs (one call each).</param>
+    /// <param name="signals">Signals relayed each way per call.</param>
+    /// <param name="cancellationToken">Stops the run.</param>
+    public static async Task<LoadResult> RunAsync(Uri baseUri, Uri callerUri, int owners, int signals, CancellationToken cancellationToken)
     {
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512 }) { BaseAddress = baseUri, Timeout = StepTimeout };
+        using var callerHttp = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512 }) { BaseAddress = callerUri, Timeout = StepTimeout };
         var clock = Stopwatch.StartNew();
-        var parties = await Task.WhenAll(Enumerable.Range(0, owners).Select(i => Party.CreateAsync(http, baseUri, i, cancellationToken)));
+        var parties = await Task.WhenAll(Enumerable.Range(0, owners).Select(i => Party.CreateAsync(http, baseUri, callerUri, i, cancellationToken)));
         Console.WriteLine($"  {owners} owners registered, logged in, issued a code and went online in {clock.Elapsed.TotalSeconds:F1} s");
 
         var setups = new ConcurrentBag<double>();
@@ -29,7 +35,7 @@ internal static class QrCallingLoad
         {
             try
             {
-                setups.Add(await p.SetUpCallAsync(http, cancellationToken));
+                setups.Add(await p.SetUpCallAsync(callerHttp, cancellationToken));
             }
             catch (Exception e)
             {
@@ -80,7 +86,7 @@ internal static class QrCallingLoad
     /// <summary>One owner with its code and hub connection, and the caller that calls it.</summary>
     private sealed class Party : IAsyncDisposable
     {
-        private readonly Uri _baseUri;
+        private readonly Uri _callerUri;
         private HubConnection _owner = null!;
         private HubConnection? _caller;
         private string _payload = "";
@@ -89,13 +95,13 @@ internal static class QrCallingLoad
         private readonly Channel<JsonElement> _toOwner = Channel.CreateUnbounded<JsonElement>();
         private readonly Channel<JsonElement> _toCaller = Channel.CreateUnbounded<JsonElement>();
 
-        private Party(Uri baseUri) => _baseUri = baseUri;
+        private Party(Uri callerUri) => _callerUri = callerUri;
 
         public string? CallId { get; private set; }
 
-        public static async Task<Party> CreateAsync(HttpClient http, Uri baseUri, int index, CancellationToken cancellationToken)
+        public static async Task<Party> CreateAsync(HttpClient http, Uri baseUri, Uri callerUri, int index, CancellationToken cancellationToken)
         {
-            var party = new Party(baseUri);
+            var party = new Party(callerUri);
             var credentials = new { username = $"load{index}-{Guid.NewGuid():N}"[..30], password = "load-test-password" };
             (await http.PostAsJsonAsync("/api/v1/account/register", credentials, cancellationToken)).EnsureSuccessStatusCode();
             using var login = await http.PostAsJsonAsync("/api/v1/account/login", credentials, cancellationToken);
@@ -129,7 +135,7 @@ internal static class QrCallingLoad
             var call = await started.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
             var callId = call.GetProperty("callId").GetString()!;
 
-            _caller = Connect(_baseUri, "", call.GetProperty("callToken").GetString()!);
+            _caller = Connect(_callerUri, "", call.GetProperty("callToken").GetString()!);
             _caller.On<JsonElement>("Signal", e => _toCaller.Writer.TryWrite(e));
             await _caller.StartAsync(cancellationToken);
             await _caller.InvokeAsync<long>("Signal", callId, "offer", new { type = "offer", sdp = FakeSdp }, cancellationToken);
