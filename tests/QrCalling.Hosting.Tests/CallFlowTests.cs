@@ -203,6 +203,26 @@ public sealed class CallFlowTests
     }
 
     [Fact]
+    public async Task OwnerDeviceConnectsWhileRinging_GetsIncomingCallAndCanAccept()
+    {
+        await using var host = await TestHost.StartAsync();
+        var alice = host.Client(owner: "alice");
+        var code = await alice.IssueCodeAsync();
+        var started = await host.Client().StartCallAsync(code.GetProperty("payload").GetString()!);
+        var callId = started.GetProperty("callId").GetString()!;
+
+        // The device was offline when the call started (or reloaded its page): it rings on connect.
+        var late = await host.ConnectAsync(HttpTransportType.WebSockets, owner: "alice", deviceId: "late-device");
+        var ring = await late.WaitForAsync("IncomingCall");
+        await late.Connection.InvokeAsync("Accept", callId);
+        var bob = await host.ConnectAsync(HttpTransportType.WebSockets, owner: "bob", deviceId: "bob-device");
+
+        Assert.Equal(callId, ring.GetProperty("callId").GetString());
+        Assert.Equal(started.GetProperty("callerId").GetString(), ring.GetProperty("callerId").GetString());
+        Assert.Empty(bob.Of("IncomingCall"));
+    }
+
+    [Fact]
     public async Task Reject_ByOwnerDevice_EndsCallForCallerAndAllDevices()
     {
         await using var host = await TestHost.StartAsync();

@@ -131,17 +131,49 @@ public sealed class CallService
         var mediaName = MediaKinds.ToWireName(media);
         _metrics.CallsStarted.Add(1, new KeyValuePair<string, object?>("media", mediaName));
         Log.CallStarted(_logger, call.CallId, mediaName);
-        await DeliverAsync(new Delivery(Recipient.Owner(call.OwnerId), new IncomingCallEvent
-        {
-            CallId = call.CallId,
-            CalleeId = call.CalleeId,
-            CallerId = call.CallerId,
-            Label = call.Label,
-            Media = mediaName,
-            ExpiresAt = call.RingExpiresAt,
-        })).ConfigureAwait(false);
+        await DeliverAsync(new Delivery(Recipient.Owner(call.OwnerId), IncomingCall(call))).ConfigureAwait(false);
         return new StartedCall(call, callToken);
     }
+
+    /// <summary>An owner device came online (connected, reconnected or reloaded its page): it gets IncomingCall for
+    /// each of the owner's calls that is still ringing, so it can answer a call that started while it was offline.
+    /// Returns how many calls it was rung for.</summary>
+    public async ValueTask<int> DeviceOnlineAsync(CallActor device, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        if (device.IsCaller)
+        {
+            throw new ArgumentException("Only an owner device can come online for incoming calls.", nameof(device));
+        }
+        var now = _time.GetUtcNow();
+        var ringing = new List<CallRecord>();
+        // Ringing calls are the newest: none is older than the ring timeout.
+        await foreach (var call in _storage.Calls.ListByOwnerAsync(device.OwnerId!, RingingLookup, null, cancellationToken).ConfigureAwait(false))
+        {
+            if (call.State == CallState.Ringing && call.RingExpiresAt > now)
+            {
+                ringing.Add(call);
+            }
+        }
+        foreach (var call in ringing)
+        {
+            await DeliverAsync(new Delivery(Recipient.Device(device.OwnerId!, device.DeviceId!), IncomingCall(call))).ConfigureAwait(false);
+        }
+        return ringing.Count;
+    }
+
+    /// <summary>How many of an owner's newest calls <see cref="DeviceOnlineAsync"/> looks at.</summary>
+    private const int RingingLookup = 50;
+
+    private static IncomingCallEvent IncomingCall(CallRecord call) => new()
+    {
+        CallId = call.CallId,
+        CalleeId = call.CalleeId,
+        CallerId = call.CallerId,
+        Label = call.Label,
+        Media = MediaKinds.ToWireName(call.Media),
+        ExpiresAt = call.RingExpiresAt,
+    };
 
     /// <summary>Resolves a call token to the caller actor of its call; null for an unknown, malformed or expired token.</summary>
     public async ValueTask<CallActor?> AuthenticateCallerAsync(string? callToken, CancellationToken cancellationToken)

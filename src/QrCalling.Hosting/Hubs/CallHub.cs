@@ -49,6 +49,8 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
         tracker.Add(owner, actor.DeviceId!, Context.ConnectionId);
         await Groups.AddToGroupAsync(Context.ConnectionId, ConnectionTracker.OwnerGroup(owner), Context.ConnectionAborted);
         await Groups.AddToGroupAsync(Context.ConnectionId, ConnectionTracker.DeviceGroup(owner, actor.DeviceId!), Context.ConnectionAborted);
+        // A device that comes online while a call rings (or reloads its page) still gets IncomingCall.
+        await calls.DeviceOnlineAsync(actor, Context.ConnectionAborted);
     }
 
     public override async Task OnDisconnectedAsync(Exception? exception)

@@ -129,6 +129,29 @@ public sealed class CallServiceTests
     }
 
     [Fact]
+    public async Task DeviceOnlineAsync_CallsRingingAndOthers_RingsTheDeviceOnlyForRingingCalls()
+    {
+        using var h = Create();
+        var (_, ringing, _) = await h.StartAsync();
+        var (_, accepted, _) = await h.StartAsync();
+        await h.Calls.AcceptAsync(h.Device("d1"), accepted.Call.CallId, None);
+        var (_, rangOut, _) = await h.StartAsync();
+        h.Time.Advance(TimeSpan.FromSeconds(10));
+        var (_, fresh, _) = await h.StartAsync();
+        h.Time.Advance(TimeSpan.FromSeconds(25)); // the first three rang out (not swept yet); the fourth still rings
+
+        var rang = await h.Calls.DeviceOnlineAsync(h.Device("late"), None);
+
+        Assert.Equal(1, rang);
+        var incoming = h.Transport.Sent.Where(s => s.Target == $"device:{h.Owner}/late").Select(s => s.Event).ToList();
+        var only = Assert.IsType<IncomingCallEvent>(Assert.Single(incoming));
+        Assert.Equal(fresh.Call.CallId, only.CallId);
+        Assert.Equal(fresh.Call.CallerId, only.CallerId);
+        Assert.DoesNotContain(incoming, e => e.CallId == ringing.Call.CallId || e.CallId == accepted.Call.CallId || e.CallId == rangOut.Call.CallId);
+        await Assert.ThrowsAsync<ArgumentException>(async () => await h.Calls.DeviceOnlineAsync(CallActor.Caller(fresh.Call.CallId), None));
+    }
+
+    [Fact]
     public async Task SweepAsync_RingTimeoutPassed_EndsMissedAndTellsEveryone()
     {
         using var h = Create();
