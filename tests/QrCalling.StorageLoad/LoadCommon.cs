@@ -1,5 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Security.Cryptography;
+using QrCalling;
+using QrCalling.Calls;
+using QrCalling.Storage;
+using QrCalling.Transport;
 
 namespace QrCalling.StorageLoad;
 
@@ -62,4 +67,42 @@ internal static class LoadReport
             Console.WriteLine($"{r.Workload,-48} {r.Operations,10} {r.PerSecond,10:0} {ratio,12}");
         }
     }
+}
+
+/// <summary>The storage-level workloads both modes run, so Postgres and Redis do exactly the same work.</summary>
+internal static class StorageWorkloads
+{
+    /// <summary>An offer-sized signal body.</summary>
+    public const string OfferJson = """{"type":"offer","sdp":"v=0 o=- 46117317 2 IN IP4 127.0.0.1 s=- t=0 0 a=group:BUNDLE 0"}""";
+
+    /// <summary>One full call set-up at the storage level: count a scan, create the call, accept it, append three
+    /// signals, end it.</summary>
+    public static async Task CallSetUpAsync(IStorage storage, byte[] codeKey, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var code = await storage.Codes.TryCountScanAsync(codeKey, now, cancellationToken)
+            ?? throw new InvalidOperationException("scan refused");
+        var callId = Guid.NewGuid().ToString("N");
+        await storage.Calls.CreateAsync(new CallRecord
+        {
+            CallId = callId, CodeId = code.Id, OwnerId = code.OwnerId, CallerId = "k_" + callId[..8], CalleeId = "e_" + callId[..8],
+            CallTokenHash = RandomNumberGenerator.GetBytes(32), Label = code.Label, Media = MediaKind.Audio,
+            CreatedAt = now, RingExpiresAt = now.AddSeconds(30), ExpiresAt = now.AddHours(2),
+        }, cancellationToken);
+        _ = await storage.Calls.TryAcceptAsync(callId, "device-1", now, cancellationToken) ?? throw new InvalidOperationException("accept lost");
+        for (var i = 0; i < 3; i++)
+        {
+            await storage.Mailbox.AppendAsync(callId, new MailboxEntry { Type = "offer", From = "k", To = CallSide.Callee, DataJson = OfferJson, At = now }, cancellationToken);
+        }
+        _ = await storage.Calls.TryEndAsync(callId, CallState.Active, CallEndReason.Hangup, now, cancellationToken)
+            ?? throw new InvalidOperationException("end lost");
+    }
+}
+
+/// <summary>A transport that delivers nothing: the storage load measures storage, not delivery.</summary>
+internal sealed class NullTransport : ITransport
+{
+    public ValueTask SendToOwnerAsync(string ownerId, ServerEvent serverEvent, CancellationToken cancellationToken) => default;
+    public ValueTask SendToOwnerExceptAsync(string ownerId, string exceptDeviceId, ServerEvent serverEvent, CancellationToken cancellationToken) => default;
+    public ValueTask SendToDeviceAsync(string ownerId, string deviceId, ServerEvent serverEvent, CancellationToken cancellationToken) => default;
+    public ValueTask SendToCallerAsync(string callId, ServerEvent serverEvent, CancellationToken cancellationToken) => default;
 }

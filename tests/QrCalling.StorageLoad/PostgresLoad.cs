@@ -97,27 +97,8 @@ internal sealed partial class PostgresLoad : ILoadMode
                 }));
 
             Console.WriteLine("Running: call set-ups (scan + create + accept + 3 appends + end)...");
-            const string data = """{"type":"offer","sdp":"v=0 o=- 46117317 2 IN IP4 127.0.0.1 s=- t=0 0 a=group:BUNDLE 0"}""";
             results.Add(await LoadRunner.RunAsync("call set-up (scan+create+accept+3 appends+end)", settings.Clients, settings.Duration,
-                async (w, n) =>
-                {
-                    var code = await storage.Codes.TryCountScanAsync(keys[(int)((w * 7919 + n + CodeCount / 2) % CodeCount)], now, cancellationToken)
-                        ?? throw new InvalidOperationException("scan refused");
-                    var callId = Guid.NewGuid().ToString("N");
-                    await storage.Calls.CreateAsync(new CallRecord
-                    {
-                        CallId = callId, CodeId = code.Id, OwnerId = code.OwnerId, CallerId = "k_" + callId[..8], CalleeId = "e_" + callId[..8],
-                        CallTokenHash = RandomNumberGenerator.GetBytes(32), Label = code.Label, Media = MediaKind.Audio,
-                        CreatedAt = now, RingExpiresAt = now.AddSeconds(30), ExpiresAt = now.AddHours(2),
-                    }, cancellationToken);
-                    _ = await storage.Calls.TryAcceptAsync(callId, "device-1", now, cancellationToken) ?? throw new InvalidOperationException("accept lost");
-                    for (var i = 0; i < 3; i++)
-                    {
-                        await storage.Mailbox.AppendAsync(callId, new MailboxEntry { Type = "offer", From = "k", To = CallSide.Callee, DataJson = data, At = now }, cancellationToken);
-                    }
-                    _ = await storage.Calls.TryEndAsync(callId, CallState.Active, CallEndReason.Hangup, now, cancellationToken)
-                        ?? throw new InvalidOperationException("end lost");
-                }));
+                (w, n) => StorageWorkloads.CallSetUpAsync(storage, keys[(int)((w * 7919 + n + CodeCount / 2) % CodeCount)], now, cancellationToken)));
         }
         finally
         {
@@ -200,11 +181,4 @@ internal sealed partial class PostgresLoad : ILoadMode
     [GeneratedRegex(@"tps = ([\d.]+) \(without initial connection time\)")]
     private static partial Regex TpsRegex();
 
-    private sealed class NullTransport : ITransport
-    {
-        public ValueTask SendToOwnerAsync(string ownerId, ServerEvent serverEvent, CancellationToken cancellationToken) => default;
-        public ValueTask SendToOwnerExceptAsync(string ownerId, string exceptDeviceId, ServerEvent serverEvent, CancellationToken cancellationToken) => default;
-        public ValueTask SendToDeviceAsync(string ownerId, string deviceId, ServerEvent serverEvent, CancellationToken cancellationToken) => default;
-        public ValueTask SendToCallerAsync(string callId, ServerEvent serverEvent, CancellationToken cancellationToken) => default;
-    }
 }
