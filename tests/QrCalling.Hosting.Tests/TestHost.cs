@@ -103,7 +103,7 @@ internal sealed class TestHost : IAsyncDisposable
 
     /// <summary>A hub client. Callers pass their call token: over WebSockets as <c>?access_token=</c> (as browsers do), over
     /// long polling as the Authorization header (the .NET client's AccessTokenProvider).</summary>
-    public async Task<RecordingClient> ConnectAsync(HttpTransportType transport, string? owner = null, string? deviceId = null, string? callToken = null)
+    public async Task<HubEventRecorder> ConnectAsync(HttpTransportType transport, string? owner = null, string? deviceId = null, string? callToken = null)
     {
         var query = new List<string>();
         if (owner is not null) query.Add("owner=" + Uri.EscapeDataString(owner));
@@ -123,7 +123,7 @@ internal sealed class TestHost : IAsyncDisposable
                 }
             })
             .Build();
-        var client = new RecordingClient(connection);
+        var client = new HubEventRecorder(connection);
         var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
         connection.Closed += e => { closed.TrySetResult(e); return Task.CompletedTask; };
         await connection.StartAsync();
@@ -154,50 +154,6 @@ internal sealed class TestHost : IAsyncDisposable
         }
         await App.StopAsync();
         await App.DisposeAsync();
-    }
-}
-
-/// <summary>Records every hub event a connection receives, as (name, raw JSON of the one argument).</summary>
-internal sealed class RecordingClient
-{
-    public static readonly string[] EventNames =
-        ["IncomingCall", "CallAccepted", "CallAnsweredElsewhere", "CallEnded", "Signal", "Typing", "Chat", "PeerLeft", "PeerJoined"];
-
-    private readonly ConcurrentQueue<(string Name, string Json)> _events = new();
-
-    public RecordingClient(HubConnection connection)
-    {
-        Connection = connection;
-        foreach (var name in EventNames)
-        {
-            connection.On<JsonElement>(name, e => _events.Enqueue((name, e.GetRawText())));
-        }
-    }
-
-    public HubConnection Connection { get; }
-
-    public IReadOnlyList<(string Name, string Json)> Events => _events.ToArray();
-
-    public string AllText => string.Join('\n', _events.Select(e => e.Name + " " + e.Json));
-
-    public IEnumerable<JsonElement> Of(string name) => Events.Where(e => e.Name == name).Select(e => JsonDocument.Parse(e.Json).RootElement);
-
-    public async Task<JsonElement> WaitForAsync(string name, Func<JsonElement, bool>? predicate = null, int timeoutMs = 5000)
-    {
-        var deadline = Environment.TickCount64 + timeoutMs;
-        while (Environment.TickCount64 < deadline)
-        {
-            foreach (var e in Of(name))
-            {
-                if (predicate is null || predicate(e))
-                {
-                    return e;
-                }
-            }
-            await Task.Delay(10);
-        }
-        Assert.Fail($"No {name} event within {timeoutMs} ms; got: {AllText}");
-        return default;
     }
 }
 

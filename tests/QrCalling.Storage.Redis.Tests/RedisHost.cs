@@ -92,7 +92,7 @@ internal sealed class RedisHost : IAsyncDisposable
         return client;
     }
 
-    public async Task<EventRecorder> ConnectAsync(string? owner = null, string? deviceId = null, string? callToken = null)
+    public async Task<HubEventRecorder> ConnectAsync(string? owner = null, string? deviceId = null, string? callToken = null)
     {
         var query = new List<string>();
         if (owner is not null) query.Add("owner=" + Uri.EscapeDataString(owner));
@@ -108,7 +108,7 @@ internal sealed class RedisHost : IAsyncDisposable
                 o.WebSocketFactory = async (context, cancellationToken) => await server.CreateWebSocketClient().ConnectAsync(context.Uri, cancellationToken);
             })
             .Build();
-        var recorder = new EventRecorder(connection);
+        var recorder = new HubEventRecorder(connection);
         await connection.StartAsync();
         _connections.Add(connection);
         return recorder;
@@ -131,46 +131,6 @@ internal sealed class RedisHost : IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => new(StopAsync());
-}
-
-/// <summary>Records every hub event a connection receives, as (name, one JSON argument).</summary>
-internal sealed class EventRecorder
-{
-    private static readonly string[] Names =
-        ["IncomingCall", "CallAccepted", "CallAnsweredElsewhere", "CallEnded", "Signal", "Typing", "Chat", "PeerLeft", "PeerJoined"];
-
-    private readonly ConcurrentQueue<(string Name, JsonElement Data)> _events = new();
-
-    public EventRecorder(HubConnection connection)
-    {
-        Connection = connection;
-        foreach (var name in Names)
-        {
-            connection.On<JsonElement>(name, data => _events.Enqueue((name, data.Clone())));
-        }
-    }
-
-    public HubConnection Connection { get; }
-
-    public IReadOnlyList<(string Name, JsonElement Data)> Events => _events.ToArray();
-
-    /// <summary>Waits (bounded, polling) for an event with this name matching the predicate.</summary>
-    public async Task<JsonElement> WaitForAsync(string name, Func<JsonElement, bool>? match = null, int timeoutMs = 10_000)
-    {
-        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        while (DateTime.UtcNow < deadline)
-        {
-            foreach (var (eventName, data) in _events)
-            {
-                if (eventName == name && (match is null || match(data)))
-                {
-                    return data;
-                }
-            }
-            await Task.Delay(20);
-        }
-        throw new TimeoutException($"No {name} event within {timeoutMs} ms; got: {string.Join(", ", _events.Select(e => e.Name))}");
-    }
 }
 
 internal static class HttpJson
