@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # The README's test command. On a fresh Debian 12 machine with the .NET 10 SDK it:
 #   1. installs what the tests need from Debian's packages (only what is missing),
-#   2. starts PostgreSQL and Redis on loopback ports in a temporary folder,
-#   3. builds the solution and runs every test project (the browser tests inside a private network namespace,
-#      so WebRTC uses loopback only),
+#   2. restores and builds the solution (this needs the network),
+#   3. enters a private network namespace with only loopback up (so every test, WebRTC included, talks to
+#      127.0.0.1 only), starts PostgreSQL and Redis there in a temporary folder, runs every test project,
 #   4. stops the servers and prints one closing line "N passed, N failed, N skipped" summed over all projects.
 # It exits non-zero when any test failed, any project did not report, or no test ran.
 # Options: --filter EXPR (passed to dotnet test), --project NAME (run only tests/NAME), --keep (leave the temp folder).
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
-root=$PWD
+args=("$@")
 filter=""
 only=""
 keep=0
@@ -27,37 +27,56 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 log() { printf '[test.sh] %s\n' "$*" >&2; }
+projects=(QrCalling.Core.Tests QrCalling.Hosting.Tests QrCalling.Storage.Postgres.Tests QrCalling.Storage.Redis.Tests QrCalling.Browser.Tests)
 
-# ---------------------------------------------------------------- 1. Debian packages
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi; }
-packages=(postgresql redis-server coturn zbar-tools chromium iproute2 util-linux)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing from Debian's packages: ${missing[*]}"
-  as_root apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
-    || { echo "test.sh: apt-get install ${missing[*]} failed" >&2; exit 1; }
+if [ -z "${QRCALLING_TEST_INSIDE:-}" ]; then
+  # ---------------------------------------------------------------- 1. Debian packages
+  as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi; }
+  packages=(postgresql redis-server coturn zbar-tools chromium iproute2 util-linux)
+  missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing from Debian's packages: ${missing[*]}"
+    as_root apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+      || { echo "test.sh: apt-get install ${missing[*]} failed" >&2; exit 1; }
+  fi
+
+  # ---------------------------------------------------------------- 2. restore and build
+  log "building"
+  build_log=$(mktemp /tmp/qrcalling-build.XXXXXX.log)
+  if ! dotnet build QrCalling.sln -c Debug -nologo -clp:ErrorsOnly >"$build_log" 2>&1; then
+    grep -E 'error|Error' "$build_log" | sort -u | head -50 >&2
+    log "the build failed (full log: $build_log)"
+    echo "0 passed, 1 failed, 0 skipped"
+    exit 1
+  fi
+  rm -f "$build_log"
+
+  # ---------------------------------------------------------------- 3. the rest inside a private network namespace
+  ns_flags=-n
+  [ "$(id -u)" -eq 0 ] || ns_flags=-rn   # unprivileged: a user namespace maps us to root inside
+  export QRCALLING_TEST_INSIDE=1 QRCALLING_TEST_REAL_UID
+  QRCALLING_TEST_REAL_UID=$(id -u)
+  exec unshare "$ns_flags" bash -c 'ip link set lo up && exec bash "$0" "$@"' "${BASH_SOURCE[0]}" "${args[@]}"
 fi
 
-# ---------------------------------------------------------------- 2. servers on loopback
+# ======================================================================== inside the namespace
 work=$(mktemp -d /tmp/qrcalling-test.XXXXXX)
 chmod 755 "$work"
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -x "$pg_bin/pg_ctl" ] || { echo "test.sh: PostgreSQL binaries not found under /usr/lib/postgresql" >&2; exit 1; }
+# PostgreSQL refuses to run as root: as real root, run it as the postgres user.
+real_root=0
+[ "${QRCALLING_TEST_REAL_UID:-1}" -eq 0 ] && real_root=1
+as_postgres() { if [ "$real_root" -eq 1 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
-free_port() { # first port from $1 up that nothing listens on
-  local p=$1
-  while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
-  echo "$p"
-}
-as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-
-pg_port=$(free_port 55432)
+pg_port=55432
+redis_port=56379
 mkdir -p "$work/pg" "$work/pgsock" "$work/pglog" "$work/redis" "$work/results"
-[ "$(id -u)" -eq 0 ] && chown postgres "$work/pg" "$work/pgsock" "$work/pglog"
+[ "$real_root" -eq 1 ] && chown postgres "$work/pg" "$work/pgsock" "$work/pglog"
 cleanup() {
   [ -f "$work/pg/postmaster.pid" ] && as_postgres "$pg_bin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1
   [ -f "$work/redis.pid" ] && kill "$(cat "$work/redis.pid")" 2>/dev/null
@@ -72,7 +91,6 @@ as_postgres "$pg_bin/pg_ctl" -D "$work/pg" -l "$work/pglog/pg.log" -w -t 60 \
   -o "-p $pg_port -k $work/pgsock -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
   start >/dev/null || { cat "$work/pglog/pg.log" >&2; echo "test.sh: PostgreSQL did not start" >&2; exit 1; }
 
-redis_port=$(free_port 56379)
 log "starting Redis on 127.0.0.1:$redis_port"
 redis-server --daemonize yes --bind 127.0.0.1 --port "$redis_port" --dir "$work/redis" --save "" --appendonly no \
   --pidfile "$work/redis.pid" --logfile "$work/redis.log" || { echo "test.sh: redis-server did not start" >&2; exit 1; }
@@ -83,29 +101,21 @@ export QRCALLING_TEST_POSTGRES="Host=127.0.0.1;Port=$pg_port;Username=postgres;D
 export QRCALLING_TEST_REDIS="127.0.0.1:$redis_port"
 export QRCALLING_TEST_ARTIFACTS="$work/results"
 
-# ---------------------------------------------------------------- 3. build and test
-log "building"
-if ! dotnet build QrCalling.sln -c Debug -nologo -clp:ErrorsOnly >"$work/build.log" 2>&1; then
-  grep -E 'error|Error' "$work/build.log" | sort -u | head -50 >&2
-  echo "0 passed, 1 failed, 0 skipped"
-  echo "test.sh: the build failed" >&2
-  exit 1
-fi
-
+# ---------------------------------------------------------------- 4. test
 passed=0 failed=0 skipped=0 broken=0
-run_project() { # name, [wrapper...]
-  local name=$1; shift
+run_project() { # name
+  local name=$1
   local out="$work/results/$name.log"
-  local args=(test "tests/$name" --no-build -nologo --results-directory "$work/results/$name")
-  [ -n "$filter" ] && args+=(--filter "$filter")
+  local test_args=(test "tests/$name" --no-build -nologo --results-directory "$work/results/$name")
+  [ -n "$filter" ] && test_args+=(--filter "$filter")
   log "testing $name"
-  "$@" dotnet "${args[@]}" >"$out" 2>&1
+  dotnet "${test_args[@]}" >"$out" 2>&1
   local code=$?
   grep -E '^\s*(Failed|Skipped) |^\s+Error Message:' -A2 "$out" | head -60 >&2
   local line
   line=$(grep -E '(Passed|Failed)!\s+-\s+Failed:' "$out" | tail -n 1)
   if [ -z "$line" ]; then
-    if grep -q 'No test matches the given testcase filter' "$out"; then return; fi
+    if [ -n "$filter" ] && grep -q 'No test matches the given testcase filter' "$out"; then return; fi
     tail -n 30 "$out" >&2
     log "$name: no test summary (exit $code)"
     broken=$((broken + 1))
@@ -120,23 +130,12 @@ run_project() { # name, [wrapper...]
   if [ "$code" -ne 0 ] && [ "$f" -eq 0 ]; then broken=$((broken + 1)); fi
 }
 
-in_namespace() { # run a command in a private network namespace with only loopback up
-  local flags=-n
-  [ "$(id -u)" -eq 0 ] || flags=-rn
-  unshare "$flags" bash -c 'ip link set lo up && exec "$@"' bash "$@"
-}
-
-for proj in QrCalling.Core.Tests QrCalling.Hosting.Tests QrCalling.Storage.Postgres.Tests QrCalling.Storage.Redis.Tests QrCalling.Browser.Tests; do
+for proj in "${projects[@]}"; do
   [ -n "$only" ] && [ "$only" != "$proj" ] && continue
-  [ -d "tests/$proj" ] || continue
-  if [ "$proj" = QrCalling.Browser.Tests ]; then
-    run_project "$proj" in_namespace
-  else
-    run_project "$proj"
-  fi
+  run_project "$proj"
 done
 
-# ---------------------------------------------------------------- 4. the closing line
+# ---------------------------------------------------------------- 5. the closing line
 status=0
 [ "$broken" -gt 0 ] && { log "$broken project(s) crashed or gave no summary (counted as failed)"; status=1; }
 [ "$failed" -gt 0 ] && status=1
