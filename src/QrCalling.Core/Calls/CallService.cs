@@ -94,18 +94,13 @@ public sealed class CallService
             Log.CallStartRefused(_logger, QrCallingErrorCodes.InvalidRequest);
             return QrCallingError.InvalidRequest("media must be one of audio, video or chat.");
         }
-        var resolved = await _resolver.ResolveAsync(payload, countScan: true, cancellationToken).ConfigureAwait(false);
+        var resolved = await _resolver.ResolveAsync(payload, countScan: true, media, cancellationToken).ConfigureAwait(false);
         if (resolved.Error is { } error)
         {
             Log.CallStartRefused(_logger, error.Code);
             return error;
         }
         var code = resolved.Value;
-        if ((code.Media & media) == 0)
-        {
-            Log.CallStartRefused(_logger, QrCallingErrorCodes.InvalidRequest);
-            return QrCallingError.InvalidRequest("This code does not accept this media.");
-        }
 
         var tokenBytes = RandomNumberGenerator.GetBytes(CallTokenBytes);
         var callToken = CallTokenPrefix + Base64Url.EncodeToString(tokenBytes);
@@ -190,10 +185,22 @@ public sealed class CallService
         {
             return null;
         }
-        var hash = _hasher.Hash(tokenBytes);
+        // Current pepper first, then the previous ones: a pepper rotation must not cut off calls in progress.
+        var hashes = new byte[_hasher.CandidateCount][];
+        for (var i = 0; i < hashes.Length; i++)
+        {
+            hashes[i] = _hasher.Hash(tokenBytes, i);
+        }
         CryptographicOperations.ZeroMemory(tokenBytes);
-        var call = await _storage.Calls.FindByTokenHashAsync(hash, cancellationToken).ConfigureAwait(false);
-        return call is null || _time.GetUtcNow() >= call.ExpiresAt ? null : CallActor.Caller(call.CallId);
+        foreach (var hash in hashes)
+        {
+            var call = await _storage.Calls.FindByTokenHashAsync(hash, cancellationToken).ConfigureAwait(false);
+            if (call is not null)
+            {
+                return _time.GetUtcNow() >= call.ExpiresAt ? null : CallActor.Caller(call.CallId);
+            }
+        }
+        return null;
     }
 
     /// <summary>Accept by an owner device: exactly one device wins; the others get CallAnsweredElsewhere; the winner
@@ -256,7 +263,7 @@ public sealed class CallService
     public async ValueTask<QrCallingResult<IReadOnlyList<MailboxEntry>>> ReadEventsAsync(CallActor actor, string callId, long afterSeq, TimeSpan wait, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(actor);
-        var call = callId is null ? null : await _storage.Calls.GetAsync(callId, cancellationToken).ConfigureAwait(false);
+        var call = !CallIds.IsWellFormed(callId) ? null : await _storage.Calls.GetAsync(callId, cancellationToken).ConfigureAwait(false);
         CallSide side;
         if (call is not null && actor.IsCaller && actor.CallerCallId == call.CallId)
         {
@@ -299,7 +306,7 @@ public sealed class CallService
     public async ValueTask<QrCallingResult<CallRecord>> GetAsync(CallActor actor, string callId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(actor);
-        var call = callId is null ? null : await _storage.Calls.GetAsync(callId, cancellationToken).ConfigureAwait(false);
+        var call = !CallIds.IsWellFormed(callId) ? null : await _storage.Calls.GetAsync(callId, cancellationToken).ConfigureAwait(false);
         if (call is null)
         {
             return QrCallingError.NotParticipant;
@@ -400,7 +407,7 @@ public sealed class CallService
     {
         for (var attempt = 0; ; attempt++)
         {
-            var call = callId is null ? null : await _storage.Calls.GetAsync(callId, cancellationToken).ConfigureAwait(false);
+            var call = !CallIds.IsWellFormed(callId) ? null : await _storage.Calls.GetAsync(callId, cancellationToken).ConfigureAwait(false);
             if (call is null)
             {
                 Log.CallCommandRefused(_logger, callId ?? "", command.Name, QrCallingErrorCodes.NotParticipant);
