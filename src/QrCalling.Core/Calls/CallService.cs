@@ -122,6 +122,15 @@ public sealed class CallService
         };
         CryptographicOperations.ZeroMemory(tokenBytes);
         await _storage.Calls.CreateAsync(call, cancellationToken).ConfigureAwait(false);
+        // A revoke that ran between the counted scan and the create did not see this call: check once more, so a
+        // revoked code never rings its owner.
+        var current = await _storage.Codes.FindByIdAsync(code.OwnerId, code.Id, cancellationToken).ConfigureAwait(false);
+        if (current?.RevokedAt is not null)
+        {
+            await _storage.Calls.TryEndAsync(call.CallId, CallState.Ringing, CallEndReason.Revoked, now, cancellationToken).ConfigureAwait(false);
+            Log.CallStartRefused(_logger, QrCallingErrorCodes.Unavailable);
+            return QrCallingError.Unavailable;
+        }
 
         var mediaName = MediaKinds.ToWireName(media);
         _metrics.CallsStarted.Add(1, new KeyValuePair<string, object?>("media", mediaName));

@@ -98,6 +98,58 @@ public sealed class CodeResolverTests
         }
     }
 
+    [Fact]
+    public async Task StartAsync_CodeRevokedBetweenScanAndCreate_IsUnavailableAndNeverRings()
+    {
+        var storage = new HookedCallsStorage();
+        using var host = new CodeTestHost(storage: storage);
+        var calls = host.Provider.GetRequiredService<CallService>();
+        var code = await host.IssueAsync(Owner);
+        storage.BeforeCreate = async () => await host.Codes.RevokeAsync(Owner, code.Code.Id, default);
+
+        var started = await calls.StartAsync(code.Payload, MediaKind.Audio, default);
+
+        Assert.Same(QrCallingError.Unavailable, started.Error);
+        Assert.DoesNotContain(host.Transport.Sent, s => s.Event is Transport.IncomingCallEvent);
+        var open = new List<CallRecord>();
+        await foreach (var call in storage.Calls.ListOpenAsync(100, default))
+        {
+            open.Add(call);
+        }
+        Assert.Empty(open);
+    }
+
+    /// <summary>In-memory storage whose call store runs a hook before creating a call (to force an interleaving).</summary>
+    private sealed class HookedCallsStorage : IStorage, ICallStore
+    {
+        private readonly InMemoryStorage _inner = new();
+
+        public Func<Task>? BeforeCreate { get; set; }
+        public ICodeStore Codes => _inner.Codes;
+        public ICallStore Calls => this;
+        public IMailboxStore Mailbox => _inner.Mailbox;
+        public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
+
+        public async ValueTask CreateAsync(CallRecord call, CancellationToken cancellationToken)
+        {
+            if (BeforeCreate is { } hook)
+            {
+                BeforeCreate = null;
+                await hook();
+            }
+            await _inner.Calls.CreateAsync(call, cancellationToken);
+        }
+        public ValueTask<CallRecord?> GetAsync(string callId, CancellationToken cancellationToken) => _inner.Calls.GetAsync(callId, cancellationToken);
+        public ValueTask<CallRecord?> FindByTokenHashAsync(byte[] callTokenHash, CancellationToken cancellationToken) => _inner.Calls.FindByTokenHashAsync(callTokenHash, cancellationToken);
+        public ValueTask<CallRecord?> TryAcceptAsync(string callId, string deviceId, DateTimeOffset now, CancellationToken cancellationToken) => _inner.Calls.TryAcceptAsync(callId, deviceId, now, cancellationToken);
+        public ValueTask<CallRecord?> TryEndAsync(string callId, CallState expectedState, CallEndReason reason, DateTimeOffset now, CancellationToken cancellationToken) => _inner.Calls.TryEndAsync(callId, expectedState, reason, now, cancellationToken);
+        public ValueTask SetPresenceAsync(string callId, CallSide side, DateTimeOffset? goneSince, CancellationToken cancellationToken) => _inner.Calls.SetPresenceAsync(callId, side, goneSince, cancellationToken);
+        public IAsyncEnumerable<CallRecord> ListByOwnerAsync(string ownerId, int limit, DateTimeOffset? before, CancellationToken cancellationToken) => _inner.Calls.ListByOwnerAsync(ownerId, limit, before, cancellationToken);
+        public IAsyncEnumerable<CallRecord> ListOpenAsync(int maxCount, CancellationToken cancellationToken) => _inner.Calls.ListOpenAsync(maxCount, cancellationToken);
+        public IAsyncEnumerable<CallRecord> ListOpenByCodeAsync(string codeId, int maxCount, CancellationToken cancellationToken) => _inner.Calls.ListOpenByCodeAsync(codeId, maxCount, cancellationToken);
+        public ValueTask<int> DeleteEndedBeforeAsync(DateTimeOffset cutoff, int maxCount, CancellationToken cancellationToken) => _inner.Calls.DeleteEndedBeforeAsync(cutoff, maxCount, cancellationToken);
+    }
+
     /// <summary>In-memory storage that counts code look-ups by key.</summary>
     private sealed class CountingStorage : IStorage, ICodeStore
     {
