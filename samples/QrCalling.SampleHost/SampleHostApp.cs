@@ -128,11 +128,13 @@ public static partial class SampleHostApp
 
         services.AddRateLimiter(o => o.AddPolicy(AccountEndpoints.RateLimitPolicy, new AccountRateLimitPolicy(settings.AccountPermitsPerMinute)));
         services.AddProblemDetails();
+        // A body that is not JSON or not well-formed becomes a 400/415 status (answered by SampleProblems), not an exception.
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = false);
         services.AddOpenApi();
 
         var app = builder.Build();
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = SampleProblems.WriteExceptionAsync });
+        app.UseStatusCodePages(SampleProblems.WriteStatusAsync);
         app.Use(SecurityHeaders);
         app.UseDefaultFiles();
         app.UseStaticFiles();

@@ -34,6 +34,36 @@ public sealed class CallFlowTests(BrowserFixture browser)
         }
         """;
 
+    /// <summary>Records, from the page's WebSocket frames (SignalR's JSON protocol), every ICE candidate the page received
+    /// from the other side: the candidate of each <c>ice-candidate</c> signal and each <c>a=candidate</c> line of an SDP,
+    /// whether it came live or in a Resume result.</summary>
+    private const string RecordReceivedCandidates = """
+        window.__receivedCandidates = [];
+        window.__receivedIceSignals = 0;
+        const collect = (node) => {
+          if (Array.isArray(node)) { node.forEach(collect); return; }
+          if (!node || typeof node !== 'object') return;
+          if (node.type === 'ice-candidate') {
+            window.__receivedIceSignals++;
+            if (node.data?.candidate) window.__receivedCandidates.push(node.data.candidate);
+          }
+          if (typeof node.sdp === 'string') {
+            for (const line of node.sdp.split(/\r?\n/)) if (line.startsWith('a=candidate:')) window.__receivedCandidates.push(line.slice(2));
+          }
+          Object.values(node).forEach(collect);
+        };
+        const NativeWebSocket = window.WebSocket;
+        window.WebSocket = class extends NativeWebSocket {
+          constructor(...args) {
+            super(...args);
+            this.addEventListener('message', (e) => {
+              if (typeof e.data !== 'string') return;
+              for (const frame of e.data.split('\x1e')) { if (frame) { try { collect(JSON.parse(frame)); } catch { } } }
+            });
+          }
+        };
+        """;
+
     [Fact]
     public async Task AudioCall_OwnerAccepts_BothConnectAndAudioFlowsThenCallerHangsUp()
     {
@@ -62,6 +92,13 @@ public sealed class CallFlowTests(BrowserFixture browser)
         await WaitConnectedAsync(owner, caller);
         await AssertAudioFlowsAsync(owner, "owner");
         await AssertAudioFlowsAsync(caller, "caller");
+        // No TURN server configured: direct candidates are allowed, and both sides are told their IP address shows.
+        foreach (var page in new[] { owner, caller })
+        {
+            await Expect(page.GetByTestId("ip-notice")).ToBeVisibleAsync();
+            await Expect(page.GetByTestId("ip-notice")).ToContainTextAsync("IP address");
+            Assert.Equal("all", await page.EvaluateAsync<string>("() => window.qrcallingDebug.pc.getConfiguration().iceTransportPolicy"));
+        }
 
         // End-to-end encrypted chat: the text reaches the owner decrypted; the server only relayed ciphertext.
         await Expect(caller.GetByTestId("chat-send")).ToBeEnabledAsync(new() { Timeout = 10_000 });
@@ -85,7 +122,7 @@ public sealed class CallFlowTests(BrowserFixture browser)
     }
 
     [Fact]
-    public async Task AudioCall_RelayOnlyThroughCoturn_ConnectsOverRelayCandidates()
+    public async Task AudioCall_TurnConfiguredNoRelayFlag_ConnectsOverRelayAndNoSideReceivesAnAddressCandidate()
     {
         using var turn = await CoturnServer.StartAsync();
         await using var server = await SampleHostServer.StartAsync(
@@ -95,24 +132,93 @@ public sealed class CallFlowTests(BrowserFixture browser)
         await using var callerContext = await browser.NewPhoneContextAsync(server.BaseUrl);
         var owner = await ownerContext.NewPageAsync();
         var caller = await callerContext.NewPageAsync();
+        await owner.AddInitScriptAsync(RecordReceivedCandidates);
+        await caller.AddInitScriptAsync(RecordReceivedCandidates);
 
-        var link = await SignUpAndCreateCodeAsync(owner, "/?relay=1", "Relay");
-        var relayLink = link.Replace("/c#", "/c?relay=1#", StringComparison.Ordinal);
-        await caller.GotoAsync(relayLink);
+        // Plain pages and the plain link: relay-only comes from the TURN entry in the ICE servers, not from ?relay=1.
+        var link = await SignUpAndCreateCodeAsync(owner, "/", "Relay");
+        Assert.DoesNotContain("relay=1", link, StringComparison.Ordinal);
+        await caller.GotoAsync(link);
         await caller.GetByTestId("call-audio").ClickAsync();
         await owner.GetByTestId("accept").ClickAsync();
 
         await WaitConnectedAsync(owner, caller);
         foreach (var page in new[] { owner, caller })
         {
+            Assert.Equal("relay", await page.EvaluateAsync<string>("() => window.qrcallingDebug.pc.getConfiguration().iceTransportPolicy"));
             using var pair = JsonDocument.Parse(await page.EvaluateAsync<string>(SelectedPair));
             Assert.Equal("relay", pair.RootElement.GetProperty("local").GetString());
             Assert.Equal("relay", pair.RootElement.GetProperty("remote").GetString());
+            await Expect(page.GetByTestId("ip-notice")).ToBeHiddenAsync();
+        }
+        // What each side received from the other: at least one ice-candidate signal, and relay candidates only.
+        foreach (var (page, who) in new[] { (owner, "owner"), (caller, "caller") })
+        {
+            Assert.True(await page.EvaluateAsync<int>("() => window.__receivedIceSignals") > 0, $"{who} received no ice-candidate signal.");
+            var candidates = await page.EvaluateAsync<string[]>("() => window.__receivedCandidates");
+            Assert.NotEmpty(candidates);
+            Assert.All(candidates, c =>
+            {
+                var type = System.Text.RegularExpressions.Regex.Match(c, @" typ (\w+)").Groups[1].Value;
+                Assert.True(type == "relay", $"{who} received a {type} candidate: {c}");
+                // A relay candidate's related address would be the sender's own address as the TURN server saw it: redacted.
+                var related = System.Text.RegularExpressions.Regex.Match(c, @" raddr (\S+)").Groups[1].Value;
+                Assert.True(related is "" or "0.0.0.0" or "::", $"{who} received a relay candidate with a related address: {c}");
+            });
         }
         await AssertAudioFlowsAsync(caller, "caller over TURN");
         await SaveScreenshotsAsync("relay-call", owner, caller);
         await caller.GetByTestId("hangup").ClickAsync();
         await Expect(owner.GetByTestId("call-ended")).ToContainTextAsync("hangup", new() { Timeout = 10_000 });
+    }
+
+    [Fact]
+    public async Task CallerPage_RelayFlagWithoutTurn_UsesRelayPolicyAndShowsNoIpNotice()
+    {
+        await using var server = await SampleHostServer.StartAsync();
+        await using var ownerContext = await browser.NewPhoneContextAsync(server.BaseUrl);
+        await using var callerContext = await browser.NewPhoneContextAsync(server.BaseUrl);
+        var owner = await ownerContext.NewPageAsync();
+        var caller = await callerContext.NewPageAsync();
+
+        var link = await SignUpAndCreateCodeAsync(owner, "/", "Forced relay");
+        await caller.GotoAsync(link.Replace("/c#", "/c?relay=1#", StringComparison.Ordinal));
+        await caller.GetByTestId("call-audio").ClickAsync();
+
+        // The caller makes its RTCPeerConnection (early offer) while it rings.
+        await caller.WaitForFunctionAsync("() => window.qrcallingDebug?.pc != null", null, new() { Timeout = 10_000 });
+        Assert.Equal("relay", await caller.EvaluateAsync<string>("() => window.qrcallingDebug.pc.getConfiguration().iceTransportPolicy"));
+        await Expect(caller.GetByTestId("ip-notice")).ToBeHiddenAsync();
+        await caller.GetByTestId("hangup").ClickAsync();
+    }
+
+    [Theory]
+    [InlineData("fragment")]
+    [InlineData("paste")]
+    public async Task CallerPage_UndecodableText_ShowsNotAQrCallingCode(string how)
+    {
+        await using var server = await SampleHostServer.StartAsync();
+        await using var context = await browser.NewPhoneContextAsync(server.BaseUrl);
+        var caller = await context.NewPageAsync();
+        var pageErrors = new ConcurrentQueue<string>();
+        caller.PageError += (_, error) => pageErrors.Enqueue(error);
+
+        if (how == "fragment")
+        {
+            await caller.GotoAsync("/c#%E0%A4%A");
+        }
+        else
+        {
+            await caller.GotoAsync("/c");
+            await caller.GetByLabel("Or paste the code or link").FillAsync("https://example.invalid/c#PQC:1:%ZZ");
+            await caller.GetByRole(AriaRole.Button, new() { Name = "Use this code" }).ClickAsync();
+        }
+
+        await Expect(caller.GetByTestId("scan-error")).ToHaveTextAsync("That is not a QrCalling code.");
+        await Expect(caller.GetByTestId("scan")).ToBeVisibleAsync();
+        Assert.True(pageErrors.IsEmpty, string.Join(" | ", pageErrors));
+        // Nothing undecodable was sent to the server.
+        Assert.DoesNotContain(server.RequestTargets, t => t.StartsWith("/api/v1/scan", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using QrCalling.SampleHost;
+using QrCalling.SampleHost.Accounts;
 using Xunit;
 
 namespace QrCalling.Browser.Tests;
@@ -93,6 +94,89 @@ public sealed class SampleHostApiTests : IClassFixture<WebApplicationFactory<Pro
             }
         }
         Assert.Equal(HttpStatusCode.TooManyRequests, last);
+    }
+
+    [Theory]
+    [InlineData("/api/v1/account/register", "application/json", "{\"username\": \"abc\", ", HttpStatusCode.BadRequest, "invalid_request")]
+    [InlineData("/api/v1/account/login", "application/json", "{\"username\": \"abc\", ", HttpStatusCode.BadRequest, "invalid_request")]
+    [InlineData("/api/v1/account/register", "application/x-www-form-urlencoded", "username=abc&password=correct+horse", HttpStatusCode.UnsupportedMediaType, "unsupported_media_type")]
+    [InlineData("/api/v1/account/login", "text/plain", "abc", HttpStatusCode.UnsupportedMediaType, "unsupported_media_type")]
+    public async Task AccountEndpoint_MalformedJsonOrWrongContentType_ReturnsProblemWithCode(string path, string contentType, string body, HttpStatusCode status, string code)
+    {
+        using var client = _factory.CreateClient();
+
+        using var response = await client.PostAsync(path, new StringContent(body, System.Text.Encoding.UTF8, contentType));
+
+        await AssertProblemAsync(response, status, code);
+    }
+
+    [Theory]
+    [InlineData("GET", "/api/v1/nope", HttpStatusCode.NotFound, "not_found")]
+    [InlineData("POST", "/api/v1/nope/deeper", HttpStatusCode.NotFound, "not_found")]
+    [InlineData("GET", "/api/v1/account/login", HttpStatusCode.MethodNotAllowed, "method_not_allowed")]
+    public async Task UnmatchedApiRoute_AnyAcceptHeader_ReturnsProblemWithCode(string method, string path, HttpStatusCode status, string code)
+    {
+        using var client = _factory.CreateClient();
+        foreach (var accept in new[] { null, "text/html,application/xhtml+xml" })
+        {
+            using var request = new HttpRequestMessage(new HttpMethod(method), path);
+            if (accept is not null)
+            {
+                request.Headers.TryAddWithoutValidation("Accept", accept);
+            }
+
+            using var response = await client.SendAsync(request);
+
+            await AssertProblemAsync(response, status, code);
+        }
+    }
+
+    [Fact]
+    public async Task Register_AccountStoreUnreachable_Returns503StorageUnavailable()
+    {
+        // Redis storage pointed at a loopback port nobody listens on: a real outage, no mock.
+        await using var server = await SampleHostServer.StartAsync("--QrCalling:Storage=redis", $"--ConnectionStrings:Redis=127.0.0.1:{ClosedPort()}");
+        using var http = new HttpClient { BaseAddress = new Uri(server.BaseUrl) };
+
+        using var register = await http.PostAsJsonAsync("/api/v1/account/register", new { username = NewName(), password = "correct horse" });
+        using var login = await http.PostAsJsonAsync("/api/v1/account/login", new { username = NewName(), password = "correct horse" });
+
+        await AssertProblemAsync(register, HttpStatusCode.ServiceUnavailable, "storage_unavailable");
+        await AssertProblemAsync(login, HttpStatusCode.ServiceUnavailable, "storage_unavailable");
+    }
+
+    [Fact]
+    public async Task PostgresAccountStore_DatabaseUnreachable_ThrowsStorageUnavailable()
+    {
+        await using var store = new PostgresAccountStore($"Host=127.0.0.1;Port={ClosedPort()};Username=x;Password=y;Timeout=3");
+
+        await Assert.ThrowsAsync<StorageUnavailableException>(async () => await store.FindAsync("someone", CancellationToken.None));
+        await Assert.ThrowsAsync<StorageUnavailableException>(async () =>
+            await store.TryAddAsync(new SampleAccount("u_1", "someone", "hash"), CancellationToken.None));
+    }
+
+    [Theory]
+    [InlineData("203.0.113.77")]
+    [InlineData("2001:db8::4242")]
+    [InlineData("::ffff:198.51.100.9")]
+    public void AccountRateLimitPartition_ClientAddress_KeyIsAKeyedHashWithoutTheAddress(string ip)
+    {
+        var address = IPAddress.Parse(ip);
+        var policy = new AccountRateLimitPolicy(5);
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        context.Connection.RemoteIpAddress = address;
+        var other = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        other.Connection.RemoteIpAddress = IPAddress.Parse("192.0.2.1");
+
+        var key = policy.GetPartition(context).PartitionKey;
+
+        foreach (var text in new[] { ip, address.ToString(), address.MapToIPv4().ToString(), address.MapToIPv6().ToString() })
+        {
+            Assert.DoesNotContain(text, key, StringComparison.OrdinalIgnoreCase);
+        }
+        Assert.Matches("^ip:[0-9a-f]{64}$", key);
+        Assert.Equal(key, policy.GetPartition(context).PartitionKey);
+        Assert.NotEqual(key, policy.GetPartition(other).PartitionKey);
     }
 
     [Fact]
@@ -212,6 +296,15 @@ public sealed class SampleHostApiTests : IClassFixture<WebApplicationFactory<Pro
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Equal(code, body.RootElement.GetProperty("code").GetString());
+    }
+
+    private static int ClosedPort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
     }
 
     private static string NewName() => "u" + Guid.NewGuid().ToString("N")[..12];

@@ -1,12 +1,17 @@
+using System.Net;
+using System.Security.Cryptography;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
 
 namespace QrCalling.SampleHost.Accounts;
 
-/// <summary>Register and login: a fixed window per client address (kept in memory only, never logged), answering
-/// 429 with a problem details body whose code is <c>rate_limited</c>.</summary>
+/// <summary>Register and login: a fixed window per client address, answering 429 with a problem details body whose
+/// code is <c>rate_limited</c>. The partition key is a keyed hash of the address (HMAC-SHA256 with a random key made
+/// once per process), so no raw IP address is kept in memory as a key; it is never logged either.</summary>
 public sealed class AccountRateLimitPolicy(int permitsPerMinute) : IRateLimiterPolicy<string>
 {
+    private static readonly byte[] AddressKey = RandomNumberGenerator.GetBytes(32);
+
     /// <inheritdoc />
     public Func<OnRejectedContext, CancellationToken, ValueTask>? OnRejected { get; } = async (context, _) =>
     {
@@ -17,6 +22,21 @@ public sealed class AccountRateLimitPolicy(int permitsPerMinute) : IRateLimiterP
 
     /// <inheritdoc />
     public RateLimitPartition<string> GetPartition(HttpContext httpContext) => RateLimitPartition.GetFixedWindowLimiter(
-        httpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+        PartitionKey(httpContext.Connection.RemoteIpAddress),
         _ => new FixedWindowRateLimiterOptions { PermitLimit = permitsPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
+
+    /// <summary>The partition key of a client address: "ip:" and the hex of HMAC-SHA256(per-process key, the address's
+    /// bytes, IPv4-mapped IPv6 taken as IPv4), or "unknown" when there is no address.</summary>
+    public static string PartitionKey(IPAddress? address)
+    {
+        if (address is null)
+        {
+            return "unknown";
+        }
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+        return "ip:" + Convert.ToHexStringLower(HMACSHA256.HashData(AddressKey, address.GetAddressBytes()));
+    }
 }

@@ -1,9 +1,11 @@
+using System.Net.Sockets;
 using Npgsql;
 
 namespace QrCalling.SampleHost.Accounts;
 
 /// <summary>Accounts in a small PostgreSQL table (<c>qrcalling_sample.accounts</c>, created on first use) when the
-/// sample runs with <c>QrCalling:Storage=postgres</c>.</summary>
+/// sample runs with <c>QrCalling:Storage=postgres</c>. A database that is down or unreachable surfaces as
+/// <see cref="StorageUnavailableException"/> (HTTP 503 <c>storage_unavailable</c>).</summary>
 public sealed class PostgresAccountStore(string connectionString) : IAccountStore, IAsyncDisposable
 {
     private readonly NpgsqlDataSource _dataSource = NpgsqlDataSource.Create(connectionString);
@@ -11,7 +13,37 @@ public sealed class PostgresAccountStore(string connectionString) : IAccountStor
     private bool _schemaReady;
 
     /// <inheritdoc />
-    public async ValueTask<bool> TryAddAsync(SampleAccount account, CancellationToken cancellationToken)
+    public ValueTask<bool> TryAddAsync(SampleAccount account, CancellationToken cancellationToken) =>
+        GuardAsync(AddAsync, account, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<SampleAccount?> FindAsync(string userName, CancellationToken cancellationToken) =>
+        GuardAsync(FindCoreAsync, userName, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    private static async ValueTask<TResult> GuardAsync<TArg, TResult>(Func<TArg, CancellationToken, ValueTask<TResult>> action, TArg arg, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await action(arg, cancellationToken);
+        }
+        catch (Exception exception) when (IsOutage(exception))
+        {
+            throw new StorageUnavailableException("The account database is unavailable.", exception);
+        }
+    }
+
+    /// <summary>Connection failures, timeouts and transient server errors (shutdown, too many connections); not SQL errors.</summary>
+    private static bool IsOutage(Exception exception) => exception switch
+    {
+        NpgsqlException npgsql => npgsql.IsTransient || npgsql is not PostgresException,
+        TimeoutException or SocketException => true,
+        _ => false,
+    };
+
+    private async ValueTask<bool> AddAsync(SampleAccount account, CancellationToken cancellationToken)
     {
         await EnsureSchemaAsync(cancellationToken);
         await using var command = _dataSource.CreateCommand(
@@ -23,8 +55,7 @@ public sealed class PostgresAccountStore(string connectionString) : IAccountStor
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
-    /// <inheritdoc />
-    public async ValueTask<SampleAccount?> FindAsync(string userName, CancellationToken cancellationToken)
+    private async ValueTask<SampleAccount?> FindCoreAsync(string userName, CancellationToken cancellationToken)
     {
         await EnsureSchemaAsync(cancellationToken);
         await using var command = _dataSource.CreateCommand("SELECT id, username, password_hash FROM qrcalling_sample.accounts WHERE username_key = $1");
@@ -32,9 +63,6 @@ public sealed class PostgresAccountStore(string connectionString) : IAccountStor
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? new SampleAccount(reader.GetString(0), reader.GetString(1), reader.GetString(2)) : null;
     }
-
-    /// <inheritdoc />
-    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 
     private async ValueTask EnsureSchemaAsync(CancellationToken cancellationToken)
     {

@@ -49,7 +49,8 @@ export function show(el, visible) { el.hidden = !visible; }
 
 export function setText(id, text) { $(id).textContent = text; }
 
-/** True when the page asks for relay-only ICE (?relay=1), used to test TURN. */
+/** True when the page asks for relay-only ICE (?relay=1) even without a TURN server in the list (calls then fail
+ * rather than use direct candidates). With a TURN server the pages use relay-only ICE anyway. */
 export function forceRelay() {
   return new URLSearchParams(location.search).get('relay') === '1' || window.qrcallingConfig?.forceRelay === true;
 }

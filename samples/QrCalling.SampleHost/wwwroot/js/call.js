@@ -8,6 +8,19 @@ const dec = new TextDecoder();
 const b64 = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)));
 const unb64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
+/** True when the list holds a TURN server (a `turn:` or `turns:` URL). */
+export function hasTurn(iceServers) {
+  return (iceServers ?? []).some((server) => [server?.urls ?? []].flat().some((url) => /^turns?:/i.test(String(url))));
+}
+
+/**
+ * 'relay' whenever a TURN server is configured (or ?relay=1 asks for it), so neither side ever learns the other's IP
+ * address: only relay candidates are gathered and sent, and media goes through the TURN server. 'all' only without TURN.
+ */
+export function icePolicy(iceServers) {
+  return forceRelay() || hasTurn(iceServers) ? 'relay' : 'all';
+}
+
 export class CallSession {
   /**
    * @param {object} o
@@ -93,7 +106,10 @@ export class CallSession {
   async ensurePeerConnection() {
     if (this.pc) return this.pc;
     const iceServers = await this.iceServers();
-    const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: forceRelay() ? 'relay' : 'all' });
+    const iceTransportPolicy = icePolicy(iceServers);
+    // Without TURN, candidates carry this device's addresses and media flows directly: say so.
+    $('ip-notice').hidden = iceTransportPolicy === 'relay';
+    const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy });
     this.pc = pc;
     pc.onicecandidate = (e) => { if (e.candidate) this.signal('ice-candidate', e.candidate.toJSON()).catch(() => {}); };
     pc.ontrack = (e) => {
@@ -326,6 +342,8 @@ export function renderCallView() {
       <button type="button" id="camera" aria-pressed="false" aria-label="Turn camera off">Camera off</button>
       <button type="button" id="hangup" class="danger" data-testid="hangup" aria-label="Hang up">Hang up</button>
     </div>
+    <p id="ip-notice" data-testid="ip-notice" class="hint notice" role="note" hidden>Please note: this service has no
+      TURN server configured, so the other side of this call can see your IP address.</p>
     <p id="call-ended" data-testid="call-ended" role="status" hidden></p>
     <div class="chat" aria-label="Chat">
       <p id="chat-safety" class="hint"></p>

@@ -9,15 +9,29 @@ let session = null;
 let hub = null;
 let scanning = false;
 
-/** The payload from a scanned or pasted text: a link's fragment, or the text itself. */
+const NOT_A_CODE = 'That is not a QrCalling code.';
+
+/** The payload from a scanned or pasted text: a link's fragment, or the text itself; null when it cannot be decoded
+ * (a stray '%' makes decodeURIComponent throw). */
 function payloadFrom(text) {
   const trimmed = (text || '').trim();
   const hash = trimmed.indexOf('#');
-  return decodeURIComponent(hash >= 0 ? trimmed.slice(hash + 1) : trimmed).trim();
+  try {
+    return decodeURIComponent(hash >= 0 ? trimmed.slice(hash + 1) : trimmed).trim();
+  } catch {
+    return null;
+  }
 }
 
 async function useCode(text) {
-  payload = payloadFrom(text);
+  const decoded = payloadFrom(text);
+  if (decoded === null) {
+    show($('scan'), true);
+    show($('code'), false);
+    $('scan-error').textContent = NOT_A_CODE;
+    return;
+  }
+  payload = decoded;
   $('scan-error').textContent = '';
   try {
     const info = await api('/scan', { method: 'POST', body: { payload } });
@@ -33,7 +47,7 @@ async function useCode(text) {
     show($('scan'), true);
     $('scan-error').textContent = e.code === 'unavailable' ? 'This code is not available (unknown, revoked, expired or used up).'
       : e.code === 'checksum' ? 'The code was misread: try again.'
-      : e.code === 'malformed' ? 'That is not a QrCalling code.' : e.message;
+      : e.code === 'malformed' ? NOT_A_CODE : e.message;
   }
 }
 
