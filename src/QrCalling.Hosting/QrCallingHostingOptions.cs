@@ -68,7 +68,9 @@ public sealed class QrCallingTurnOptions
 }
 
 /// <summary>Rate limits (<c>QrCalling:RateLimits</c>). Public endpoints are limited per client (a keyed hash of the
-/// remote IP, the key rotated daily and never stored), calls per code as well, and hub methods per identity.</summary>
+/// remote IP, or of its /64 prefix for IPv6, the key rotated daily and never stored), calls per code as well,
+/// participant endpoints per call or owner, and hub methods per identity. All counters live in the memory of one
+/// instance: with several instances behind a load balancer each instance allows the full limit.</summary>
 public sealed class QrCallingRateLimitOptions
 {
     /// <summary>POST /scan requests one client may make per <see cref="Window"/>. Default 30.</summary>
@@ -84,7 +86,7 @@ public sealed class QrCallingRateLimitOptions
     [Range(1, 1_000_000)]
     public int CallsPerCode { get; set; } = 10;
 
-    /// <summary>The fixed window of the limits above. Default one minute.</summary>
+    /// <summary>The fixed window of the per-window limits. Default one minute.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(1);
 
@@ -95,6 +97,25 @@ public sealed class QrCallingRateLimitOptions
     /// <summary>Hub method calls per second one identity may sustain. Default 50.</summary>
     [Range(1, 1_000_000)]
     public int HubPerSecond { get; set; } = 50;
+
+    /// <summary>Requests to the participant endpoints (<c>GET /calls/{callId}</c>, <c>GET</c> and <c>POST
+    /// /calls/{callId}/events</c>, <c>GET /ice-servers</c>) per <see cref="Window"/> from one call's caller, or from one
+    /// owner (all devices and calls together). A call relays some 50 to 200 signals; a REST client posts each and
+    /// long-polls for each. Default 600.</summary>
+    [Range(1, 1_000_000)]
+    public int RequestsPerParticipant { get; set; } = 600;
+
+    /// <summary>Failed attempts one client may make per <see cref="Window"/>: requests and hub connections with an
+    /// unknown or expired call token, and participant requests with no credentials. Past it, the client's requests and
+    /// hub connections that carry a call token are refused with <c>rate_limited</c> before the token is looked up.
+    /// Default 20.</summary>
+    [Range(1, 1_000_000)]
+    public int FailedAttemptsPerClient { get; set; } = 20;
+
+    /// <summary>Concurrent long polls (<c>GET /calls/{callId}/events</c> with <c>waitSeconds</c> above zero) per call
+    /// and side; one more is refused with 429 <c>rate_limited</c>. Default 4.</summary>
+    [Range(1, 1000)]
+    public int LongPollsPerCall { get; set; } = 4;
 
     /// <summary>How often the key that hashes client IPs for rate limiting is replaced. Default 24 hours.</summary>
     [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]

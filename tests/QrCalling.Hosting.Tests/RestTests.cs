@@ -52,7 +52,7 @@ public sealed class RestTests
     }
 
     /// <summary>Status, every header except Date, and the body bytes (base64).</summary>
-    private static async Task<string> Describe(HttpResponseMessage response)
+    internal static async Task<string> Describe(HttpResponseMessage response)
     {
         var headers = response.Headers.Concat(response.Content.Headers)
             .Where(h => !h.Key.Equals("Date", StringComparison.OrdinalIgnoreCase))

@@ -44,6 +44,7 @@ public static class QrCallingEndpointRouteBuilderExtensions
         QrCallingEndpoints.Map(api);
 
         var hub = endpoints.MapHub<CallHub>(options.HubPath);
+        hub.RequireRateLimiting(QrCallingEndpoints.HubConnectPolicy);
         endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
 

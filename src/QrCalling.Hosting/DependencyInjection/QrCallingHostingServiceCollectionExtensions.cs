@@ -52,6 +52,9 @@ public static class QrCallingHostingServiceCollectionExtensions
         services.TryAddSingleton<IceServerProvider>();
         services.TryAddSingleton<CodeCallLimiter>();
         services.TryAddSingleton<HubRateLimiter>();
+        services.TryAddSingleton<AttemptLimiter>();
+        services.TryAddSingleton<LongPollLimiter>();
+        services.TryAddSingleton<PresenceCounter>();
         services.TryAddSingleton<ParticipantResolver>();
         services.TryAddSingleton<ConnectionTracker>();
         services.TryAddSingleton<ITransport, SignalRTransport>();
@@ -64,6 +67,8 @@ public static class QrCallingHostingServiceCollectionExtensions
         {
             o.AddPolicy<string, ScanRateLimitPolicy>(QrCallingEndpoints.ScanPolicy);
             o.AddPolicy<string, CallsRateLimitPolicy>(QrCallingEndpoints.CallsPolicy);
+            o.AddPolicy<string, ParticipantRateLimitPolicy>(QrCallingEndpoints.ParticipantPolicy);
+            o.AddPolicy<string, HubConnectRateLimitPolicy>(QrCallingEndpoints.HubConnectPolicy);
         });
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("qrcalling-storage", tags: ["ready"]);
         services.AddCors();

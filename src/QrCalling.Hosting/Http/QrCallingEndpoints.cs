@@ -16,6 +16,8 @@ internal static class QrCallingEndpoints
 {
     public const string ScanPolicy = "qrcalling-scan";
     public const string CallsPolicy = "qrcalling-calls";
+    public const string ParticipantPolicy = "qrcalling-participant";
+    public const string HubConnectPolicy = "qrcalling-hub-connect";
     private const int MaxHistoryLimit = 200;
 
     public static void Map(RouteGroupBuilder api)
@@ -32,11 +34,14 @@ internal static class QrCallingEndpoints
         api.MapPost("/calls", StartCallAsync).Accepts<StartCallRequest>("application/json").RequireRateLimiting(CallsPolicy)
             .Produces<CallStartedResponse>(StatusCodes.Status201Created).Problems(400, 404, 413, 429);
         api.MapGet("/calls", HistoryAsync).Produces<IReadOnlyList<CallHistoryItem>>().Problems(400, 401);
-        api.MapGet("/calls/{callId}", GetCallAsync).Produces<CallStatusResponse>().Problems(401, 403);
-        api.MapGet("/calls/{callId}/events", ReadEventsAsync).Produces<IReadOnlyList<MailboxEvent>>().Problems(400, 401, 403);
-        api.MapPost("/calls/{callId}/events", PostEventAsync).Accepts<PostEventRequest>("application/json")
+        api.MapGet("/calls/{callId}", GetCallAsync).RequireRateLimiting(ParticipantPolicy)
+            .Produces<CallStatusResponse>().Problems(401, 403, 429);
+        api.MapGet("/calls/{callId}/events", ReadEventsAsync).RequireRateLimiting(ParticipantPolicy)
+            .Produces<IReadOnlyList<MailboxEvent>>().Problems(400, 401, 403, 429);
+        api.MapPost("/calls/{callId}/events", PostEventAsync).Accepts<PostEventRequest>("application/json").RequireRateLimiting(ParticipantPolicy)
             .Produces<SeqResponse>(StatusCodes.Status202Accepted).Problems(400, 401, 403, 409, 413, 429);
-        api.MapGet("/ice-servers", IceServersAsync).Produces<IceServersResponse>().Problems(401, 403);
+        api.MapGet("/ice-servers", IceServersAsync).RequireRateLimiting(ParticipantPolicy)
+            .Produces<IceServersResponse>().Problems(401, 403, 429);
     }
 
     private static RouteHandlerBuilder Problems(this RouteHandlerBuilder builder, params int[] statuses)
@@ -107,6 +112,10 @@ internal static class QrCallingEndpoints
         {
             return Unauthorized();
         }
+        if (!IdShape.IsValid(id))
+        {
+            return ApiResults.Problem(QrCallingError.NotFound); // as an unknown code
+        }
         var result = await codes.RevokeAsync(owner, id, cancellationToken);
         return result.IsSuccess ? Results.NoContent() : ApiResults.Problem(result.Error!);
     }
@@ -117,6 +126,10 @@ internal static class QrCallingEndpoints
         if (participants.OwnerId(http.User) is not { } owner)
         {
             return Unauthorized();
+        }
+        if (!IdShape.IsValid(id))
+        {
+            return ApiResults.Problem(QrCallingError.NotFound); // as an unknown code
         }
         var result = await codes.RotateAsync(owner, id, cancellationToken);
         return result.IsSuccess ? Created(http, result.Value, options.Value) : ApiResults.Problem(result.Error!);
@@ -232,6 +245,10 @@ internal static class QrCallingEndpoints
         {
             return ApiResults.Problem(error!);
         }
+        if (!IdShape.IsValid(callId))
+        {
+            return ApiResults.Problem(QrCallingError.NotParticipant); // as an unknown call
+        }
         var result = await calls.GetAsync(actor, callId, cancellationToken);
         if (!result.IsSuccess)
         {
@@ -243,12 +260,16 @@ internal static class QrCallingEndpoints
     }
 
     private static async Task<IResult> ReadEventsAsync(HttpContext http, string callId, CallService calls, ParticipantResolver participants,
-        CancellationToken cancellationToken)
+        LongPollLimiter longPolls, CancellationToken cancellationToken)
     {
         var (actor, error) = await participants.ResolveAsync(http, cancellationToken);
         if (actor is null)
         {
             return ApiResults.Problem(error!);
+        }
+        if (!IdShape.IsValid(callId))
+        {
+            return ApiResults.Problem(QrCallingError.NotParticipant); // as an unknown call
         }
         long after = 0;
         var afterText = http.Request.Query["after"].ToString();
@@ -261,6 +282,11 @@ internal static class QrCallingEndpoints
         if (waitText.Length > 0 && (!int.TryParse(waitText, NumberStyles.None, CultureInfo.InvariantCulture, out wait) || wait > 30))
         {
             return ApiResults.Problem(QrCallingError.InvalidRequest("waitSeconds must be between 0 and 30."));
+        }
+        using var lease = wait > 0 ? longPolls.Acquire(LongPollLimiter.KeyOf(actor, callId)) : null;
+        if (lease is { IsAcquired: false })
+        {
+            return ApiResults.Problem(QrCallingErrorCodes.RateLimited, "Too many long polls on this call at once; wait for one to return.");
         }
         var result = await calls.ReadEventsAsync(actor, callId, after, TimeSpan.FromSeconds(wait), cancellationToken);
         return result.IsSuccess ? ApiResults.Json(ToWire(result.Value)) : ApiResults.Problem(result.Error!);
@@ -295,6 +321,10 @@ internal static class QrCallingEndpoints
         {
             return ApiResults.Problem(error!);
         }
+        if (!IdShape.IsValid(callId))
+        {
+            return ApiResults.Problem(QrCallingError.NotParticipant); // as an unknown call
+        }
         var cap = Math.Max(options.Value.MaxSignalDataBytes, options.Value.MaxChatCiphertextBytes) * 2 + 4096;
         var (body, readError) = await RequestReader.ReadAsync<PostEventRequest>(http.Request, cap, cancellationToken);
         if (readError is not null)
@@ -326,7 +356,7 @@ internal static class QrCallingEndpoints
     {
         var now = timeProvider.GetUtcNow();
         DateTimeOffset expiresAt;
-        if (ParticipantResolver.CallTokenOf(http.Request) is null)
+        if (ParticipantResolver.CallTokenOf(http.Request, allowQuery: false) is null)
         {
             if (participants.OwnerId(http.User) is null)
             {

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using QrCalling.Calls;
+using QrCalling.Hosting.Internal;
 
 namespace QrCalling.Hosting.Http;
 
@@ -55,8 +56,8 @@ internal static class RequestReader
 }
 
 /// <summary>Who is asking: an owner (the host's authenticated user) or a caller (a <c>qct_</c> call token as
-/// <c>Authorization: Bearer</c> or <c>?access_token=</c>).</summary>
-internal sealed class ParticipantResolver(CallService calls, IOptions<QrCallingHostingOptions> options)
+/// <c>Authorization: Bearer</c>; on the hub also as <c>?access_token=</c>).</summary>
+internal sealed class ParticipantResolver(CallService calls, AttemptLimiter attempts, IOptions<QrCallingHostingOptions> options)
 {
     /// <summary>Query parameter naming an owner's device (hub and REST mailbox).</summary>
     public const string DeviceIdQuery = "deviceId";
@@ -80,8 +81,10 @@ internal sealed class ParticipantResolver(CallService calls, IOptions<QrCallingH
         return null;
     }
 
-    /// <summary>The call token of a request, if it carries one (a bearer that starts with <c>qct_</c>).</summary>
-    public static string? CallTokenOf(HttpRequest request)
+    /// <summary>The call token of a request, if it carries one: a bearer that starts with <c>qct_</c>, or with
+    /// <paramref name="allowQuery"/> (the hub only, whose WebSocket and EventSource transports cannot send headers) an
+    /// <c>?access_token=</c> that does. REST takes the header only, so tokens stay out of URLs, logs and proxies.</summary>
+    public static string? CallTokenOf(HttpRequest request, bool allowQuery)
     {
         var authorization = request.Headers.Authorization.ToString();
         if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
@@ -91,6 +94,10 @@ internal sealed class ParticipantResolver(CallService calls, IOptions<QrCallingH
             {
                 return bearer;
             }
+        }
+        if (!allowQuery)
+        {
+            return null;
         }
         var query = request.Query["access_token"].ToString();
         return query.StartsWith(CallService.CallTokenPrefix, StringComparison.Ordinal) ? query : null;
@@ -112,11 +119,17 @@ internal sealed class ParticipantResolver(CallService calls, IOptions<QrCallingH
     /// <c>?deviceId=</c>, default <c>rest</c>).</summary>
     public async ValueTask<(CallActor? Actor, QrCallingError? Error)> ResolveAsync(HttpContext context, CancellationToken cancellationToken)
     {
-        var token = CallTokenOf(context.Request);
+        var token = CallTokenOf(context.Request, allowQuery: false);
         if (token is not null)
         {
+            // The rate limiter already refused clients past their failed-attempt budget; count this one if it fails.
             var caller = await calls.AuthenticateCallerAsync(token, cancellationToken);
-            return caller is null ? (null, Unauthorized("The call token is unknown or expired.")) : (caller, null);
+            if (caller is null)
+            {
+                attempts.RecordFailure(attempts.ClientKey(context));
+                return (null, Unauthorized("The call token is unknown or expired."));
+            }
+            return (caller, null);
         }
         var owner = OwnerId(context.User);
         if (owner is null)

@@ -12,25 +12,37 @@ namespace QrCalling.Hosting.Hubs;
 /// <c>?deviceId=</c> (client-chosen, stable across reconnects; default the connection id); callers connect with
 /// <c>?access_token=&lt;callToken&gt;</c> (or <c>Authorization: Bearer</c>). Errors are HubExceptions whose message starts
 /// with the stable code.</summary>
-internal sealed class CallHub(CallService calls, ParticipantResolver participants, ConnectionTracker tracker, ILogger<CallHub> logger) : Hub
+internal sealed class CallHub(CallService calls, ParticipantResolver participants, ConnectionTracker tracker, PresenceCounter presence,
+    AttemptLimiter attempts, ILogger<CallHub> logger) : Hub
 {
     internal const string ActorKey = "qrcalling.actor";
     private const string CallsKey = "qrcalling.calls";
+    private const string CountedKey = "qrcalling.counted";
 
     public override async Task OnConnectedAsync()
     {
         var http = Context.GetHttpContext();
-        var token = http is null ? null : ParticipantResolver.CallTokenOf(http.Request);
+        var token = http is null ? null : ParticipantResolver.CallTokenOf(http.Request, allowQuery: true);
         if (token is not null)
         {
+            var clientKey = attempts.ClientKey(http);
+            if (!attempts.HasBudget(clientKey))
+            {
+                throw Refuse(QrCallingErrorCodes.RateLimited, "Too many failed attempts from this client; try again later.");
+            }
             var caller = await calls.AuthenticateCallerAsync(token, Context.ConnectionAborted);
             if (caller is null)
             {
+                attempts.RecordFailure(clientKey);
                 throw Refuse(QrCallingErrorCodes.Unauthorized, "The call token is unknown or expired.");
             }
+            var callId = caller.CallerCallId!;
             Context.Items[ActorKey] = caller;
-            await Groups.AddToGroupAsync(Context.ConnectionId, ConnectionTracker.CallerGroup(caller.CallerCallId!), Context.ConnectionAborted);
-            await calls.ConnectedAsync(caller, caller.CallerCallId!, Context.ConnectionAborted);
+            await Groups.AddToGroupAsync(Context.ConnectionId, ConnectionTracker.CallerGroup(callId), Context.ConnectionAborted);
+            // Only the caller's first connection here clears its gone mark; a second one (a reconnect that overtook the
+            // old connection's end) changes nothing.
+            await presence.AddAsync(PresenceCounter.CallerKey(callId), () => calls.ConnectedAsync(caller, callId, Context.ConnectionAborted));
+            Context.Items[CountedKey] = true;
             return;
         }
         var owner = participants.OwnerId(Context.User);
@@ -47,37 +59,55 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
         Context.Items[ActorKey] = actor;
         Context.Items[CallsKey] = new ConcurrentDictionary<string, byte>();
         tracker.Add(owner, actor.DeviceId!, Context.ConnectionId);
-        await Groups.AddToGroupAsync(Context.ConnectionId, ConnectionTracker.OwnerGroup(owner), Context.ConnectionAborted);
-        await Groups.AddToGroupAsync(Context.ConnectionId, ConnectionTracker.DeviceGroup(owner, actor.DeviceId!), Context.ConnectionAborted);
-        // A device that comes online while a call rings (or reloads its page) still gets IncomingCall.
-        await calls.DeviceOnlineAsync(actor, Context.ConnectionAborted);
+        try
+        {
+            await Groups.AddToGroupAsync(Context.ConnectionId, ConnectionTracker.OwnerGroup(owner), Context.ConnectionAborted);
+            await Groups.AddToGroupAsync(Context.ConnectionId, ConnectionTracker.DeviceGroup(owner, actor.DeviceId!), Context.ConnectionAborted);
+            // A device that comes online while a call rings (or reloads its page) still gets IncomingCall.
+            await calls.DeviceOnlineAsync(actor, Context.ConnectionAborted);
+        }
+        catch
+        {
+            tracker.Remove(owner, actor.DeviceId!, Context.ConnectionId); // SignalR calls no OnDisconnectedAsync after this
+            throw;
+        }
     }
 
     public override async Task OnDisconnectedAsync(Exception? exception)
     {
         if (Context.Items.TryGetValue(ActorKey, out var value) && value is CallActor actor)
         {
-            try
+            if (actor.IsCaller)
             {
-                if (actor.IsCaller)
+                if (Context.Items.ContainsKey(CountedKey))
                 {
-                    await calls.DisconnectedAsync(actor, actor.CallerCallId!, CancellationToken.None);
-                }
-                else
-                {
-                    tracker.Remove(actor.OwnerId!, actor.DeviceId!, Context.ConnectionId);
-                    foreach (var callId in TrackedCalls().Keys)
-                    {
-                        await calls.DisconnectedAsync(actor, callId, CancellationToken.None);
-                    }
+                    var callId = actor.CallerCallId!;
+                    await PresenceGoneAsync(PresenceCounter.CallerKey(callId), actor, callId);
                 }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            else
             {
-                Log.PresenceFailed(logger, ex);
+                tracker.Remove(actor.OwnerId!, actor.DeviceId!, Context.ConnectionId);
+                foreach (var callId in TrackedCalls().Keys)
+                {
+                    await PresenceGoneAsync(PresenceCounter.DeviceKey(actor.OwnerId!, actor.DeviceId!, callId), actor, callId);
+                }
             }
         }
         await base.OnDisconnectedAsync(exception);
+    }
+
+    /// <summary>One connection of a participant went away: the call hears of it only when it was the last one here.</summary>
+    private async Task PresenceGoneAsync(string key, CallActor actor, string callId)
+    {
+        try
+        {
+            await presence.RemoveAsync(key, () => calls.DisconnectedAsync(actor, callId, CancellationToken.None));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.PresenceFailed(logger, ex);
+        }
     }
 
     /// <summary>Ringing to Active; exactly one device wins.</summary>
@@ -85,7 +115,10 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
     {
         var actor = Actor();
         Check(await calls.AcceptAsync(actor, Required(callId), Context.ConnectionAborted));
-        TrackedCalls().TryAdd(callId, 0);
+        if (TrackedCalls().TryAdd(callId, 0))
+        {
+            await presence.AddAsync(PresenceCounter.DeviceKey(actor.OwnerId!, actor.DeviceId!, callId), onFirst: null);
+        }
     }
 
     /// <summary>Ringing to Ended(rejected).</summary>
@@ -114,10 +147,22 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
             throw new HubException("invalid_request: afterSeq must be 0 or more.");
         }
         var events = Check(await calls.ReadEventsAsync(actor, Required(callId), afterSeq, TimeSpan.Zero, Context.ConnectionAborted));
-        if (!actor.IsCaller && TrackedCalls().TryAdd(callId, 0))
+        // A client resumes after it reconnected: whichever side it is, it is here now. This also clears a gone mark
+        // that a late notice of an old connection's end (here or on another instance) left behind.
+        string key;
+        if (actor.IsCaller)
         {
-            await calls.ConnectedAsync(actor, callId, Context.ConnectionAborted);
+            key = PresenceCounter.CallerKey(callId);
         }
+        else
+        {
+            key = PresenceCounter.DeviceKey(actor.OwnerId!, actor.DeviceId!, callId);
+            if (TrackedCalls().TryAdd(callId, 0))
+            {
+                await presence.AddAsync(key, onFirst: null);
+            }
+        }
+        await presence.RefreshAsync(key, () => calls.ConnectedAsync(actor, callId, Context.ConnectionAborted));
         return JsonSerializer.SerializeToElement(QrCallingEndpoints.ToWire(events), QrCallingJson.Options);
     }
 
@@ -130,7 +175,9 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
         Context.Items.TryGetValue(CallsKey, out var value) && value is ConcurrentDictionary<string, byte> set ? set : new();
 
     private static string Required(string? callId) =>
-        string.IsNullOrEmpty(callId) || callId.Length > 200 ? throw new HubException("invalid_request: callId is required.") : callId;
+        IdShape.IsValid(callId)
+            ? callId!
+            : throw new HubException($"invalid_request: callId must be 1 to {IdShape.MaxLength} characters of A-Z, a-z, 0-9, '_' and '-'.");
 
     private static T Check<T>(QrCallingResult<T> result) =>
         result.IsSuccess ? result.Value : throw new HubException($"{result.Error!.Code}: {result.Error.Detail}");
@@ -142,7 +189,9 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
     }
 }
 
-/// <summary>Rate-limits hub methods per identity and maps storage outages to <c>storage_unavailable</c>.</summary>
+/// <summary>Rate-limits hub methods per identity and turns every failure into a coded <see cref="HubException"/>:
+/// storage outages into <c>storage_unavailable</c>, anything unexpected into a logged <c>internal_error</c> whose
+/// message tells the client nothing about the cause.</summary>
 internal sealed class CallHubFilter(HubRateLimiter limiter, ClientKeyHasher hasher, ILogger<CallHubFilter> logger) : IHubFilter
 {
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
@@ -160,10 +209,37 @@ internal sealed class CallHubFilter(HubRateLimiter limiter, ClientKeyHasher hash
         {
             return await next(invocationContext);
         }
-        catch (StorageUnavailableException ex)
+        catch (Exception ex) when (Translate(ex, invocationContext.HubMethodName) is { } coded)
         {
-            Log.StorageUnavailable(logger, ex);
-            throw new HubException("storage_unavailable: The storage backend is unavailable.");
+            throw coded;
+        }
+    }
+
+    public async Task OnConnectedAsync(HubLifetimeContext context, Func<HubLifetimeContext, Task> next)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (Exception ex) when (Translate(ex, nameof(Hub.OnConnectedAsync)) is { } coded)
+        {
+            throw coded;
+        }
+    }
+
+    /// <summary>The coded error for an exception, or null to let it through (already coded, or a cancellation).</summary>
+    private HubException? Translate(Exception exception, string method)
+    {
+        switch (exception)
+        {
+            case HubException or OperationCanceledException:
+                return null;
+            case StorageUnavailableException:
+                Log.StorageUnavailable(logger, exception);
+                return new HubException("storage_unavailable: The storage backend is unavailable.");
+            default:
+                Log.HubFailed(logger, method, exception);
+                return new HubException("internal_error: The server could not complete the request.");
         }
     }
 }

@@ -12,7 +12,12 @@ internal sealed class ClientKeyHasher(IOptions<QrCallingHostingOptions> options,
     private byte[] _key = RandomNumberGenerator.GetBytes(32);
     private DateTimeOffset _keyCreated = timeProvider.GetUtcNow();
 
-    /// <summary>A partition key for a client address (a shared key when the address is unknown).</summary>
+    /// <summary>Bytes of an IPv6 address that name one client: its /64 prefix, since one subscriber usually holds a whole
+    /// /64 and could otherwise pick a fresh address (and budget) per request.</summary>
+    private const int Ipv6PrefixBytes = 8;
+
+    /// <summary>A partition key for a client address: the whole IPv4 address (also when written as IPv4-mapped IPv6),
+    /// or the /64 prefix of an IPv6 address; a shared key when the address is unknown.</summary>
     public string HashAddress(IPAddress? address)
     {
         if (address is null)
@@ -24,7 +29,12 @@ internal sealed class ClientKeyHasher(IOptions<QrCallingHostingOptions> options,
             address = address.MapToIPv4();
         }
         Span<byte> bytes = stackalloc byte[16];
-        return address.TryWriteBytes(bytes, out var written) ? "ip:" + Hash(bytes[..written]) : "ip:unknown";
+        if (!address.TryWriteBytes(bytes, out var written))
+        {
+            return "ip:unknown";
+        }
+        // 4 bytes for IPv4, 8 for an IPv6 prefix: the lengths differ, so the two can never share a hash.
+        return "ip:" + Hash(bytes[..(written == 16 ? Ipv6PrefixBytes : written)]);
     }
 
     /// <summary>A keyed hash of arbitrary secret bytes (e.g. a code's token), as a short string.</summary>

@@ -26,4 +26,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Presence update after a disconnect failed.")]
     public static partial void PresenceFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Error, Message = "Hub {Method} failed unexpectedly; answered internal_error.")]
+    public static partial void HubFailed(ILogger logger, string method, Exception exception);
 }

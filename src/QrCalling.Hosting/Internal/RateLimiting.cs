@@ -8,6 +8,17 @@ using QrCalling.Hosting.Http;
 
 namespace QrCalling.Hosting.Internal;
 
+/// <summary>The 429 <c>rate_limited</c> problem every QrCalling rate-limiter policy answers with.</summary>
+internal static class RateLimitRejection
+{
+    public static Func<OnRejectedContext, CancellationToken, ValueTask> Create(ILogger logger, string limitName) => async (context, cancellationToken) =>
+    {
+        Log.RateLimited(logger, limitName);
+        await ApiResults.WriteProblemAsync(context.HttpContext,
+            new QrCallingError(QrCallingErrorCodes.RateLimited, "Too many requests; try again later."), cancellationToken);
+    };
+}
+
 /// <summary>ASP.NET Core rate-limiter policy for a public endpoint, partitioned by the keyed hash of the client IP.
 /// If the host adds its own <c>UseRateLimiter()</c> as well, each middleware keeps its own counters, so the limit stays the same.</summary>
 internal abstract class ClientRateLimitPolicy(ClientKeyHasher hasher, IOptions<QrCallingHostingOptions> options, ILogger logger)
@@ -17,12 +28,7 @@ internal abstract class ClientRateLimitPolicy(ClientKeyHasher hasher, IOptions<Q
 
     protected abstract int PermitLimit(QrCallingRateLimitOptions limits);
 
-    public Func<OnRejectedContext, CancellationToken, ValueTask>? OnRejected => async (context, cancellationToken) =>
-    {
-        Log.RateLimited(logger, LimitName);
-        await ApiResults.WriteProblemAsync(context.HttpContext,
-            new QrCallingError(QrCallingErrorCodes.RateLimited, "Too many requests; try again later."), cancellationToken);
-    };
+    public Func<OnRejectedContext, CancellationToken, ValueTask>? OnRejected => RateLimitRejection.Create(logger, LimitName);
 
     public RateLimitPartition<string> GetPartition(HttpContext httpContext)
     {
