@@ -10,6 +10,7 @@ using QrCalling.LoadTest;
 //   QrCalling__Sample__AccountPermitsPerMinute=100000 QrCalling__RateLimits__ScansPerClient=100000
 //   QrCalling__RateLimits__CallsPerClient=100000 QrCalling__RateLimits__CallsPerCode=100000
 //   QrCalling__RateLimits__HubBurst=100000 QrCalling__RateLimits__HubPerSecond=100000
+//   QrCalling__RateLimits__RequestsPerParticipant=100000 QrCalling__RateLimits__FailedAttemptsPerClient=100000
 // Only loopback or the project's own test hosts may be targeted.
 
 if (args.Length == 0 || !Uri.TryCreate(args[0], UriKind.Absolute, out var baseUri))
