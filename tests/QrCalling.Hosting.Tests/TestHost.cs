@@ -20,28 +20,6 @@ using Xunit;
 
 namespace QrCalling.Hosting.Tests;
 
-/// <summary>Owners authenticate with the header <c>X-Test-Owner: alice</c> or, on the hub, <c>?owner=alice</c>.</summary>
-internal sealed class TestOwnerHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
-    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
-{
-    public const string SchemeName = "TestOwner";
-
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
-    {
-        var owner = Request.Headers["X-Test-Owner"].ToString();
-        if (owner.Length == 0)
-        {
-            owner = Request.Query["owner"].ToString();
-        }
-        if (owner.Length == 0)
-        {
-            return Task.FromResult(AuthenticateResult.NoResult());
-        }
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, owner)], SchemeName);
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
-    }
-}
-
 /// <summary>A real ASP.NET Core app on a TestServer with QrCalling mapped, capturing every log line.</summary>
 internal sealed class TestHost : IAsyncDisposable
 {
@@ -72,7 +50,7 @@ internal sealed class TestHost : IAsyncDisposable
         {
             builder.Services.AddSingleton(time);
         }
-        builder.Services.AddAuthentication(TestOwnerHandler.SchemeName).AddScheme<AuthenticationSchemeOptions, TestOwnerHandler>(TestOwnerHandler.SchemeName, null);
+        TestOwnerHandler.Register(builder.Services);
         builder.Services.AddQrCalling(core, hosting);
         configure?.Invoke(builder);
         var app = builder.Build();

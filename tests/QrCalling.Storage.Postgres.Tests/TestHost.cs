@@ -10,13 +10,15 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
+using QrCalling.Testing;
+
 namespace QrCalling.Storage.Postgres.Tests;
 
 /// <summary>A real QrCalling host on the test server: AddQrCalling().UsePostgresStorage + MapQrCalling, with a test
 /// authentication scheme where the header <c>X-Test-Owner</c> names the owner.</summary>
 internal sealed class TestHost : IAsyncDisposable
 {
-    public const string OwnerHeader = "X-Test-Owner";
+    public const string OwnerHeader = TestOwnerHandler.HeaderName;
     private readonly WebApplication _app;
 
     private TestHost(WebApplication app)
@@ -32,9 +34,9 @@ internal sealed class TestHost : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseTestServer();
         builder.Logging.ClearProviders();
-        builder.Services.AddAuthentication("Test").AddScheme<AuthenticationSchemeOptions, TestAuthHandler>("Test", null);
+        TestOwnerHandler.Register(builder.Services);
         builder.Services.AddAuthorization();
-        builder.Services.AddQrCalling(o => o.Pepper = "durable-pepper-0123456789", h => h.OwnerAuthenticationSchemes.Add("Test"))
+        builder.Services.AddQrCalling(o => o.Pepper = "durable-pepper-0123456789", h => h.OwnerAuthenticationSchemes.Add(TestOwnerHandler.SchemeName))
             .UsePostgresStorage(o =>
             {
                 o.ConnectionString = connectionString;
@@ -90,19 +92,5 @@ internal sealed class TestHost : IAsyncDisposable
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
-    }
-
-    private sealed class TestAuthHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
-        : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
-    {
-        protected override Task<AuthenticateResult> HandleAuthenticateAsync()
-        {
-            if (!Request.Headers.TryGetValue(OwnerHeader, out var owner) || string.IsNullOrEmpty(owner))
-            {
-                return Task.FromResult(AuthenticateResult.NoResult());
-            }
-            var identity = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, owner!)], "Test");
-            return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), "Test")));
-        }
     }
 }

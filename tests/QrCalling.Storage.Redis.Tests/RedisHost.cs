@@ -17,28 +17,6 @@ using QrCalling.Testing;
 
 namespace QrCalling.Storage.Redis.Tests;
 
-/// <summary>Owners authenticate with the header <c>X-Owner</c> or, on the hub, <c>?owner=</c>.</summary>
-internal sealed class OwnerAuthHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
-    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
-{
-    public const string SchemeName = "RedisTestOwner";
-
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
-    {
-        var owner = Request.Headers["X-Owner"].ToString();
-        if (owner.Length == 0)
-        {
-            owner = Request.Query["owner"].ToString();
-        }
-        if (owner.Length == 0)
-        {
-            return Task.FromResult(AuthenticateResult.NoResult());
-        }
-        var principal = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, owner)], SchemeName));
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
-    }
-}
-
 /// <summary>One host instance on a TestServer: AddQrCalling().UseRedisStorage().UseRedisBackplane(), MapQrCalling.</summary>
 internal sealed class RedisHost : IAsyncDisposable
 {
@@ -63,7 +41,7 @@ internal sealed class RedisHost : IAsyncDisposable
         var logs = new CapturingLoggerProvider();
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(logs);
-        builder.Services.AddAuthentication(OwnerAuthHandler.SchemeName).AddScheme<AuthenticationSchemeOptions, OwnerAuthHandler>(OwnerAuthHandler.SchemeName, null);
+        TestOwnerHandler.Register(builder.Services);
         builder.Services.AddQrCalling(o => o.SweepInterval = TimeSpan.FromSeconds(1))
             .UseRedisStorage(o =>
             {
@@ -87,7 +65,7 @@ internal sealed class RedisHost : IAsyncDisposable
         var client = Server.CreateClient();
         if (owner is not null)
         {
-            client.DefaultRequestHeaders.Add("X-Owner", owner);
+            client.DefaultRequestHeaders.Add(TestOwnerHandler.HeaderName, owner);
         }
         return client;
     }
