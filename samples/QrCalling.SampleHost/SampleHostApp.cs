@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
@@ -126,6 +127,26 @@ public static partial class SampleHostApp
         });
         services.AddAuthorization();
 
+        // Behind a TLS proxy every request comes from the proxy: trust its X-Forwarded-For/-Proto, and only from the
+        // configured proxies, so that the rate limits (QrCalling's and the account limiter) key on the real client.
+        if (settings.TrustsForwardedHeaders)
+        {
+            services.Configure<ForwardedHeadersOptions>(o =>
+            {
+                o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+                // Only what is configured: not the defaults (loopback), which would trust any local process.
+                o.KnownProxies.Clear();
+                o.KnownIPNetworks.Clear();
+                foreach (var proxy in settings.KnownProxies)
+                {
+                    o.KnownProxies.Add(proxy);
+                }
+                foreach (var network in settings.KnownNetworks)
+                {
+                    o.KnownIPNetworks.Add(network);
+                }
+            });
+        }
         services.AddRateLimiter(o => o.AddPolicy(AccountEndpoints.RateLimitPolicy, new AccountRateLimitPolicy(settings.AccountPermitsPerMinute)));
         services.AddProblemDetails();
         // A body that is not JSON or not well-formed becomes a 400/415 status (answered by SampleProblems), not an exception.
@@ -133,6 +154,10 @@ public static partial class SampleHostApp
         services.AddOpenApi();
 
         var app = builder.Build();
+        if (settings.TrustsForwardedHeaders)
+        {
+            app.UseForwardedHeaders(); // First: everything after it sees the client's address and scheme.
+        }
         app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = SampleProblems.WriteExceptionAsync });
         app.UseStatusCodePages(SampleProblems.WriteStatusAsync);
         app.Use(SecurityHeaders);

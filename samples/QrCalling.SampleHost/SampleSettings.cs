@@ -1,3 +1,5 @@
+using System.Net;
+
 namespace QrCalling.SampleHost;
 
 /// <summary>The sample host's own settings, read from configuration before the services are registered. Every bad or
@@ -12,6 +14,12 @@ public sealed record SampleSettings
     public string? JwtKey { get; init; }
     /// <summary>How many register/login requests one client address may make per minute.</summary>
     public int AccountPermitsPerMinute { get; init; } = 20;
+    /// <summary>Reverse proxies whose X-Forwarded-For/-Proto headers are trusted (QrCalling:Sample:KnownProxies).</summary>
+    public IReadOnlyList<IPAddress> KnownProxies { get; init; } = [];
+    /// <summary>Networks of trusted reverse proxies in CIDR form (QrCalling:Sample:KnownNetworks).</summary>
+    public IReadOnlyList<IPNetwork> KnownNetworks { get; init; } = [];
+    /// <summary>Whether forwarded headers are honoured: only when a proxy or a network is configured.</summary>
+    public bool TrustsForwardedHeaders => KnownProxies.Count > 0 || KnownNetworks.Count > 0;
 
     /// <summary>Reads and checks the settings.</summary>
     public static SampleSettings From(IConfiguration configuration)
@@ -49,13 +57,40 @@ public sealed record SampleSettings
             throw new SampleConfigurationException("QrCalling:Sample:AccountPermitsPerMinute must be a whole number from 1 to 100000.");
         }
 
+        const string proxiesKey = "QrCalling:Sample:KnownProxies", networksKey = "QrCalling:Sample:KnownNetworks";
+        var proxies = List(configuration, proxiesKey, "IP addresses, e.g. 10.0.0.5,fd00::5",
+            (string text, out IPAddress value) => IPAddress.TryParse(text, out value!) && !text.Contains('/', StringComparison.Ordinal));
+        var networks = List(configuration, networksKey, "networks in CIDR form, e.g. 10.0.0.0/8,fd00::/8",
+            (string text, out IPNetwork value) => IPNetwork.TryParse(text, out value) && text.Contains('/', StringComparison.Ordinal));
+
         return new SampleSettings
         {
             Storage = storage,
             ConnectionString = connectionString,
             JwtKey = string.IsNullOrEmpty(jwtKey) ? null : jwtKey,
             AccountPermitsPerMinute = permits,
+            KnownProxies = proxies,
+            KnownNetworks = networks,
         };
+    }
+
+    private delegate bool TryParse<T>(string text, out T value);
+
+    /// <summary>A comma-separated list (also <c>key:0</c>, <c>key:1</c>... from JSON arrays); one bad entry stops start-up.</summary>
+    private static List<T> List<T>(IConfiguration configuration, string key, string expected, TryParse<T> parse)
+    {
+        var texts = (configuration[key] ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Concat(configuration.GetSection(key).GetChildren().Select(c => c.Value?.Trim()).OfType<string>().Where(v => v.Length > 0));
+        var values = new List<T>();
+        foreach (var text in texts)
+        {
+            if (!parse(text, out var value))
+            {
+                throw new SampleConfigurationException($"{key} must be comma-separated {expected}.");
+            }
+            values.Add(value);
+        }
+        return values;
     }
 
     private static string Required(IConfiguration configuration, string key, string when)

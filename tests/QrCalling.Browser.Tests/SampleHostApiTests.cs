@@ -180,6 +180,71 @@ public sealed class SampleHostApiTests : IClassFixture<WebApplicationFactory<Pro
     }
 
     [Fact]
+    public void AccountRateLimitPartition_Ipv6SameSlash64_SharesKeyOtherSlash64DoesNot()
+    {
+        var key = AccountRateLimitPolicy.PartitionKey(IPAddress.Parse("2001:db8:1:2::1"));
+
+        Assert.Equal(key, AccountRateLimitPolicy.PartitionKey(IPAddress.Parse("2001:db8:1:2:ffff:eeee:dddd:cccc")));
+        Assert.NotEqual(key, AccountRateLimitPolicy.PartitionKey(IPAddress.Parse("2001:db8:1:3::1")));
+        Assert.NotEqual(key, AccountRateLimitPolicy.PartitionKey(IPAddress.Parse("2001:db8:1:2::1").MapToIPv4()));
+        // IPv4 stays the whole address, also when written as IPv4-mapped IPv6 (which shares ::ffff:0:0/96, not a /64 budget).
+        Assert.Equal(AccountRateLimitPolicy.PartitionKey(IPAddress.Parse("198.51.100.9")),
+            AccountRateLimitPolicy.PartitionKey(IPAddress.Parse("::ffff:198.51.100.9")));
+        Assert.NotEqual(AccountRateLimitPolicy.PartitionKey(IPAddress.Parse("::ffff:198.51.100.9")),
+            AccountRateLimitPolicy.PartitionKey(IPAddress.Parse("::ffff:198.51.100.10")));
+    }
+
+    [Theory]
+    [InlineData("--QrCalling:Sample:KnownProxies=127.0.0.1", true)]
+    [InlineData("--QrCalling:Sample:KnownNetworks=127.0.0.0/8", true)]
+    [InlineData("--QrCalling:Sample:KnownProxies=192.0.2.1", false)] // a proxy, but not the one the request comes from
+    [InlineData("--QrCalling:Sample:AccountPermitsPerMinute=2", false)] // no proxy configured: the header is ignored
+    public async Task AccountLimiter_XForwardedFor_PartitionsByForwardedClientOnlyFromKnownProxy(string setting, bool forwarded)
+    {
+        await using var server = await SampleHostServer.StartAsync("--QrCalling:Sample:AccountPermitsPerMinute=2", setting);
+        using var http = new HttpClient { BaseAddress = new Uri(server.BaseUrl) };
+
+        async Task<HttpStatusCode> LoginFromAsync(string client)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/account/login")
+            {
+                Content = JsonContent.Create(new { username = "nobody", password = "password1" }),
+            };
+            request.Headers.Add("X-Forwarded-For", client);
+            using var response = await http.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await LoginFromAsync("203.0.113.7"));
+        Assert.Equal(HttpStatusCode.Unauthorized, await LoginFromAsync("203.0.113.7"));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await LoginFromAsync("203.0.113.7"));
+        // Another forwarded client has its own budget only when the proxy is trusted; otherwise all share 127.0.0.1's.
+        Assert.Equal(forwarded ? HttpStatusCode.Unauthorized : HttpStatusCode.TooManyRequests, await LoginFromAsync("203.0.113.8"));
+    }
+
+    [Theory]
+    [InlineData("--QrCalling:Sample:KnownProxies=127.0.0.1", "https://")]
+    [InlineData("--QrCalling:Storage=memory", "http://")]
+    public async Task CreateCode_XForwardedProtoHttps_LinkUsesForwardedSchemeOnlyFromKnownProxy(string setting, string expectedScheme)
+    {
+        await using var server = await SampleHostServer.StartAsync(setting);
+        using var http = new HttpClient { BaseAddress = new Uri(server.BaseUrl) };
+        var name = NewName();
+        (await http.PostAsJsonAsync("/api/v1/account/register", new { username = name, password = "password1" })).EnsureSuccessStatusCode();
+        var token = await LoginAsync(http, name, "password1");
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/codes") { Content = JsonContent.Create(new { label = "door" }) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        request.Headers.Add("X-Forwarded-Proto", "https");
+        request.Headers.Add("X-Forwarded-For", "203.0.113.7");
+        using var created = await http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        using var body = JsonDocument.Parse(await created.Content.ReadAsStringAsync());
+        Assert.StartsWith(expectedScheme, body.RootElement.GetProperty("link").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Hub_OwnerJwtAsAccessTokenQuery_IsAcceptedAndCallTokensAreNotTakenForJwts()
     {
         using var client = _factory.CreateClient();
@@ -222,6 +287,10 @@ public sealed class SampleHostApiTests : IClassFixture<WebApplicationFactory<Pro
     [InlineData("--QrCalling:PublicBaseUrl=not-a-url", "QrCalling:PublicBaseUrl")]
     [InlineData("--QrCalling:RingTimeout=abc", "QrCalling:RingTimeout")]
     [InlineData("--QrCalling:Storage=postgres --ConnectionStrings:Postgres=garbage", "ConnectionStrings:Postgres")]
+    [InlineData("--QrCalling:Sample:KnownProxies=127.0.0.1,proxy.example", "QrCalling:Sample:KnownProxies")]
+    [InlineData("--QrCalling:Sample:KnownProxies=10.0.0.0/8", "QrCalling:Sample:KnownProxies")]
+    [InlineData("--QrCalling:Sample:KnownNetworks=10.0.0.0/33", "QrCalling:Sample:KnownNetworks")]
+    [InlineData("--QrCalling:Sample:KnownNetworks=10.0.0.1", "QrCalling:Sample:KnownNetworks")]
     public async Task Start_BadSetting_PrintsOneLineNamingTheKeyAndExits1(string settings, string expected)
     {
         using var error = new StringWriter();

@@ -25,8 +25,10 @@ public sealed class AccountRateLimitPolicy(int permitsPerMinute) : IRateLimiterP
         PartitionKey(httpContext.Connection.RemoteIpAddress),
         _ => new FixedWindowRateLimiterOptions { PermitLimit = permitsPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
 
-    /// <summary>The partition key of a client address: "ip:" and the hex of HMAC-SHA256(per-process key, the address's
-    /// bytes, IPv4-mapped IPv6 taken as IPv4), or "unknown" when there is no address.</summary>
+    /// <summary>The partition key of a client address: "ip:" and the hex of HMAC-SHA256(per-process key, the client's
+    /// bytes), or "unknown" when there is no address. The client is the whole IPv4 address (also when written as
+    /// IPv4-mapped IPv6) or the /64 prefix of an IPv6 address: one subscriber usually holds a whole /64 and could
+    /// otherwise take a fresh address, and a fresh budget, for every request.</summary>
     public static string PartitionKey(IPAddress? address)
     {
         if (address is null)
@@ -37,6 +39,14 @@ public sealed class AccountRateLimitPolicy(int permitsPerMinute) : IRateLimiterP
         {
             address = address.MapToIPv4();
         }
-        return "ip:" + Convert.ToHexStringLower(HMACSHA256.HashData(AddressKey, address.GetAddressBytes()));
+        Span<byte> bytes = stackalloc byte[16];
+        if (!address.TryWriteBytes(bytes, out var written))
+        {
+            return "unknown";
+        }
+        // 4 bytes for IPv4, 8 for an IPv6 /64: the lengths differ, so the two can never share a hash.
+        return "ip:" + Convert.ToHexStringLower(HMACSHA256.HashData(AddressKey, bytes[..(written == 16 ? Ipv6PrefixBytes : written)]));
     }
+
+    private const int Ipv6PrefixBytes = 8;
 }
