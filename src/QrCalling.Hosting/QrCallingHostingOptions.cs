@@ -82,21 +82,27 @@ public sealed class QrCallingRateLimitOptions
     public int CallsPerClient { get; set; } = 10;
 
     /// <summary>Calls started on one code per <see cref="Window"/>, from all clients together, so a flooded code stops
-    /// ringing its owner. Default 10.</summary>
+    /// ringing its owner. Must be at least <see cref="CallsPerClient"/>, so one client alone cannot use up a code's
+    /// budget. Default 30 (three times the per-client default).</summary>
     [Range(1, 1_000_000)]
-    public int CallsPerCode { get; set; } = 10;
+    public int CallsPerCode { get; set; } = 30;
 
     /// <summary>The fixed window of the per-window limits. Default one minute.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>Hub method calls one identity (a caller's call, an owner, or a client's IP hash) may burst. Default 200.</summary>
+    /// <summary>Hub method calls one identity (a caller's call, an owner, or a client's IP hash) may burst; each hub
+    /// connection of a caller or owner costs one as well. Default 200.</summary>
     [Range(1, 1_000_000)]
     public int HubBurst { get; set; } = 200;
 
     /// <summary>Hub method calls per second one identity may sustain. Default 50.</summary>
     [Range(1, 1_000_000)]
     public int HubPerSecond { get; set; } = 50;
+
+    /// <summary>How often <see cref="HubPerSecond"/> tokens are added back (one second; tests lengthen it so that no
+    /// refill happens while they run).</summary>
+    internal TimeSpan HubReplenishmentPeriod { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Requests to the participant endpoints (<c>GET /calls/{callId}</c>, <c>GET</c> and <c>POST
     /// /calls/{callId}/events</c>, <c>GET /ice-servers</c>) per <see cref="Window"/> from one call's caller, or from one
@@ -106,9 +112,9 @@ public sealed class QrCallingRateLimitOptions
     public int RequestsPerParticipant { get; set; } = 600;
 
     /// <summary>Failed attempts one client may make per <see cref="Window"/>: requests and hub connections with an
-    /// unknown or expired call token, and participant requests with no credentials. Past it, the client's requests and
-    /// hub connections that carry a call token are refused with <c>rate_limited</c> before the token is looked up.
-    /// Default 20.</summary>
+    /// unknown or expired call token, and participant requests with no credentials. Past it, the client's unknown call
+    /// tokens (REST and hub connect) are answered <c>rate_limited</c> instead of <c>unauthorized</c>; a valid call token
+    /// is always admitted, so one guesser cannot lock out the other callers behind the same address. Default 20.</summary>
     [Range(1, 1_000_000)]
     public int FailedAttemptsPerClient { get; set; } = 20;
 
@@ -152,6 +158,10 @@ internal sealed class QrCallingHostingOptionsValidator : IValidateOptions<QrCall
         if (turnUrls.Count > 0 && string.IsNullOrWhiteSpace(options.Turn.SharedSecret))
         {
             failures.Add("QrCalling:Turn:SharedSecret is required when QrCalling:Turn:Urls is set.");
+        }
+        if (options.RateLimits is { } limits && limits.CallsPerCode < limits.CallsPerClient)
+        {
+            failures.Add($"QrCalling:RateLimits:CallsPerCode ({limits.CallsPerCode}) must be at least QrCalling:RateLimits:CallsPerClient ({limits.CallsPerClient}), or one client could use up a code's budget.");
         }
         foreach (var origin in options.CorsOrigins)
         {

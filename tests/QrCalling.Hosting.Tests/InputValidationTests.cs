@@ -69,6 +69,34 @@ public sealed class InputValidationTests
     }
 
     [Fact]
+    public async Task RestRequest_UnexpectedStorageFailure_GivesLoggedInternalErrorWithoutDetails()
+    {
+        await using var host = await TestHost.StartAsync(configure: b => b.Services.AddSingleton<IStorage>(new PickyStorage()));
+        var response = await host.Client(owner: "alice").GetAsync($"/api/v1/calls/{PickyStorage.ExplodingId}");
+        await response.AssertProblemAsync(HttpStatusCode.InternalServerError, "internal_error");
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain(PickyStorage.Secret, body);
+        Assert.DoesNotContain("22021", body);
+        Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Contains(host.Logs.Lines, l => l.Contains("failed unexpectedly with InvalidOperationException", StringComparison.Ordinal));
+        Assert.DoesNotContain(host.Logs.Lines, l => l.Contains(PickyStorage.Secret, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task HubAndRest_CancellationNotFromTheClient_GiveInternalError()
+    {
+        await using var host = await TestHost.StartAsync(configure: b => b.Services.AddSingleton<IStorage>(new PickyStorage()));
+        var device = await host.ConnectAsync(HttpTransportType.WebSockets, owner: "alice", deviceId: "phone");
+
+        var ex = await Assert.ThrowsAsync<HubException>(() => device.Connection.InvokeAsync("Accept", PickyStorage.CancelingId));
+        Assert.Equal("internal_error", HubErrors.CodeOf(ex.Message));
+        Assert.DoesNotContain(PickyStorage.Secret, ex.Message);
+        Assert.Equal(HubConnectionState.Connected, device.Connection.State);
+        var response = await host.Client(owner: "alice").GetAsync($"/api/v1/calls/{PickyStorage.CancelingId}");
+        await response.AssertProblemAsync(HttpStatusCode.InternalServerError, "internal_error");
+    }
+
+    [Fact]
     public async Task RestRouteIds_Malformed_AnsweredExactlyAsUnknownIds()
     {
         await using var host = await TestHost.StartAsync(configure: b => b.Services.AddSingleton<IStorage>(new PickyStorage()));
@@ -132,6 +160,7 @@ internal sealed class PickyStorage : IStorage
 {
     public const string Secret = "SECRET-DRIVER-DETAIL";
     public const string ExplodingId = "call_explode";
+    public const string CancelingId = "call_cancel";
 
     private readonly InMemoryStorage _inner = new();
 
@@ -167,6 +196,10 @@ public class PickyProxy<T> : DispatchProxy where T : class
             if (arg is string text && (text.Any(char.IsControl) || text.Length > 1000 || text == PickyStorage.ExplodingId))
             {
                 throw new InvalidOperationException("22021: invalid byte sequence for encoding \"UTF8\": 0x00 " + PickyStorage.Secret);
+            }
+            if (arg is string id && id == PickyStorage.CancelingId)
+            {
+                throw new OperationCanceledException("driver timeout " + PickyStorage.Secret); // no caller's token was canceled
             }
         }
         try

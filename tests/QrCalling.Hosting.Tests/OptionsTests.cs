@@ -33,6 +33,25 @@ public sealed class OptionsTests
     }
 
     [Fact]
+    public async Task Startup_CallsPerCodeBelowCallsPerClient_FailsNamingTheKey()
+    {
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => TestHost.StartAsync(hosting: o =>
+        {
+            o.RateLimits.CallsPerClient = 10;
+            o.RateLimits.CallsPerCode = 9;
+        }));
+        Assert.Contains("QrCalling:RateLimits:CallsPerCode", ex.Message);
+    }
+
+    [Fact]
+    public void RateLimitDefaults_CallsPerCode_ThreeTimesCallsPerClient()
+    {
+        var limits = new QrCallingRateLimitOptions();
+        Assert.Equal(10, limits.CallsPerClient);
+        Assert.Equal(30, limits.CallsPerCode);
+    }
+
+    [Fact]
     public async Task Startup_InvalidTurnOnWebHost_StopsStartup()
     {
         var ex = await Assert.ThrowsAsync<OptionsValidationException>(() =>

@@ -51,7 +51,7 @@ public sealed class ParticipantRateLimitTests
     }
 
     [Fact]
-    public async Task UnknownCallTokens_PastClientBudget_RefusedBeforeLookupOnRestAndHub()
+    public async Task UnknownCallTokens_PastClientBudget_RateLimitedButValidTokenStillAdmittedOnRestAndHub()
     {
         await using var host = await TestHost.StartAsync(hosting: o => o.RateLimits.FailedAttemptsPerClient = 3);
         var alice = host.Client(owner: "alice");
@@ -66,16 +66,22 @@ public sealed class ParticipantRateLimitTests
         var guess = await Assert.ThrowsAsync<InvalidOperationException>(() => host.ConnectAsync(HttpTransportType.WebSockets, callToken: RandomCallToken()));
         Assert.Contains("HubException: unauthorized: ", guess.Message);
 
-        // Now any call token from this client is refused before it is looked up, even the right one.
+        // Now the guesser's unknown tokens get rate_limited, on REST and on the hub.
         await (await host.Client(bearer: RandomCallToken()).GetAsync($"/api/v1/calls/{callId}/events")).AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
-        await (await host.Client(bearer: token).GetAsync($"/api/v1/calls/{callId}")).AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
-        var negotiate = await Assert.ThrowsAsync<HttpRequestException>(() => host.ConnectAsync(HttpTransportType.WebSockets, callToken: token));
-        Assert.Equal(HttpStatusCode.TooManyRequests, negotiate.StatusCode);
-        var direct = await Assert.ThrowsAsync<InvalidOperationException>(() =>
-            host.ConnectAsync(HttpTransportType.WebSockets, callToken: token, skipNegotiation: true));
-        Assert.Contains("HubException: rate_limited: ", direct.Message);
+        var limited = await Assert.ThrowsAsync<InvalidOperationException>(() => host.ConnectAsync(HttpTransportType.WebSockets, callToken: RandomCallToken()));
+        Assert.Contains("HubException: rate_limited: ", limited.Message);
+        var limitedDirect = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            host.ConnectAsync(HttpTransportType.WebSockets, callToken: RandomCallToken(), skipNegotiation: true));
+        Assert.Contains("HubException: rate_limited: ", limitedDirect.Message);
 
-        // Owners are not affected.
+        // A real caller behind the same address (carrier NAT, public Wi-Fi) is still admitted, on REST and on the hub.
+        Assert.Equal(HttpStatusCode.OK, (await host.Client(bearer: token).GetAsync($"/api/v1/calls/{callId}")).StatusCode);
+        await host.ConnectAsync(HttpTransportType.WebSockets, callToken: token);
+        await host.ConnectAsync(HttpTransportType.LongPolling, callToken: token);
+
+        // Another address keeps its own budget: its guess is only unauthorized. Owners are not affected.
+        await (await host.Client(bearer: RandomCallToken(), remoteIp: "192.0.2.50").GetAsync($"/api/v1/calls/{callId}"))
+            .AssertProblemAsync(HttpStatusCode.Unauthorized, "unauthorized");
         Assert.Equal(HttpStatusCode.OK, (await alice.GetAsync($"/api/v1/calls/{callId}")).StatusCode);
         await host.ConnectAsync(HttpTransportType.WebSockets, owner: "alice");
     }

@@ -56,7 +56,10 @@ internal sealed class TestHost : IAsyncDisposable
         var app = builder.Build();
         app.Use((context, next) =>
         {
-            context.Connection.RemoteIpAddress = IPAddress.Loopback;
+            // The test server has no remote address: 127.0.0.1 unless a test names another one (test host only).
+            context.Connection.RemoteIpAddress = IPAddress.TryParse(context.Request.Headers[RemoteIpHeader].ToString(), out var address)
+                ? address
+                : IPAddress.Loopback;
             return next();
         });
         app.MapQrCalling();
@@ -65,9 +68,16 @@ internal sealed class TestHost : IAsyncDisposable
         return new TestHost(app, logs);
     }
 
-    public HttpClient Client(string? owner = null, string? bearer = null)
+    /// <summary>A request header that sets the remote address the app sees (only this test host reads it).</summary>
+    public const string RemoteIpHeader = "X-Test-Remote-IP";
+
+    public HttpClient Client(string? owner = null, string? bearer = null, string? remoteIp = null)
     {
         var client = Server.CreateClient();
+        if (remoteIp is not null)
+        {
+            client.DefaultRequestHeaders.Add(RemoteIpHeader, remoteIp);
+        }
         if (owner is not null)
         {
             client.DefaultRequestHeaders.Add("X-Test-Owner", owner);

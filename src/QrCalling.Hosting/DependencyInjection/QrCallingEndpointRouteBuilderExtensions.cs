@@ -44,7 +44,6 @@ public static class QrCallingEndpointRouteBuilderExtensions
         QrCallingEndpoints.Map(api);
 
         var hub = endpoints.MapHub<CallHub>(options.HubPath);
-        hub.RequireRateLimiting(QrCallingEndpoints.HubConnectPolicy);
         endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
 
@@ -63,19 +62,30 @@ public static class QrCallingEndpointRouteBuilderExtensions
         return api;
     }
 
-    /// <summary>Security headers on every API response, and storage outages as 503 problem details.</summary>
+    /// <summary>Security headers on every API response, storage outages as 503 problem details, and any other failure
+    /// (except a cancellation of an aborted request) as a logged 500 <c>internal_error</c> that tells the client nothing
+    /// about the cause. The log holds the endpoint and the exception type only: an exception's message could hold a
+    /// token or a driver's copy of the request's data.</summary>
     private static async ValueTask<object?> GuardAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
-        SecurityHeaders.Apply(context.HttpContext.Response);
+        var http = context.HttpContext;
+        SecurityHeaders.Apply(http.Response);
         try
         {
             return await next(context);
         }
         catch (StorageUnavailableException ex)
         {
-            var logger = context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("QrCalling.Hosting");
-            Log.StorageUnavailable(logger, ex);
+            Log.StorageUnavailable(LoggerOf(http), ex);
             return ApiResults.Problem(QrCallingErrorCodes.StorageUnavailable, "The storage backend is unavailable; try again later.");
         }
+        catch (Exception ex) when (!(ex is OperationCanceledException && http.RequestAborted.IsCancellationRequested))
+        {
+            Log.RequestFailed(LoggerOf(http), http.GetEndpoint()?.DisplayName ?? "QrCalling", ex.GetType().Name);
+            return ApiResults.Problem(ApiResults.InternalError, "The server could not complete the request.");
+        }
     }
+
+    private static ILogger LoggerOf(HttpContext http) =>
+        http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("QrCalling.Hosting");
 }

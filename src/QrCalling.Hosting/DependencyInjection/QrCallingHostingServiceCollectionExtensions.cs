@@ -68,7 +68,6 @@ public static class QrCallingHostingServiceCollectionExtensions
             o.AddPolicy<string, ScanRateLimitPolicy>(QrCallingEndpoints.ScanPolicy);
             o.AddPolicy<string, CallsRateLimitPolicy>(QrCallingEndpoints.CallsPolicy);
             o.AddPolicy<string, ParticipantRateLimitPolicy>(QrCallingEndpoints.ParticipantPolicy);
-            o.AddPolicy<string, HubConnectRateLimitPolicy>(QrCallingEndpoints.HubConnectPolicy);
         });
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("qrcalling-storage", tags: ["ready"]);
         services.AddCors();

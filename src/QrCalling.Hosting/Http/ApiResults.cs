@@ -17,6 +17,9 @@ internal static class ApiResults
 {
     public const string ProblemContentType = "application/problem+json";
 
+    /// <summary>The code of an unexpected server failure (500); its detail never tells the cause.</summary>
+    public const string InternalError = "internal_error";
+
     public static int StatusOf(string code) => code switch
     {
         QrCallingErrorCodes.Malformed or QrCallingErrorCodes.Checksum or QrCallingErrorCodes.InvalidRequest => StatusCodes.Status400BadRequest,
@@ -27,6 +30,7 @@ internal static class ApiResults
         QrCallingErrorCodes.TooLarge => StatusCodes.Status413PayloadTooLarge,
         QrCallingErrorCodes.RateLimited => StatusCodes.Status429TooManyRequests,
         QrCallingErrorCodes.StorageUnavailable => StatusCodes.Status503ServiceUnavailable,
+        InternalError => StatusCodes.Status500InternalServerError,
         _ => StatusCodes.Status400BadRequest,
     };
 

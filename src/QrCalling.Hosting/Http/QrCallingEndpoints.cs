@@ -17,7 +17,6 @@ internal static class QrCallingEndpoints
     public const string ScanPolicy = "qrcalling-scan";
     public const string CallsPolicy = "qrcalling-calls";
     public const string ParticipantPolicy = "qrcalling-participant";
-    public const string HubConnectPolicy = "qrcalling-hub-connect";
     private const int MaxHistoryLimit = 200;
 
     public static void Map(RouteGroupBuilder api)

@@ -122,12 +122,13 @@ internal sealed class ParticipantResolver(CallService calls, AttemptLimiter atte
         var token = CallTokenOf(context.Request, allowQuery: false);
         if (token is not null)
         {
-            // The rate limiter already refused clients past their failed-attempt budget; count this one if it fails.
+            // A valid token is always admitted; an unknown one counts against the client's failed-attempt budget.
             var caller = await calls.AuthenticateCallerAsync(token, cancellationToken);
             if (caller is null)
             {
-                attempts.RecordFailure(attempts.ClientKey(context));
-                return (null, Unauthorized("The call token is unknown or expired."));
+                return attempts.RecordFailure(attempts.ClientKey(context))
+                    ? (null, Unauthorized("The call token is unknown or expired."))
+                    : (null, new QrCallingError(QrCallingErrorCodes.RateLimited, "Too many failed attempts from this client; try again later."));
             }
             return (caller, null);
         }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Logging;
@@ -13,7 +12,7 @@ namespace QrCalling.Hosting.Hubs;
 /// <c>?access_token=&lt;callToken&gt;</c> (or <c>Authorization: Bearer</c>). Errors are HubExceptions whose message starts
 /// with the stable code.</summary>
 internal sealed class CallHub(CallService calls, ParticipantResolver participants, ConnectionTracker tracker, PresenceCounter presence,
-    AttemptLimiter attempts, ILogger<CallHub> logger) : Hub
+    AttemptLimiter attempts, HubRateLimiter limiter, ILogger<CallHub> logger) : Hub
 {
     internal const string ActorKey = "qrcalling.actor";
     private const string CallsKey = "qrcalling.calls";
@@ -25,17 +24,15 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
         var token = http is null ? null : ParticipantResolver.CallTokenOf(http.Request, allowQuery: true);
         if (token is not null)
         {
-            var clientKey = attempts.ClientKey(http);
-            if (!attempts.HasBudget(clientKey))
-            {
-                throw Refuse(QrCallingErrorCodes.RateLimited, "Too many failed attempts from this client; try again later.");
-            }
+            // A valid token is always admitted; an unknown one counts against the client's failed-attempt budget.
             var caller = await calls.AuthenticateCallerAsync(token, Context.ConnectionAborted);
             if (caller is null)
             {
-                attempts.RecordFailure(clientKey);
-                throw Refuse(QrCallingErrorCodes.Unauthorized, "The call token is unknown or expired.");
+                throw attempts.RecordFailure(attempts.ClientKey(http))
+                    ? Refuse(QrCallingErrorCodes.Unauthorized, "The call token is unknown or expired.")
+                    : Refuse(QrCallingErrorCodes.RateLimited, "Too many failed attempts from this client; try again later.");
             }
+            ChargeConnect(caller);
             var callId = caller.CallerCallId!;
             Context.Items[ActorKey] = caller;
             await Groups.AddToGroupAsync(Context.ConnectionId, ConnectionTracker.CallerGroup(callId), Context.ConnectionAborted);
@@ -56,8 +53,9 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
             throw Refuse(QrCallingErrorCodes.InvalidRequest, "deviceId is invalid.");
         }
         var actor = CallActor.OwnerDevice(owner, deviceId ?? Context.ConnectionId);
+        ChargeConnect(actor);
         Context.Items[ActorKey] = actor;
-        Context.Items[CallsKey] = new ConcurrentDictionary<string, byte>();
+        Context.Items[CallsKey] = new ConnectionCalls();
         tracker.Add(owner, actor.DeviceId!, Context.ConnectionId);
         try
         {
@@ -70,6 +68,18 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
         {
             tracker.Remove(owner, actor.DeviceId!, Context.ConnectionId); // SignalR calls no OnDisconnectedAsync after this
             throw;
+        }
+    }
+
+    /// <summary>A connection costs one hub call of its identity's budget (as in <see cref="CallHubFilter"/>), so a
+    /// reconnect loop cannot sidestep the per-identity limit. Charged once the identity is known (a caller's after its
+    /// token lookup) and before the connection joins groups or counts as present, so a refusal leaves nothing behind.</summary>
+    private void ChargeConnect(CallActor actor)
+    {
+        if (!limiter.TryAcquire(CallHubFilter.IdentityOf(actor)))
+        {
+            Log.RateLimited(logger, "hub-connect");
+            throw Refuse(QrCallingErrorCodes.RateLimited, "Too many hub calls; slow down.");
         }
     }
 
@@ -88,7 +98,7 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
             else
             {
                 tracker.Remove(actor.OwnerId!, actor.DeviceId!, Context.ConnectionId);
-                foreach (var callId in TrackedCalls().Keys)
+                foreach (var callId in TrackedCalls().Close())
                 {
                     await PresenceGoneAsync(PresenceCounter.DeviceKey(actor.OwnerId!, actor.DeviceId!, callId), actor, callId);
                 }
@@ -115,9 +125,31 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
     {
         var actor = Actor();
         Check(await calls.AcceptAsync(actor, Required(callId), Context.ConnectionAborted));
-        if (TrackedCalls().TryAdd(callId, 0))
+        await CountDeviceAsync(actor, callId);
+    }
+
+    /// <summary>Counts this device connection for the call (once). If the connection closed while the method ran (SignalR
+    /// can run OnDisconnectedAsync before the method ends), the count is undone through the normal remove path.</summary>
+    private async Task CountDeviceAsync(CallActor actor, string callId)
+    {
+        var tracked = TrackedCalls();
+        if (!tracked.TryBegin(callId))
         {
-            await presence.AddAsync(PresenceCounter.DeviceKey(actor.OwnerId!, actor.DeviceId!, callId), onFirst: null);
+            return;
+        }
+        var key = PresenceCounter.DeviceKey(actor.OwnerId!, actor.DeviceId!, callId);
+        try
+        {
+            await presence.AddAsync(key, onFirst: null);
+        }
+        catch
+        {
+            tracked.Abandon(callId);
+            throw;
+        }
+        if (!tracked.Complete(callId))
+        {
+            await PresenceGoneAsync(key, actor, callId);
         }
     }
 
@@ -157,10 +189,7 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
         else
         {
             key = PresenceCounter.DeviceKey(actor.OwnerId!, actor.DeviceId!, callId);
-            if (TrackedCalls().TryAdd(callId, 0))
-            {
-                await presence.AddAsync(key, onFirst: null);
-            }
+            await CountDeviceAsync(actor, callId);
         }
         await presence.RefreshAsync(key, () => calls.ConnectedAsync(actor, callId, Context.ConnectionAborted));
         return JsonSerializer.SerializeToElement(QrCallingEndpoints.ToWire(events), QrCallingJson.Options);
@@ -171,8 +200,8 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
             ? actor
             : throw new HubException("unauthorized: The connection is not authenticated.");
 
-    private ConcurrentDictionary<string, byte> TrackedCalls() =>
-        Context.Items.TryGetValue(CallsKey, out var value) && value is ConcurrentDictionary<string, byte> set ? set : new();
+    private ConnectionCalls TrackedCalls() =>
+        Context.Items.TryGetValue(CallsKey, out var value) && value is ConnectionCalls set ? set : new();
 
     private static string Required(string? callId) =>
         IdShape.IsValid(callId)
@@ -198,7 +227,7 @@ internal sealed class CallHubFilter(HubRateLimiter limiter, ClientKeyHasher hash
     {
         var context = invocationContext.Context;
         var identity = context.Items.TryGetValue(CallHub.ActorKey, out var value) && value is CallActor actor
-            ? actor.IsCaller ? "call:" + actor.CallerCallId : "owner:" + actor.OwnerId
+            ? IdentityOf(actor)
             : hasher.HashAddress(context.GetHttpContext()?.Connection.RemoteIpAddress);
         if (!limiter.TryAcquire(identity))
         {
@@ -209,11 +238,14 @@ internal sealed class CallHubFilter(HubRateLimiter limiter, ClientKeyHasher hash
         {
             return await next(invocationContext);
         }
-        catch (Exception ex) when (Translate(ex, invocationContext.HubMethodName) is { } coded)
+        catch (Exception ex) when (Translate(ex, invocationContext.HubMethodName, context) is { } coded)
         {
             throw coded;
         }
     }
+
+    /// <summary>The rate-limit identity of an authenticated participant: its call for a caller, the owner otherwise.</summary>
+    public static string IdentityOf(CallActor actor) => actor.IsCaller ? "call:" + actor.CallerCallId : "owner:" + actor.OwnerId;
 
     public async Task OnConnectedAsync(HubLifetimeContext context, Func<HubLifetimeContext, Task> next)
     {
@@ -221,18 +253,21 @@ internal sealed class CallHubFilter(HubRateLimiter limiter, ClientKeyHasher hash
         {
             await next(context);
         }
-        catch (Exception ex) when (Translate(ex, nameof(Hub.OnConnectedAsync)) is { } coded)
+        catch (Exception ex) when (Translate(ex, nameof(Hub.OnConnectedAsync), context.Context) is { } coded)
         {
             throw coded;
         }
     }
 
-    /// <summary>The coded error for an exception, or null to let it through (already coded, or a cancellation).</summary>
-    private HubException? Translate(Exception exception, string method)
+    /// <summary>The coded error for an exception, or null to let it through (already coded, or a cancellation because the
+    /// connection went away; any other cancellation is unexpected and answered <c>internal_error</c>).</summary>
+    private HubException? Translate(Exception exception, string method, HubCallerContext context)
     {
         switch (exception)
         {
-            case HubException or OperationCanceledException:
+            case HubException:
+                return null;
+            case OperationCanceledException when context.ConnectionAborted.IsCancellationRequested:
                 return null;
             case StorageUnavailableException:
                 Log.StorageUnavailable(logger, exception);

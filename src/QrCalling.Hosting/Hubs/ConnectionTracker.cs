@@ -1,11 +1,16 @@
 using System.Collections.Concurrent;
 
+using Microsoft.Extensions.Logging;
+using QrCalling.Hosting.Internal;
+
 namespace QrCalling.Hosting.Hubs;
 
-/// <summary>Group names and the connections of each owner device on this instance (for "every device but one").</summary>
+/// <summary>Group names and the connections of each owner device on this instance (for "every device but one"). One
+/// lock guards the per-device sets, so an add never lands in a set that a concurrent remove just dropped.</summary>
 internal sealed class ConnectionTracker
 {
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, byte>> _deviceConnections = new();
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, HashSet<string>> _deviceConnections = new(StringComparer.Ordinal);
 
     public static string OwnerGroup(string ownerId) => "qrc-o:" + ownerId;
 
@@ -13,34 +18,111 @@ internal sealed class ConnectionTracker
 
     public static string CallerGroup(string callId) => "qrc-c:" + callId;
 
-    public void Add(string ownerId, string deviceId, string connectionId) =>
-        _deviceConnections.GetOrAdd(DeviceGroup(ownerId, deviceId), _ => new()).TryAdd(connectionId, 0);
+    public void Add(string ownerId, string deviceId, string connectionId)
+    {
+        var key = DeviceGroup(ownerId, deviceId);
+        lock (_lock)
+        {
+            if (!_deviceConnections.TryGetValue(key, out var set))
+            {
+                set = new HashSet<string>(StringComparer.Ordinal);
+                _deviceConnections[key] = set;
+            }
+            set.Add(connectionId);
+        }
+    }
 
     public void Remove(string ownerId, string deviceId, string connectionId)
     {
         var key = DeviceGroup(ownerId, deviceId);
-        if (_deviceConnections.TryGetValue(key, out var set))
+        lock (_lock)
         {
-            set.TryRemove(connectionId, out _);
-            if (set.IsEmpty)
+            if (_deviceConnections.TryGetValue(key, out var set) && set.Remove(connectionId) && set.Count == 0)
             {
-                _deviceConnections.TryRemove(new KeyValuePair<string, ConcurrentDictionary<string, byte>>(key, set));
+                _deviceConnections.Remove(key);
             }
         }
     }
 
-    public IReadOnlyList<string> ConnectionsOf(string ownerId, string deviceId) =>
-        _deviceConnections.TryGetValue(DeviceGroup(ownerId, deviceId), out var set) ? set.Keys.ToArray() : [];
+    public IReadOnlyList<string> ConnectionsOf(string ownerId, string deviceId)
+    {
+        var key = DeviceGroup(ownerId, deviceId);
+        lock (_lock)
+        {
+            return _deviceConnections.TryGetValue(key, out var set) ? [.. set] : [];
+        }
+    }
+}
+
+/// <summary>The calls an owner device's connection counts presence for, and whether the connection has closed. SignalR
+/// may run <c>OnDisconnectedAsync</c> while a hub method of the connection still awaits storage; a call that method
+/// then counts would stay counted for a dead connection. So a method first marks the call pending
+/// (<see cref="TryBegin"/>), counts it, and then asks <see cref="Complete"/>: false means the connection closed
+/// meanwhile and the method undoes its count itself. <see cref="Close"/> hands back only completed calls.</summary>
+internal sealed class ConnectionCalls
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, bool> _calls = new(StringComparer.Ordinal); // call id -> counted
+    private bool _closed;
+
+    /// <summary>Marks a call pending; false if the connection closed or already tracks the call.</summary>
+    public bool TryBegin(string callId)
+    {
+        lock (_lock)
+        {
+            return !_closed && _calls.TryAdd(callId, false);
+        }
+    }
+
+    /// <summary>The pending call is counted now; false if the connection closed meanwhile (undo the count).</summary>
+    public bool Complete(string callId)
+    {
+        lock (_lock)
+        {
+            if (_closed)
+            {
+                _calls.Remove(callId);
+                return false;
+            }
+            _calls[callId] = true;
+            return true;
+        }
+    }
+
+    /// <summary>Forgets a pending call whose count failed.</summary>
+    public void Abandon(string callId)
+    {
+        lock (_lock)
+        {
+            _calls.Remove(callId);
+        }
+    }
+
+    /// <summary>Closes the connection and returns the calls counted for it; pending ones are undone by their methods.</summary>
+    public IReadOnlyList<string> Close()
+    {
+        lock (_lock)
+        {
+            _closed = true;
+            var counted = _calls.Where(c => c.Value).Select(c => c.Key).ToArray();
+            _calls.Clear();
+            return counted;
+        }
+    }
 }
 
 /// <summary>Live hub connections per participant of a call on this instance: per call for the caller, per (owner,
 /// device, call) for an owner device. A participant counts as connected while any of its connections is up, so a
 /// reconnect that overtakes the server's notice of the old connection's death does not mark it gone. Changes of one key
 /// run one at a time, each with its presence update, so the store sees them in the order the counts changed.</summary>
-internal sealed class PresenceCounter
+internal sealed class PresenceCounter(ILogger<PresenceCounter> logger)
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+
+    /// <summary>How long a change waits for the key's previous change (which may be stuck on storage). After it, the
+    /// wait is logged and the change runs anyway: a rare out-of-order presence update beats a hub that hangs.</summary>
+    public TimeSpan GateTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     public static string CallerKey(string callId) => "c:" + callId;
 
@@ -54,7 +136,7 @@ internal sealed class PresenceCounter
         var entry = Enter(key);
         try
         {
-            await entry.Gate.WaitAsync(CancellationToken.None);
+            var gated = await WaitGateAsync(entry);
             try
             {
                 entry.Count++;
@@ -73,7 +155,10 @@ internal sealed class PresenceCounter
             }
             finally
             {
-                entry.Gate.Release();
+                if (gated)
+                {
+                    entry.Gate.Release();
+                }
             }
         }
         finally
@@ -108,20 +193,33 @@ internal sealed class PresenceCounter
         var entry = Enter(key);
         try
         {
-            await entry.Gate.WaitAsync(CancellationToken.None);
+            var gated = await WaitGateAsync(entry);
             try
             {
                 await action(entry);
             }
             finally
             {
-                entry.Gate.Release();
+                if (gated)
+                {
+                    entry.Gate.Release();
+                }
             }
         }
         finally
         {
             Leave(key, entry);
         }
+    }
+
+    private async ValueTask<bool> WaitGateAsync(Entry entry)
+    {
+        if (await entry.Gate.WaitAsync(GateTimeout))
+        {
+            return true;
+        }
+        Log.PresenceLockTimeout(logger, (int)GateTimeout.TotalSeconds);
+        return false;
     }
 
     private Entry Enter(string key)

@@ -29,4 +29,12 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3008, Level = LogLevel.Error, Message = "Hub {Method} failed unexpectedly; answered internal_error.")]
     public static partial void HubFailed(ILogger logger, string method, Exception exception);
+
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Error,
+        Message = "Request to {Endpoint} failed unexpectedly with {ExceptionType}; answered internal_error.")]
+    public static partial void RequestFailed(ILogger logger, string endpoint, string exceptionType);
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Warning,
+        Message = "Presence lock for a participant was not free after {Seconds} s; went on without it.")]
+    public static partial void PresenceLockTimeout(ILogger logger, int seconds);
 }

@@ -9,8 +9,9 @@ using QrCalling.Hosting.Http;
 namespace QrCalling.Hosting.Internal;
 
 /// <summary>Failed authentication attempts per client (keyed hash of the IP): requests and hub connections whose call
-/// token is unknown. Once a client's budget for the window is spent, its requests that carry a call token are refused
-/// before the token is looked up, so guessing tokens cannot turn into storage load.</summary>
+/// token is unknown. Call tokens are always looked up and a valid one is always admitted, so a guesser behind a shared
+/// address (carrier NAT, public Wi-Fi) cannot cut the other callers there off their calls; once a client's budget for
+/// the window is spent, its unknown tokens are answered <c>rate_limited</c> instead of <c>unauthorized</c>.</summary>
 internal sealed class AttemptLimiter : IDisposable
 {
     private readonly ClientKeyHasher _hasher;
@@ -26,17 +27,12 @@ internal sealed class AttemptLimiter : IDisposable
 
     public string ClientKey(HttpContext? context) => _hasher.HashAddress(context?.Connection.RemoteIpAddress);
 
-    /// <summary>Whether the client may still try a call token (consumes nothing).</summary>
-    public bool HasBudget(string clientKey)
-    {
-        using var lease = _limiter.AttemptAcquire(clientKey, 0);
-        return lease.IsAcquired;
-    }
-
-    /// <summary>Counts one failed attempt of the client.</summary>
-    public void RecordFailure(string clientKey)
+    /// <summary>Counts one failed attempt of the client; false when its budget for the window was already spent (answer
+    /// <c>rate_limited</c> then).</summary>
+    public bool RecordFailure(string clientKey)
     {
         using var lease = _limiter.AttemptAcquire(clientKey);
+        return lease.IsAcquired;
     }
 
     public void Dispose() => _limiter.Dispose();
@@ -45,8 +41,7 @@ internal sealed class AttemptLimiter : IDisposable
 /// <summary>Requests to the participant endpoints (<c>GET /calls/{callId}</c>, <c>GET</c> and <c>POST
 /// /calls/{callId}/events</c>, <c>GET /ice-servers</c>): per call for a caller (partitioned by the keyed hash of its call
 /// token, of which each call has exactly one), per owner for owners, and per client (IP hash) for requests without
-/// credentials. A request with a call token from a client whose failed-attempt budget is spent is refused here, before
-/// the token is looked up.</summary>
+/// credentials.</summary>
 internal sealed class ParticipantRateLimitPolicy(ClientKeyHasher hasher, AttemptLimiter attempts, ParticipantResolver participants,
     IOptions<QrCallingHostingOptions> options, ILogger<ParticipantRateLimitPolicy> logger) : IRateLimiterPolicy<string>
 {
@@ -60,10 +55,6 @@ internal sealed class ParticipantRateLimitPolicy(ClientKeyHasher hasher, Attempt
         int permits;
         if (ParticipantResolver.CallTokenOf(httpContext.Request, allowQuery: false) is { } token)
         {
-            if (!attempts.HasBudget(attempts.ClientKey(httpContext)))
-            {
-                return RejectingLimiter.Partition;
-            }
             key = "call:" + hasher.Hash(Encoding.UTF8.GetBytes(token));
             permits = limits.RequestsPerParticipant;
         }
@@ -83,27 +74,6 @@ internal sealed class ParticipantRateLimitPolicy(ClientKeyHasher hasher, Attempt
             Window = limits.Window,
             QueueLimit = 0,
         });
-    }
-}
-
-/// <summary>Hub negotiation with a call token from a client whose failed-attempt budget is spent is refused with 429
-/// (the connection itself is checked again in <c>CallHub.OnConnectedAsync</c>). Other hub requests pass unlimited:
-/// hub methods have their own per-identity limit, and long-polling transports send many requests per connection.</summary>
-internal sealed class HubConnectRateLimitPolicy(AttemptLimiter attempts, ILogger<HubConnectRateLimitPolicy> logger) : IRateLimiterPolicy<string>
-{
-    private static readonly RateLimitPartition<string> Unlimited = RateLimitPartition.GetNoLimiter("hub");
-
-    public Func<OnRejectedContext, CancellationToken, ValueTask>? OnRejected { get; } =
-        RateLimitRejection.Create(logger, QrCallingEndpoints.HubConnectPolicy);
-
-    public RateLimitPartition<string> GetPartition(HttpContext httpContext)
-    {
-        var request = httpContext.Request;
-        var negotiate = request.Path.Value?.EndsWith("/negotiate", StringComparison.OrdinalIgnoreCase) == true;
-        return negotiate && ParticipantResolver.CallTokenOf(request, allowQuery: true) is not null
-                         && !attempts.HasBudget(attempts.ClientKey(httpContext))
-            ? RejectingLimiter.Partition
-            : Unlimited;
     }
 }
 
@@ -131,33 +101,4 @@ internal sealed class LongPollLimiter : IDisposable
     public long? Available(string key) => _limiter.GetStatistics(key)?.CurrentAvailablePermits;
 
     public void Dispose() => _limiter.Dispose();
-}
-
-/// <summary>A limiter that refuses every request: the partition of a client that is locked out for the window.</summary>
-internal sealed class RejectingLimiter : RateLimiter
-{
-    public static RateLimitPartition<string> Partition { get; } = RateLimitPartition.Get("rejected", _ => new RejectingLimiter());
-
-    public override TimeSpan? IdleDuration => null;
-
-    public override RateLimiterStatistics? GetStatistics() => new() { CurrentAvailablePermits = 0 };
-
-    protected override RateLimitLease AttemptAcquireCore(int permitCount) => FailedLease.Instance;
-
-    protected override ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken) => new(FailedLease.Instance);
-
-    private sealed class FailedLease : RateLimitLease
-    {
-        public static readonly FailedLease Instance = new();
-
-        public override bool IsAcquired => false;
-
-        public override IEnumerable<string> MetadataNames => [];
-
-        public override bool TryGetMetadata(string metadataName, out object? metadata)
-        {
-            metadata = null;
-            return false;
-        }
-    }
 }

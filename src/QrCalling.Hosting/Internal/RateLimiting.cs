@@ -86,8 +86,8 @@ internal sealed class CodeCallLimiter : IDisposable
     public void Dispose() => _limiter.Dispose();
 }
 
-/// <summary>Hub method calls per identity: a caller's call id, an owner's id, or the client's IP hash, so reconnecting
-/// does not give a fresh budget.</summary>
+/// <summary>Hub method calls and connections per identity: a caller's call id, an owner's id, or the client's IP hash, so
+/// reconnecting does not give a fresh budget.</summary>
 internal sealed class HubRateLimiter : IDisposable
 {
     private readonly PartitionedRateLimiter<string> _limiter;
@@ -100,7 +100,7 @@ internal sealed class HubRateLimiter : IDisposable
             {
                 TokenLimit = limits.HubBurst,
                 TokensPerPeriod = limits.HubPerSecond,
-                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                ReplenishmentPeriod = limits.HubReplenishmentPeriod,
                 QueueLimit = 0,
                 AutoReplenishment = true,
             }));
