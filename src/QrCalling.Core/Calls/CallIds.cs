@@ -13,25 +13,6 @@ internal static class CallIds
     /// <summary>A new anonymous participant id (callerId or calleeId) for one call, <c>p_</c> + 22 base64url characters.</summary>
     public static string NewParticipantId() => "p_" + Random128();
 
-    /// <summary>True for an id that could be one of ours (call, code or participant id): 1 to 100 characters of
-    /// <c>[A-Za-z0-9_-]</c>. Anything else is answered like an unknown id without reaching storage (a NUL or an
-    /// over-long string must not become a storage error).</summary>
-    public static bool IsWellFormed(string? id)
-    {
-        if (string.IsNullOrEmpty(id) || id.Length > 100)
-        {
-            return false;
-        }
-        foreach (var c in id)
-        {
-            if (!(char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
-            {
-                return false;
-            }
-        }
-        return true;
-    }
-
     private static string Random128()
     {
         Span<byte> bytes = stackalloc byte[16];

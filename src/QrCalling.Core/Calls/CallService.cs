@@ -272,7 +272,7 @@ public sealed class CallService
     public async ValueTask<QrCallingResult<IReadOnlyList<MailboxEntry>>> ReadEventsAsync(CallActor actor, string callId, long afterSeq, TimeSpan wait, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(actor);
-        var call = !CallIds.IsWellFormed(callId) ? null : await _storage.Calls.GetAsync(callId, cancellationToken).ConfigureAwait(false);
+        var call = !QrCallingIds.IsWellFormed(callId) ? null : await _storage.Calls.GetAsync(callId, cancellationToken).ConfigureAwait(false);
         CallSide side;
         if (call is not null && actor.IsCaller && actor.CallerCallId == call.CallId)
         {
@@ -315,7 +315,7 @@ public sealed class CallService
     public async ValueTask<QrCallingResult<CallRecord>> GetAsync(CallActor actor, string callId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(actor);
-        var call = !CallIds.IsWellFormed(callId) ? null : await _storage.Calls.GetAsync(callId, cancellationToken).ConfigureAwait(false);
+        var call = !QrCallingIds.IsWellFormed(callId) ? null : await _storage.Calls.GetAsync(callId, cancellationToken).ConfigureAwait(false);
         if (call is null)
         {
             return QrCallingError.NotParticipant;
@@ -416,7 +416,7 @@ public sealed class CallService
     {
         for (var attempt = 0; ; attempt++)
         {
-            var call = !CallIds.IsWellFormed(callId) ? null : await _storage.Calls.GetAsync(callId, cancellationToken).ConfigureAwait(false);
+            var call = !QrCallingIds.IsWellFormed(callId) ? null : await _storage.Calls.GetAsync(callId, cancellationToken).ConfigureAwait(false);
             if (call is null)
             {
                 Log.CallCommandRefused(_logger, callId ?? "", command.Name, QrCallingErrorCodes.NotParticipant);

@@ -88,7 +88,7 @@ public sealed class CodeService
     public async ValueTask<QrCallingResult<bool>> RevokeAsync(string ownerId, string codeId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(ownerId);
-        if (!Calls.CallIds.IsWellFormed(codeId))
+        if (!QrCallingIds.IsWellFormed(codeId))
         {
             return QrCallingError.NotFound;
         }
@@ -107,7 +107,7 @@ public sealed class CodeService
     public async ValueTask<QrCallingResult<IssuedCode>> RotateAsync(string ownerId, string codeId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(ownerId);
-        if (!Calls.CallIds.IsWellFormed(codeId))
+        if (!QrCallingIds.IsWellFormed(codeId))
         {
             return QrCallingError.NotFound;
         }

@@ -111,7 +111,7 @@ internal static class QrCallingEndpoints
         {
             return Unauthorized();
         }
-        if (!IdShape.IsValid(id))
+        if (!QrCallingIds.IsWellFormed(id))
         {
             return ApiResults.Problem(QrCallingError.NotFound); // as an unknown code
         }
@@ -126,7 +126,7 @@ internal static class QrCallingEndpoints
         {
             return Unauthorized();
         }
-        if (!IdShape.IsValid(id))
+        if (!QrCallingIds.IsWellFormed(id))
         {
             return ApiResults.Problem(QrCallingError.NotFound); // as an unknown code
         }
@@ -244,7 +244,7 @@ internal static class QrCallingEndpoints
         {
             return ApiResults.Problem(error!);
         }
-        if (!IdShape.IsValid(callId))
+        if (!QrCallingIds.IsWellFormed(callId))
         {
             return ApiResults.Problem(QrCallingError.NotParticipant); // as an unknown call
         }
@@ -266,7 +266,7 @@ internal static class QrCallingEndpoints
         {
             return ApiResults.Problem(error!);
         }
-        if (!IdShape.IsValid(callId))
+        if (!QrCallingIds.IsWellFormed(callId))
         {
             return ApiResults.Problem(QrCallingError.NotParticipant); // as an unknown call
         }
@@ -320,7 +320,7 @@ internal static class QrCallingEndpoints
         {
             return ApiResults.Problem(error!);
         }
-        if (!IdShape.IsValid(callId))
+        if (!QrCallingIds.IsWellFormed(callId))
         {
             return ApiResults.Problem(QrCallingError.NotParticipant); // as an unknown call
         }

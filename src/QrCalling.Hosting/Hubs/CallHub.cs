@@ -204,9 +204,9 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
         Context.Items.TryGetValue(CallsKey, out var value) && value is ConnectionCalls set ? set : new();
 
     private static string Required(string? callId) =>
-        IdShape.IsValid(callId)
+        QrCallingIds.IsWellFormed(callId)
             ? callId!
-            : throw new HubException($"invalid_request: callId must be 1 to {IdShape.MaxLength} characters of A-Z, a-z, 0-9, '_' and '-'.");
+            : throw new HubException($"invalid_request: callId must be 1 to {QrCallingIds.MaxLength} characters of A-Z, a-z, 0-9, '_' and '-'.");
 
     private static T Check<T>(QrCallingResult<T> result) =>
         result.IsSuccess ? result.Value : throw new HubException($"{result.Error!.Code}: {result.Error.Detail}");
