@@ -26,6 +26,9 @@ public static class QrCallingErrorCodes
     public const string RateLimited = "rate_limited";
     /// <summary>The storage backend is down or unreachable (HTTP 503).</summary>
     public const string StorageUnavailable = "storage_unavailable";
+    /// <summary>The recipient has not yet received (acknowledged) enough of what it was sent: its mailbox window is full.
+    /// Nothing was stored or relayed; send again once the other side caught up (HTTP 429 with <c>Retry-After</c>).</summary>
+    public const string MailboxFull = "mailbox_full";
 }
 
 /// <summary>An expected, typed failure of a QrCalling operation: a stable <see cref="Code"/> from
@@ -44,6 +47,9 @@ public sealed record QrCallingError(string Code, string Detail)
     public static QrCallingError NotParticipant { get; } = new(QrCallingErrorCodes.NotParticipant, "Not a participant of this call.");
     /// <summary>No such resource.</summary>
     public static QrCallingError NotFound { get; } = new(QrCallingErrorCodes.NotFound, "Not found.");
+    /// <summary>The recipient's mailbox window is full; nothing was stored or relayed.</summary>
+    public static QrCallingError MailboxFull { get; } = new(QrCallingErrorCodes.MailboxFull,
+        "The other side has not received what was already sent; nothing was relayed. Send again once it caught up.");
 
     /// <summary>An <see cref="QrCallingErrorCodes.InvalidState"/> error.</summary>
     public static QrCallingError InvalidState(string detail) => new(QrCallingErrorCodes.InvalidState, detail);

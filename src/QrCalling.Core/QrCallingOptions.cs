@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using QrCalling.Calls;
 
 namespace QrCalling;
 
@@ -60,18 +61,40 @@ public sealed class QrCallingOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "3650.00:00:00")]
     public TimeSpan CodeRetention { get; set; } = TimeSpan.FromDays(30);
 
-    /// <summary>Cap on the UTF-8 size of one signal's JSON <c>data</c>. Default 64 KiB (an SDP offer with many
-    /// candidates is 5-20 KiB).</summary>
+    /// <summary>Cap on the UTF-8 size of one signal's JSON <c>data</c> for offer, answer and renegotiate. Default 64 KiB
+    /// (an SDP offer with many candidates is 5-20 KiB).</summary>
     [Range(256, 1024 * 1024)]
     public int MaxSignalDataBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Cap on the UTF-8 size of an <c>ice-candidate</c> signal's data (a candidate is about 300 bytes). Default
+    /// 4 KiB.</summary>
+    [Range(256, 1024 * 1024)]
+    public int MaxIceCandidateBytes { get; set; } = 4 * 1024;
+
+    /// <summary>Cap on the UTF-8 size of a <c>key-exchange</c> signal's data (a public key and a commitment). Default
+    /// 8 KiB.</summary>
+    [Range(256, 1024 * 1024)]
+    public int MaxKeyExchangeBytes { get; set; } = 8 * 1024;
 
     /// <summary>Cap on the length of one chat ciphertext (base64 characters). Default 16 KiB.</summary>
     [Range(16, 1024 * 1024)]
     public int MaxChatCiphertextBytes { get; set; } = 16 * 1024;
 
-    /// <summary>Cap on the number of mailbox entries of one call; further signals or chats get <c>too_large</c>. Default 2000.</summary>
-    [Range(10, 1_000_000)]
-    public int MaxMailboxEntries { get; set; } = 2000;
+    /// <summary>The mailbox window of one side of an active call: the most bytes (data plus 64 per entry) sent to it that
+    /// it has not acknowledged yet. A sender that outruns a recipient which stopped reading gets <c>mailbox_full</c>
+    /// until the recipient acknowledges (Ack, Resume or a long poll's <c>after</c>). Default 256 KiB.</summary>
+    [Range(4 * 1024, 64 * 1024 * 1024)]
+    public int MailboxBytesPerSide { get; set; } = 256 * 1024;
+
+    /// <summary>The most bytes a caller may park for the owner while the call rings (early offer, candidates, chat), so an
+    /// anonymous caller cannot pile up data nobody accepted. At least <see cref="MaxSignalDataBytes"/>. Default 96 KiB.</summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public int RingingMailboxBytes { get; set; } = 96 * 1024;
+
+    /// <summary>For clients that never acknowledge (v1 clients): entries that reached a side which is still connected
+    /// count as received after this long, and are trimmed when the side's window is full. Default 20 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan DeliveredEntrySettleTime { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>Default QR module size in pixels for PNG rendering. Default 10.</summary>
     [Range(1, 40)]
@@ -99,6 +122,12 @@ public sealed class QrCallingOptions : IValidatableObject
             yield return new ValidationResult(
                 $"{SectionName}:{nameof(DefaultCodeLifetime)} must be positive and at most {nameof(MaxCodeLifetime)} ({MaxCodeLifetime}).",
                 [nameof(DefaultCodeLifetime)]);
+        }
+        if (RingingMailboxBytes < MaxSignalDataBytes + MailboxEntry.Overhead || MailboxBytesPerSide < MaxSignalDataBytes + MailboxEntry.Overhead)
+        {
+            yield return new ValidationResult(
+                $"{SectionName}:{nameof(RingingMailboxBytes)} and {SectionName}:{nameof(MailboxBytesPerSide)} must hold at least one signal of {nameof(MaxSignalDataBytes)} ({MaxSignalDataBytes}) plus {MailboxEntry.Overhead} bytes.",
+                [nameof(RingingMailboxBytes), nameof(MailboxBytesPerSide)]);
         }
         for (var i = 0; i < PreviousPeppers.Count; i++)
         {

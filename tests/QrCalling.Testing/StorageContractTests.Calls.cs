@@ -291,7 +291,7 @@ public abstract partial class StorageContractTests
         for (var i = 0; i < 3; i++)
         {
             var call = await CreateCallAsync(owner, createdAt: T0);
-            await Storage.Mailbox.AppendAsync(call.CallId, NewMailboxEntry("offer"), CancellationToken.None);
+            await Storage.Mailbox.AppendAsync(call.CallId, NewMailboxEntry("offer"), LargeBudget, CancellationToken.None);
             await Storage.Calls.TryEndAsync(call.CallId, CallState.Ringing, CallEndReason.Missed, T0.AddMinutes(1), CancellationToken.None);
             old.Add(call);
         }
@@ -310,7 +310,7 @@ public abstract partial class StorageContractTests
         {
             Assert.Null(await Storage.Calls.GetAsync(call.CallId, CancellationToken.None));
             Assert.Null(await Storage.Calls.FindByTokenHashAsync(call.CallTokenHash, CancellationToken.None));
-            Assert.Empty(await Storage.Mailbox.ReadAsync(call.CallId, 0, 100, CancellationToken.None));
+            Assert.Empty(await Storage.Mailbox.ReadAsync(call.CallId, CallSide.Callee, 0, 100, int.MaxValue, CancellationToken.None));
         }
         Assert.NotNull(await Storage.Calls.GetAsync(recent.CallId, CancellationToken.None));
         Assert.NotNull(await Storage.Calls.GetAsync(open.CallId, CancellationToken.None));

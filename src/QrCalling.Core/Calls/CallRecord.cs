@@ -118,4 +118,12 @@ public sealed record MailboxEntry
     public required string DataJson { get; init; }
     /// <summary>When the server stored it.</summary>
     public required DateTimeOffset At { get; init; }
+
+    /// <summary>Bytes an entry costs beyond its data, in <see cref="Size"/>: so that tiny entries still count.</summary>
+    public const int Overhead = 64;
+
+    /// <summary>What the entry costs against a side's budget: the UTF-8 length of <see cref="DataJson"/> plus
+    /// <see cref="Overhead"/>. Every store computes it the same way (PostgreSQL <c>octet_length(data) + 64</c>, Lua
+    /// <c>#data + 64</c>).</summary>
+    public int Size => System.Text.Encoding.UTF8.GetByteCount(DataJson) + Overhead;
 }

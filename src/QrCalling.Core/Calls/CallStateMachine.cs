@@ -31,18 +31,27 @@ internal enum RecipientKind
 internal sealed record Delivery(Recipient To, ServerEvent Event);
 
 /// <summary>The option values the state machine needs.</summary>
-internal sealed record CallLimits(int MaxSignalDataBytes, int MaxChatCiphertextBytes, int MaxMailboxEntries, TimeSpan ReconnectGrace)
+internal sealed record CallLimits(int MaxSignalDataBytes, int MaxIceCandidateBytes, int MaxKeyExchangeBytes, int MaxChatCiphertextBytes, TimeSpan ReconnectGrace)
 {
     public static CallLimits From(QrCallingOptions options) =>
-        new(options.MaxSignalDataBytes, options.MaxChatCiphertextBytes, options.MaxMailboxEntries, options.ReconnectGrace);
+        new(options.MaxSignalDataBytes, options.MaxIceCandidateBytes, options.MaxKeyExchangeBytes, options.MaxChatCiphertextBytes, options.ReconnectGrace);
+
+    /// <summary>The cap on one signal's data of this type, in UTF-8 bytes.</summary>
+    public int MaxDataBytes(string type) => type switch
+    {
+        CallWire.IceCandidateType => MaxIceCandidateBytes,
+        CallWire.KeyExchangeType => MaxKeyExchangeBytes,
+        _ => MaxSignalDataBytes,
+    };
 }
 
-/// <summary>The state the machine works on: the call record, the highest mailbox seq, and the caller's entries stored
-/// while ringing (<see cref="EarlyEntries"/>: signals and chats addressed to the callee, delivered to the device that
-/// accepts). <see cref="CallService"/> loads <see cref="EarlyEntries"/> only for Accept.</summary>
-internal sealed record CallSnapshot(CallRecord Call, long LastSeq, IReadOnlyList<MailboxEntry> EarlyEntries)
+/// <summary>The state the machine works on: the call record and the caller's entries stored while ringing
+/// (<see cref="EarlyEntries"/>: signals and chats addressed to the callee, delivered to the device that accepts). The
+/// service loads <see cref="EarlyEntries"/> only for Accept. Seqs are not the machine's business: the store gives them
+/// when it appends.</summary>
+internal sealed record CallSnapshot(CallRecord Call, IReadOnlyList<MailboxEntry> EarlyEntries)
 {
-    public static CallSnapshot Of(CallRecord call, long lastSeq = 0) => new(call, lastSeq, []);
+    public static CallSnapshot Of(CallRecord call) => new(call, []);
 }
 
 /// <summary>A command applied to a call.</summary>
@@ -68,8 +77,9 @@ internal abstract record CallCommand
     public sealed record Revoke : CallCommand { public override string Name => "revoke"; }
 }
 
-/// <summary>The result of applying a command: the new state, mailbox entries to append (in order, with the seqs the
-/// machine planned: LastSeq + 1, + 2…), events to deliver (in order), or an error (then nothing changes).</summary>
+/// <summary>The result of applying a command: the new state, mailbox entries to append (in order; their seq is 0 until
+/// the store gives one), events to deliver (in order), or an error (then nothing changes). A relay (signal or chat) has
+/// one append and one delivery whose seq is 0: the service sends it with the seq the store gave.</summary>
 internal sealed record CallTransition(CallSnapshot State, QrCallingError? Error, IReadOnlyList<MailboxEntry> Appends, IReadOnlyList<Delivery> Deliveries)
 {
     public bool IsSuccess => Error is null;
@@ -82,9 +92,11 @@ internal static class CallWire
     public const string ChatType = "chat";
     public const string CallAcceptedType = "call-accepted";
     public const string CallEndedType = "call-ended";
+    public const string IceCandidateType = "ice-candidate";
+    public const string KeyExchangeType = "key-exchange";
 
     public static readonly IReadOnlySet<string> SignalTypes =
-        new HashSet<string>(StringComparer.Ordinal) { "offer", "answer", "ice-candidate", "key-exchange", "renegotiate" };
+        new HashSet<string>(StringComparer.Ordinal) { "offer", "answer", IceCandidateType, KeyExchangeType, "renegotiate" };
 
     public static string ReasonName(CallEndReason reason) => CallWireNames.ToWireName(reason);
 
@@ -240,7 +252,7 @@ internal static class CallStateMachine
         }
         var deviceId = actor.DeviceId!;
         var accepted = call with { State = CallState.Active, AcceptedDeviceId = deviceId, AnsweredAt = now };
-        var lifecycle = Lifecycle(state, CallWire.CallAcceptedType, "{}", now);
+        var lifecycle = Lifecycle(CallWire.CallAcceptedType, "{}", now);
         var winner = Recipient.Device(call.OwnerId, deviceId);
         var deliveries = new List<Delivery>
         {
@@ -252,7 +264,7 @@ internal static class CallStateMachine
         {
             deliveries.Add(new Delivery(winner, CallWire.ToEvent(call.CallId, early)));
         }
-        return new CallTransition(new CallSnapshot(accepted, state.LastSeq + 1, []), null, [lifecycle], deliveries);
+        return new CallTransition(new CallSnapshot(accepted, []), null, [lifecycle], deliveries);
     }
 
     private static CallTransition End(CallSnapshot state, CallEndReason reason, DateTimeOffset now)
@@ -260,7 +272,7 @@ internal static class CallStateMachine
         var call = state.Call;
         var reasonName = CallWire.ReasonName(reason);
         var ended = call with { State = CallState.Ended, EndReason = reason, EndedAt = now };
-        var lifecycle = Lifecycle(state, CallWire.CallEndedType, JsonSerializer.Serialize(new Dictionary<string, string> { ["reason"] = reasonName }), now);
+        var lifecycle = Lifecycle(CallWire.CallEndedType, JsonSerializer.Serialize(new Dictionary<string, string> { ["reason"] = reasonName }), now);
         var deliveries = new List<Delivery> { new(Recipient.Caller(call.CallId), new CallEndedEvent { CallId = call.CallId, Reason = reasonName }) };
         if (call.State == CallState.Ringing)
         {
@@ -270,7 +282,7 @@ internal static class CallStateMachine
         {
             deliveries.Add(new Delivery(Recipient.Device(call.OwnerId, device), new CallEndedEvent { CallId = call.CallId, Reason = reasonName }));
         }
-        return new CallTransition(new CallSnapshot(ended, state.LastSeq + 1, []), null, [lifecycle], deliveries);
+        return new CallTransition(new CallSnapshot(ended, []), null, [lifecycle], deliveries);
     }
 
     private static CallTransition Relay(CallSnapshot state, Role role, bool isChat, string? type, JsonElement data, string? ciphertext, DateTimeOffset now, CallLimits limits)
@@ -305,21 +317,17 @@ internal static class CallStateMachine
                 return Fail(state, QrCallingError.InvalidRequest("A signal needs data."));
             }
             dataJson = data.GetRawText();
-            if (Encoding.UTF8.GetByteCount(dataJson) > limits.MaxSignalDataBytes)
+            var max = limits.MaxDataBytes(type);
+            if (dataJson.Length > max || Encoding.UTF8.GetByteCount(dataJson) > max)
             {
-                return Fail(state, QrCallingError.TooLarge($"Signal data may hold at most {limits.MaxSignalDataBytes} bytes."));
+                return Fail(state, QrCallingError.TooLarge($"The data of a {type} signal may hold at most {max} bytes."));
             }
-        }
-        if (state.LastSeq >= limits.MaxMailboxEntries)
-        {
-            return Fail(state, QrCallingError.TooLarge("The call's mailbox is full."));
         }
 
         var fromCaller = role == Role.Caller;
         var entryType = isChat ? CallWire.ChatType : type!;
         var entry = new MailboxEntry
         {
-            Seq = state.LastSeq + 1,
             Type = entryType,
             From = fromCaller ? call.CallerId : call.CalleeId,
             To = fromCaller ? CallSide.Callee : CallSide.Caller,
@@ -340,7 +348,7 @@ internal static class CallStateMachine
         {
             early = [.. early, entry]; // Ringing: kept for the device that accepts
         }
-        return new CallTransition(new CallSnapshot(call, entry.Seq, early), null, [entry], deliveries);
+        return new CallTransition(new CallSnapshot(call, early), null, [entry], deliveries);
     }
 
     /// <summary>Checks that this role may send signals, chats or typing now; null when it may.</summary>
@@ -397,9 +405,8 @@ internal static class CallStateMachine
     }
 
     /// <summary>A lifecycle entry for long-polling clients: from the server, readable by both sides.</summary>
-    private static MailboxEntry Lifecycle(CallSnapshot state, string type, string dataJson, DateTimeOffset now) => new()
+    private static MailboxEntry Lifecycle(string type, string dataJson, DateTimeOffset now) => new()
     {
-        Seq = state.LastSeq + 1,
         Type = type,
         From = CallWire.Server,
         To = null,

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using QrCalling.Calls;
 using QrCalling.Diagnostics;
 using QrCalling.Storage;
 
@@ -38,14 +37,14 @@ public sealed class CodeService
 
     private readonly IStorage _storage;
     private readonly TokenHasher _hasher;
-    private readonly CallService _calls;
+    private readonly ICodeCallEnder _calls;
     private readonly QrCallingOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<CodeService> _logger;
     private readonly QrCallingMetrics _metrics;
     private readonly CodeResolver _resolver;
 
-    internal CodeService(IStorage storage, TokenHasher hasher, CallService calls, IOptions<QrCallingOptions> options,
+    internal CodeService(IStorage storage, TokenHasher hasher, ICodeCallEnder calls, IOptions<QrCallingOptions> options,
         TimeProvider timeProvider, ILogger<CodeService> logger, QrCallingMetrics metrics)
     {
         _storage = storage ?? throw new ArgumentNullException(nameof(storage));

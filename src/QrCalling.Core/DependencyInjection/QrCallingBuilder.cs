@@ -71,7 +71,7 @@ public static class QrCallingServiceCollectionExtensions
         services.TryAddSingleton(sp => new CodeService(
             sp.GetRequiredService<IStorage>(),
             sp.GetRequiredService<TokenHasher>(),
-            sp.GetRequiredService<CallService>(),
+            sp.GetRequiredService<CallService>().CodeCallEnder,
             sp.GetRequiredService<IOptions<QrCallingOptions>>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<CodeService>>(),

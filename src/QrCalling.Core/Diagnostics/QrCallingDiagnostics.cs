@@ -17,6 +17,8 @@ public static class QrCallingDiagnostics
     public const string CallsEnded = "qrcalling.calls.ended";
     /// <summary>Counter of signals and chats relayed, tagged <c>type</c>.</summary>
     public const string SignalsRelayed = "qrcalling.signals.relayed";
+    /// <summary>Counter of signals and chats refused because the recipient's mailbox window was full.</summary>
+    public const string MailboxFull = "qrcalling.mailbox.full";
 }
 
 /// <summary>The instruments, created from <see cref="IMeterFactory"/> so each DI container has its own.</summary>
@@ -30,6 +32,7 @@ internal sealed class QrCallingMetrics
         CallsStarted = meter.CreateCounter<long>(QrCallingDiagnostics.CallsStarted, "{call}", "Calls started");
         CallsEnded = meter.CreateCounter<long>(QrCallingDiagnostics.CallsEnded, "{call}", "Calls ended by reason");
         SignalsRelayed = meter.CreateCounter<long>(QrCallingDiagnostics.SignalsRelayed, "{message}", "Signals and chats relayed");
+        MailboxFull = meter.CreateCounter<long>(QrCallingDiagnostics.MailboxFull, "{message}", "Signals and chats refused: the recipient's window was full");
     }
 
     public Counter<long> CodesIssued { get; }
@@ -37,6 +40,7 @@ internal sealed class QrCallingMetrics
     public Counter<long> CallsStarted { get; }
     public Counter<long> CallsEnded { get; }
     public Counter<long> SignalsRelayed { get; }
+    public Counter<long> MailboxFull { get; }
 
     public void Scan(string outcome) => Scans.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
     public void Ended(string reason) => CallsEnded.Add(1, new KeyValuePair<string, object?>("reason", reason));

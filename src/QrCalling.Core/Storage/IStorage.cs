@@ -92,20 +92,71 @@ public interface ICallStore
     ValueTask<int> DeleteEndedBeforeAsync(DateTimeOffset cutoff, int maxCount, CancellationToken cancellationToken);
 }
 
-/// <summary>Storage of per-call mailboxes: signals, chat ciphertexts and lifecycle events, each with a gap-free seq.</summary>
+/// <summary>Storage of per-call mailboxes: a window, not a log. Each call has one seq space (1, 2, 3… gap-free, assigned
+/// by the store). Entries addressed to one side (<see cref="MailboxEntry.To"/> set) stay until that side acknowledges
+/// them (<see cref="AcknowledgeAsync"/>), and the bytes a side has not acknowledged are bounded by a budget that the
+/// store enforces atomically with the append. Lifecycle entries (<see cref="MailboxEntry.To"/> null: readable by both
+/// sides, appended by the server) are never budgeted nor trimmed by acknowledgements; the retention sweep deletes them
+/// with the rest.</summary>
 public interface IMailboxStore
 {
     /// <summary>Atomically appends an entry (its <see cref="MailboxEntry.Seq"/> is ignored) and returns the seq given to
-    /// it: one more than the call's previous entry, starting at 1. Concurrent appends get distinct, gap-free seqs.</summary>
-    ValueTask<long> AppendAsync(string callId, MailboxEntry entry, CancellationToken cancellationToken);
+    /// it, one more than the call's previous entry, starting at 1; concurrent appends get distinct, gap-free seqs.
+    /// <para>A lifecycle entry (<see cref="MailboxEntry.To"/> null) is always appended. An entry addressed to a side is
+    /// appended only if the call exists and is not Ended (else <see cref="MailboxAppendStatus.CallNotOpen"/>), and only if
+    /// that side's unacknowledged bytes plus this entry's <see cref="MailboxEntry.Size"/> stay within the budget:
+    /// <see cref="MailboxBudget.RingingBytes"/> while the call is Ringing, <see cref="MailboxBudget.SideBytes"/> once it
+    /// is Active (else <see cref="MailboxAppendStatus.Full"/>). A refused append changes nothing.</para></summary>
+    ValueTask<MailboxAppendResult> AppendAsync(string callId, MailboxEntry entry, MailboxBudget budget, CancellationToken cancellationToken);
 
-    /// <summary>Reads up to <paramref name="maxCount"/> entries with seq &gt; <paramref name="afterSeq"/>, in seq order.</summary>
-    ValueTask<IReadOnlyList<MailboxEntry>> ReadAsync(string callId, long afterSeq, int maxCount, CancellationToken cancellationToken);
+    /// <summary>Reads, in seq order, the entries with seq &gt; <paramref name="afterSeq"/> that <paramref name="side"/> may
+    /// read (addressed to it, or lifecycle entries): at most <paramref name="maxCount"/> entries, and no more entries once
+    /// their <see cref="MailboxEntry.Size"/>s add up to <paramref name="maxBytes"/> (the first entry is always returned,
+    /// whatever its size). Filtering by side happens in the store.</summary>
+    ValueTask<IReadOnlyList<MailboxEntry>> ReadAsync(string callId, CallSide side, long afterSeq, int maxCount, int maxBytes, CancellationToken cancellationToken);
 
-    /// <summary>The highest seq of a call's mailbox (0 when empty).</summary>
+    /// <summary><paramref name="side"/> has received everything addressed to it up to <paramref name="upToSeq"/>: deletes
+    /// those entries and frees their bytes from the side's budget, atomically. Idempotent; acknowledging less than before
+    /// changes nothing. Returns how many entries it deleted.</summary>
+    ValueTask<int> AcknowledgeAsync(string callId, CallSide side, long upToSeq, CancellationToken cancellationToken);
+
+    /// <summary>The highest seq given out for a call (0 when none).</summary>
     ValueTask<long> GetLastSeqAsync(string callId, CancellationToken cancellationToken);
+
+    /// <summary>The bytes addressed to <paramref name="side"/> that it has not acknowledged yet (the budget in use).</summary>
+    ValueTask<long> GetPendingBytesAsync(string callId, CallSide side, CancellationToken cancellationToken);
 
     /// <summary>Deletes the mailbox entries of calls that ended before <paramref name="cutoff"/>, at most
     /// <paramref name="maxCount"/> entries; returns how many were deleted.</summary>
     ValueTask<int> DeleteForCallsEndedBeforeAsync(DateTimeOffset cutoff, int maxCount, CancellationToken cancellationToken);
+}
+
+/// <summary>The byte budgets of a call's mailbox window, per recipient side.</summary>
+/// <param name="SideBytes">Most unacknowledged bytes addressed to one side of an Active call.</param>
+/// <param name="RingingBytes">Most bytes the caller may park for the owner while the call is Ringing (its early offer,
+/// candidates and chat), nobody having accepted yet.</param>
+public readonly record struct MailboxBudget(int SideBytes, int RingingBytes);
+
+/// <summary>What an append did.</summary>
+public enum MailboxAppendStatus
+{
+    /// <summary>Appended; <see cref="MailboxAppendResult.Seq"/> is its seq.</summary>
+    Appended,
+    /// <summary>Refused: the recipient has not acknowledged enough of what it was sent (the budget is used up).</summary>
+    Full,
+    /// <summary>Refused: the call does not exist or has ended.</summary>
+    CallNotOpen,
+}
+
+/// <summary>The outcome of <see cref="IMailboxStore.AppendAsync"/>.</summary>
+/// <param name="Status">What happened.</param>
+/// <param name="Seq">The seq given to the entry when <see cref="MailboxAppendStatus.Appended"/>, else 0.</param>
+public readonly record struct MailboxAppendResult(MailboxAppendStatus Status, long Seq)
+{
+    /// <summary>An append that succeeded with <paramref name="seq"/>.</summary>
+    public static MailboxAppendResult Appended(long seq) => new(MailboxAppendStatus.Appended, seq);
+    /// <summary>An append refused because the budget is used up.</summary>
+    public static MailboxAppendResult Full { get; } = new(MailboxAppendStatus.Full, 0);
+    /// <summary>An append refused because the call is unknown or ended.</summary>
+    public static MailboxAppendResult CallNotOpen { get; } = new(MailboxAppendStatus.CallNotOpen, 0);
 }

@@ -29,6 +29,7 @@ internal sealed class InMemoryCallStore : ICallStore
             _calls[call.CallId] = call;
             _byTokenHash[tokenKey] = call.CallId;
         }
+        _mailbox.OpenCall(call.CallId);
         return ValueTask.CompletedTask;
     }
 
@@ -52,9 +53,14 @@ internal sealed class InMemoryCallStore : ICallStore
     {
         ArgumentNullException.ThrowIfNull(deviceId);
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(Update(callId, call => call.State == CallState.Ringing
+        var accepted = Update(callId, call => call.State == CallState.Ringing
             ? call with { State = CallState.Active, AcceptedDeviceId = deviceId, AnsweredAt = now }
-            : null));
+            : null);
+        if (accepted is not null)
+        {
+            _mailbox.MarkCallAccepted(callId);
+        }
+        return ValueTask.FromResult(accepted);
     }
 
     public ValueTask<CallRecord?> TryEndAsync(string callId, CallState expectedState, CallEndReason reason, DateTimeOffset now, CancellationToken cancellationToken)

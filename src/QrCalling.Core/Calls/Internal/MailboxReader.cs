@@ -1,0 +1,101 @@
+using QrCalling.Storage;
+using QrCalling.Transport;
+
+namespace QrCalling.Calls.Internal;
+
+/// <summary>Reads a participant's side of a call's mailbox (Resume, long polls, the catch-up after a connect) and takes
+/// its acknowledgements, which trim the window.</summary>
+internal sealed class MailboxReader(IStorage storage, MailboxWake wake, TimeProvider time)
+{
+    /// <summary>Most entries one read returns.</summary>
+    public const int MaxEntriesPerRead = 500;
+    /// <summary>Most bytes (entry sizes) one read returns, beyond its first entry.</summary>
+    public const int MaxBytesPerRead = 512 * 1024;
+    private static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often a waiting read looks at storage, to see appends made by another host instance (appends made
+    /// through this instance wake it at once).</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The call and the actor's side in it, or null when the actor is not a participant.</summary>
+    private async ValueTask<(CallRecord Call, CallSide Side)?> SideOfAsync(CallActor actor, string callId, CancellationToken cancellationToken)
+    {
+        var call = !QrCallingIds.IsWellFormed(callId) ? null : await storage.Calls.GetAsync(callId, cancellationToken).ConfigureAwait(false);
+        return call is not null && actor.SideIn(call) is { } side ? (call, side) : null;
+    }
+
+    /// <summary>Entries after <paramref name="afterSeq"/> for the actor's side, waiting up to <paramref name="wait"/>;
+    /// everything up to <paramref name="afterSeq"/> counts as received (acknowledged).</summary>
+    public async ValueTask<QrCallingResult<IReadOnlyList<MailboxEntry>>> ReadAsync(CallActor actor, string callId, long afterSeq, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        if (await SideOfAsync(actor, callId, cancellationToken).ConfigureAwait(false) is not var (call, side))
+        {
+            return QrCallingError.NotParticipant;
+        }
+        afterSeq = Math.Max(0, afterSeq);
+        if (afterSeq > 0)
+        {
+            await storage.Mailbox.AcknowledgeAsync(call.CallId, side, afterSeq, cancellationToken).ConfigureAwait(false);
+        }
+        wait = wait < TimeSpan.Zero ? TimeSpan.Zero : wait > MaxWait ? MaxWait : wait;
+        if (call.State == CallState.Ended)
+        {
+            wait = TimeSpan.Zero; // nothing more will come
+        }
+        var deadline = time.GetUtcNow() + wait;
+        using var subscription = wait > TimeSpan.Zero ? wake.Subscribe(call.CallId) : null;
+        while (true)
+        {
+            var woken = subscription?.Next(); // taken before reading, so an append in between is not missed
+            var entries = await storage.Mailbox.ReadAsync(call.CallId, side, afterSeq, MaxEntriesPerRead, MaxBytesPerRead, cancellationToken).ConfigureAwait(false);
+            var remaining = deadline - time.GetUtcNow();
+            if (entries.Count > 0 || woken is null || remaining <= TimeSpan.Zero)
+            {
+                return QrCallingResult<IReadOnlyList<MailboxEntry>>.Success(entries);
+            }
+            using var delayCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var delay = Task.Delay(remaining < PollInterval ? remaining : PollInterval, time, delayCancel.Token);
+            await Task.WhenAny(woken, delay).ConfigureAwait(false);
+            await delayCancel.CancelAsync().ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+
+    /// <summary>The actor received everything addressed to it up to <paramref name="upToSeq"/>. Returns how many entries
+    /// that freed.</summary>
+    public async ValueTask<QrCallingResult<int>> AcknowledgeAsync(CallActor actor, string callId, long upToSeq, CancellationToken cancellationToken)
+    {
+        if (await SideOfAsync(actor, callId, cancellationToken).ConfigureAwait(false) is not var (call, side))
+        {
+            return QrCallingError.NotParticipant;
+        }
+        return upToSeq <= 0 ? 0 : await storage.Mailbox.AcknowledgeAsync(call.CallId, side, upToSeq, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>What a caller connection that just joined its call's group may have missed while it joined: the call's
+    /// accept or end (from the call's state) and the entries waiting for it (signals and chats, with their seqs).</summary>
+    public async ValueTask<IReadOnlyList<ServerEvent>> CatchUpAsync(CallActor caller, CancellationToken cancellationToken)
+    {
+        var callId = caller.CallerCallId ?? throw new ArgumentException("Only a caller catches up this way.", nameof(caller));
+        var call = await storage.Calls.GetAsync(callId, cancellationToken).ConfigureAwait(false);
+        if (call is null)
+        {
+            return [];
+        }
+        var events = new List<ServerEvent>();
+        if (call.State != CallState.Ringing)
+        {
+            if (call.AnsweredAt is not null)
+            {
+                events.Add(new CallAcceptedEvent { CallId = callId });
+            }
+            var entries = await storage.Mailbox.ReadAsync(callId, CallSide.Caller, 0, MaxEntriesPerRead, MaxBytesPerRead, cancellationToken).ConfigureAwait(false);
+            events.AddRange(entries.Where(e => e.To == CallSide.Caller).Select(e => CallWire.ToEvent(callId, e)));
+            if (call is { State: CallState.Ended, EndReason: { } reason })
+            {
+                events.Add(new CallEndedEvent { CallId = callId, Reason = CallWireNames.ToWireName(reason) });
+            }
+        }
+        return events;
+    }
+}
