@@ -335,7 +335,6 @@ internal static class CallStateMachine
             At = now,
         };
         var deliveries = new List<Delivery>(1);
-        var early = state.EarlyEntries;
         if (call.State == CallState.Active)
         {
             var to = fromCaller ? Recipient.Device(call.OwnerId, call.AcceptedDeviceId!) : Recipient.Caller(call.CallId);
@@ -344,11 +343,8 @@ internal static class CallStateMachine
                 : new SignalEvent { CallId = call.CallId, Seq = entry.Seq, From = entry.From, Type = entryType, Data = data };
             deliveries.Add(new Delivery(to, serverEvent));
         }
-        else
-        {
-            early = [.. early, entry]; // Ringing: kept for the device that accepts
-        }
-        return new CallTransition(new CallSnapshot(call, early), null, [entry], deliveries);
+        // While ringing the entry is only stored: the device that accepts gets it from the store.
+        return new CallTransition(state, null, [entry], deliveries);
     }
 
     /// <summary>Checks that this role may send signals, chats or typing now; null when it may.</summary>

@@ -28,7 +28,7 @@ internal static class ApiResults
         QrCallingErrorCodes.NotParticipant => StatusCodes.Status403Forbidden,
         QrCallingErrorCodes.InvalidState => StatusCodes.Status409Conflict,
         QrCallingErrorCodes.TooLarge => StatusCodes.Status413PayloadTooLarge,
-        QrCallingErrorCodes.RateLimited => StatusCodes.Status429TooManyRequests,
+        QrCallingErrorCodes.RateLimited or QrCallingErrorCodes.MailboxFull => StatusCodes.Status429TooManyRequests,
         QrCallingErrorCodes.StorageUnavailable => StatusCodes.Status503ServiceUnavailable,
         InternalError => StatusCodes.Status500InternalServerError,
         _ => StatusCodes.Status400BadRequest,
@@ -43,7 +43,18 @@ internal static class ApiResults
     public static IResult Problem(QrCallingError error)
     {
         var problem = ProblemOf(error);
-        return Results.Json(problem, QrCallingJson.Options, ProblemContentType, problem.Status);
+        var result = Results.Json(problem, QrCallingJson.Options, ProblemContentType, problem.Status);
+        return error.Code == QrCallingErrorCodes.MailboxFull ? new RetryAfter(result, 1) : result;
+    }
+
+    /// <summary>A result with a <c>Retry-After</c> header (seconds).</summary>
+    private sealed class RetryAfter(IResult inner, int seconds) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return inner.ExecuteAsync(httpContext);
+        }
     }
 
     public static IResult Problem(string code, string detail) => Problem(new QrCallingError(code, detail));

@@ -39,6 +39,8 @@ internal static class QrCallingEndpoints
             .Produces<IReadOnlyList<MailboxEvent>>().Problems(400, 401, 403, 429);
         api.MapPost("/calls/{callId}/events", PostEventAsync).Accepts<PostEventRequest>("application/json").RequireRateLimiting(ParticipantPolicy)
             .Produces<SeqResponse>(StatusCodes.Status202Accepted).Problems(400, 401, 403, 409, 413, 429);
+        api.MapPost("/calls/{callId}/events/ack", AckEventsAsync).Accepts<AckRequest>("application/json").RequireRateLimiting(ParticipantPolicy)
+            .Produces(StatusCodes.Status204NoContent).Problems(400, 401, 403, 429);
         api.MapGet("/ice-servers", IceServersAsync).RequireRateLimiting(ParticipantPolicy)
             .Produces<IceServersResponse>().Problems(401, 403, 429);
     }
@@ -348,6 +350,31 @@ internal static class QrCallingEndpoints
             result = await calls.SignalAsync(actor, callId, body.Type, body.Data, cancellationToken);
         }
         return result.IsSuccess ? ApiResults.Json(new SeqResponse(result.Value), StatusCodes.Status202Accepted) : ApiResults.Problem(result.Error!);
+    }
+
+    private static async Task<IResult> AckEventsAsync(HttpContext http, string callId, CallService calls, ParticipantResolver participants,
+        CancellationToken cancellationToken)
+    {
+        var (actor, error) = await participants.ResolveAsync(http, cancellationToken);
+        if (actor is null)
+        {
+            return ApiResults.Problem(error!);
+        }
+        if (!QrCallingIds.IsWellFormed(callId))
+        {
+            return ApiResults.Problem(QrCallingError.NotParticipant); // as an unknown call
+        }
+        var (body, readError) = await RequestReader.ReadAsync<AckRequest>(http.Request, RequestReader.SmallBodyBytes, cancellationToken);
+        if (readError is not null)
+        {
+            return ApiResults.Problem(readError);
+        }
+        if (body!.Seq is not (>= 0 and var seq))
+        {
+            return ApiResults.Problem(QrCallingError.InvalidRequest("seq is required: a sequence number (0 or more)."));
+        }
+        var result = await calls.AcknowledgeAsync(actor, callId, seq, cancellationToken);
+        return result.IsSuccess ? Results.NoContent() : ApiResults.Problem(result.Error!);
     }
 
     private static async Task<IResult> IceServersAsync(HttpContext http, CallService calls, ParticipantResolver participants, IceServerProvider ice,

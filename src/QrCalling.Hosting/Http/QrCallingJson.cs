@@ -38,9 +38,9 @@ internal static class QrCallingJson
         }
     }
 
-    /// <summary>A server event as the one argument of its hub message: serialized with its runtime type.</summary>
-    public static JsonElement EventArgument(ServerEvent serverEvent) =>
-        JsonSerializer.SerializeToElement(serverEvent, serverEvent.GetType(), Options);
+    /// <summary>A server event as the one argument of its hub message: written with its runtime type and these options
+    /// straight into the hub protocol's output, whatever JSON options the host gave SignalR (no intermediate document).</summary>
+    public static WireEvent EventArgument(ServerEvent serverEvent) => new(serverEvent);
 
     private sealed class UtcDateTimeOffsetConverter : JsonConverter<DateTimeOffset>
     {
@@ -50,4 +50,18 @@ internal static class QrCallingJson
         public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
             writer.WriteStringValue(value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture));
     }
+}
+
+/// <summary>A hub event argument that serializes itself with <see cref="QrCallingJson.Options"/>.</summary>
+/// <param name="Event">The event.</param>
+[JsonConverter(typeof(WireEventConverter))]
+internal readonly record struct WireEvent(ServerEvent Event);
+
+internal sealed class WireEventConverter : JsonConverter<WireEvent>
+{
+    public override WireEvent Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        throw new NotSupportedException("Server events are only written.");
+
+    public override void Write(Utf8JsonWriter writer, WireEvent value, JsonSerializerOptions options) =>
+        JsonSerializer.Serialize(writer, value.Event, value.Event.GetType(), QrCallingJson.Options);
 }

@@ -40,6 +40,12 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
             // old connection's end) changes nothing.
             await presence.AddAsync(PresenceCounter.CallerKey(callId), () => calls.ConnectedAsync(caller, callId, Context.ConnectionAborted));
             Context.Items[CountedKey] = true;
+            // Whatever happened to the call while this connection joined its group (an accept, an end, an answer) was
+            // sent to a group it was not in yet: send it now, to this connection only. Clients de-duplicate by seq.
+            foreach (var missed in await calls.CatchUpAsync(caller, Context.ConnectionAborted))
+            {
+                await Clients.Caller.SendAsync(missed.Name, QrCallingJson.EventArgument(missed), Context.ConnectionAborted);
+            }
             return;
         }
         var owner = participants.OwnerId(Context.User);
@@ -170,7 +176,19 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
     public async Task<long> Chat(string callId, string ciphertext) =>
         Check(await calls.ChatAsync(Actor(), Required(callId), ciphertext, Context.ConnectionAborted));
 
-    /// <summary>The mailbox events after <paramref name="afterSeq"/>: <c>[{seq, type, from, data, at}]</c>.</summary>
+    /// <summary>Everything addressed to this side up to <paramref name="seq"/> was received: the server trims it from the
+    /// call's mailbox window. Clients send it (fire and forget) every few received messages.</summary>
+    public async Task Ack(string callId, long seq)
+    {
+        if (seq < 0)
+        {
+            throw new HubException("invalid_request: seq must be 0 or more.");
+        }
+        Check(await calls.AcknowledgeAsync(Actor(), Required(callId), seq, Context.ConnectionAborted));
+    }
+
+    /// <summary>The mailbox events after <paramref name="afterSeq"/>: <c>[{seq, type, from, data, at}]</c>; everything up
+    /// to <paramref name="afterSeq"/> counts as received.</summary>
     public async Task<JsonElement> Resume(string callId, long afterSeq)
     {
         var actor = Actor();

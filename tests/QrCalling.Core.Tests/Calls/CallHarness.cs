@@ -128,7 +128,7 @@ internal sealed class HookedStorage : IStorage, IMailboxStore
     public IMailboxStore Mailbox => this;
     public ValueTask PingAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
-    public async ValueTask<long> AppendAsync(string callId, MailboxEntry entry, CancellationToken cancellationToken)
+    public async ValueTask<MailboxAppendResult> AppendAsync(string callId, MailboxEntry entry, MailboxBudget budget, CancellationToken cancellationToken)
     {
         var hook = BeforeNextAppend;
         BeforeNextAppend = null;
@@ -136,12 +136,16 @@ internal sealed class HookedStorage : IStorage, IMailboxStore
         {
             await hook();
         }
-        return await Inner.Mailbox.AppendAsync(callId, entry, cancellationToken);
+        return await Inner.Mailbox.AppendAsync(callId, entry, budget, cancellationToken);
     }
 
-    public ValueTask<IReadOnlyList<MailboxEntry>> ReadAsync(string callId, long afterSeq, int maxCount, CancellationToken cancellationToken) =>
-        Inner.Mailbox.ReadAsync(callId, afterSeq, maxCount, cancellationToken);
+    public ValueTask<IReadOnlyList<MailboxEntry>> ReadAsync(string callId, CallSide side, long afterSeq, int maxCount, int maxBytes, CancellationToken cancellationToken) =>
+        Inner.Mailbox.ReadAsync(callId, side, afterSeq, maxCount, maxBytes, cancellationToken);
+    public ValueTask<int> AcknowledgeAsync(string callId, CallSide side, long upToSeq, CancellationToken cancellationToken) =>
+        Inner.Mailbox.AcknowledgeAsync(callId, side, upToSeq, cancellationToken);
     public ValueTask<long> GetLastSeqAsync(string callId, CancellationToken cancellationToken) => Inner.Mailbox.GetLastSeqAsync(callId, cancellationToken);
+    public ValueTask<long> GetPendingBytesAsync(string callId, CallSide side, CancellationToken cancellationToken) =>
+        Inner.Mailbox.GetPendingBytesAsync(callId, side, cancellationToken);
     public ValueTask<int> DeleteForCallsEndedBeforeAsync(DateTimeOffset cutoff, int maxCount, CancellationToken cancellationToken) =>
         Inner.Mailbox.DeleteForCallsEndedBeforeAsync(cutoff, maxCount, cancellationToken);
 }

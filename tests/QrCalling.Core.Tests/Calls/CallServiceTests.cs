@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using QrCalling.Calls;
+using QrCalling.Storage;
 using QrCalling.Diagnostics;
 using QrCalling.Transport;
 using Xunit;
@@ -124,7 +125,7 @@ public sealed class CallServiceTests
         Assert.Equal(winner, (await h.Storage.Calls.GetAsync(callId, None))!.AcceptedDeviceId);
         Assert.Single(h.Transport.Sent, s => s.Event is CallAcceptedEvent && s.Target.StartsWith("device:", StringComparison.Ordinal));
         Assert.Equal($"device:{h.Owner}/{winner}", h.Transport.Sent.Single(s => s.Event is CallAcceptedEvent && s.Target.StartsWith("device:", StringComparison.Ordinal)).Target);
-        var lifecycle = await h.Storage.Mailbox.ReadAsync(callId, 0, 100, None);
+        var lifecycle = await h.Storage.Mailbox.ReadAsync(callId, CallSide.Caller, 0, 100, int.MaxValue, None);
         Assert.Single(lifecycle, e => e.Type == "call-accepted");
     }
 
@@ -283,7 +284,7 @@ public sealed class CallServiceTests
             Assert.Equal("revoked", Assert.Single(h.Transport.ForCaller(call.Call.CallId).OfType<CallEndedEvent>()).Reason);
         }
         Assert.Equal(CallState.Ringing, (await h.Calls.GetAsync(other.Caller, other.Call.Call.CallId, None)).Value.State);
-        Assert.Equal(0, await h.Calls.EndCallsOfCodeAsync(code.Code.Id, None));
+        Assert.Equal(0, await h.Calls.CodeCallEnder.EndCallsOfCodeAsync(code.Code.Id, None));
     }
 
     [Fact]
@@ -292,33 +293,154 @@ public sealed class CallServiceTests
         using var h = Create(o =>
         {
             o.MaxSignalDataBytes = 256;
+            o.MaxIceCandidateBytes = 300;
+            o.MaxKeyExchangeBytes = 400;
             o.MaxChatCiphertextBytes = 32;
-            o.MaxMailboxEntries = 10;
+            o.RingingMailboxBytes = 100_000;
         });
         var (_, started, caller) = await h.StartAsync();
         var callId = started.Call.CallId;
 
         var bigSignal = await h.Calls.SignalAsync(caller, callId, "offer", Json($$"""{"sdp":"{{new string('x', 250)}}"}"""), None);
+        var bigCandidate = await h.Calls.SignalAsync(caller, callId, "ice-candidate", Json($$"""{"candidate":"{{new string('x', 290)}}"}"""), None);
+        var bigKey = await h.Calls.SignalAsync(caller, callId, "key-exchange", Json($$"""{"k":"{{new string('x', 400)}}"}"""), None);
         var bigChat = await h.Calls.ChatAsync(caller, callId, new string('A', 33), None);
         var unknownType = await h.Calls.SignalAsync(caller, callId, "hello", Json("{}"), None);
         var noData = await h.Calls.SignalAsync(caller, callId, "offer", default, None);
         var emptyChat = await h.Calls.ChatAsync(caller, callId, "", None);
         var fits = await h.Calls.ChatAsync(caller, callId, new string('A', 32), None);
+        var keyFits = await h.Calls.SignalAsync(caller, callId, "key-exchange", Json($$"""{"k":"{{new string('x', 300)}}"}"""), None);
 
         Assert.Equal(QrCallingErrorCodes.TooLarge, bigSignal.Error?.Code);
+        Assert.Equal(QrCallingErrorCodes.TooLarge, bigCandidate.Error?.Code);
+        Assert.Equal(QrCallingErrorCodes.TooLarge, bigKey.Error?.Code);
         Assert.Equal(QrCallingErrorCodes.TooLarge, bigChat.Error?.Code);
         Assert.Equal(QrCallingErrorCodes.InvalidRequest, unknownType.Error?.Code);
         Assert.Equal(QrCallingErrorCodes.InvalidRequest, noData.Error?.Code);
         Assert.Equal(QrCallingErrorCodes.InvalidRequest, emptyChat.Error?.Code);
         Assert.Equal(1, fits.Value);
+        Assert.Equal(2, keyFits.Value);
+    }
 
-        for (var i = 2; i <= 10; i++)
+    [Fact]
+    public async Task Signal_WhileRinging_IsBoundedByTheRingingBudgetWithNothingStoredPastIt()
+    {
+        using var h = Create(o => o.RingingMailboxBytes = 66 * 1024 + 64);
+        var (_, started, caller) = await h.StartAsync();
+        var callId = started.Call.CallId;
+        var candidate = Json($$"""{"candidate":"{{new string('c', 1000)}}"}"""); // 1016 + 64 bytes
+
+        var results = new List<QrCallingResult<long>>();
+        for (var i = 0; i < 100; i++)
         {
-            Assert.Equal(i, (await h.Calls.SignalAsync(caller, callId, "ice-candidate", Json($$"""{"n":{{i}}}"""), None)).Value);
+            results.Add(await h.Calls.SignalAsync(caller, callId, "ice-candidate", candidate, None));
         }
-        var full = await h.Calls.SignalAsync(caller, callId, "ice-candidate", Json("{}"), None);
-        Assert.Equal(QrCallingErrorCodes.TooLarge, full.Error?.Code);
-        Assert.Equal(10, await h.Storage.Mailbox.GetLastSeqAsync(callId, None));
+
+        var accepted = results.TakeWhile(r => r.IsSuccess).Count();
+        Assert.Equal((66 * 1024 + 64) / 1080, accepted);
+        Assert.All(results.Skip(accepted), r => Assert.Equal(QrCallingErrorCodes.MailboxFull, r.Error?.Code));
+        Assert.True(await h.Storage.Mailbox.GetPendingBytesAsync(callId, CallSide.Callee, None) <= 66 * 1024 + 64);
+        Assert.Equal(accepted, await h.Storage.Mailbox.GetLastSeqAsync(callId, None));
+    }
+
+    [Fact]
+    public async Task Signal_RecipientThatAcknowledges_KeepsAManyMegabyteCallGoingInABoundedWindow()
+    {
+        using var h = Create(o =>
+        {
+            o.MaxSignalDataBytes = 4096;
+            o.MailboxBytesPerSide = 64 * 1024;
+        });
+        var (_, started, caller) = await h.StartAsync();
+        var callId = started.Call.CallId;
+        var device = h.Device("d1");
+        Assert.True((await h.Calls.AcceptAsync(device, callId, None)).IsSuccess);
+        var offer = Json($$"""{"type":"offer","sdp":"{{new string('s', 2000)}}"}""");
+
+        long lastSeq = 0;
+        for (var i = 0; i < 5000; i++) // about 10 MB through a 64 KiB window
+        {
+            var sent = await h.Calls.SignalAsync(caller, callId, "offer", offer, None);
+            Assert.True(sent.IsSuccess, $"message {i}: {sent.Error?.Code}");
+            lastSeq = sent.Value;
+            if (i % 16 == 15)
+            {
+                Assert.True((await h.Calls.AcknowledgeAsync(device, callId, lastSeq, None)).IsSuccess);
+            }
+            Assert.True(await h.Storage.Mailbox.GetPendingBytesAsync(callId, CallSide.Callee, None) <= 64 * 1024);
+        }
+
+        var delivered = h.Transport.ForDevice(h.Owner, "d1").OfType<SignalEvent>().Select(e => e.Seq).ToList();
+        Assert.Equal(5000, delivered.Count);
+        Assert.Equal(delivered.Order(), delivered);
+        Assert.Equal(delivered.Count, delivered.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Signal_RecipientStalled_GetsMailboxFullAndLosesNothingOnceItCatchesUp()
+    {
+        using var h = Create(o =>
+        {
+            o.MaxSignalDataBytes = 4096;
+            o.MailboxBytesPerSide = 8 * 1024;
+        });
+        var (_, started, caller) = await h.StartAsync();
+        var callId = started.Call.CallId;
+        var device = h.Device("d1");
+        await h.Calls.AcceptAsync(device, callId, None);
+        var candidate = Json($$"""{"candidate":"{{new string('c', 900)}}"}""");
+
+        var sent = new List<long>();
+        QrCallingResult<long> refused;
+        while ((refused = await h.Calls.SignalAsync(caller, callId, "ice-candidate", candidate, None)).IsSuccess)
+        {
+            sent.Add(refused.Value);
+        }
+        Assert.Equal(QrCallingErrorCodes.MailboxFull, refused.Error?.Code);
+        // A read without an acknowledgement (after 0) frees nothing.
+        var missed = (await h.Calls.ReadEventsAsync(device, callId, 0, TimeSpan.Zero, None)).Value;
+        Assert.Equal(sent, missed.Where(e => e.Type == "ice-candidate").Select(e => e.Seq));
+        var afterResume = await h.Calls.SignalAsync(caller, callId, "ice-candidate", candidate, None);
+        Assert.Equal(QrCallingErrorCodes.MailboxFull, afterResume.Error?.Code); // reading alone acknowledges nothing
+
+        var caughtUp = await h.Calls.ReadEventsAsync(device, callId, sent[^1], TimeSpan.Zero, None); // Resume(afterSeq)
+        var next = await h.Calls.SignalAsync(caller, callId, "ice-candidate", candidate, None);
+
+        Assert.True(caughtUp.IsSuccess);
+        Assert.True(next.IsSuccess);
+        Assert.Equal(sent[^1] + 1, next.Value);
+    }
+
+    [Fact]
+    public async Task Signal_RecipientConnectedThatNeverAcknowledges_IsTrimmedAfterTheSettleTime()
+    {
+        using var h = Create(o =>
+        {
+            o.MaxSignalDataBytes = 4096;
+            o.MailboxBytesPerSide = 8 * 1024;
+            o.DeliveredEntrySettleTime = TimeSpan.FromSeconds(20);
+        });
+        var (_, started, caller) = await h.StartAsync();
+        var callId = started.Call.CallId;
+        var device = h.Device("d1");
+        await h.Calls.AcceptAsync(device, callId, None);
+        var candidate = Json($$"""{"candidate":"{{new string('c', 900)}}"}""");
+        while ((await h.Calls.SignalAsync(caller, callId, "ice-candidate", candidate, None)).IsSuccess)
+        {
+        }
+
+        h.Time.Advance(TimeSpan.FromSeconds(21));
+        var later = await h.Calls.SignalAsync(caller, callId, "ice-candidate", candidate, None);
+        await h.Calls.DisconnectedAsync(device, callId, None);
+        h.Time.Advance(TimeSpan.FromSeconds(5));
+        while ((await h.Calls.SignalAsync(caller, callId, "ice-candidate", candidate, None)).IsSuccess)
+        {
+        }
+        h.Time.Advance(TimeSpan.FromSeconds(21));
+        var whileGone = await h.Calls.SignalAsync(caller, callId, "ice-candidate", candidate, None);
+
+        Assert.True(later.IsSuccess);
+        Assert.Equal(QrCallingErrorCodes.MailboxFull, whileGone.Error?.Code); // kept for the side that is away
     }
 
     [Fact]
@@ -398,7 +520,7 @@ public sealed class CallServiceTests
         await h.Storage.Mailbox.AppendAsync(callId, new MailboxEntry
         {
             Type = "answer", From = started.Call.CalleeId, To = CallSide.Caller, DataJson = "{}", At = T0,
-        }, None);
+        }, new MailboxBudget(1 << 20, 1 << 20), None);
         Assert.False(poll.IsCompleted);
         await WaitUntilAsync(() => poll.IsCompleted, () => h.Time.Advance(TimeSpan.FromMilliseconds(500)));
 
@@ -421,7 +543,7 @@ public sealed class CallServiceTests
 
         h.Time.Advance(TimeSpan.FromMinutes(11));
         await h.Calls.SweepAsync(None);
-        Assert.Empty(await h.Storage.Mailbox.ReadAsync(callId, 0, 100, None));
+        Assert.Empty(await h.Storage.Mailbox.ReadAsync(callId, CallSide.Callee, 0, 100, int.MaxValue, None));
         Assert.NotNull(await h.Storage.Calls.GetAsync(callId, None));
 
         h.Time.Advance(TimeSpan.FromDays(1));
