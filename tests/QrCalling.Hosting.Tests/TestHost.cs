@@ -87,8 +87,11 @@ internal sealed class TestHost : IAsyncDisposable
 
     /// <summary>A hub client. Callers pass their call token: over WebSockets as <c>?access_token=</c> (as browsers do), over
     /// long polling as the Authorization header (the .NET client's AccessTokenProvider).</summary>
+    /// <remarks>By default a refused probe invocation follows the start, so the test knows the server has run
+    /// OnConnectedAsync (presence, groups); <paramref name="probe"/> false returns as soon as the handshake is done, as a
+    /// plain client would.</remarks>
     public async Task<HubEventRecorder> ConnectAsync(HttpTransportType transport, string? owner = null, string? deviceId = null, string? callToken = null,
-        bool skipNegotiation = false)
+        bool skipNegotiation = false, bool probe = true)
     {
         var query = new List<string>();
         if (owner is not null) query.Add("owner=" + Uri.EscapeDataString(owner));
@@ -114,6 +117,10 @@ internal sealed class TestHost : IAsyncDisposable
         connection.Closed += e => { closed.TrySetResult(e); return Task.CompletedTask; };
         await connection.StartAsync();
         _connections.Add(connection);
+        if (!probe)
+        {
+            return client;
+        }
         // The handshake completes before OnConnectedAsync has joined the groups; any invocation runs after it, so one
         // round trip (a refused Resume) makes the connection ready to receive its events.
         try
