@@ -136,7 +136,17 @@ export class CallSession {
     } catch (e) { console.warn('ICE restart failed', e); }
   }
 
-  signal(type, data) { return this.hub.invoke('Signal', this.callId, type, data); }
+  /** Sends a signal; `mailbox_full` (the other side has not caught up yet) is back-pressure: wait and send again. */
+  async signal(type, data) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.hub.invoke('Signal', this.callId, type, data);
+      } catch (e) {
+        if (attempt >= 20 || !String(e?.message).includes('mailbox_full:')) throw e;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  }
 
   // ---- incoming events (kept in order through one promise chain) ----
   enqueue(kind, evt) {
@@ -150,6 +160,7 @@ export class CallSession {
       if (this.seen.has(evt.seq)) return; // already seen: Resume may repeat what also arrived live
       this.seen.add(evt.seq);
       this.lastSeq = Math.max(this.lastSeq, evt.seq);
+      this.noteReceived();
     }
     if (evt.from && evt.from === this.myId) return;
     debugState().events.push({ kind, type: evt.type, seq: evt.seq });
@@ -189,6 +200,22 @@ export class CallSession {
       default:
         break;
     }
+  }
+
+  /** Acknowledges what arrived (every 16 entries, or 250 ms after the last one), so the server trims this side's
+   *  mailbox window and the other side may keep sending. Fire and forget. */
+  noteReceived() {
+    this.unacked = (this.unacked ?? 0) + 1;
+    if (this.unacked >= 16) this.sendAck();
+    else if (!this.ackTimer) this.ackTimer = setTimeout(() => this.sendAck(), 250);
+  }
+
+  sendAck() {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = null;
+    this.unacked = 0;
+    if (this.ended || this.lastSeq <= 0) return;
+    this.hub.send('Ack', this.callId, this.lastSeq).catch(() => {});
   }
 
   async flushCandidates() {
