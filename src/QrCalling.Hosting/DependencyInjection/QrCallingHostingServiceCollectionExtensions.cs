@@ -56,6 +56,8 @@ public static class QrCallingHostingServiceCollectionExtensions
         services.TryAddSingleton<LongPollLimiter>();
         services.TryAddSingleton<PresenceCounter>();
         services.TryAddSingleton<ParticipantResolver>();
+        services.TryAddSingleton<RecentCallTokens>();
+        services.TryAddSingleton<CallerAuthenticator>();
         services.TryAddSingleton<ConnectionTracker>();
         services.TryAddSingleton<ITransport, SignalRTransport>();
 

@@ -181,7 +181,7 @@ internal static class QrCallingEndpoints
     }
 
     private static async Task<IResult> StartCallAsync(HttpContext http, CallService calls, CodeCallLimiter perCode, IceServerProvider ice,
-        CancellationToken cancellationToken)
+        RecentCallTokens recent, CancellationToken cancellationToken)
     {
         var (body, error) = await RequestReader.ReadAsync<StartCallRequest>(http.Request, RequestReader.SmallBodyBytes, cancellationToken);
         if (error is not null)
@@ -203,6 +203,7 @@ internal static class QrCallingEndpoints
             return ApiResults.Problem(result.Error!);
         }
         var call = result.Value.Call;
+        recent.Add(result.Value.CallToken); // its caller gets its own budget from the first request on
         return ApiResults.Json(new CallStartedResponse(call.CallId, call.CallerId, result.Value.CallToken, call.ExpiresAt, ice.Create(call.ExpiresAt)),
             StatusCodes.Status201Created);
     }

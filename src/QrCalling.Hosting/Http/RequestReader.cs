@@ -57,7 +57,7 @@ internal static class RequestReader
 
 /// <summary>Who is asking: an owner (the host's authenticated user) or a caller (a <c>qct_</c> call token as
 /// <c>Authorization: Bearer</c>; on the hub also as <c>?access_token=</c>).</summary>
-internal sealed class ParticipantResolver(CallService calls, AttemptLimiter attempts, IOptions<QrCallingHostingOptions> options)
+internal sealed class ParticipantResolver(CallerAuthenticator callers, IOptions<QrCallingHostingOptions> options)
 {
     /// <summary>Query parameter naming an owner's device (hub and REST mailbox).</summary>
     public const string DeviceIdQuery = "deviceId";
@@ -122,15 +122,7 @@ internal sealed class ParticipantResolver(CallService calls, AttemptLimiter atte
         var token = CallTokenOf(context.Request, allowQuery: false);
         if (token is not null)
         {
-            // A valid token is always admitted; an unknown one counts against the client's failed-attempt budget.
-            var caller = await calls.AuthenticateCallerAsync(token, cancellationToken);
-            if (caller is null)
-            {
-                return attempts.RecordFailure(attempts.ClientKey(context))
-                    ? (null, Unauthorized("The call token is unknown or expired."))
-                    : (null, new QrCallingError(QrCallingErrorCodes.RateLimited, "Too many failed attempts from this client; try again later."));
-            }
-            return (caller, null);
+            return await callers.AuthenticateAsync(token, context, cancellationToken);
         }
         var owner = OwnerId(context.User);
         if (owner is null)

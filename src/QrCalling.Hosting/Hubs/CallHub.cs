@@ -12,7 +12,7 @@ namespace QrCalling.Hosting.Hubs;
 /// <c>?access_token=&lt;callToken&gt;</c> (or <c>Authorization: Bearer</c>). Errors are HubExceptions whose message starts
 /// with the stable code.</summary>
 internal sealed class CallHub(CallService calls, ParticipantResolver participants, ConnectionTracker tracker, PresenceCounter presence,
-    AttemptLimiter attempts, HubRateLimiter limiter, ILogger<CallHub> logger) : Hub
+    CallerAuthenticator callers, HubRateLimiter limiter, ILogger<CallHub> logger) : Hub
 {
     internal const string ActorKey = "qrcalling.actor";
     private const string CallsKey = "qrcalling.calls";
@@ -24,13 +24,12 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
         var token = http is null ? null : ParticipantResolver.CallTokenOf(http.Request, allowQuery: true);
         if (token is not null)
         {
-            // A valid token is always admitted; an unknown one counts against the client's failed-attempt budget.
-            var caller = await calls.AuthenticateCallerAsync(token, Context.ConnectionAborted);
+            // A recently valid token is always admitted; any other spends a failed-attempt permit of the client before
+            // it is looked up, and is refused without a look-up once they are spent.
+            var (caller, refused) = await callers.AuthenticateAsync(token, http, Context.ConnectionAborted);
             if (caller is null)
             {
-                throw attempts.RecordFailure(attempts.ClientKey(http))
-                    ? Refuse(QrCallingErrorCodes.Unauthorized, "The call token is unknown or expired.")
-                    : Refuse(QrCallingErrorCodes.RateLimited, "Too many failed attempts from this client; try again later.");
+                throw Refuse(refused!.Code, refused.Detail);
             }
             ChargeConnect(caller);
             var callId = caller.CallerCallId!;

@@ -39,11 +39,11 @@ internal sealed class AttemptLimiter : IDisposable
 }
 
 /// <summary>Requests to the participant endpoints (<c>GET /calls/{callId}</c>, <c>GET</c> and <c>POST
-/// /calls/{callId}/events</c>, <c>GET /ice-servers</c>): per call for a caller (partitioned by the keyed hash of its call
-/// token, of which each call has exactly one), per owner for owners, and per client (IP hash) for requests without
-/// credentials.</summary>
+/// /calls/{callId}/events</c>, <c>GET /ice-servers</c>): per call for a caller whose token this instance recently saw
+/// valid (partitioned by the keyed hash of its call token, of which each call has exactly one), per owner for owners,
+/// and per client (IP hash) for everything else, unknown call tokens included.</summary>
 internal sealed class ParticipantRateLimitPolicy(ClientKeyHasher hasher, AttemptLimiter attempts, ParticipantResolver participants,
-    IOptions<QrCallingHostingOptions> options, ILogger<ParticipantRateLimitPolicy> logger) : IRateLimiterPolicy<string>
+    RecentCallTokens recent, IOptions<QrCallingHostingOptions> options, ILogger<ParticipantRateLimitPolicy> logger) : IRateLimiterPolicy<string>
 {
     public Func<OnRejectedContext, CancellationToken, ValueTask>? OnRejected { get; } =
         RateLimitRejection.Create(logger, QrCallingEndpoints.ParticipantPolicy);
@@ -53,18 +53,21 @@ internal sealed class ParticipantRateLimitPolicy(ClientKeyHasher hasher, Attempt
         var limits = options.Value.RateLimits;
         string key;
         int permits;
-        if (ParticipantResolver.CallTokenOf(httpContext.Request, allowQuery: false) is { } token)
+        var token = ParticipantResolver.CallTokenOf(httpContext.Request, allowQuery: false);
+        if (token is not null && recent.Contains(token))
         {
-            key = "call:" + hasher.Hash(Encoding.UTF8.GetBytes(token));
+            key = "call:" + recent.KeyOf(token);
             permits = limits.RequestsPerParticipant;
         }
-        else if (participants.OwnerId(httpContext.User) is { } owner)
+        else if (token is null && participants.OwnerId(httpContext.User) is { } owner)
         {
             key = "owner:" + hasher.Hash(Encoding.UTF8.GetBytes(owner));
             permits = limits.RequestsPerParticipant;
         }
         else
         {
+            // No credentials, or a call token this instance has not seen valid: the client's small budget, so random
+            // tokens neither get a partition each nor reach storage more than a few times.
             key = "anonymous:" + attempts.ClientKey(httpContext);
             permits = limits.FailedAttemptsPerClient;
         }

@@ -10,6 +10,8 @@ namespace QrCalling.Calls.Internal;
 internal sealed class CallTokens(IStorage storage, TokenHasher hasher, TimeProvider time)
 {
     private const int TokenBytes = 32;
+    private static readonly System.Buffers.SearchValues<char> Base64UrlAlphabet =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
     private static readonly int EncodedLength = CallService.CallTokenPrefix.Length + Base64Url.GetEncodedLength(TokenBytes);
 
     /// <summary>A new token and its keyed hash (under the current pepper).</summary>
@@ -31,8 +33,13 @@ internal sealed class CallTokens(IStorage storage, TokenHasher hasher, TimeProvi
         {
             return false;
         }
+        var encoded = callToken.AsSpan(CallService.CallTokenPrefix.Length);
+        if (encoded.ContainsAnyExcept(Base64UrlAlphabet))
+        {
+            return false; // Base64Url.TryDecodeFromChars throws on such characters rather than answering false
+        }
         Span<byte> bytes = stackalloc byte[TokenBytes];
-        var ok = Base64Url.TryDecodeFromChars(callToken.AsSpan(CallService.CallTokenPrefix.Length), bytes, out var written) && written == TokenBytes;
+        var ok = Base64Url.TryDecodeFromChars(encoded, bytes, out var written) && written == TokenBytes;
         CryptographicOperations.ZeroMemory(bytes);
         return ok;
     }

@@ -1,0 +1,119 @@
+using System.Buffers.Text;
+using System.Net;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.Extensions.DependencyInjection;
+using QrCalling.Calls;
+using QrCalling.Storage;
+using Xunit;
+
+namespace QrCalling.Hosting.Tests;
+
+/// <summary>Guessed call tokens against a real host, with a storage decorator that counts token look-ups.</summary>
+public sealed class TokenLookupCountingTests
+{
+    private static string RandomCallToken() => "qct_" + Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+
+    private static Task<TestHost> StartAsync(CountingStorage storage) =>
+        TestHost.StartAsync(configure: b => b.Services.AddSingleton<IStorage>(storage));
+
+    [Fact]
+    public async Task FiveHundredRandomTokensFromOneClient_AboutTwentyLookupsTheRest429_RealCallerStillAdmitted()
+    {
+        var storage = new CountingStorage();
+        await using var host = await StartAsync(storage);
+        var payload = (await host.Client(owner: "alice").IssueCodeAsync()).GetProperty("payload").GetString()!;
+        var started = await host.Client().StartCallAsync(payload, "audio");
+        var callId = started.GetProperty("callId").GetString()!;
+        var realToken = started.GetProperty("callToken").GetString()!;
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 500; i++)
+        {
+            statuses.Add((await host.Client(bearer: RandomCallToken()).GetAsync($"/api/v1/calls/{callId}")).StatusCode);
+        }
+
+        Assert.InRange(storage.TokenLookups, 1, 20);
+        Assert.Equal(storage.TokenLookups, statuses.Count(s => s == HttpStatusCode.Unauthorized));
+        Assert.Equal(500 - storage.TokenLookups, statuses.Count(s => s == HttpStatusCode.TooManyRequests));
+        // The real caller behind the same address keeps its own budget: its token was issued here.
+        Assert.Equal(HttpStatusCode.OK, (await host.Client(bearer: realToken).GetAsync($"/api/v1/calls/{callId}")).StatusCode);
+        await host.ConnectAsync(HttpTransportType.WebSockets, callToken: realToken);
+    }
+
+    [Fact]
+    public async Task MalformedTokens_NeverReachStorage()
+    {
+        var storage = new CountingStorage();
+        await using var host = await StartAsync(storage);
+
+        foreach (var token in new[] { "qct_", "qct_short", "qct_" + new string('!', 43), RandomCallToken() + "x", "qct_" + new string('A', 44) })
+        {
+            var response = await host.Client(bearer: token).GetAsync("/api/v1/calls/call_x");
+            Assert.True(response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.TooManyRequests, response.StatusCode.ToString());
+        }
+
+        Assert.Equal(0, storage.TokenLookups);
+    }
+
+    [Fact]
+    public async Task HundredHubConnectsWithRandomTokens_AtMostTwentyLookups()
+    {
+        var storage = new CountingStorage();
+        await using var host = await StartAsync(storage);
+
+        var refusals = new List<string>();
+        for (var i = 0; i < 100; i++)
+        {
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+                host.ConnectAsync(HttpTransportType.WebSockets, callToken: RandomCallToken(), skipNegotiation: true));
+            refusals.Add(refused.Message.Contains("HubException: rate_limited: ", StringComparison.Ordinal) ? "rate_limited" : "other");
+        }
+
+        Assert.InRange(storage.TokenLookups, 1, 20);
+        Assert.Equal(100 - storage.TokenLookups, refusals.Count(r => r == "rate_limited"));
+    }
+}
+
+/// <summary>In-memory storage that counts call-token look-ups.</summary>
+internal sealed class CountingStorage : IStorage
+{
+    private readonly InMemoryStorage _inner = new();
+    private readonly CountingCallStore _calls;
+
+    public CountingStorage() => _calls = new CountingCallStore(_inner.Calls);
+
+    public int TokenLookups => _calls.TokenLookups;
+    public ICodeStore Codes => _inner.Codes;
+    public ICallStore Calls => _calls;
+    public IMailboxStore Mailbox => _inner.Mailbox;
+    public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
+
+    private sealed class CountingCallStore(ICallStore inner) : ICallStore
+    {
+        private int _lookups;
+        public int TokenLookups => Volatile.Read(ref _lookups);
+
+        public ValueTask<CallRecord?> FindByTokenHashAsync(byte[] callTokenHash, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _lookups);
+            return inner.FindByTokenHashAsync(callTokenHash, cancellationToken);
+        }
+
+        public ValueTask CreateAsync(CallRecord call, CancellationToken cancellationToken) => inner.CreateAsync(call, cancellationToken);
+        public ValueTask<CallRecord?> GetAsync(string callId, CancellationToken cancellationToken) => inner.GetAsync(callId, cancellationToken);
+        public ValueTask<CallRecord?> TryAcceptAsync(string callId, string deviceId, DateTimeOffset now, CancellationToken cancellationToken) =>
+            inner.TryAcceptAsync(callId, deviceId, now, cancellationToken);
+        public ValueTask<CallRecord?> TryEndAsync(string callId, CallState expectedState, CallEndReason reason, DateTimeOffset now, CancellationToken cancellationToken) =>
+            inner.TryEndAsync(callId, expectedState, reason, now, cancellationToken);
+        public ValueTask SetPresenceAsync(string callId, CallSide side, DateTimeOffset? goneSince, CancellationToken cancellationToken) =>
+            inner.SetPresenceAsync(callId, side, goneSince, cancellationToken);
+        public IAsyncEnumerable<CallRecord> ListByOwnerAsync(string ownerId, int limit, DateTimeOffset? before, CancellationToken cancellationToken) =>
+            inner.ListByOwnerAsync(ownerId, limit, before, cancellationToken);
+        public IAsyncEnumerable<CallRecord> ListOpenAsync(int maxCount, CancellationToken cancellationToken) => inner.ListOpenAsync(maxCount, cancellationToken);
+        public IAsyncEnumerable<CallRecord> ListOpenByCodeAsync(string codeId, int maxCount, CancellationToken cancellationToken) =>
+            inner.ListOpenByCodeAsync(codeId, maxCount, cancellationToken);
+        public ValueTask<int> DeleteEndedBeforeAsync(DateTimeOffset cutoff, int maxCount, CancellationToken cancellationToken) =>
+            inner.DeleteEndedBeforeAsync(cutoff, maxCount, cancellationToken);
+    }
+}
