@@ -40,6 +40,12 @@ public sealed class QrCallingHostingOptions
     /// <summary>Origins allowed to call the API and hub from a browser (CORS). Empty: no CORS policy is applied
     /// (same-origin only).</summary>
     public IList<string> CorsOrigins { get; } = new List<string>();
+
+    /// <summary>Lets SignalR's and the connection layer's Debug and Trace logs through. They print every hub argument
+    /// (SDP with IP addresses, ICE candidates, chat ciphertext), so QrCalling keeps the categories
+    /// <c>Microsoft.AspNetCore.SignalR</c> and <c>Microsoft.AspNetCore.Http.Connections</c> at Information and above
+    /// unless this is true. For debugging on a developer machine only. Default false.</summary>
+    public bool LogHubTraffic { get; set; }
 }
 
 /// <summary>STUN servers (<c>QrCalling:Stun</c>).</summary>

@@ -23,6 +23,7 @@ public static class QrCallingHostingServiceCollectionExtensions
     public const string CorsPolicyName = "QrCalling";
 
     private const string HostingDiagnosticsCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
+    private static readonly string[] QuietCategories = ["Microsoft.AspNetCore.SignalR", "Microsoft.AspNetCore.Http.Connections"];
 
     /// <summary>Registers QrCalling with options set in code. Safe to call more than once.</summary>
     /// <param name="services">The service collection.</param>
@@ -90,6 +91,20 @@ public static class QrCallingHostingServiceCollectionExtensions
         // ASP.NET Core's request-start and request-finish lines (Information) print the query string, which holds the
         // call token (?access_token=) of browser hub connections. Keep that category at Warning so no token is logged.
         services.Configure<LoggerFilterOptions>(o => o.AddFilter(HostingDiagnosticsCategory, LogLevel.Warning));
+        // SignalR's dispatcher logs every hub invocation with its arguments at Debug (SDP, candidates with IP addresses,
+        // chat ciphertext); the connection layer logs transport details at Trace. The privacy invariant holds at every
+        // log level: these stay at Information unless the host opts in with LogHubTraffic (or names a more specific
+        // category in its own logging configuration).
+        services.AddOptions<LoggerFilterOptions>().Configure<IOptions<QrCallingHostingOptions>>((filters, hostingOptions) =>
+        {
+            if (!hostingOptions.Value.LogHubTraffic)
+            {
+                foreach (var category in QuietCategories)
+                {
+                    filters.AddFilter(category, LogLevel.Information);
+                }
+            }
+        });
         return builder;
     }
 
