@@ -26,6 +26,10 @@ public static class QrCallingErrorCodes
     public const string RateLimited = "rate_limited";
     /// <summary>The storage backend is down or unreachable (HTTP 503).</summary>
     public const string StorageUnavailable = "storage_unavailable";
+    /// <summary>A browser request from a web origin the host does not allow (HTTP 403).</summary>
+    public const string OriginNotAllowed = "origin_not_allowed";
+    /// <summary>A request body that is not JSON (HTTP 415).</summary>
+    public const string UnsupportedMediaType = "unsupported_media_type";
     /// <summary>The recipient has not yet received (acknowledged) enough of what it was sent: its mailbox window is full.
     /// Nothing was stored or relayed; send again once the other side caught up (HTTP 429 with <c>Retry-After</c>).</summary>
     public const string MailboxFull = "mailbox_full";

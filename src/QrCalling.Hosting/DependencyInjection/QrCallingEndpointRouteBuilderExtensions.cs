@@ -37,6 +37,19 @@ public static class QrCallingEndpointRouteBuilderExtensions
                 app.UseCors();
             }
             app.UseRateLimiter();
+            // Routing answers a body of the wrong content type with a bare 415 before any QrCalling code runs: give it
+            // the problem details body every other error has.
+            var prefix = new PathString(options.RoutePrefix);
+            app.Use(async (context, next) =>
+            {
+                await next(context);
+                if (context.Response.StatusCode == StatusCodes.Status415UnsupportedMediaType && !context.Response.HasStarted
+                    && context.Request.Path.StartsWithSegments(prefix))
+                {
+                    await ApiResults.WriteProblemAsync(context, new QrCallingError(QrCallingErrorCodes.UnsupportedMediaType,
+                        "The body must be JSON (Content-Type: application/json)."), context.RequestAborted);
+                }
+            });
         }
 
         var api = endpoints.MapGroup(options.RoutePrefix).WithTags("QrCalling");
@@ -44,6 +57,7 @@ public static class QrCallingEndpointRouteBuilderExtensions
         QrCallingEndpoints.Map(api);
 
         var hub = endpoints.MapHub<CallHub>(options.HubPath);
+        hub.Add(b => b.RequestDelegate = OriginGuard.Wrap(b.RequestDelegate!));
         endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
 

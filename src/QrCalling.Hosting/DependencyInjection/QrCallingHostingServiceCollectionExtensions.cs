@@ -59,6 +59,7 @@ public static class QrCallingHostingServiceCollectionExtensions
         services.TryAddSingleton<ParticipantResolver>();
         services.TryAddSingleton<RecentCallTokens>();
         services.TryAddSingleton<CallerAuthenticator>();
+        services.TryAddSingleton<OriginGuard>();
         services.TryAddSingleton<ConnectionTracker>();
         services.TryAddSingleton<ITransport, SignalRTransport>();
 

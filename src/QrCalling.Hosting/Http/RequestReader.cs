@@ -17,6 +17,11 @@ internal static class RequestReader
     public static async ValueTask<(T? Value, QrCallingError? Error)> ReadAsync<T>(HttpRequest request, int maxBytes, CancellationToken cancellationToken)
         where T : class
     {
+        if (!request.HasJsonContentType())
+        {
+            // Only JSON: a form or text/plain body (what a cross-site form or a "simple" CORS request can send) is refused.
+            return (null, new QrCallingError(QrCallingErrorCodes.UnsupportedMediaType, "The body must be JSON (Content-Type: application/json)."));
+        }
         if (request.ContentLength > maxBytes)
         {
             return (null, QrCallingError.TooLarge($"The request body exceeds {maxBytes} bytes."));
