@@ -224,6 +224,7 @@ public abstract partial class StorageContractTests
             long acked = 0;
             while (!writer.IsCompleted)
             {
+                await Task.Delay(2); // a reader slower than the writer, so the window does fill
                 var page = await Storage.Mailbox.ReadAsync(call.CallId, CallSide.Callee, acked, 5, int.MaxValue, CancellationToken.None);
                 if (page.Count > 0)
                 {
