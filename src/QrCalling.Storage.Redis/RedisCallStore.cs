@@ -5,7 +5,9 @@ using StackExchange.Redis;
 namespace QrCalling.Storage.Redis;
 
 /// <summary>Calls on Redis. A call is the hash <c>call:{id}</c> plus the pointer <c>calltoken:{hex}</c>; both live until
-/// expiresAt + CallRetention while open and endedAt + CallRetention once ended.</summary>
+/// expiresAt + CallRetention while open and endedAt + CallRetention once ended. Field <c>state</c> is the
+/// <see cref="CallState"/> number ('0' Ringing, '1' Active, '2' Ended), which the mailbox's append script reads too.
+/// Ending a call shortens its mailbox keys' TTLs to endedAt + MailboxRetention; deleting it deletes them.</summary>
 internal sealed class RedisCallStore(RedisStorage storage) : ICallStore
 {
     private const string Ended = "2";
@@ -56,7 +58,7 @@ internal sealed class RedisCallStore(RedisStorage storage) : ICallStore
         return redis.call('HGETALL', KEYS[1])
         """;
 
-    // KEYS: call, calls-open, calls-ended, mbox-ended, mbox, mbox-seq.
+    // KEYS: call, calls-open, calls-ended, mbox-ended, then the mailbox keys (RedisKeys.MailboxKeys).
     // ARGV: prefix, id, expected state, reason, now ms, call ttl ms, mailbox ttl ms.
     private const string EndScript = """
         local f = redis.call('HMGET', KEYS[1], 'state', 'code', 'tok')
@@ -68,8 +70,7 @@ internal sealed class RedisCallStore(RedisStorage storage) : ICallStore
         redis.call('ZADD', KEYS[4], ARGV[5], ARGV[2])
         redis.call('PEXPIRE', KEYS[1], ARGV[6])
         redis.call('PEXPIRE', ARGV[1] .. 'calltoken:' .. f[3], ARGV[6])
-        redis.call('PEXPIRE', KEYS[5], ARGV[7])
-        redis.call('PEXPIRE', KEYS[6], ARGV[7])
+        for i = 5, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[7]) end
         return redis.call('HGETALL', KEYS[1])
         """;
 
@@ -82,7 +83,8 @@ internal sealed class RedisCallStore(RedisStorage storage) : ICallStore
         """;
 
     // KEYS: calls-ended, mbox-ended. ARGV: prefix, cutoff ms, max.
-    private const string DeleteEndedScript = """
+    private const string DeleteEndedScript = RedisMailboxStore.MailboxKeysFunction + """
+
         local ids = redis.call('ZRANGE', KEYS[1], '-inf', '(' .. ARGV[2], 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[3]))
         local n = 0
         for _, id in ipairs(ids) do
@@ -93,7 +95,7 @@ internal sealed class RedisCallStore(RedisStorage storage) : ICallStore
             redis.call('ZREM', ARGV[1] .. 'owner-calls:' .. f[1], id)
             n = n + 1
           end
-          redis.call('DEL', ARGV[1] .. 'mbox:' .. id, ARGV[1] .. 'mbox-seq:' .. id)
+          redis.call('DEL', mailbox_keys(ARGV[1], id))
           redis.call('ZREM', KEYS[1], id)
           redis.call('ZREM', KEYS[2], id)
         end
@@ -177,7 +179,7 @@ internal sealed class RedisCallStore(RedisStorage storage) : ICallStore
         {
             return null;
         }
-        RedisKey[] keys = [Keys.Call(callId), Keys.OpenCalls, Keys.EndedCalls, Keys.EndedMailboxes, Keys.Mailbox(callId), Keys.MailboxSeq(callId)];
+        RedisKey[] keys = [Keys.Call(callId), Keys.OpenCalls, Keys.EndedCalls, Keys.EndedMailboxes, .. Keys.MailboxKeys(callId)];
         RedisValue[] args =
         [
             Keys.Prefix, callId, State(expectedState), (int)reason, RedisStorage.Ms(now),

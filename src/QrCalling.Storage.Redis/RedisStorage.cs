@@ -2,12 +2,14 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using QrCalling.Calls;
 using StackExchange.Redis;
 
 namespace QrCalling.Storage.Redis;
 
 /// <summary>QrCalling's storage on Redis: codes and calls as hashes, owner/open/stale indexes as sorted sets, mailboxes
-/// as sorted sets scored by seq; every atomic operation is one Lua script. Records expire through key TTLs (retention),
+/// as sorted sets scored by seq (one per recipient side, one for lifecycle entries) with a hash of each side's
+/// unacknowledged bytes; every atomic operation is one Lua script. Records expire through key TTLs (retention),
 /// and the sweep methods delete what is stale and clean index entries of keys that expired.</summary>
 internal sealed class RedisStorage : IStorage, IAsyncDisposable
 {
@@ -183,8 +185,17 @@ internal sealed class RedisKeys(string prefix)
     public RedisKey EndedCalls => Prefix + "calls-ended";
     /// <summary>Sorted set: ids of ended calls whose mailbox still exists, by endedAt (for the mailbox sweep).</summary>
     public RedisKey EndedMailboxes => Prefix + "mbox-ended";
-    /// <summary>Sorted set: a call's mailbox entries, scored by seq.</summary>
-    public RedisKey Mailbox(string callId) => Prefix + "mbox:" + callId;
-    /// <summary>String: a call's last seq.</summary>
+    /// <summary>String: a call's last seq (one seq space for all of the call's entries).</summary>
     public RedisKey MailboxSeq(string callId) => Prefix + "mbox-seq:" + callId;
+    /// <summary>Sorted set: a call's lifecycle entries (readable by both sides, never acknowledged), scored by seq.</summary>
+    public RedisKey MailboxBoth(string callId) => Prefix + "mbox-both:" + callId;
+    /// <summary>Sorted set: a call's entries addressed to one side and not acknowledged yet, scored by seq.</summary>
+    public RedisKey MailboxTo(string callId, CallSide side) => Prefix + (side == CallSide.Caller ? "mbox-caller:" : "mbox-callee:") + callId;
+    /// <summary>Hash: the bytes each side has not acknowledged yet (fields <c>caller</c>, <c>callee</c>).</summary>
+    public RedisKey MailboxBytes(string callId) => Prefix + "mbox-bytes:" + callId;
+
+    /// <summary>Every key of a call's mailbox (the scripts that delete a mailbox name the same keys, see
+    /// <see cref="RedisMailboxStore.MailboxKeysFunction"/>).</summary>
+    public RedisKey[] MailboxKeys(string callId) =>
+        [MailboxSeq(callId), MailboxBoth(callId), MailboxTo(callId, CallSide.Caller), MailboxTo(callId, CallSide.Callee), MailboxBytes(callId)];
 }

@@ -58,7 +58,10 @@ public sealed class RedisStorageTests : IAsyncLifetime
         ExpiresAt = Now.AddHours(2),
     };
 
-    private static MailboxEntry Entry(string type) => new() { Type = type, From = "caller", To = CallSide.Callee, DataJson = """{"a":1}""", At = Now };
+    private static readonly MailboxBudget Budget = new(SideBytes: 1 << 20, RingingBytes: 1 << 20);
+
+    private static MailboxEntry Entry(string type, CallSide? to = CallSide.Callee) =>
+        new() { Type = type, From = to is null ? "server" : "caller", To = to, DataJson = """{"a":1}""", At = Now };
 
     private async Task<TimeSpan?> TtlAsync(RedisKey key) => await _db.KeyTimeToLiveAsync(key);
 
@@ -111,16 +114,128 @@ public sealed class RedisStorageTests : IAsyncLifetime
     {
         var call = NewCall("owner-a");
         await _storage.Calls.CreateAsync(call, default);
-        await _storage.Mailbox.AppendAsync(call.CallId, Entry("offer"), default);
+        await AppendOkAsync(_storage, call.CallId, Entry("offer"));
+        await AppendOkAsync(_storage, call.CallId, Entry("ice-candidate", CallSide.Caller));
+        await AppendOkAsync(_storage, call.CallId, Entry("call-accepted", to: null));
         AssertNear(TimeSpan.FromHours(2) + TimeSpan.FromDays(7), await TtlAsync(_storage.Keys.Call(call.CallId)));
-        AssertNear(TimeSpan.FromHours(2) + TimeSpan.FromMinutes(10), await TtlAsync(_storage.Keys.Mailbox(call.CallId)));
+        foreach (var key in _storage.Keys.MailboxKeys(call.CallId))
+        {
+            AssertNear(TimeSpan.FromHours(2) + TimeSpan.FromMinutes(10), await TtlAsync(key));
+        }
 
         await _storage.Calls.TryEndAsync(call.CallId, CallState.Ringing, CallEndReason.Canceled, Now.AddMinutes(5), default);
 
         AssertNear(TimeSpan.FromMinutes(5) + TimeSpan.FromDays(7), await TtlAsync(_storage.Keys.Call(call.CallId)));
         AssertNear(TimeSpan.FromMinutes(5) + TimeSpan.FromDays(7), await TtlAsync(_storage.Keys.CallToken(call.CallTokenHash)));
-        AssertNear(TimeSpan.FromMinutes(15), await TtlAsync(_storage.Keys.Mailbox(call.CallId)));
-        AssertNear(TimeSpan.FromMinutes(15), await TtlAsync(_storage.Keys.MailboxSeq(call.CallId)));
+        foreach (var key in _storage.Keys.MailboxKeys(call.CallId))
+        {
+            AssertNear(TimeSpan.FromMinutes(15), await TtlAsync(key));
+        }
+    }
+
+    [Fact]
+    public async Task CallLifecycle_EveryKeyButTheSweepIndexesHasATtl()
+    {
+        var code = NewCode("owner-t", Now.AddDays(1));
+        var call = NewCall("owner-t", code.Id);
+        await _storage.Codes.CreateAsync(code, default);
+        await _storage.Calls.CreateAsync(call, default);
+        await AppendOkAsync(_storage, call.CallId, Entry("offer"));
+        Assert.NotNull(await _storage.Calls.TryAcceptAsync(call.CallId, "device-1", Now, default));
+        await AppendOkAsync(_storage, call.CallId, Entry("call-accepted", to: null));
+        await AppendOkAsync(_storage, call.CallId, Entry("answer", CallSide.Caller));
+        await AppendOkAsync(_storage, call.CallId, Entry("ice-candidate"));
+        await _storage.Mailbox.AcknowledgeAsync(call.CallId, CallSide.Callee, 1, default);
+        await _storage.Calls.SetPresenceAsync(call.CallId, CallSide.Caller, Now, default);
+        await AssertEveryKeyHasATtlAsync(expectedMailboxKeys: 5);
+
+        await _storage.Calls.TryEndAsync(call.CallId, CallState.Active, CallEndReason.Hangup, Now.AddMinutes(1), default);
+        await AppendOkAsync(_storage, call.CallId, Entry("call-ended", to: null));
+        await _storage.Mailbox.AcknowledgeAsync(call.CallId, CallSide.Caller, 10, default);
+        await AssertEveryKeyHasATtlAsync(expectedMailboxKeys: 4); // the caller's set is empty, so gone
+    }
+
+    /// <summary>Every key under the prefix has a TTL, except the global sweep indexes (which the sweeps empty).</summary>
+    private async Task AssertEveryKeyHasATtlAsync(int expectedMailboxKeys)
+    {
+        string[] sweepIndexes = [_storage.Keys.StaleCodes!, _storage.Keys.OpenCalls!, _storage.Keys.EndedCalls!, _storage.Keys.EndedMailboxes!];
+        var keys = await RedisTestStorage.KeysAsync(_prefix);
+        Assert.Equal(expectedMailboxKeys, keys.Count(k => k.StartsWith(_prefix + "mbox-", StringComparison.Ordinal) && !sweepIndexes.Contains(k)));
+        foreach (var key in keys.Where(k => !sweepIndexes.Contains(k)))
+        {
+            Assert.True(await TtlAsync(key) is not null, $"{key[_prefix.Length..]} has no TTL");
+        }
+    }
+
+    [Fact]
+    public async Task MailboxEntry_MultiByteDataAndSeparators_RoundTripsAndCostsItsUtf8Size()
+    {
+        var call = NewCall("owner-u");
+        await _storage.Calls.CreateAsync(call, default);
+        var entry = new MailboxEntry
+        {
+            Type = "chat|x", From = "caller|1|2", To = CallSide.Callee, DataJson = "\"é€😀|3|{}\"", At = Now.AddMilliseconds(7),
+        };
+        var lifecycle = Entry("call-accepted", to: null) with { DataJson = "" };
+
+        await AppendOkAsync(_storage, call.CallId, entry);
+        await AppendOkAsync(_storage, call.CallId, lifecycle);
+        var read = await _storage.Mailbox.ReadAsync(call.CallId, CallSide.Callee, 0, 10, int.MaxValue, default);
+
+        Assert.Equal([entry with { Seq = 1 }, lifecycle with { Seq = 2 }], read);
+        Assert.Equal(entry.Size, await _storage.Mailbox.GetPendingBytesAsync(call.CallId, CallSide.Callee, default));
+        Assert.Equal(1, await _storage.Mailbox.AcknowledgeAsync(call.CallId, CallSide.Callee, 1, default));
+        Assert.Equal(0, await _storage.Mailbox.GetPendingBytesAsync(call.CallId, CallSide.Callee, default));
+    }
+
+    [Fact]
+    public async Task MailboxDeleteForCallsEndedBefore_PartialBatch_FreesTheBytesOfWhatItDeletedThenDeletesEveryKey()
+    {
+        var call = NewCall("owner-v");
+        await _storage.Calls.CreateAsync(call, default);
+        var entry = Entry("ice-candidate");
+        for (var i = 0; i < 3; i++)
+        {
+            await AppendOkAsync(_storage, call.CallId, entry);
+        }
+        await AppendOkAsync(_storage, call.CallId, Entry("ice-candidate", CallSide.Caller));
+        await _storage.Calls.TryEndAsync(call.CallId, CallState.Ringing, CallEndReason.Canceled, Now, default);
+        await AppendOkAsync(_storage, call.CallId, Entry("call-ended", to: null));
+
+        Assert.Equal(2, await _storage.Mailbox.DeleteForCallsEndedBeforeAsync(Now.AddMinutes(1), 2, default));
+        // The caller's entry went first, then the callee's oldest: each side's bytes are what is left addressed to it.
+        Assert.Equal(0, await _storage.Mailbox.GetPendingBytesAsync(call.CallId, CallSide.Caller, default));
+        Assert.Equal(2L * entry.Size, await _storage.Mailbox.GetPendingBytesAsync(call.CallId, CallSide.Callee, default));
+        Assert.Equal(3, await _storage.Mailbox.DeleteForCallsEndedBeforeAsync(Now.AddMinutes(1), 100, default));
+
+        var keys = await RedisTestStorage.KeysAsync(_prefix);
+        Assert.DoesNotContain(keys, k => k.StartsWith(_prefix + "mbox-", StringComparison.Ordinal));
+        Assert.Equal(0, await _storage.Mailbox.GetLastSeqAsync(call.CallId, default));
+    }
+
+    [Fact]
+    public async Task CallDeleteEndedBefore_DeletesEveryMailboxKey()
+    {
+        var call = NewCall("owner-w");
+        await _storage.Calls.CreateAsync(call, default);
+        await AppendOkAsync(_storage, call.CallId, Entry("offer"));
+        await AppendOkAsync(_storage, call.CallId, Entry("ice-candidate", CallSide.Caller));
+        await _storage.Calls.TryEndAsync(call.CallId, CallState.Ringing, CallEndReason.Canceled, Now, default);
+        await AppendOkAsync(_storage, call.CallId, Entry("call-ended", to: null));
+        Assert.Equal(5, (await RedisTestStorage.KeysAsync(_prefix)).Count(k => k.StartsWith(_prefix + "mbox-", StringComparison.Ordinal) && k != _storage.Keys.EndedMailboxes));
+
+        Assert.Equal(1, await _storage.Calls.DeleteEndedBeforeAsync(Now.AddMinutes(1), 10, default));
+
+        var keys = await RedisTestStorage.KeysAsync(_prefix);
+        Assert.DoesNotContain(keys, k => k.StartsWith(_prefix + "mbox", StringComparison.Ordinal));
+        Assert.DoesNotContain(keys, k => k.StartsWith(_prefix + "call", StringComparison.Ordinal));
+    }
+
+    private static async Task<long> AppendOkAsync(RedisStorage storage, string callId, MailboxEntry entry)
+    {
+        var result = await storage.Mailbox.AppendAsync(callId, entry, Budget, default);
+        Assert.Equal(MailboxAppendStatus.Appended, result.Status);
+        return result.Seq;
     }
 
     [Fact]
@@ -130,13 +245,14 @@ public sealed class RedisStorageTests : IAsyncLifetime
         var storage = RedisTestStorage.Create(_time, options, _prefix);
         var call = NewCall("owner-a");
         await storage.Calls.CreateAsync(call, default);
-        await storage.Mailbox.AppendAsync(call.CallId, Entry("offer"), default);
+        await AppendOkAsync(storage, call.CallId, Entry("offer"));
         await storage.Calls.TryEndAsync(call.CallId, CallState.Ringing, CallEndReason.Canceled, Now, default);
 
-        var seq = await storage.Mailbox.AppendAsync(call.CallId, Entry("call-ended"), default);
+        var seq = await AppendOkAsync(storage, call.CallId, Entry("call-ended", to: null));
 
         Assert.Equal(2, seq);
-        AssertNear(RedisStorage.MinimumTtl, await TtlAsync(storage.Keys.Mailbox(call.CallId)));
+        AssertNear(RedisStorage.MinimumTtl, await TtlAsync(storage.Keys.MailboxBoth(call.CallId)));
+        AssertNear(RedisStorage.MinimumTtl, await TtlAsync(storage.Keys.MailboxSeq(call.CallId)));
     }
 
     [Fact]
@@ -171,9 +287,9 @@ public sealed class RedisStorageTests : IAsyncLifetime
         var call = NewCall("owner-c");
         await _storage.Codes.CreateAsync(code, default);
         await _storage.Calls.CreateAsync(call, default);
-        await _storage.Mailbox.AppendAsync(call.CallId, Entry("offer"), default);
+        await AppendOkAsync(_storage, call.CallId, Entry("offer"));
         await _storage.Calls.TryEndAsync(call.CallId, CallState.Ringing, CallEndReason.Missed, Now.AddMinutes(1), default);
-        await _db.KeyDeleteAsync([_storage.Keys.Code(code.Id), _storage.Keys.Call(call.CallId), _storage.Keys.Mailbox(call.CallId)]);
+        await _db.KeyDeleteAsync([_storage.Keys.Code(code.Id), _storage.Keys.Call(call.CallId), .. _storage.Keys.MailboxKeys(call.CallId)]);
 
         Assert.Equal(0, await _storage.Codes.DeleteStaleAsync(Now.AddDays(1), 100, default));
         Assert.Equal(0, await _storage.Mailbox.DeleteForCallsEndedBeforeAsync(Now.AddDays(1), 100, default));
@@ -212,9 +328,11 @@ public sealed class RedisStorageTests : IAsyncLifetime
             () => ToListAsync(storage.Calls.ListOpenAsync(10, default)),
             () => ToListAsync(storage.Calls.ListOpenByCodeAsync("c", 10, default)),
             () => storage.Calls.DeleteEndedBeforeAsync(Now, 10, default).AsTask(),
-            () => storage.Mailbox.AppendAsync("x", Entry("offer"), default).AsTask(),
-            () => storage.Mailbox.ReadAsync("x", 0, 10, default).AsTask(),
+            () => storage.Mailbox.AppendAsync("x", Entry("offer"), Budget, default).AsTask(),
+            () => storage.Mailbox.ReadAsync("x", CallSide.Caller, 0, 10, int.MaxValue, default).AsTask(),
+            () => storage.Mailbox.AcknowledgeAsync("x", CallSide.Caller, 1, default).AsTask(),
             () => storage.Mailbox.GetLastSeqAsync("x", default).AsTask(),
+            () => storage.Mailbox.GetPendingBytesAsync("x", CallSide.Caller, default).AsTask(),
             () => storage.Mailbox.DeleteForCallsEndedBeforeAsync(Now, 10, default).AsTask(),
         };
 
