@@ -83,4 +83,30 @@ public sealed class OptionsTests
         Assert.Equal(7, hosting.RateLimits.ScansPerClient);
         Assert.Equal("https://call.example.org/c", provider.GetRequiredService<IOptions<QrCallingOptions>>().Value.PublicBaseUrl);
     }
+
+    [Theory]
+    [InlineData("Production", "*", null, false)]
+    [InlineData("Production", "", null, false)]
+    [InlineData("Staging", "localhost;*", null, false)]
+    [InlineData("Production", "call.example.org", null, true)]
+    [InlineData("Production", "*", "https://call.example.org/c", true)]
+    [InlineData("Development", "*", null, true)]
+    public async Task Startup_NoPublicBaseUrlOutsideDevelopment_NeedsRestrictedAllowedHosts(string environment, string allowedHosts, string? publicBaseUrl, bool starts)
+    {
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateBuilder(new Microsoft.AspNetCore.Builder.WebApplicationOptions { EnvironmentName = environment });
+        Microsoft.AspNetCore.TestHost.WebHostBuilderExtensions.UseTestServer(builder.WebHost);
+        builder.Configuration["AllowedHosts"] = allowedHosts;
+        builder.Services.AddQrCalling(o => o.PublicBaseUrl = publicBaseUrl);
+        await using var app = builder.Build();
+        var start = () => app.StartAsync();
+
+        if (starts)
+        {
+            await start();
+            return;
+        }
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(start);
+        Assert.Contains("QrCalling:PublicBaseUrl is required outside Development", ex.Message);
+        Assert.Contains("AllowedHosts", ex.Message);
+    }
 }

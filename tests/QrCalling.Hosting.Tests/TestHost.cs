@@ -36,6 +36,7 @@ internal sealed class TestHost : IAsyncDisposable
         TimeProvider? time = null, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.Configuration["AllowedHosts"] = "localhost;127.0.0.1"; // links come from the Host header (no PublicBaseUrl)
         builder.WebHost.UseTestServer();
         var logs = new CapturingLoggerProvider();
         builder.Logging.ClearProviders();

@@ -33,6 +33,7 @@ internal sealed class RedisHost : IAsyncDisposable
     public static async Task<RedisHost> StartAsync(string redis, string keyPrefix, string channelPrefix)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.Configuration["AllowedHosts"] = "localhost;127.0.0.1"; // links come from the Host header (no PublicBaseUrl)
         builder.WebHost.UseTestServer();
         var logs = new CapturingLoggerProvider();
         builder.Logging.ClearProviders();

@@ -42,6 +42,7 @@ public static class QrCallingHostingServiceCollectionExtensions
         hosting.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<QrCallingHostingOptions>, QrCallingHostingOptionsDataValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<QrCallingHostingOptions>, QrCallingHostingOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<QrCallingOptions>, PublicBaseUrlValidator>());
 
         if (services.Any(d => d.ServiceType == typeof(QrCallingHostingMarker)))
         {
