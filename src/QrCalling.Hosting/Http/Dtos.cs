@@ -13,7 +13,9 @@ internal sealed record CodeCreatedResponse(string Id, string Payload, string Lin
 internal sealed record CodeListItem(string Id, string Label, IReadOnlyList<string> Media, DateTimeOffset CreatedAt,
     DateTimeOffset? ExpiresAt, int? MaxScans, int ScanCount, DateTimeOffset? LastScannedAt, DateTimeOffset? RevokedAt);
 
-internal sealed record QrRequest(string? Payload, string? Format, int? PixelsPerModule);
+/// <summary><c>POST /qr</c>: <c>form</c> is <c>link</c> (default, spec v1.1: the link form, which a phone camera opens) or
+/// <c>payload</c> (the bare payload, for apps that scan in-app).</summary>
+internal sealed record QrRequest(string? Payload, string? Format, int? PixelsPerModule, string? Form = null);
 
 internal sealed record PayloadRequest(string? Payload);
 

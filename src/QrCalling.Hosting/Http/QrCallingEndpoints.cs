@@ -136,7 +136,11 @@ internal static class QrCallingEndpoints
         return result.IsSuccess ? Created(http, result.Value, options.Value) : ApiResults.Problem(result.Error!);
     }
 
-    private static async Task<IResult> RenderQrAsync(HttpContext http, QrRenderer renderer, ParticipantResolver participants, CancellationToken cancellationToken)
+    /// <summary><c>POST /qr</c>: the image of a code's link form (default; spec v1.1) or, with <c>form: "payload"</c>, of the bare
+    /// payload. The link's base is <see cref="QrCallingOptions.PublicBaseUrl"/> or the request's <c>{scheme}://{host}/c</c>, as
+    /// for <c>link</c> in <c>POST /codes</c>; either way the payload is the canonical text in upper case.</summary>
+    private static async Task<IResult> RenderQrAsync(HttpContext http, QrRenderer renderer, ParticipantResolver participants,
+        IOptions<QrCallingOptions> options, CancellationToken cancellationToken)
     {
         if (participants.OwnerId(http.User) is null)
         {
@@ -158,14 +162,27 @@ internal static class QrCallingEndpoints
         {
             return ApiResults.Problem(QrCallingError.InvalidRequest("pixelsPerModule must be between 1 and 40."));
         }
+        bool asLink;
+        switch (body.Form?.Trim().ToLowerInvariant())
+        {
+            case null or "link": asLink = true; break;
+            case "payload": asLink = false; break;
+            default: return ApiResults.Problem(QrCallingError.InvalidRequest("form must be \"link\" or \"payload\"."));
+        }
         var parsed = CodePayload.Parse(body.Payload);
         if (!parsed.IsValid)
         {
             return ApiResults.Problem(parsed.Status == PayloadStatus.Checksum ? QrCallingError.Checksum : QrCallingError.Malformed);
         }
-        var bytes = renderer.Render(CodePayload.Format(parsed.Token!), format, body.PixelsPerModule);
+        var payload = CodePayload.Format(parsed.Token!);
+        var text = asLink ? CodePayload.ToLink(QrLinkBase(http, options.Value), payload) : payload;
+        var bytes = renderer.Render(text, format, body.PixelsPerModule);
         return Results.Bytes(bytes, format == QrImageFormat.Png ? "image/png" : "image/svg+xml");
     }
+
+    /// <summary>The base of the link form in a QR image: the one <c>link</c> in <c>POST /codes</c> uses.</summary>
+    private static string QrLinkBase(HttpContext http, QrCallingOptions options) =>
+        options.PublicBaseUrl ?? $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}/c";
 
     private static async Task<IResult> ScanAsync(HttpContext http, CodeService codes, CancellationToken cancellationToken)
     {
