@@ -167,7 +167,9 @@ public static partial class SampleHostApp
         app.UseAuthorization();
 
         app.MapOpenApi();
-        app.MapScalarApiReference(); // Serves /scalar with its JavaScript embedded in the package: no CDN.
+        // Serves /scalar with its JavaScript embedded in the package: no CDN, no web fonts, no telemetry, no AI agent, and a
+        // fresh nonce on its inline script for the Content-Security-Policy (see SecurityHeaders).
+        app.MapScalarApiReference(o => o.WithNonce().DisableDefaultFonts().DisableTelemetry().DisableAgent().DisableMcp());
         app.MapQrCalling(); // On a WebApplication this also adds the rate limiter middleware (used by the account endpoints too).
         app.MapSampleAccounts();
         app.MapGet("/c", (IWebHostEnvironment env) => Results.Stream(env.WebRootFileProvider.GetFileInfo("caller.html").CreateReadStream(), "text/html; charset=utf-8"))
@@ -201,18 +203,46 @@ public static partial class SampleHostApp
         return Task.CompletedTask;
     }
 
+    /// <summary>The web app's pages (and every other response): scripts, styles and connections from this origin only
+    /// (SignalR's WebSocket included: <c>connect-src 'self'</c> covers ws:/wss: to the same host), no inline scripts, no
+    /// framing, no referrer.</summary>
+    internal const string PageCsp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; " +
+        "media-src 'self' blob: mediastream:; connect-src 'self'; font-src 'self'; object-src 'none'; frame-ancestors 'none'; " +
+        "base-uri 'none'; form-action 'self'";
+
+    /// <summary>The OpenAPI document is data: nothing in it may load or run.</summary>
+    internal const string DocumentCsp = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+    /// <summary>Scalar's page (/scalar only): its inline start-up script by the per-request nonce Scalar puts on it, and the
+    /// styles it injects at run time ('unsafe-inline' for styles only); everything else as strict as the web app.</summary>
+    internal static string ScalarCsp(string? nonce) =>
+        $"default-src 'self'; script-src 'self'{(nonce is null ? "" : $" 'nonce-{nonce}'")}; style-src 'self' 'unsafe-inline'; " +
+        "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; " +
+        "base-uri 'none'; form-action 'self'";
+
     private static Task SecurityHeaders(HttpContext context, Func<Task> next)
     {
         var path = context.Request.Path;
-        if (!path.StartsWithSegments("/scalar") && !path.StartsWithSegments("/openapi"))
+        var headers = context.Response.Headers;
+        headers.XContentTypeOptions = "nosniff";
+        headers.XFrameOptions = "DENY";
+        headers["Referrer-Policy"] = "no-referrer";
+        headers["Cross-Origin-Opener-Policy"] = "same-origin";
+        if (path.StartsWithSegments("/scalar"))
         {
-            var headers = context.Response.Headers;
-            // Same-origin only: every script and style is served from wwwroot, nothing from a CDN.
-            headers.ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; " +
-                "media-src 'self' blob: mediastream:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
-            headers["Referrer-Policy"] = "no-referrer";
-            headers.XContentTypeOptions = "nosniff";
-            headers["Permissions-Policy"] = "camera=(self), microphone=(self)";
+            headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()";
+            // Scalar makes the nonce while it renders the page: the header is written when the response starts.
+            context.Response.OnStarting(() =>
+            {
+                var nonce = context.Items.TryGetValue(ScalarOptions.NonceHttpContextItemKey, out var value) ? value as string : null;
+                context.Response.Headers.ContentSecurityPolicy = ScalarCsp(nonce);
+                return Task.CompletedTask;
+            });
+        }
+        else
+        {
+            headers.ContentSecurityPolicy = path.StartsWithSegments("/openapi") ? DocumentCsp : PageCsp;
+            headers["Permissions-Policy"] = "camera=(self), microphone=(self), geolocation=()";
         }
         return next();
     }
