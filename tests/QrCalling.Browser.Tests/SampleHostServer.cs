@@ -14,26 +14,28 @@ namespace QrCalling.Browser.Tests;
 /// storage. Records every request's path and query so tests can check what reached the server.</summary>
 internal sealed class SampleHostServer : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly string[] _args;
+    private WebApplication? _app;
 
-    private SampleHostServer(WebApplication app, ConcurrentQueue<string> requests)
+    private SampleHostServer(string[] args, ConcurrentQueue<string> requests)
     {
-        _app = app;
+        _args = args;
         RequestTargets = requests;
     }
 
-    /// <summary>Base address, e.g. http://127.0.0.1:41234 (no trailing slash).</summary>
+    /// <summary>Base address, e.g. http://127.0.0.1:41234 (no trailing slash). It stays the same across a restart.</summary>
     public string BaseUrl { get; private set; } = "";
 
     /// <summary>Path and query of every request the server received (never a fragment: browsers do not send it).</summary>
     public ConcurrentQueue<string> RequestTargets { get; }
 
+    /// <summary>The running application's services (changes with a restart).</summary>
+    public IServiceProvider Services => _app!.Services;
+
     public static async Task<SampleHostServer> StartAsync(params string[] settings)
     {
-        var requests = new ConcurrentQueue<string>();
         string[] args =
         [
-            "--urls=http://127.0.0.1:0",
             $"--contentRoot={TestPaths.SampleHostContentRoot}",
             "--environment=Development",
             "--QrCalling:Sample:AccountPermitsPerMinute=1000",
@@ -42,24 +44,69 @@ internal sealed class SampleHostServer : IAsyncDisposable
             "--QrCalling:RateLimits:CallsPerCode=1000",
             .. settings,
         ];
-        var app = SampleHostApp.Build(args, builder =>
-        {
-            builder.Logging.SetMinimumLevel(LogLevel.Warning);
-            builder.Services.AddSingleton<IStartupFilter>(new RecordRequests(requests));
-        });
-        var server = new SampleHostServer(app, requests);
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        server.BaseUrl = address.TrimEnd('/');
+        var server = new SampleHostServer(args, new ConcurrentQueue<string>());
+        await server.StartOnAsync("http://127.0.0.1:0");
         return server;
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Stops the host (its WebSockets close, as when a server goes down); <see cref="StartAgainAsync"/> brings a
+    /// new one up on the same port. In-memory storage does not survive; pass a fixed QrCalling:Sample:JwtKey so that
+    /// owners' tokens do.</summary>
+    public async Task StopAsync()
     {
+        if (_app is null)
+        {
+            return;
+        }
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         await _app.StopAsync(timeout.Token);
         await _app.DisposeAsync();
+        _app = null;
     }
+
+    public async Task StartAgainAsync()
+    {
+        if (_app is not null)
+        {
+            throw new InvalidOperationException("The host is running.");
+        }
+        // The port was just released; a moment may pass before it can be bound again.
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await StartOnAsync(BaseUrl);
+                return;
+            }
+            catch (IOException) when (attempt < 20)
+            {
+                await Task.Delay(250);
+            }
+        }
+    }
+
+    private async Task StartOnAsync(string url)
+    {
+        var app = SampleHostApp.Build([$"--urls={url}", .. _args], builder =>
+        {
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.Services.AddSingleton<IStartupFilter>(new RecordRequests(RequestTargets));
+        });
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+        _app = app;
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        BaseUrl = address.TrimEnd('/');
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync();
 
     private sealed class RecordRequests(ConcurrentQueue<string> requests) : IStartupFilter
     {

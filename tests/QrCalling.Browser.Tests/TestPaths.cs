@@ -9,12 +9,24 @@ internal static class TestPaths
 
     public static string RepositoryRoot => Metadata("RepositoryRoot");
 
-    /// <summary>Where screenshots and downloaded QR images go: TestResults/browser under the repository (git-ignored),
-    /// or QRCALLING_TEST_RESULTS when set.</summary>
+    /// <summary>Where screenshots and downloaded QR images go: under <c>QRCALLING_TEST_ARTIFACTS</c> (which ./test.sh sets
+    /// to its results folder) in <c>QrCalling.Browser.Tests/</c>, next to this project's test results; else under
+    /// QRCALLING_TEST_RESULTS; else TestResults/browser under the repository (git-ignored).</summary>
     public static string Results(string sub)
     {
-        var root = Environment.GetEnvironmentVariable("QRCALLING_TEST_RESULTS") is { Length: > 0 } configured
-            ? configured : Path.Combine(RepositoryRoot, "TestResults", "browser");
+        string root;
+        if (Environment.GetEnvironmentVariable("QRCALLING_TEST_ARTIFACTS") is { Length: > 0 } artifacts)
+        {
+            root = Path.Combine(artifacts, "QrCalling.Browser.Tests");
+        }
+        else if (Environment.GetEnvironmentVariable("QRCALLING_TEST_RESULTS") is { Length: > 0 } configured)
+        {
+            root = configured;
+        }
+        else
+        {
+            root = Path.Combine(RepositoryRoot, "TestResults", "browser");
+        }
         var path = Path.Combine(root, sub);
         Directory.CreateDirectory(path);
         return path;
