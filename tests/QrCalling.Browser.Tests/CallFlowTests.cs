@@ -87,12 +87,15 @@ public sealed class CallFlowTests(BrowserFixture browser)
         await caller.GotoAsync(link);
         await Expect(caller.GetByTestId("code-label")).ToHaveTextAsync("Front door");
         await caller.GetByTestId("call-audio").ClickAsync();
+        // No TURN server: each side is asked before a direct connection could show its IP address.
+        await WebApp.AnswerDirectAsync(caller, yes: true);
         await owner.GetByTestId("accept").ClickAsync();
+        await WebApp.AnswerDirectAsync(owner, yes: true);
 
         await WaitConnectedAsync(owner, caller);
         await AssertAudioFlowsAsync(owner, "owner");
         await AssertAudioFlowsAsync(caller, "caller");
-        // No TURN server configured: direct candidates are allowed, and both sides are told their IP address shows.
+        // No TURN server configured and both agreed: direct candidates are allowed, and both sides are told their IP address shows.
         foreach (var page in new[] { owner, caller })
         {
             await Expect(page.GetByTestId("ip-notice")).ToBeVisibleAsync();
@@ -109,8 +112,9 @@ public sealed class CallFlowTests(BrowserFixture browser)
         await SaveScreenshotsAsync("audio-call", owner, caller);
 
         await caller.GetByTestId("hangup").ClickAsync();
-        await Expect(owner.GetByTestId("call-ended")).ToContainTextAsync("hangup", new() { Timeout = 10_000 });
+        await Expect(owner.GetByTestId("call-ended")).ToContainTextAsync("The other side hung up", new() { Timeout = 10_000 });
         Assert.Equal("ended", await owner.Locator("#call").GetAttributeAsync("data-state"));
+        Assert.Equal("hangup", await owner.Locator("#call").GetAttributeAsync("data-end-reason"));
 
         // The payload travelled only in bodies: no URL the server saw, nor any URL the page requested (fragment aside), holds it.
         Assert.DoesNotContain(server.RequestTargets, target => target.Contains("PQC", StringComparison.OrdinalIgnoreCase));
@@ -169,7 +173,7 @@ public sealed class CallFlowTests(BrowserFixture browser)
         await AssertAudioFlowsAsync(caller, "caller over TURN");
         await SaveScreenshotsAsync("relay-call", owner, caller);
         await caller.GetByTestId("hangup").ClickAsync();
-        await Expect(owner.GetByTestId("call-ended")).ToContainTextAsync("hangup", new() { Timeout = 10_000 });
+        await Expect(owner.GetByTestId("call-ended")).ToContainTextAsync("The other side hung up", new() { Timeout = 10_000 });
     }
 
     [Fact]
@@ -222,7 +226,7 @@ public sealed class CallFlowTests(BrowserFixture browser)
     }
 
     [Fact]
-    public async Task QrImage_DownloadedPng_DecodesWithZbarToAPayloadThatStartsAVideoCall()
+    public async Task QrImage_DownloadedPng_DecodesWithZbarToALinkThatStartsAVideoCall()
     {
         var zbarimg = TestServers.RequireProgram("zbarimg");
         await using var server = await SampleHostServer.StartAsync();
@@ -241,8 +245,9 @@ public sealed class CallFlowTests(BrowserFixture browser)
 
         var decoded = await ZbarAsync(zbarimg, pngPath);
         Assert.Equal(decoded, await ZbarAsync(zbarimg, shownPath));
-        Assert.Matches("^PQC:1:[A-Z2-7]{52}:[A-Z2-7]{7}$", decoded);
-        Assert.EndsWith("#" + decoded, link, StringComparison.OrdinalIgnoreCase);
+        // The link form (spec v1.1), so that a phone's own camera app opens the caller page.
+        Assert.Matches("^http://127\\.0\\.0\\.1:\\d+/c#PQC:1:[A-Z2-7]{52}:[A-Z2-7]{7}$", decoded);
+        Assert.Equal(link, decoded);
 
         // The caller page's fallback decoder (jsQR, for browsers without BarcodeDetector) reads the same image.
         await caller.GotoAsync($"{server.BaseUrl}/c");
@@ -262,10 +267,12 @@ public sealed class CallFlowTests(BrowserFixture browser)
             """, dataUrl);
         Assert.Equal(decoded, inBrowser);
 
-        await caller.GotoAsync($"{server.BaseUrl}/c#{decoded}");
+        await caller.GotoAsync(decoded);
         await Expect(caller.GetByTestId("code-label")).ToHaveTextAsync("Printed");
         await caller.GetByTestId("call-video").ClickAsync();
+        await WebApp.AnswerDirectAsync(caller, yes: true);
         await owner.GetByTestId("accept").ClickAsync();
+        await WebApp.AnswerDirectAsync(owner, yes: true);
         await WaitConnectedAsync(owner, caller);
         // The fake camera's frames arrive on both sides.
         foreach (var page in new[] { owner, caller })
@@ -274,7 +281,7 @@ public sealed class CallFlowTests(BrowserFixture browser)
         }
         await SaveScreenshotsAsync("video-call", owner, caller);
         await owner.GetByTestId("hangup").ClickAsync();
-        await Expect(caller.GetByTestId("call-ended")).ToContainTextAsync("hangup", new() { Timeout = 10_000 });
+        await Expect(caller.GetByTestId("call-ended")).ToContainTextAsync("The other side hung up", new() { Timeout = 10_000 });
     }
 
     [Fact]
@@ -296,7 +303,9 @@ public sealed class CallFlowTests(BrowserFixture browser)
         var link = await SignUpAndCreateCodeAsync(owner, "/", "Blip");
         await caller.GotoAsync(link);
         await caller.GetByTestId("call-audio").ClickAsync();
+        await WebApp.AnswerDirectAsync(caller, yes: true);
         await owner.GetByTestId("accept").ClickAsync();
+        await WebApp.AnswerDirectAsync(owner, yes: true);
         await WaitConnectedAsync(owner, caller);
         await Expect(caller.GetByTestId("chat-send")).ToBeEnabledAsync(new() { Timeout = 10_000 });
         await Expect(owner.GetByTestId("chat-send")).ToBeEnabledAsync(new() { Timeout = 10_000 });
@@ -304,13 +313,15 @@ public sealed class CallFlowTests(BrowserFixture browser)
         // A network blip on the caller's signaling: its WebSocket drops and reconnecting fails until the route is lifted.
         await caller.RouteAsync("**/hubs/calls/negotiate**", route => route.AbortAsync());
         Assert.Equal(1, await caller.EvaluateAsync<int>("() => { const open = window.__sockets.filter(s => s.readyState === 1); open.forEach(s => s.close(4000, 'blip')); return open.length; }"));
-        await Expect(caller.GetByTestId("hub-state")).ToHaveTextAsync("reconnecting…", new() { Timeout = 10_000 });
+        await Expect(caller.Locator("body")).ToHaveAttributeAsync("data-hub", "reconnecting", new() { Timeout = 10_000 });
+        await Expect(caller.GetByTestId("conn-banner")).ToBeVisibleAsync();
         await owner.GetByTestId("chat-input").FillAsync("written while you were away");
         await owner.GetByTestId("chat-send").ClickAsync();
         await Expect(owner.Locator("[data-testid=chat-message].me")).ToHaveTextAsync("written while you were away");
         await caller.UnrouteAllAsync();
 
-        await Expect(caller.GetByTestId("hub-state")).ToHaveTextAsync("online", new() { Timeout = 15_000 });
+        await WebApp.WaitOnlineAsync(caller, 15_000);
+        await Expect(caller.GetByTestId("conn-banner")).ToBeHiddenAsync();
         await Expect(caller.GetByTestId("chat-message")).ToHaveTextAsync("written while you were away", new() { Timeout = 10_000 });
         Assert.Equal("connected", await caller.EvaluateAsync<string>("() => window.qrcallingDebug.pc.connectionState"));
     }
@@ -321,7 +332,7 @@ public sealed class CallFlowTests(BrowserFixture browser)
         await owner.GetByLabel("User name").FillAsync("owner" + Guid.NewGuid().ToString("N")[..10]);
         await owner.GetByLabel("Password").FillAsync("correct horse battery");
         await owner.GetByTestId("sign-up").ClickAsync();
-        await Expect(owner.GetByTestId("hub-state")).ToHaveTextAsync("online", new() { Timeout = 10_000 });
+        await WebApp.WaitOnlineAsync(owner);
         await owner.GetByTestId("code-label").FillAsync(label);
         await owner.GetByTestId("create-code").ClickAsync();
         await Expect(owner.GetByTestId("qr-image")).ToHaveAttributeAsync("src", new System.Text.RegularExpressions.Regex("^blob:"));

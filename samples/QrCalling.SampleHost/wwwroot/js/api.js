@@ -1,8 +1,10 @@
-// Small fetch helpers for QrCalling's REST API (/api/v1). Payloads only ever travel in request bodies.
+// Small helpers shared by both pages: QrCalling's REST API (/api/v1), the hub connection, errors in human words.
+// Payloads only ever travel in request bodies.
 
 export class ApiError extends Error {
   constructor(status, code, detail) {
     super(detail || code || `HTTP ${status}`);
+    this.name = 'ApiError';
     this.status = status;
     this.code = code;
   }
@@ -13,14 +15,19 @@ export async function api(path, { method = 'GET', body, token, accept } = {}) {
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (token) headers['Authorization'] = `Bearer ${token}`;
   if (accept) headers['Accept'] = accept;
-  const response = await fetch(`/api/v1${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    cache: 'no-store',
-    credentials: 'omit',
-    referrerPolicy: 'no-referrer',
-  });
+  let response;
+  try {
+    response = await fetch(`/api/v1${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+      credentials: 'omit',
+      referrerPolicy: 'no-referrer',
+    });
+  } catch {
+    throw new ApiError(0, 'network', 'No connection to the server.');
+  }
   if (!response.ok) {
     let problem = {};
     try { problem = await response.json(); } catch { /* not JSON */ }
@@ -32,15 +39,55 @@ export async function api(path, { method = 'GET', body, token, accept } = {}) {
   return type.includes('json') ? response.json() : null;
 }
 
+/** The code of a hub error: SignalR shows a server HubException as "... HubException: <code>: <detail>". */
+export function hubErrorCode(error) {
+  const message = String(error?.message ?? '');
+  const match = /HubException: ([a-z_]+):/.exec(message) ?? /^([a-z_]+):/.exec(message);
+  return match ? match[1] : null;
+}
+
+/**
+ * What went wrong, in words a person understands. `what` names the action ("create the code"); known codes get their own
+ * sentence, anything else a general one. Never shows a stack, a status number or an internal name.
+ */
+export function describeError(error, what = 'do that') {
+  const code = error?.code ?? hubErrorCode(error);
+  const status = error?.status ?? 0;
+  switch (code) {
+    case 'network': return `Could not ${what}: no connection to the server. Check your network and try again.`;
+    case 'rate_limited': return `Could not ${what}: too many attempts. Wait a minute and try again.`;
+    case 'unauthorized': return 'Your session has ended. Please sign in again.';
+    case 'storage_unavailable':
+    case 'service_unavailable':
+    case 'internal_error': return `Could not ${what}: the server has a problem. Try again in a moment.`;
+    case 'unavailable': return 'This code is not available (unknown, withdrawn, expired or used up).';
+    case 'checksum': return 'The code was misread. Scan it again.';
+    case 'malformed': return 'That is not a QrCalling code.';
+    case 'not_found': return `Could not ${what}: it does not exist any more. Reload the page.`;
+    case 'too_large': return `Could not ${what}: it is too long.`;
+    case 'invalid_state': return `Could not ${what}: the call has already ended or was answered elsewhere.`;
+    case 'not_participant': return `Could not ${what}: you are not part of this call any more.`;
+    case 'mailbox_full': return `Could not ${what}: the other side is not keeping up. Try again in a moment.`;
+    default:
+      if (status >= 500) return `Could not ${what}: the server has a problem. Try again in a moment.`;
+      if (status === 400) return `Could not ${what}: the server did not accept it. Check what you entered.`;
+      return `Could not ${what}. Try again.`;
+  }
+}
+
 /** A SignalR connection to the hub; `query` is appended (e.g. deviceId), the token goes through accessTokenFactory. */
 export function connectHub(tokenFactory, query = '') {
-  // eslint-disable-next-line no-undef
   const signalR = window.signalR;
   return new signalR.HubConnectionBuilder()
     .withUrl(`/hubs/calls${query}`, { accessTokenFactory: tokenFactory })
-    .withAutomaticReconnect([0, 1000, 2000, 5000, 10000, 15000])
+    .withAutomaticReconnect([0, 1000, 2000, 3000, 5000, 5000, 10000, 10000])
     .configureLogging(signalR.LogLevel.Warning)
     .build();
+}
+
+/** Records the hub's state on <body data-hub="online|reconnecting|offline"> (read by the pages' styles and by tests). */
+export function setHubState(state) {
+  document.body.dataset.hub = state;
 }
 
 export function $(id) { return document.getElementById(id); }
@@ -49,8 +96,22 @@ export function show(el, visible) { el.hidden = !visible; }
 
 export function setText(id, text) { $(id).textContent = text; }
 
-/** True when the page asks for relay-only ICE (?relay=1) even without a TURN server in the list (calls then fail
- * rather than use direct candidates). With a TURN server the pages use relay-only ICE anyway. */
+/** An element with text and attributes; children may be strings or elements. */
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'class') node.className = value;
+    else if (key === 'testid') node.dataset.testid = value;
+    else if (key.startsWith('on') && typeof value === 'function') node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? '' : String(value));
+  }
+  node.append(...children.filter((c) => c !== null && c !== undefined));
+  return node;
+}
+
+/** True when the page asks for relay-only ICE (?relay=1) even without a TURN server in the list (calls then go without
+ * media rather than use direct candidates). With a TURN server the pages use relay-only ICE anyway. */
 export function forceRelay() {
   return new URLSearchParams(location.search).get('relay') === '1' || window.qrcallingConfig?.forceRelay === true;
 }
@@ -58,4 +119,13 @@ export function forceRelay() {
 export function debugState() {
   window.qrcallingDebug ??= { events: [], session: null, get pc() { return this.session?.pc ?? null; }, get state() { return this.session?.state ?? 'idle'; } };
   return window.qrcallingDebug;
+}
+
+/** Last resort: an error nobody caught is shown in words (and logged as a warning), never left as an uncaught error. */
+export function catchStrayErrors(show) {
+  window.addEventListener('unhandledrejection', (event) => {
+    event.preventDefault();
+    console.warn('unhandled', event.reason);
+    show(describeError(event.reason));
+  });
 }

@@ -1,24 +1,97 @@
 // One call on either side: WebRTC media (caller offers, owner answers), signaling through the hub,
 // end-to-end encrypted chat (ECDH P-256 key exchange over Signal "key-exchange", AES-GCM with WebCrypto),
-// and Resume(callId, lastSeq) after the hub reconnects.
-import { $, debugState, forceRelay } from './api.js';
+// and Resume(callId, lastSeq) after the hub reconnects or the caller's page reloads.
+//
+// Web-app conventions on top of the wire contract (the server relays `data` unchanged):
+// - offer, answer and ice-candidate data carry `pcId`, the id of the caller's RTCPeerConnection they belong to. A caller
+//   that reloads makes a new one; the owner then answers with a fresh connection and both ignore signals of old ones.
+// - `renegotiate` with data {media: 'off', reason} says "no voice or video from me on this call, carry on in chat"
+//   (reason 'declined': the user refused a direct connection; 'unavailable': no microphone or camera).
+import { $, debugState, describeError, el, hubErrorCode } from './api.js';
+import { icePolicy, sanitizeCandidate, sanitizeSdp } from './ice.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const b64 = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)));
 const unb64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+const newId = () => Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
 
-/** True when the list holds a TURN server (a `turn:` or `turns:` URL). */
-export function hasTurn(iceServers) {
-  return (iceServers ?? []).some((server) => [server?.urls ?? []].flat().some((url) => /^turns?:/i.test(String(url))));
+export { hasTurn, icePolicy } from './ice.js';
+
+/** The question asked, on each call without a TURN server, before anything could reveal this device's IP address. */
+export const DIRECT_QUESTION = 'A direct connection shows your IP address to the other side. Connect directly?';
+
+/** Asks for the microphone (and camera for video). Throws a MediaProblem whose message says, in words, what to do. */
+export async function acquireMedia(media) {
+  if (!navigator.mediaDevices?.getUserMedia) {
+    throw new MediaProblem('unsupported', 'This browser cannot use a microphone here (calls need a secure https:// page).');
+  }
+  try {
+    return await navigator.mediaDevices.getUserMedia({ audio: true, video: media === 'video' });
+  } catch (e) {
+    const what = media === 'video' ? 'microphone and camera' : 'microphone';
+    switch (e?.name) {
+      case 'NotAllowedError':
+      case 'SecurityError':
+        throw new MediaProblem('denied', `Your browser blocked the ${what}. Allow ${media === 'video' ? 'them' : 'it'} for this site (in the address bar or the site settings) and try again, or continue in chat.`);
+      case 'NotFoundError':
+      case 'OverconstrainedError':
+        throw new MediaProblem('missing', `No ${what} was found on this device. Continue in chat, or connect one and try again.`);
+      case 'NotReadableError':
+      case 'AbortError':
+        throw new MediaProblem('busy', `The ${what} is in use by another app. Close it and try again, or continue in chat.`);
+      default:
+        throw new MediaProblem('failed', `Could not start the ${what}. Try again, or continue in chat.`);
+    }
+  }
 }
 
-/**
- * 'relay' whenever a TURN server is configured (or ?relay=1 asks for it), so neither side ever learns the other's IP
- * address: only relay candidates are gathered and sent, and media goes through the TURN server. 'all' only without TURN.
- */
-export function icePolicy(iceServers) {
-  return forceRelay() || hasTurn(iceServers) ? 'relay' : 'all';
+export class MediaProblem extends Error {
+  constructor(kind, message) {
+    super(message);
+    this.name = 'MediaProblem';
+    this.kind = kind;
+  }
+}
+
+/** What ended a call, from this side's point of view. */
+export function endText(reason, role, byMe) {
+  switch (reason) {
+    case 'hangup': return byMe ? 'You hung up.' : 'The other side hung up.';
+    case 'canceled': return role === 'caller' ? (byMe ? 'You hung up.' : 'The call was canceled.') : 'The caller hung up before you answered.';
+    case 'rejected': return role === 'caller' ? 'The owner declined the call.' : 'You declined the call.';
+    case 'missed': return role === 'caller' ? 'No answer.' : 'You missed this call.';
+    case 'timeout': return 'The call reached its maximum length.';
+    case 'dropped': return 'The connection was lost.';
+    case 'revoked': return 'This code was withdrawn by its owner.';
+    case 'elsewhere': return 'Answered on another device.';
+    case 'failed': return 'The call could not be set up.';
+    default: return 'The call has ended.';
+  }
+}
+
+const STATE_TEXT = {
+  starting: 'Starting…',
+  ringing: 'Ringing…',
+  connecting: 'Connecting…',
+  active: 'Connected',
+  reconnecting: 'Reconnecting…',
+  ended: 'Call ended',
+};
+
+const MEDIA_OFF_TEXT = {
+  'declined-here': 'A private (relay) connection is not available on this server, so this call has no voice or video. You can keep chatting.',
+  'declined-there': 'The other side chose not to connect directly, so this call has no voice or video. You can keep chatting.',
+  'unavailable-here': 'Continuing without voice or video. You can keep chatting.',
+  'unavailable-there': 'The other side has no microphone or camera available. You can keep chatting.',
+};
+
+function formatDuration(ms) {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
 }
 
 export class CallSession {
@@ -29,43 +102,60 @@ export class CallSession {
    * @param {string} o.myId callerId (caller) or calleeId (owner): my anonymous id in this call
    * @param {'caller'|'owner'} o.role
    * @param {'audio'|'video'|'chat'} o.media
+   * @param {string} [o.label] the code's label, for the call's title
    * @param {() => Promise<RTCIceServer[]>} o.iceServers
+   * @param {MediaStream} [o.localStream] microphone/camera already acquired (the caller asks before it rings anyone)
+   * @param {object} [o.restored] a caller rejoining after a reload: {lastSeq, direct, mediaOff}
+   * @param {(saved: object) => void} [o.persist] keeps what a reload needs (lastSeq, direct, mediaOff)
    * @param {(reason: string) => void} [o.onEnded]
+   * @param {() => void} [o.onCallAgain] shows "Call again" after the end
+   * @param {() => void} [o.onClose] "Close" after the end
    */
   constructor(o) {
     Object.assign(this, o);
     this.state = 'starting';
-    this.lastSeq = 0;
+    const restored = o.restored ?? {};
+    this.lastSeq = restored.lastSeq ?? 0;
+    this.floorSeq = this.lastSeq; // entries up to here were handled before a reload
     this.seen = new Set();
     this.pc = null;
-    this.localStream = null;
+    this.pcId = null; // the caller's RTCPeerConnection id of the current negotiation (both sides)
+    this.localStream = o.localStream ?? null;
     this.pendingCandidates = [];
+    this.pendingOffer = null;
+    this.mediaReady = false;
+    this.policy = null;
+    this.direct = restored.direct; // the user's answer to DIRECT_QUESTION on this call
+    this.mediaOff = restored.mediaOff ?? null;
     this.chatKey = null;
+    this.peerPublic = null;
     // Made up front: the peer's key may arrive (early, from the mailbox) before we send ours.
     this.keyPair = crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, false, ['deriveBits']);
     this.ended = false;
     this.withMedia = this.media !== 'chat';
     this.queue = Promise.resolve();
-    const debug = debugState();
-    debug.session = this;
+    this.startedAt = null;
+    this.timer = null;
+    debugState().session = this;
     this.bindUi();
   }
 
   // ---- UI ----
   bindUi() {
+    const title = { audio: 'Voice call', video: 'Video call', chat: 'Chat' }[this.media] ?? 'Call';
+    $('call-title').textContent = this.label ? `${title} · ${this.label}` : title;
     $('call').hidden = false;
-    $('call-ended').hidden = true;
+    $('call').classList.toggle('video', this.media === 'video');
     $('call-media').hidden = !this.withMedia;
-    $('remote-video').classList.toggle('audio-only', this.media !== 'video');
-    $('local-video').classList.toggle('audio-only', this.media !== 'video');
+    $('mute').hidden = !this.withMedia;
     $('camera').hidden = this.media !== 'video';
-    $('chat-log').replaceChildren();
-    $('chat-input').disabled = true;
-    $('chat-send').disabled = true;
-    $('chat-safety').textContent = 'Setting up encryption…';
+    $('switch-camera').hidden = true;
     $('mute').onclick = () => this.toggleMute();
     $('camera').onclick = () => this.toggleCamera();
+    $('switch-camera').onclick = () => this.switchCamera().catch((e) => this.showNote(describeError(e, 'switch the camera')));
     $('hangup').onclick = () => this.hangup();
+    $('call-again').onclick = () => this.onCallAgain?.();
+    $('call-close').onclick = () => this.onClose?.();
     $('chat-form').onsubmit = (e) => { e.preventDefault(); this.sendChat(); };
     let typingTimer = null;
     $('chat-input').oninput = () => {
@@ -73,67 +163,244 @@ export class CallSession {
       clearTimeout(typingTimer);
       typingTimer = setTimeout(() => { typingTimer = null; this.hub.invoke('Typing', this.callId, false).catch(() => {}); }, 1500);
     };
+    if (this.localStream) this.showLocal();
+    if (this.mediaOff) this.applyMediaOff();
     this.setState(this.state);
   }
 
   setState(state) {
+    if (this.ended && state !== 'ended') return;
     this.state = state;
-    const pcState = this.pc ? ` · media ${this.pc.connectionState}` : '';
-    $('call-state').textContent = state + pcState;
+    $('call-state').textContent = STATE_TEXT[state] ?? state;
     $('call').dataset.state = state;
+    if (state === 'active' && !this.startedAt) this.startTimer();
+  }
+
+  startTimer() {
+    this.startedAt = Date.now();
+    const timer = $('call-timer');
+    timer.hidden = false;
+    const tick = () => { timer.textContent = formatDuration(Date.now() - this.startedAt); };
+    tick();
+    this.timer = setInterval(tick, 1000);
+  }
+
+  showNote(text) { $('call-note').textContent = text; }
+
+  /** The chat works once both keys are in; voice and video as the media allow. */
+  activeIfReady() {
+    if (this.ended || !this.accepted) return;
+    if (!this.withMedia || this.mediaOff) this.setState('active');
+    else if (this.pc?.connectionState === 'connected') this.setState('active');
+    else if (this.state !== 'active') this.setState('connecting');
   }
 
   // ---- start ----
-  /** Caller: media, offer (early offer is allowed while ringing) and key exchange. */
-  async startAsCaller() {
-    await this.sendKeyExchange();
-    if (this.withMedia) {
-      await this.ensurePeerConnection();
-      const offer = await this.pc.createOffer();
-      await this.pc.setLocalDescription(offer);
-      await this.signal('offer', { type: offer.type, sdp: offer.sdp });
-    }
+  /** Caller: key exchange, then (while it rings) voice/video: early offer, after consent when there is no TURN. */
+  async startAsCaller({ accepted = false } = {}) {
     this.setState('ringing');
-  }
-
-  /** Owner, after Accept: key exchange; the caller's offer arrives through Signal (or Resume). */
-  async startAsOwner() {
-    this.setState('connecting');
+    if (accepted) this.markAccepted();
     await this.sendKeyExchange();
-    if (this.media === 'chat') this.setState('active');
+    if (this.withMedia && !this.mediaOff) this.setUpMedia().catch((e) => this.mediaFailed(e));
   }
 
-  async ensurePeerConnection() {
-    if (this.pc) return this.pc;
-    const iceServers = await this.iceServers();
-    const iceTransportPolicy = icePolicy(iceServers);
-    // Without TURN, candidates carry this device's addresses and media flows directly: say so.
-    $('ip-notice').hidden = iceTransportPolicy === 'relay';
-    const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy });
+  /** Owner, after Accept: key exchange; voice/video after consent (no TURN) and the microphone; the offer arrives
+   *  through Signal (or Resume). */
+  async startAsOwner() {
+    this.markAccepted();
+    await this.sendKeyExchange();
+    if (this.withMedia && !this.mediaOff) this.setUpMedia().catch((e) => this.mediaFailed(e));
+  }
+
+  markAccepted() {
+    this.accepted = true;
+    this.activeIfReady();
+  }
+
+  /** Decides whether this side may set up voice/video on this call: always with a relay; otherwise the user's answer. */
+  async mediaAllowed() {
+    this.policy ??= icePolicy(await this.iceList());
+    if (this.policy === 'relay') return true;
+    if (this.direct === undefined) {
+      this.direct = await this.askDirect();
+      this.save();
+    }
+    return this.direct;
+  }
+
+  /** The ICE servers, fetched once per call. */
+  async iceList() {
+    this.iceServerList ??= await this.iceServers();
+    return this.iceServerList;
+  }
+
+  askDirect() {
+    return new Promise((resolve) => {
+      const prompt = $('direct-prompt');
+      prompt.hidden = false;
+      const answer = (yes) => {
+        prompt.hidden = true;
+        this.answerDirect = null;
+        resolve(yes);
+      };
+      this.answerDirect = answer; // also used when the other side turns media off first
+      $('direct-yes').onclick = () => answer(true);
+      $('direct-no').onclick = () => answer(false);
+      $('direct-yes').focus();
+    });
+  }
+
+  async setUpMedia() {
+    const allowed = await this.mediaAllowed();
+    if (this.ended || this.mediaOff) return;
+    if (!allowed) { await this.turnMediaOff('declined-here'); return; }
+    $('ip-notice').hidden = this.policy === 'relay';
+    if (!this.localStream) {
+      try {
+        this.localStream = await acquireMedia(this.media);
+      } catch (e) {
+        this.showMediaProblem(e);
+        return;
+      }
+      if (this.ended) { this.stopLocal(); return; }
+      this.showLocal();
+    }
+    this.mediaReady = true;
+    if (this.role === 'caller') {
+      await this.ensurePeerConnection(true);
+      await this.sendOffer();
+    } else if (this.pendingOffer) {
+      const offer = this.pendingOffer;
+      this.pendingOffer = null;
+      await this.enqueueTask(() => this.answerOffer(offer));
+    }
+  }
+
+  mediaFailed(e) {
+    console.warn('media set-up failed', e);
+    if (!this.ended) this.showNote(describeError(e, 'set up voice or video'));
+  }
+
+  /** Microphone/camera not available: say why, offer "Try again" and "Continue in chat". */
+  showMediaProblem(problem) {
+    $('media-problem-text').textContent = problem?.message ?? 'Could not start the microphone.';
+    $('media-problem').hidden = false;
+    $('media-retry').onclick = async () => {
+      $('media-problem').hidden = true;
+      try {
+        this.localStream = await acquireMedia(this.media);
+        this.showLocal();
+        await this.setUpMedia();
+      } catch (e) {
+        if (e instanceof MediaProblem) this.showMediaProblem(e);
+        else this.mediaFailed(e);
+      }
+    };
+    $('media-chat').onclick = () => { $('media-problem').hidden = true; this.turnMediaOff('unavailable-here'); };
+    $('media-retry').focus();
+  }
+
+  showLocal() {
+    $('local-video').srcObject = this.localStream;
+    this.updateCameraSwitch();
+  }
+
+  stopLocal() {
+    this.localStream?.getTracks().forEach((t) => t.stop());
+    this.localStream = null;
+  }
+
+  /** No voice or video on this call (from either side): close the media, keep the chat. */
+  async turnMediaOff(reason) {
+    if (this.mediaOff || this.ended) return;
+    this.mediaOff = reason;
+    this.save();
+    this.answerDirect?.(false);
+    this.applyMediaOff();
+    if (reason.endsWith('-here')) {
+      await this.signal('renegotiate', { media: 'off', reason: reason === 'declined-here' ? 'declined' : 'unavailable' }).catch(() => {});
+    }
+    this.activeIfReady();
+  }
+
+  applyMediaOff() {
+    this.pc?.close();
+    this.pc = null;
+    this.stopLocal();
+    this.pendingOffer = null;
+    $('direct-prompt').hidden = true;
+    $('media-problem').hidden = true;
+    $('call-media').hidden = true;
+    $('mute').hidden = true;
+    $('camera').hidden = true;
+    $('switch-camera').hidden = true;
+    $('ip-notice').hidden = true;
+    $('media-off').textContent = MEDIA_OFF_TEXT[this.mediaOff] ?? '';
+    $('media-off').hidden = false;
+  }
+
+  async ensurePeerConnection(fresh = false) {
+    if (this.pc && !fresh) return this.pc;
+    this.pc?.close();
+    const iceServers = await this.iceList();
+    this.policy ??= icePolicy(iceServers);
+    const relayOnly = this.policy === 'relay';
+    const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: relayOnly ? 'relay' : 'all' });
     this.pc = pc;
-    pc.onicecandidate = (e) => { if (e.candidate) this.signal('ice-candidate', e.candidate.toJSON()).catch(() => {}); };
+    if (this.role === 'caller') this.pcId = newId();
+    const pcId = this.pcId;
+    pc.onicecandidate = (e) => {
+      if (!e.candidate || pc !== this.pc) return;
+      const safe = sanitizeCandidate(e.candidate.toJSON(), relayOnly);
+      if (safe) this.signal('ice-candidate', { ...safe, pcId }).catch(() => {});
+    };
     pc.ontrack = (e) => {
       const video = $('remote-video');
       if (video.srcObject !== e.streams[0]) video.srcObject = e.streams[0];
       video.play?.().catch(() => {});
+      if (e.track.kind === 'video') {
+        const placeholder = $('remote-placeholder');
+        const update = () => { placeholder.hidden = !e.track.muted; };
+        e.track.onmute = update;
+        e.track.onunmute = update;
+        update();
+      }
     };
     pc.onconnectionstatechange = () => {
+      if (pc !== this.pc || this.ended) return;
       if (pc.connectionState === 'connected') this.setState('active');
-      else this.setState(this.state);
-      if (pc.connectionState === 'failed' && this.role === 'caller' && !this.ended) this.restartIce();
+      else if (pc.connectionState === 'disconnected' && this.state === 'active') this.setState('reconnecting');
+      if (pc.connectionState === 'failed' && this.role === 'caller') this.restartIce();
     };
-    this.localStream = await navigator.mediaDevices.getUserMedia({ audio: true, video: this.media === 'video' });
-    $('local-video').srcObject = this.localStream;
-    for (const track of this.localStream.getTracks()) pc.addTrack(track, this.localStream);
+    for (const track of this.localStream?.getTracks() ?? []) pc.addTrack(track, this.localStream);
     return pc;
+  }
+
+  async sendOffer(options) {
+    const pc = this.pc;
+    const offer = await pc.createOffer(options);
+    await pc.setLocalDescription(offer);
+    await this.signal('offer', { type: offer.type, sdp: sanitizeSdp(offer.sdp, this.policy === 'relay'), pcId: this.pcId });
   }
 
   async restartIce() {
     try {
-      const offer = await this.pc.createOffer({ iceRestart: true });
-      await this.pc.setLocalDescription(offer);
-      await this.signal('offer', { type: offer.type, sdp: offer.sdp });
+      await this.sendOffer({ iceRestart: true });
     } catch (e) { console.warn('ICE restart failed', e); }
+  }
+
+  /** Owner: answers the caller's offer; an offer of a new caller connection (its page reloaded) gets a fresh one. */
+  async answerOffer(data) {
+    const pcId = data?.pcId ?? null;
+    const fresh = !this.pc || (pcId !== null && pcId !== this.pcId);
+    this.pcId = pcId;
+    if (fresh) this.pendingCandidates = this.pendingCandidates.filter((c) => c.pcId === pcId);
+    const pc = await this.ensurePeerConnection(fresh);
+    await pc.setRemoteDescription({ type: data.type, sdp: data.sdp });
+    await this.flushCandidates();
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    await this.signal('answer', { type: answer.type, sdp: sanitizeSdp(answer.sdp, this.policy === 'relay'), pcId });
   }
 
   /** Sends a signal; `mailbox_full` (the other side has not caught up yet) is back-pressure: wait and send again. */
@@ -150,52 +417,68 @@ export class CallSession {
 
   // ---- incoming events (kept in order through one promise chain) ----
   enqueue(kind, evt) {
-    this.queue = this.queue.then(() => this.process(kind, evt)).catch((e) => console.warn('call event failed', e));
+    return this.enqueueTask(() => this.process(kind, evt));
+  }
+
+  enqueueTask(task) {
+    this.queue = this.queue.then(task).catch((e) => console.warn('call event failed', e));
     return this.queue;
   }
 
   async process(kind, evt) {
     if (this.ended) return;
     if (typeof evt.seq === 'number') {
-      if (this.seen.has(evt.seq)) return; // already seen: Resume may repeat what also arrived live
+      // Already seen: Resume may repeat what also arrived live, and a reloaded page handled everything up to floorSeq.
+      if (this.seen.has(evt.seq) || evt.seq <= this.floorSeq) return;
       this.seen.add(evt.seq);
       this.lastSeq = Math.max(this.lastSeq, evt.seq);
       this.noteReceived();
+      this.save();
     }
     if (evt.from && evt.from === this.myId) return;
     debugState().events.push({ kind, type: evt.type, seq: evt.seq });
     if (kind === 'chat') return this.receiveChat(evt.ciphertext);
+    const data = evt.data;
+    const stale = data?.pcId !== undefined && this.pcId !== null && data.pcId !== this.pcId;
     switch (evt.type) {
-      case 'offer': {
-        const pc = await this.ensurePeerConnection();
-        await pc.setRemoteDescription(evt.data);
+      case 'offer':
+        if (this.role !== 'owner' || this.mediaOff) break;
+        if (!this.mediaReady) { this.pendingOffer = data; break; }
+        await this.answerOffer(data);
+        break;
+      case 'answer':
+        if (stale || !this.pc || this.pc.signalingState !== 'have-local-offer') break;
+        await this.pc.setRemoteDescription({ type: data.type, sdp: data.sdp });
         await this.flushCandidates();
-        const answer = await pc.createAnswer();
-        await pc.setLocalDescription(answer);
-        await this.signal('answer', { type: answer.type, sdp: answer.sdp });
+        break;
+      case 'ice-candidate': {
+        if (this.mediaOff) break;
+        if (this.role === 'caller' && stale) break;
+        const { pcId, ...candidate } = data ?? {};
+        if (this.role === 'owner' && pcId !== undefined && this.pc && pcId !== this.pcId) {
+          // A candidate for a connection not answered yet (its offer waits for consent) or an old one.
+          if (this.pendingOffer?.pcId === pcId) this.pendingCandidates.push({ pcId, candidate });
+          break;
+        }
+        if (this.pc?.remoteDescription) await this.addCandidate(candidate);
+        else this.pendingCandidates.push({ pcId, candidate });
         break;
       }
-      case 'answer':
-        if (this.pc) { await this.pc.setRemoteDescription(evt.data); await this.flushCandidates(); }
-        break;
-      case 'ice-candidate':
-        if (this.pc?.remoteDescription) await this.pc.addIceCandidate(evt.data);
-        else this.pendingCandidates.push(evt.data);
-        break;
       case 'key-exchange':
-        await this.receiveKeyExchange(evt.data);
+        await this.receiveKeyExchange(data);
         break;
       case 'renegotiate':
-        if (this.role === 'caller') await this.restartIce();
+        if (data?.media === 'off') await this.turnMediaOff(data.reason === 'unavailable' ? 'unavailable-there' : 'declined-there');
+        else if (this.role === 'caller' && this.pc) await this.restartIce();
         break;
       case 'chat':
-        await this.receiveChat(typeof evt.data === 'string' ? evt.data : evt.data?.ciphertext);
+        await this.receiveChat(typeof data === 'string' ? data : data?.ciphertext);
         break;
       case 'call-accepted':
-        this.accepted();
+        this.markAccepted();
         break;
       case 'call-ended':
-        this.end(evt.data?.reason ?? 'ended');
+        this.end(data?.reason ?? 'ended');
         break;
       default:
         break;
@@ -218,13 +501,19 @@ export class CallSession {
     this.hub.send('Ack', this.callId, this.lastSeq).catch(() => {});
   }
 
-  async flushCandidates() {
-    const pending = this.pendingCandidates.splice(0);
-    for (const c of pending) await this.pc.addIceCandidate(c);
+  async addCandidate(candidate) {
+    try {
+      await this.pc.addIceCandidate(candidate);
+    } catch (e) {
+      console.warn('ignored a candidate', e?.message);
+    }
   }
 
-  accepted() {
-    if (this.state === 'ringing' || this.state === 'starting') this.setState(this.media === 'chat' ? 'active' : 'connecting');
+  async flushCandidates() {
+    const pending = this.pendingCandidates.splice(0);
+    for (const { pcId, candidate } of pending) {
+      if (pcId === undefined || this.pcId === null || pcId === this.pcId) await this.addCandidate(candidate);
+    }
   }
 
   /** After the hub (re)connected: fetch what was missed (everything after the last seq seen, or from the start). */
@@ -237,6 +526,10 @@ export class CallSession {
     }
   }
 
+  save() {
+    this.persist?.({ lastSeq: this.lastSeq, direct: this.direct, mediaOff: this.mediaOff });
+  }
+
   // ---- chat, end to end encrypted ----
   async sendKeyExchange() {
     const keyPair = await this.keyPair;
@@ -245,8 +538,10 @@ export class CallSession {
   }
 
   async receiveKeyExchange(data) {
-    const peerPublic = unb64(data.publicKey);
-    const peerKey = await crypto.subtle.importKey('raw', peerPublic, { name: 'ECDH', namedCurve: 'P-256' }, false, []);
+    if (typeof data?.publicKey !== 'string' || data.publicKey === this.peerPublic) return;
+    // A new key from the other side: its page was reloaded. Answer with ours again so it can derive the key too.
+    const changed = this.peerPublic !== null;
+    const peerKey = await crypto.subtle.importKey('raw', unb64(data.publicKey), { name: 'ECDH', namedCurve: 'P-256' }, false, []);
     const keyPair = await this.keyPair;
     this.myPublic ??= new Uint8Array(await crypto.subtle.exportKey('raw', keyPair.publicKey));
     const shared = await crypto.subtle.deriveBits({ name: 'ECDH', public: peerKey }, keyPair.privateKey, 256);
@@ -254,6 +549,7 @@ export class CallSession {
     this.chatKey = await crypto.subtle.deriveKey(
       { name: 'HKDF', hash: 'SHA-256', salt: enc.encode(this.callId), info: enc.encode('qrcalling chat v1') },
       hkdf, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+    this.peerPublic = data.publicKey;
     // A short safety code both sides can compare: SHA-256 over both public keys in a fixed order.
     const [a, b] = [b64(this.myPublic), data.publicKey].sort();
     const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', enc.encode(a + b)));
@@ -261,23 +557,33 @@ export class CallSession {
     $('chat-safety').textContent = `End-to-end encrypted · safety code ${code}`;
     $('chat-input').disabled = false;
     $('chat-send').disabled = false;
+    if (changed) {
+      this.showNote('The other side reconnected; the safety code changed.');
+      await this.sendKeyExchange();
+    }
   }
 
   async sendChat() {
     const input = $('chat-input');
     const text = input.value.trim();
     if (!text || !this.chatKey) return;
-    const iv = crypto.getRandomValues(new Uint8Array(12));
-    const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, this.chatKey, enc.encode(text)));
-    const message = new Uint8Array(iv.length + sealed.length);
-    message.set(iv);
-    message.set(sealed, iv.length);
-    await this.hub.invoke('Chat', this.callId, b64(message));
-    input.value = '';
-    this.appendChat('me', text);
+    $('chat-error').textContent = '';
+    try {
+      const iv = crypto.getRandomValues(new Uint8Array(12));
+      const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, this.chatKey, enc.encode(text)));
+      const message = new Uint8Array(iv.length + sealed.length);
+      message.set(iv);
+      message.set(sealed, iv.length);
+      await this.hub.invoke('Chat', this.callId, b64(message));
+      input.value = '';
+      this.appendChat('me', text);
+    } catch (e) {
+      $('chat-error').textContent = describeError(e, 'send the message');
+    }
   }
 
   async receiveChat(ciphertext) {
+    this.showTyping(false);
     if (!this.chatKey || typeof ciphertext !== 'string') { this.appendChat('them', '(could not decrypt)'); return; }
     try {
       const bytes = unb64(ciphertext);
@@ -289,11 +595,9 @@ export class CallSession {
   }
 
   appendChat(who, text) {
-    const li = document.createElement('li');
-    li.className = who;
-    li.dataset.testid = 'chat-message';
-    li.textContent = text;
+    const li = el('li', { class: who, testid: 'chat-message' }, text);
     $('chat-log').append(li);
+    li.scrollIntoView?.({ block: 'nearest' });
   }
 
   showTyping(isTyping) { $('typing').textContent = isTyping ? 'The other side is typing…' : ''; }
@@ -303,34 +607,79 @@ export class CallSession {
     const track = this.localStream?.getAudioTracks()[0];
     if (!track) return;
     track.enabled = !track.enabled;
-    $('mute').textContent = track.enabled ? 'Mute' : 'Unmute';
-    $('mute').setAttribute('aria-pressed', String(!track.enabled));
+    const muted = !track.enabled;
+    $('mute').textContent = muted ? 'Unmute' : 'Mute';
+    $('mute').setAttribute('aria-pressed', String(muted));
+    $('mute').setAttribute('aria-label', muted ? 'Unmute microphone' : 'Mute microphone');
+    $('muted-badge').hidden = !muted;
   }
 
   toggleCamera() {
     const track = this.localStream?.getVideoTracks()[0];
     if (!track) return;
     track.enabled = !track.enabled;
-    $('camera').textContent = track.enabled ? 'Camera off' : 'Camera on';
-    $('camera').setAttribute('aria-pressed', String(!track.enabled));
+    const off = !track.enabled;
+    $('camera').textContent = off ? 'Camera on' : 'Camera off';
+    $('camera').setAttribute('aria-pressed', String(off));
+    $('camera').setAttribute('aria-label', off ? 'Turn camera on' : 'Turn camera off');
+    $('local-placeholder').hidden = !off;
+  }
+
+  /** Shows "Switch camera" when the device has more than one camera (front and back on a phone). */
+  async updateCameraSwitch() {
+    if (this.media !== 'video' || !navigator.mediaDevices?.enumerateDevices) return;
+    const cameras = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'videoinput');
+    this.cameras = cameras;
+    $('switch-camera').hidden = cameras.length < 2 || !!this.mediaOff || this.ended;
+  }
+
+  async switchCamera() {
+    const current = this.localStream?.getVideoTracks()[0];
+    if (!current || !this.cameras?.length) return;
+    const index = Math.max(0, this.cameras.findIndex((c) => c.deviceId === current.getSettings().deviceId));
+    this.cameraIndex = ((this.cameraIndex ?? index) + 1) % this.cameras.length;
+    const next = this.cameras[this.cameraIndex];
+    const stream = await navigator.mediaDevices.getUserMedia({ video: next.deviceId ? { deviceId: { exact: next.deviceId } } : true });
+    const track = stream.getVideoTracks()[0];
+    track.enabled = current.enabled;
+    const sender = this.pc?.getSenders().find((s) => s.track?.kind === 'video');
+    await sender?.replaceTrack(track);
+    this.localStream.removeTrack(current);
+    current.stop();
+    this.localStream.addTrack(track);
+    $('local-video').srcObject = this.localStream;
+    $('switch-camera').dataset.camera = String(this.cameraIndex);
+    $('switch-camera').setAttribute('aria-label', `Switch camera (now ${next.label || 'camera ' + (this.cameraIndex + 1)})`);
   }
 
   async hangup() {
-    try { await this.hub.invoke('Hangup', this.callId); } catch (e) { console.warn('hangup', e); }
-    this.end('hangup');
+    // The server's CallEnded may arrive before Hangup returns: it is still this side that hung up.
+    this.hangingUp = true;
+    try { await this.hub.invoke('Hangup', this.callId); } catch (e) { console.warn('hangup', hubErrorCode(e) ?? e); }
+    this.end(this.accepted ? 'hangup' : 'canceled', true);
   }
 
-  end(reason) {
+  end(reason, byMe = false) {
     if (this.ended) return;
+    byMe ||= this.hangingUp === true && (reason === 'hangup' || reason === 'canceled');
     this.ended = true;
+    this.answerDirect?.(false);
     this.pc?.close();
-    this.localStream?.getTracks().forEach((t) => t.stop());
-    this.setState(`ended (${reason})`);
-    $('call').dataset.state = 'ended';
+    this.stopLocal();
+    clearInterval(this.timer);
+    clearTimeout(this.ackTimer);
+    this.setState('ended');
+    $('call').dataset.endReason = reason;
+    $('peer-state').textContent = '';
+    const duration = this.startedAt ? ` · ${formatDuration(Date.now() - this.startedAt)}` : '';
     $('call-ended').hidden = false;
-    $('call-ended').textContent = `Call ended: ${reason}`;
-    $('chat-input').disabled = true;
-    $('chat-send').disabled = true;
+    $('call-ended').textContent = endText(reason, this.role, byMe) + duration;
+    // Nothing left to press but what makes sense now.
+    for (const id of ['direct-prompt', 'media-problem', 'call-controls', 'ip-notice', 'chat-form', 'typing', 'call-timer']) $(id).hidden = true;
+    $('call-media').hidden = true;
+    $('call-again').hidden = !this.onCallAgain;
+    $('end-controls').hidden = false;
+    (this.onCallAgain ? $('call-again') : $('call-close')).focus();
     this.onEnded?.(reason);
   }
 }
@@ -344,36 +693,69 @@ export function routeCallEvents(hub, currentSession) {
   hub.on('Signal', forCall((s, e) => s.enqueue('signal', e)));
   hub.on('Chat', forCall((s, e) => s.enqueue('chat', e)));
   hub.on('Typing', forCall((s, e) => s.showTyping(e.isTyping)));
-  hub.on('CallAccepted', forCall((s) => s.accepted()));
+  hub.on('CallAccepted', forCall((s) => s.markAccepted()));
   hub.on('CallEnded', forCall((s, e) => { s.queue.then(() => s.end(e.reason)); }));
-  hub.on('PeerLeft', forCall(() => { $('peer-state').textContent = 'The other side lost its connection…'; }));
-  hub.on('PeerJoined', forCall(() => { $('peer-state').textContent = ''; }));
-  hub.onreconnecting(() => { $('hub-state').textContent = 'reconnecting…'; });
-  hub.onreconnected(() => { $('hub-state').textContent = 'online'; currentSession()?.resume().catch((e) => console.warn('resume', e)); });
-  hub.onclose(() => { $('hub-state').textContent = 'offline'; });
+  // A line in the call view about the connection; only while a call is shown.
+  const note = (session, text) => { if (session && !session.ended && $('peer-state')) $('peer-state').textContent = text; };
+  hub.on('PeerLeft', forCall((s) => note(s, 'The other side lost its connection…')));
+  hub.on('PeerJoined', forCall((s) => note(s, '')));
+  hub.onreconnecting(() => note(currentSession(), 'Connection lost — reconnecting…'));
+  hub.onreconnected(() => {
+    const session = currentSession();
+    note(session, '');
+    session?.resume().catch((e) => console.warn('resume', e));
+  });
 }
 
 /** Puts the call view's markup (shared by both pages) into its placeholder. */
 export function renderCallView() {
   $('call').innerHTML = `
-    <h2>Call</h2>
-    <p class="status">State: <strong id="call-state" data-testid="call-state">idle</strong>
-      <span id="peer-state" role="status"></span></p>
+    <h2 id="call-title">Call</h2>
+    <p class="status"><strong id="call-state" data-testid="call-state" role="status">Starting…</strong>
+      <span id="call-timer" data-testid="call-timer" class="timer" aria-label="Call duration" hidden>0:00</span></p>
+    <p id="peer-state" class="hint" role="status"></p>
+    <div id="direct-prompt" class="prompt" data-testid="direct-prompt" role="group" aria-labelledby="direct-question" hidden>
+      <p id="direct-question" data-testid="direct-question">${DIRECT_QUESTION}</p>
+      <p class="hint">This server has no relay for calls. Say no to keep your address private: the chat still works.</p>
+      <div class="row">
+        <button type="button" id="direct-yes" data-testid="direct-yes">Connect directly</button>
+        <button type="button" id="direct-no" data-testid="direct-no" class="secondary">No, chat only</button>
+      </div>
+    </div>
+    <div id="media-problem" class="prompt" data-testid="media-problem" role="alert" hidden>
+      <p id="media-problem-text"></p>
+      <div class="row">
+        <button type="button" id="media-retry" data-testid="media-retry">Try again</button>
+        <button type="button" id="media-chat" data-testid="media-chat" class="secondary">Continue in chat</button>
+      </div>
+    </div>
+    <p id="media-off" data-testid="media-off" class="notice" role="status" hidden></p>
     <div id="call-media" class="media">
       <video id="remote-video" data-testid="remote-video" autoplay playsinline aria-label="The other side's video"></video>
-      <video id="local-video" data-testid="local-video" autoplay playsinline muted aria-label="Your own video"></video>
+      <p id="remote-placeholder" class="placeholder" data-testid="remote-placeholder" hidden>No video from the other side</p>
+      <div class="local">
+        <video id="local-video" data-testid="local-video" autoplay playsinline muted aria-label="Your own video"></video>
+        <p id="local-placeholder" class="placeholder" data-testid="local-placeholder" hidden>Your camera is off</p>
+      </div>
       <p class="audio-label" aria-hidden="true">Voice call</p>
+      <p id="muted-badge" class="badge muted" data-testid="muted-badge" hidden>Your microphone is off</p>
     </div>
-    <div class="controls">
-      <button type="button" id="mute" aria-pressed="false" aria-label="Mute microphone">Mute</button>
-      <button type="button" id="camera" aria-pressed="false" aria-label="Turn camera off">Camera off</button>
+    <div id="call-controls" class="controls">
+      <button type="button" id="mute" data-testid="mute" aria-pressed="false" aria-label="Mute microphone">Mute</button>
+      <button type="button" id="camera" data-testid="camera" aria-pressed="false" aria-label="Turn camera off">Camera off</button>
+      <button type="button" id="switch-camera" data-testid="switch-camera" aria-label="Switch camera" hidden>Switch camera</button>
       <button type="button" id="hangup" class="danger" data-testid="hangup" aria-label="Hang up">Hang up</button>
     </div>
-    <p id="ip-notice" data-testid="ip-notice" class="hint notice" role="note" hidden>Please note: this service has no
-      TURN server configured, so the other side of this call can see your IP address.</p>
+    <p id="ip-notice" data-testid="ip-notice" class="hint notice" role="note" hidden>Direct connection: the other side of
+      this call can see your IP address.</p>
+    <p id="call-note" data-testid="call-note" class="hint" role="status"></p>
     <p id="call-ended" data-testid="call-ended" role="status" hidden></p>
+    <div id="end-controls" class="controls" data-testid="end-controls" hidden>
+      <button type="button" id="call-again" data-testid="call-again">Call again</button>
+      <button type="button" id="call-close" data-testid="call-close" class="secondary">Close</button>
+    </div>
     <div class="chat" aria-label="Chat">
-      <p id="chat-safety" class="hint"></p>
+      <p id="chat-safety" class="hint">Setting up encryption…</p>
       <ol id="chat-log" aria-live="polite" aria-label="Chat messages"></ol>
       <p id="typing" class="hint" aria-live="polite"></p>
       <form id="chat-form" class="row">
@@ -381,5 +763,6 @@ export function renderCallView() {
         <input id="chat-input" data-testid="chat-input" autocomplete="off" maxlength="2000" placeholder="Message" disabled>
         <button id="chat-send" data-testid="chat-send" disabled>Send</button>
       </form>
+      <p id="chat-error" class="error" role="alert"></p>
     </div>`;
 }

@@ -1,10 +1,13 @@
-// The caller page (/c#PQC:1:...): the payload comes from the URL fragment (never sent to the server in a URL) or from
-// the camera; it travels only in the bodies of POST /scan and POST /calls.
-import { $, api, connectHub, debugState, show } from './api.js';
-import { CallSession, renderCallView, routeCallEvents } from './call.js';
+// The caller page (/c#PQC:1:...): the payload comes from the URL fragment (never sent to the server in a URL; taken out
+// of the address bar and the history at once) or from the camera; it travels only in the bodies of POST /scan and
+// POST /calls. A call in progress survives a reload of this tab: its call token waits in sessionStorage until it ends.
+import { $, api, catchStrayErrors, connectHub, debugState, describeError, setHubState, show } from './api.js';
+import { acquireMedia, CallSession, MediaProblem, renderCallView, routeCallEvents } from './call.js';
 
+const CALL_KEY = 'qrcalling.caller.call';
 const debug = debugState();
 let payload = null;
+let codeInfo = null;
 let session = null;
 let hub = null;
 let scanning = false;
@@ -23,6 +26,28 @@ function payloadFrom(text) {
   }
 }
 
+/** Reads the fragment and removes it from the address bar and from this history entry, so the code is not left on
+ * screen, in the history, in a bookmark or in a shared URL. */
+function takeFragment() {
+  const fragment = location.hash;
+  history.replaceState(history.state, '', location.pathname + location.search);
+  return fragment;
+}
+
+function mediaButtons() { return [...document.querySelectorAll('#media-buttons button')]; }
+
+function showCodeView() {
+  show($('scan'), false);
+  show($('call'), false);
+  show($('code'), true);
+  $('code-label').textContent = codeInfo.label || 'Call';
+  for (const button of mediaButtons()) {
+    button.hidden = !codeInfo.media.includes(button.dataset.media);
+    button.disabled = false;
+    button.onclick = () => startCall(button.dataset.media);
+  }
+}
+
 async function useCode(text) {
   const decoded = payloadFrom(text);
   if (decoded === null) {
@@ -31,50 +56,149 @@ async function useCode(text) {
     $('scan-error').textContent = NOT_A_CODE;
     return;
   }
-  payload = decoded;
   $('scan-error').textContent = '';
   try {
-    const info = await api('/scan', { method: 'POST', body: { payload } });
+    codeInfo = await api('/scan', { method: 'POST', body: { payload: decoded } });
+    payload = decoded;
     stopScanner();
-    show($('scan'), false);
-    show($('code'), true);
-    $('code-label').textContent = info.label || 'Call';
-    for (const button of document.querySelectorAll('#media-buttons button')) {
-      button.hidden = !info.media.includes(button.dataset.media);
-      button.onclick = () => startCall(button.dataset.media);
-    }
+    showCodeView();
   } catch (e) {
     show($('scan'), true);
-    $('scan-error').textContent = e.code === 'unavailable' ? 'This code is not available (unknown, revoked, expired or used up).'
-      : e.code === 'checksum' ? 'The code was misread: try again.'
-      : e.code === 'malformed' ? NOT_A_CODE : e.message;
+    show($('code'), false);
+    $('scan-error').textContent = describeError(e, 'read this code');
   }
 }
 
+// ---- the call ----
+function saveCall(saved) { sessionStorage.setItem(CALL_KEY, JSON.stringify(saved)); }
+function loadCall() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(CALL_KEY) || 'null');
+    return saved && new Date(saved.expiresAt) > new Date() ? saved : null;
+  } catch {
+    return null;
+  }
+}
+function clearCall() { sessionStorage.removeItem(CALL_KEY); }
+
 async function startCall(media) {
   $('code-error').textContent = '';
-  for (const button of document.querySelectorAll('#media-buttons button')) button.disabled = true;
+  $('code-problem').hidden = true;
+  for (const button of mediaButtons()) button.disabled = true;
+  let localStream = null;
   try {
+    if (media !== 'chat') {
+      // Before anyone is rung: a call without a working microphone would only ring the owner for nothing.
+      $('code-status').textContent = media === 'video' ? 'Allow the microphone and camera to call…' : 'Allow the microphone to call…';
+      localStream = await acquireMedia(media);
+    }
+    $('code-status').textContent = 'Calling…';
     const started = await api('/calls', { method: 'POST', body: { payload, media } });
-    debug.callId = started.callId;
-    hub = connectHub(() => started.callToken);
-    debug.hub = hub;
-    routeCallEvents(hub, () => session);
-    await hub.start();
-    $('hub-state').textContent = 'online';
-    renderCallView();
-    show($('code'), false);
-    session = new CallSession({
-      hub, callId: started.callId, myId: started.callerId, role: 'caller', media,
-      iceServers: async () => started.iceServers ?? [],
-      onEnded: () => { hub.stop(); },
-    });
+    const saved = {
+      callId: started.callId, callToken: started.callToken, callerId: started.callerId, expiresAt: started.expiresAt,
+      iceServers: started.iceServers ?? [], media, label: codeInfo?.label ?? '', lastSeq: 0,
+    };
+    saveCall(saved);
+    await joinCall(saved, { localStream });
+  } catch (e) {
+    localStream?.getTracks().forEach((t) => t.stop());
+    if (e instanceof MediaProblem) showMediaProblem(e, media);
+    else $('code-error').textContent = describeError(e, 'start the call');
+    for (const button of mediaButtons()) button.disabled = false;
+  } finally {
+    $('code-status').textContent = '';
+  }
+}
+
+/** The microphone or camera is not available: say why; try again, or continue as a chat when the code allows it. */
+function showMediaProblem(problem, media) {
+  $('code-problem-text').textContent = problem.message;
+  $('code-problem').hidden = false;
+  $('code-retry').onclick = () => startCall(media);
+  $('code-as-chat').hidden = !codeInfo?.media.includes('chat');
+  $('code-as-chat').onclick = () => startCall('chat');
+  $('code-retry').focus();
+}
+
+async function startHub(connection) {
+  while (connection === hub && session && !session.ended && connection.state === 'Disconnected') {
+    try {
+      await connection.start();
+      setHubState('online');
+      $('conn-banner').hidden = true;
+      await session.resume();
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+    }
+  }
+}
+
+/** Connects to the call (new, or this tab's call after a reload) and shows the call view. */
+async function joinCall(saved, { localStream = null, rejoin = false } = {}) {
+  const connection = connectHub(() => saved.callToken);
+  hub = connection;
+  debug.hub = connection;
+  debug.callId = saved.callId;
+  routeCallEvents(connection, () => session);
+  connection.onreconnecting(() => { setHubState('reconnecting'); $('conn-banner').hidden = false; });
+  connection.onreconnected(() => { setHubState('online'); $('conn-banner').hidden = true; });
+  connection.onclose(() => {
+    setHubState('offline');
+    if (session && !session.ended && connection === hub) {
+      $('conn-banner').hidden = false;
+      setTimeout(() => startHub(connection), 1000);
+    }
+  });
+  await connection.start();
+  setHubState('online');
+
+  renderCallView();
+  show($('scan'), false);
+  show($('code'), false);
+  session = new CallSession({
+    hub: connection, callId: saved.callId, myId: saved.callerId, role: 'caller', media: saved.media, label: saved.label,
+    iceServers: async () => saved.iceServers,
+    localStream,
+    restored: rejoin ? saved : undefined,
+    persist: (state) => { if (loadCall()?.callId === saved.callId) saveCall({ ...saved, ...state }); },
+    onEnded: () => { clearCall(); setTimeout(() => connection.stop(), 0); },
+    onCallAgain: payload ? () => { closeCall(); startCall(saved.media); } : null,
+    onClose: closeCall,
+  });
+  if (rejoin) {
+    const status = await api(`/calls/${encodeURIComponent(saved.callId)}`, { token: saved.callToken });
+    if (status.state === 'ended') {
+      session.end(status.endReason ?? 'ended');
+      return;
+    }
+    await session.startAsCaller({ accepted: status.state === 'active' });
+    await session.resume();
+  } else {
     await session.startAsCaller();
     // The owner may have accepted (and sent its key) before this connection was up: catch up from the mailbox.
     await session.resume(true);
+  }
+}
+
+function closeCall() {
+  show($('call'), false);
+  session = null;
+  if (codeInfo && payload) showCodeView();
+  else show($('scan'), true);
+}
+
+async function rejoin(saved) {
+  try {
+    await joinCall(saved, { rejoin: true });
   } catch (e) {
-    $('code-error').textContent = e.code === 'unavailable' ? 'This code is not available any more.' : `Could not start the call: ${e.message}`;
-    for (const button of document.querySelectorAll('#media-buttons button')) button.disabled = false;
+    console.warn('rejoin', e);
+    clearCall();
+    if (!session || session.ended) {
+      show($('call'), false);
+      show($('scan'), true);
+      $('scan-error').textContent = e?.status === 401 || e?.status === 403 ? 'Your call has ended.' : describeError(e, 'rejoin your call');
+    }
   }
 }
 
@@ -85,13 +209,13 @@ async function startScanner() {
   try {
     stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' } });
   } catch {
-    $('scan-error').textContent = 'No camera: paste the code or link instead.';
+    $('scan-error').textContent = 'No camera available: paste the code or link instead.';
     return;
   }
   const video = $('scan-video');
   video.hidden = false;
   video.srcObject = stream;
-  await video.play();
+  await video.play().catch(() => {});
   scanning = true;
   const detector = 'BarcodeDetector' in window && (await window.BarcodeDetector.getSupportedFormats()).includes('qr_code')
     ? new window.BarcodeDetector({ formats: ['qr_code'] }) : null;
@@ -126,12 +250,18 @@ function stopScanner() {
   video.hidden = true;
 }
 
+catchStrayErrors((message) => { $(session ? 'call-note' : 'code-error').textContent = message; });
 $('scan-start').addEventListener('click', startScanner);
 $('manual-form').addEventListener('submit', (e) => { e.preventDefault(); useCode($('manual-payload').value); });
 
+const savedCall = loadCall();
 if (location.hash.length > 1) {
-  useCode(location.hash);
+  // A link opened in this tab wins over a call this tab had (that one ends by itself once gone).
+  clearCall();
+  useCode(takeFragment());
+} else if (savedCall) {
+  rejoin(savedCall);
 } else {
   show($('scan'), true);
 }
-window.addEventListener('hashchange', () => { if (!session && location.hash.length > 1) useCode(location.hash); });
+window.addEventListener('hashchange', () => { if (!session && location.hash.length > 1) useCode(takeFragment()); });

@@ -1,29 +1,47 @@
-// The owner page: account, codes (create, QR, download, print, revoke, rotate), online ringing, calls, history.
-import { $, api, ApiError, connectHub, debugState, show } from './api.js';
+// The owner page: account, codes (create, sticker with the QR, download, print, revoke, rotate), ringing while the
+// page is open (ring card, tone, notification, title), calls, missed calls and history.
+import { $, api, ApiError, catchStrayErrors, connectHub, debugState, describeError, el, hubErrorCode, setHubState, show } from './api.js';
 import { CallSession, renderCallView, routeCallEvents } from './call.js';
+import { CallNotifier, RingTone, showAttention } from './ringer.js';
 
 const TOKEN_KEY = 'qrcalling.owner.token';
 const DEVICE_KEY = 'qrcalling.owner.deviceId';
+const SEEN_KEY = 'qrcalling.owner.seenAt';
+const BASE_TITLE = 'QrCalling · your codes';
+const MEDIA_WORDS = { audio: 'voice call', video: 'video call', chat: 'chat' };
 const debug = debugState();
 let token = null;
 let hub = null;
 let session = null;
 let lastCreated = null;
+let missed = 0;
 const incoming = new Map();
+const ringTone = new RingTone();
+const notifier = new CallNotifier((callId) => focusCard(callId));
+// Tabs of one owner in this browser tell each other when one of them answered or declined a call.
+const tabs = 'BroadcastChannel' in window ? new BroadcastChannel('qrcalling-owner') : null;
+debug.ringTone = ringTone;
 
+/** This tab's device id: each tab is its own device (so the hub tells the other tabs when one answers), and a reload of
+ * the tab keeps it. */
 function deviceId() {
-  let id = localStorage.getItem(DEVICE_KEY);
+  let id = sessionStorage.getItem(DEVICE_KEY);
   if (!id) {
     id = 'dev_' + Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('');
-    localStorage.setItem(DEVICE_KEY, id);
+    sessionStorage.setItem(DEVICE_KEY, id);
   }
   return id;
 }
 
 const authed = (path, options = {}) => api(path, { ...options, token }).catch((e) => {
-  if (e instanceof ApiError && e.status === 401) signOut();
+  if (e instanceof ApiError && e.status === 401) signOut('Your session has ended. Please sign in again.');
   throw e;
 });
+
+function showPageError(message) {
+  $('page-error').textContent = message;
+  $('page-error').hidden = !message;
+}
 
 // ---- account ----
 async function signIn(register) {
@@ -37,93 +55,215 @@ async function signIn(register) {
   } catch (e) {
     $('auth-error').textContent = e.code === 'username_taken' ? 'That user name is taken.'
       : e.code === 'unauthorized' ? 'Wrong user name or password.'
-      : e.code === 'rate_limited' ? 'Too many attempts; wait a minute.' : e.message;
+      : e.code === 'invalid_request' ? 'Use 3 to 32 letters, digits, dots, dashes or underscores for the name, and at least 8 characters for the password.'
+      : describeError(e, register ? 'sign up' : 'sign in');
   }
 }
 
-function signOut() {
+function signOut(message = '') {
   localStorage.removeItem(TOKEN_KEY);
   token = null;
-  hub?.stop();
+  const connection = hub;
+  hub = null;
+  connection?.stop();
+  incoming.clear();
+  renderIncoming();
   show($('auth'), true);
   show($('signed-in'), false);
   show($('sign-out'), false);
+  show($('offline-banner'), false);
+  show($('missed'), false);
+  $('auth-error').textContent = message;
 }
 
 async function enter(accessToken) {
   token = accessToken;
+  if (!localStorage.getItem(SEEN_KEY)) localStorage.setItem(SEEN_KEY, new Date().toISOString());
   show($('auth'), false);
   show($('signed-in'), true);
   show($('sign-out'), true);
+  updateNotifyButton();
   await Promise.all([goOnline(), loadCodes(), loadHistory()]);
 }
 
-// ---- ringing ----
-async function goOnline() {
-  hub = connectHub(() => token, `?deviceId=${encodeURIComponent(deviceId())}`);
-  debug.hub = hub;
-  routeCallEvents(hub, () => session);
-  hub.on('IncomingCall', (call) => { incoming.set(call.callId, call); renderIncoming(); });
-  hub.on('CallAnsweredElsewhere', (e) => { incoming.delete(e.callId); renderIncoming(); });
-  hub.on('CallEnded', (e) => { if (incoming.delete(e.callId)) renderIncoming(); loadHistory(); });
-  // Stay online: when SignalR's own reconnect attempts run out, keep trying every 10 s while signed in.
-  hub.onclose(() => { if (token) setTimeout(() => startHub(hub), 10000); });
-  await startHub(hub);
+// ---- staying reachable ----
+let bannerTimer = null;
+
+/** The hub's state, and the banner that tells the owner they cannot be rung (after a second, so that a quick
+ * reconnect or the first connect does not flash it). */
+function setOnline(online) {
+  setHubState(online ? 'online' : hub ? 'reconnecting' : 'offline');
+  clearTimeout(bannerTimer);
+  if (online || token === null) show($('offline-banner'), false);
+  else bannerTimer = setTimeout(() => show($('offline-banner'), token !== null && hub?.state !== 'Connected'), 1000);
 }
 
+async function goOnline() {
+  const connection = connectHub(() => token, `?deviceId=${encodeURIComponent(deviceId())}`);
+  hub = connection;
+  debug.hub = connection;
+  routeCallEvents(connection, () => session);
+  connection.on('IncomingCall', (call) => { incoming.set(call.callId, call); renderIncoming(call.callId); notifyIncoming(call); });
+  connection.on('CallAnsweredElsewhere', (e) => stopRinging(e.callId));
+  connection.on('CallEnded', (e) => {
+    if (stopRinging(e.callId)) loadHistory();
+    else if (session?.callId !== e.callId) loadHistory();
+  });
+  connection.onreconnecting(() => setOnline(false));
+  connection.onreconnected(() => { setOnline(true); loadHistory(); });
+  connection.onclose(() => {
+    setOnline(false);
+    if (connection === hub) setTimeout(() => startHub(connection), 1000);
+  });
+  setOnline(false);
+  await startHub(connection);
+}
+
+/** Connects, and keeps trying (every 2 to 10 s) while signed in: the server may be restarting. */
 async function startHub(connection) {
-  if (!token || connection !== hub || connection.state !== 'Disconnected') return;
-  try {
-    await connection.start();
-    $('hub-state').textContent = 'online';
-  } catch {
-    setTimeout(() => startHub(connection), 10000);
+  let wait = 2000;
+  while (token && connection === hub && connection.state === 'Disconnected') {
+    try {
+      await connection.start();
+      setOnline(true);
+      // Calls that rang while we were away come again as IncomingCall; the history shows what was missed.
+      loadHistory();
+      return;
+    } catch (e) {
+      if (e?.statusCode === 401 || /\b401\b/.test(String(e?.message))) {
+        signOut('Your session has ended. Please sign in again.');
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      wait = Math.min(wait * 2, 10000);
+    }
   }
 }
+window.addEventListener('online', () => { if (hub) startHub(hub); });
 
-function renderIncoming() {
+// ---- ringing ----
+function busy() { return session !== null && !session.ended; }
+
+function notifyIncoming(call) {
+  notifier.show(call.callId, `Incoming ${MEDIA_WORDS[call.media] ?? 'call'}`, call.label || 'Your code');
+}
+
+/** Stops ringing for a call (answered here or elsewhere, declined, or ended); true when it was ringing here. */
+function stopRinging(callId) {
+  notifier.close(callId);
+  if (!incoming.delete(callId)) return false;
+  renderIncoming();
+  return true;
+}
+
+function focusCard(callId) {
+  document.querySelector(`[data-call-id="${CSS.escape(callId)}"]`)?.focus();
+}
+
+let focusBeforeRing = null;
+
+function renderIncoming(newCallId = null) {
   const box = $('incoming');
+  const hadFocus = box.contains(document.activeElement);
   box.replaceChildren();
+  const isBusy = busy();
   for (const call of incoming.values()) {
-    const card = document.createElement('div');
-    card.className = 'ring';
-    card.dataset.testid = 'incoming-call';
-    const title = document.createElement('p');
-    title.innerHTML = '<strong>Incoming call</strong> ';
-    title.append(`${call.label || '(no label)'} · ${call.media}`);
-    const accept = document.createElement('button');
-    accept.textContent = 'Accept';
-    accept.dataset.testid = 'accept';
-    accept.setAttribute('aria-label', `Accept ${call.media} call for ${call.label || 'your code'}`);
-    accept.onclick = () => acceptCall(call);
-    const reject = document.createElement('button');
-    reject.textContent = 'Reject';
-    reject.className = 'danger';
-    reject.dataset.testid = 'reject';
-    reject.setAttribute('aria-label', `Reject ${call.media} call`);
-    reject.onclick = () => { incoming.delete(call.callId); renderIncoming(); hub.invoke('Reject', call.callId).catch(() => {}); };
-    card.append(title, accept, reject);
+    const what = MEDIA_WORDS[call.media] ?? 'call';
+    const label = call.label || 'your code';
+    const titleId = `ring-title-${call.callId}`;
+    const descId = `ring-desc-${call.callId}`;
+    const accept = el('button', { type: 'button', testid: 'accept', onclick: () => acceptCall(call) }, isBusy ? 'End call and answer' : 'Answer');
+    if (isBusy) accept.dataset.testid = 'end-and-answer';
+    accept.setAttribute('aria-label', isBusy ? `End your call and answer the ${what} for ${label}` : `Answer the ${what} for ${label}`);
+    const decline = el('button', { type: 'button', class: 'danger', testid: 'reject', 'aria-label': `Decline the ${what} for ${label}`, onclick: () => declineCall(call) }, 'Decline');
+    const card = el('div', {
+      class: isBusy ? 'ring busy' : 'ring', testid: 'incoming-call', role: 'alertdialog', tabindex: '-1',
+      'aria-labelledby': titleId, 'aria-describedby': descId, 'data-call-id': call.callId,
+    },
+    el('p', { id: titleId, class: 'ring-title' }, `Incoming ${what}`),
+    el('p', { id: descId, class: 'ring-label' }, label),
+    isBusy ? el('p', { class: 'ring-busy', testid: 'busy' }, 'Busy: you are in a call. Answering this one ends it.') : null,
+    el('div', { class: 'row' }, ...(isBusy ? [decline, accept] : [accept, decline])),
+    el('p', { class: 'hint keys' }, isBusy ? 'Escape declines.' : 'Enter answers · Escape declines.'),
+    ringTone.audible ? null : el('p', { class: 'hint', testid: 'tap-for-sound' }, 'Tap anywhere to hear the ring.'));
+    card.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') { e.preventDefault(); declineCall(call); }
+      else if (e.key === 'Enter' && e.target === card && !isBusy) { e.preventDefault(); acceptCall(call); }
+    });
     box.append(card);
   }
-  show(box, incoming.size > 0);
+  const ringing = incoming.size > 0;
+  show(box, ringing);
+  if (ringing) ringTone.start(isBusy ? 'waiting' : 'ring');
+  else ringTone.stop();
+  debug.ringing = ringing;
+  showAttention(BASE_TITLE, [...incoming.values()], missed);
+  // Focus goes to the newest call's card (and back to where it was once nothing rings).
+  if (newCallId) {
+    if (!hadFocus) focusBeforeRing = document.activeElement;
+    focusCard(newCallId);
+  } else if (ringing && hadFocus) {
+    box.querySelector('.ring')?.focus();
+  } else if (!ringing && hadFocus) {
+    (focusBeforeRing?.isConnected ? focusBeforeRing : document.body).focus?.();
+    focusBeforeRing = null;
+  }
+}
+
+function declineCall(call) {
+  stopRinging(call.callId);
+  tabs?.postMessage({ type: 'handled', callId: call.callId });
+  hub?.invoke('Reject', call.callId).catch((e) => {
+    if (hubErrorCode(e) !== 'invalid_state') showPageError(describeError(e, 'decline the call'));
+  });
 }
 
 async function acceptCall(call) {
-  incoming.delete(call.callId);
-  renderIncoming();
-  if (session && !session.ended) await session.hangup();
+  stopRinging(call.callId);
+  tabs?.postMessage({ type: 'handled', callId: call.callId });
+  if (busy()) await session.hangup();
   renderCallView();
-  session = new CallSession({
-    hub, callId: call.callId, myId: call.calleeId, role: 'owner', media: call.media,
+  const current = new CallSession({
+    hub, callId: call.callId, myId: call.calleeId, role: 'owner', media: call.media, label: call.label,
     iceServers: async () => (await authed('/ice-servers')).iceServers,
-    onEnded: () => loadHistory(),
+    onEnded: () => { loadHistory(); renderIncoming(); },
+    onClose: () => { show($('call'), false); if (session === current) session = null; renderIncoming(); },
   });
+  session = current;
+  $('call').scrollIntoView({ block: 'start' });
   try {
     await hub.invoke('Accept', call.callId);
-    await session.startAsOwner();
   } catch (e) {
-    session.end(e.message?.includes('invalid_state') ? 'answered elsewhere or ended' : 'could not accept');
+    current.end(hubErrorCode(e) === 'invalid_state' ? 'elsewhere' : 'failed');
+    if (hubErrorCode(e) !== 'invalid_state') current.showNote(describeError(e, 'answer the call'));
+    return;
   }
+  await current.startAsOwner().catch((e) => current.showNote(describeError(e, 'set up the call')));
+}
+
+tabs?.addEventListener('message', (e) => { if (e.data?.type === 'handled') stopRinging(e.data.callId); });
+
+// ---- notifications (asked from a button, never on load) ----
+function updateNotifyButton() {
+  show($('notify'), notifier.supported && notifier.permission === 'default');
+}
+
+// ---- missed calls ----
+function updateMissed(calls) {
+  const seenAt = new Date(localStorage.getItem(SEEN_KEY) || 0);
+  missed = calls.filter((c) => !c.answeredAt && (c.endReason === 'missed' || c.endReason === 'canceled') && new Date(c.createdAt) > seenAt).length;
+  $('missed').textContent = `${missed} missed call${missed === 1 ? '' : 's'}`;
+  show($('missed'), missed > 0);
+  showAttention(BASE_TITLE, [...incoming.values()], missed);
+}
+
+function clearMissed() {
+  localStorage.setItem(SEEN_KEY, new Date().toISOString());
+  missed = 0;
+  show($('missed'), false);
+  showAttention(BASE_TITLE, [...incoming.values()], missed);
+  $('history-title').scrollIntoView({ block: 'start' });
+  $('history-title').focus();
 }
 
 // ---- codes ----
@@ -134,107 +274,183 @@ function selectedMedia() {
 async function createCode(event) {
   event.preventDefault();
   $('code-error').textContent = '';
-  const body = { label: $('code-label').value.trim() || null, media: selectedMedia() };
+  const media = selectedMedia();
+  if (media.length === 0) {
+    $('code-error').textContent = 'Allow at least one of voice, video or chat.';
+    return;
+  }
+  const body = { label: $('code-label').value.trim() || null, media };
   if ($('code-expiry').value) body.expiresInSeconds = Number($('code-expiry').value);
   if ($('code-max-scans').value) body.maxScans = Number($('code-max-scans').value);
   try {
     const created = await authed('/codes', { method: 'POST', body });
     await showQr(created);
-    await loadCodes();
   } catch (e) {
-    $('code-error').textContent = e.message;
+    $('code-error').textContent = describeError(e, 'create the code');
   }
+  await loadCodes();
 }
 
+/** The QR image of the code's link (the default form), so that any phone camera opens the caller page. */
 async function qrImage(created, format) {
-  return authed('/qr', { method: 'POST', body: { payload: created.payload, format }, accept: format === 'png' ? 'image/png' : 'image/svg+xml' });
+  return authed('/qr', { method: 'POST', body: { payload: created.payload, format, form: 'link' }, accept: format === 'png' ? 'image/png' : 'image/svg+xml' });
+}
+
+/** The instruction printed under the QR, adapted to the label and to what the code allows. */
+export function stickerText(label, media) {
+  const verb = media.includes('audio') || media.includes('video') ? 'call' : 'chat with';
+  let subject = 'the owner';
+  const text = (label || '').trim();
+  if (text) {
+    const thing = text.replace(/^(my|our|the|this)\s+/i, '');
+    const plain = thing.split(/\s+/).length <= 3 && !/['’"“”:]/.test(thing);
+    const lower = /^[A-Z][a-z]/.test(thing) ? thing[0].toLowerCase() + thing.slice(1) : thing;
+    subject = plain ? `the owner of this ${lower}` : `the owner of “${text}”`;
+  }
+  return `Scan to ${verb} ${subject}: anonymous, no app needed.`;
 }
 
 async function showQr(created) {
   lastCreated = created;
   debug.lastCode = { id: created.id, link: created.link };
+  $('qr-error').textContent = '';
   const png = await qrImage(created, 'png');
   const img = $('qr-image');
   if (img.src) URL.revokeObjectURL(img.src);
   img.src = URL.createObjectURL(png);
-  $('qr-title').textContent = created.label ? `Your code: ${created.label}` : 'Your code';
+  $('qr-title').textContent = created.label ? `Your sticker: ${created.label}` : 'Your sticker';
+  $('sticker-text').value = stickerText(created.label, created.media);
+  $('sticker-line').textContent = $('sticker-text').value;
+  $('sticker-host').textContent = `Opens ${new URL(created.link).host} in the phone's browser`;
   $('qr-link').textContent = created.link;
   $('qr-link').href = created.link;
   show($('qr-panel'), true);
+  $('qr-panel').scrollIntoView({ block: 'start' });
 }
 
 async function download(format) {
   if (!lastCreated) return;
-  const blob = await qrImage(lastCreated, format);
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(blob);
-  a.download = `qrcalling-${(lastCreated.label || 'code').replace(/[^\w-]+/g, '-')}.${format}`;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  $('qr-error').textContent = '';
+  try {
+    const blob = await qrImage(lastCreated, format);
+    const a = el('a', { href: URL.createObjectURL(blob), download: `qrcalling-${(lastCreated.label || 'code').replace(/[^\w-]+/g, '-')}.${format}` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  } catch (e) {
+    $('qr-error').textContent = describeError(e, 'download the image');
+  }
+}
+
+/** Fills the print sheet with copies of the sticker, then prints (the print styles show only the sheet). */
+function fillPrintSheet() {
+  const copies = Number($('sticker-copies').value) || 1;
+  const sheet = $('print-sheet');
+  sheet.replaceChildren();
+  sheet.dataset.copies = String(copies);
+  for (let i = 0; i < copies; i++) {
+    const copy = $('sticker').cloneNode(true);
+    copy.removeAttribute('id');
+    copy.querySelectorAll('[id]').forEach((n) => n.removeAttribute('id'));
+    copy.dataset.testid = 'printed-sticker';
+    sheet.append(copy);
+  }
+}
+
+function printSticker() {
+  fillPrintSheet();
+  window.print();
 }
 
 function status(code) {
-  if (code.revokedAt) return 'revoked';
+  if (code.revokedAt) return 'withdrawn';
   if (code.expiresAt && new Date(code.expiresAt) < new Date()) return 'expired';
   if (code.maxScans && code.scanCount >= code.maxScans) return 'used up';
   return 'active';
 }
 
+async function codeAction(what, action) {
+  $('codes-error').textContent = '';
+  try {
+    await action();
+  } catch (e) {
+    $('codes-error').textContent = describeError(e, what);
+  }
+  await loadCodes();
+}
+
 async function loadCodes() {
-  const codes = await authed('/codes');
+  let codes;
+  try {
+    codes = await authed('/codes');
+  } catch (e) {
+    $('codes-error').textContent = describeError(e, 'load your codes');
+    return;
+  }
   const body = $('codes');
   body.replaceChildren();
   for (const code of codes) {
-    const tr = document.createElement('tr');
-    tr.dataset.testid = 'code-row';
     const state = status(code);
-    for (const text of [code.label || '(no label)', code.media.join(', '), `${code.scanCount}${code.maxScans ? ' / ' + code.maxScans : ''}`, state]) {
-      const td = document.createElement('td');
-      td.textContent = text;
-      tr.append(td);
-    }
-    const actions = document.createElement('td');
+    const media = code.media.map((m) => ({ audio: 'voice', video: 'video', chat: 'chat' }[m] ?? m)).join(', ');
+    const name = code.label || '(no label)';
+    const actions = el('td', {});
     if (state === 'active') {
-      const rotate = document.createElement('button');
-      rotate.textContent = 'Rotate';
-      rotate.setAttribute('aria-label', `Replace code ${code.label || ''} with a new one`);
-      rotate.onclick = async () => { await showQr(await authed(`/codes/${code.id}/rotate`, { method: 'POST' })); await loadCodes(); };
-      const revoke = document.createElement('button');
-      revoke.textContent = 'Revoke';
-      revoke.className = 'danger';
-      revoke.setAttribute('aria-label', `Revoke code ${code.label || ''}`);
-      revoke.onclick = async () => { await authed(`/codes/${code.id}/revoke`, { method: 'POST' }); await loadCodes(); };
-      actions.append(rotate, revoke);
+      actions.append(
+        el('button', { type: 'button', class: 'secondary', 'aria-label': `Replace the code ${name} with a new one`,
+          onclick: () => codeAction('replace the code', async () => showQr(await authed(`/codes/${code.id}/rotate`, { method: 'POST' }))) }, 'Replace'),
+        el('button', { type: 'button', class: 'danger', 'aria-label': `Withdraw the code ${name}`,
+          onclick: () => codeAction('withdraw the code', () => authed(`/codes/${code.id}/revoke`, { method: 'POST' })) }, 'Withdraw'));
     }
-    tr.append(actions);
-    body.append(tr);
+    body.append(el('tr', { testid: 'code-row' },
+      el('td', {}, name), el('td', {}, media),
+      el('td', {}, `${code.scanCount}${code.maxScans ? ' / ' + code.maxScans : ''}`), el('td', {}, state), actions));
   }
+}
+
+function historyText(call) {
+  const when = new Date(call.createdAt).toLocaleString([], { dateStyle: 'short', timeStyle: 'short' });
+  const what = MEDIA_WORDS[call.media] ?? call.media;
+  let outcome;
+  if (call.state !== 'ended') outcome = call.state === 'ringing' ? 'ringing' : 'in progress';
+  else if (call.answeredAt) {
+    const seconds = Math.max(0, Math.round((new Date(call.endedAt) - new Date(call.answeredAt)) / 1000));
+    outcome = `answered, ${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+  } else {
+    outcome = { missed: 'missed', canceled: 'missed (the caller hung up)', rejected: 'declined', revoked: 'code withdrawn' }[call.endReason] ?? 'not answered';
+  }
+  return `${when} · ${call.label || '(no label)'} · ${what} · ${outcome}`;
 }
 
 async function loadHistory() {
   if (!token) return;
-  const calls = await authed('/calls?limit=20');
-  const list = $('history');
-  list.replaceChildren();
-  for (const call of calls) {
-    const li = document.createElement('li');
-    const when = new Date(call.createdAt).toLocaleString();
-    li.textContent = `${when} · ${call.label || '(no label)'} · ${call.media} · ${call.state}${call.endReason ? ' (' + call.endReason + ')' : ''}`;
-    list.append(li);
+  let calls;
+  try {
+    calls = await authed('/calls?limit=20');
+    $('history-error').textContent = '';
+  } catch (e) {
+    $('history-error').textContent = describeError(e, 'load the call history');
+    return;
   }
+  $('history').replaceChildren(...calls.map((call) => el('li', { class: call.answeredAt ? '' : 'unanswered' }, historyText(call))));
+  updateMissed(calls);
 }
 
 // ---- start ----
+catchStrayErrors(showPageError);
 $('auth-form').addEventListener('submit', (e) => { e.preventDefault(); signIn(false); });
 $('sign-up').addEventListener('click', () => { if ($('auth-form').reportValidity()) signIn(true); });
-$('sign-out').addEventListener('click', signOut);
+$('sign-out').addEventListener('click', () => signOut());
 $('code-form').addEventListener('submit', createCode);
 $('download-png').addEventListener('click', () => download('png'));
 $('download-svg').addEventListener('click', () => download('svg'));
-$('print-qr').addEventListener('click', () => window.print());
+$('print-qr').addEventListener('click', printSticker);
+$('sticker-text').addEventListener('input', () => { $('sticker-line').textContent = $('sticker-text').value; });
+window.addEventListener('beforeprint', fillPrintSheet);
 $('refresh-history').addEventListener('click', loadHistory);
+$('missed').addEventListener('click', clearMissed);
+$('notify').addEventListener('click', async () => { ringTone.unlock(); await notifier.request(); updateNotifyButton(); });
+$('page-error').addEventListener('click', () => showPageError(''));
 
 const saved = JSON.parse(localStorage.getItem(TOKEN_KEY) || 'null');
 if (saved && new Date(saved.expiresAt) > new Date(Date.now() + 60000)) {
