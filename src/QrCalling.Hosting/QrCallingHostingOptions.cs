@@ -129,6 +129,20 @@ public sealed class QrCallingRateLimitOptions
     [Range(1, 1000)]
     public int LongPollsPerCall { get; set; } = 4;
 
+    /// <summary>Open hub connections one call's caller may hold at once (a reload or a second tab needs a few). One more
+    /// is refused with <c>rate_limited</c>. Default 4.</summary>
+    [Range(1, 100_000)]
+    public int HubConnectionsPerCall { get; set; } = 4;
+
+    /// <summary>Open hub connections one owner may hold at once, all devices together. Default 32.</summary>
+    [Range(1, 1_000_000)]
+    public int HubConnectionsPerOwner { get; set; } = 32;
+
+    /// <summary>Open hub connections from one client (keyed IP hash; IPv6 by /64) at once, callers and owners together.
+    /// Generous, since carrier-grade NAT puts many people behind one address. Default 256.</summary>
+    [Range(1, 10_000_000)]
+    public int HubConnectionsPerClient { get; set; } = 256;
+
     /// <summary>How often the key that hashes client IPs for rate limiting is replaced. Default 24 hours.</summary>
     [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
     public TimeSpan ClientKeyRotation { get; set; } = TimeSpan.FromHours(24);

@@ -61,6 +61,7 @@ public static class QrCallingHostingServiceCollectionExtensions
         services.TryAddSingleton<RecentCallTokens>();
         services.TryAddSingleton<CallerAuthenticator>();
         services.TryAddSingleton<OriginGuard>();
+        services.TryAddSingleton<ConnectionCaps>();
         services.TryAddSingleton<ConnectionTracker>();
         services.TryAddSingleton<ITransport, SignalRTransport>();
 
