@@ -129,6 +129,15 @@ public sealed class QrCallingRateLimitOptions
     [Range(1, 1000)]
     public int LongPollsPerCall { get; set; } = 4;
 
+    /// <summary>Requests one owner may make per <see cref="Window"/> to the owner endpoints (<c>POST</c>/<c>GET
+    /// /codes</c>, revoke, rotate, <c>GET /calls</c>). Default 120.</summary>
+    [Range(1, 1_000_000)]
+    public int OwnerRequestsPerOwner { get; set; } = 120;
+
+    /// <summary>QR images (<c>POST /qr</c>, CPU-heavy) one owner may render per <see cref="Window"/>. Default 30.</summary>
+    [Range(1, 1_000_000)]
+    public int QrRendersPerOwner { get; set; } = 30;
+
     /// <summary>Open hub connections one call's caller may hold at once (a reload or a second tab needs a few). One more
     /// is refused with <c>rate_limited</c>. Default 4.</summary>
     [Range(1, 100_000)]

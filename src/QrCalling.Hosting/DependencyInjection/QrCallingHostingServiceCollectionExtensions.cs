@@ -74,6 +74,8 @@ public static class QrCallingHostingServiceCollectionExtensions
             o.AddPolicy<string, ScanRateLimitPolicy>(QrCallingEndpoints.ScanPolicy);
             o.AddPolicy<string, CallsRateLimitPolicy>(QrCallingEndpoints.CallsPolicy);
             o.AddPolicy<string, ParticipantRateLimitPolicy>(QrCallingEndpoints.ParticipantPolicy);
+            o.AddPolicy<string, OwnerRequestsRateLimitPolicy>(QrCallingEndpoints.OwnerPolicy);
+            o.AddPolicy<string, QrRateLimitPolicy>(QrCallingEndpoints.QrPolicy);
         });
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("qrcalling-storage", tags: ["ready"]);
         services.AddCors();

@@ -17,22 +17,24 @@ internal static class QrCallingEndpoints
     public const string ScanPolicy = "qrcalling-scan";
     public const string CallsPolicy = "qrcalling-calls";
     public const string ParticipantPolicy = "qrcalling-participant";
+    public const string OwnerPolicy = "qrcalling-owner";
+    public const string QrPolicy = "qrcalling-qr";
     private const int MaxHistoryLimit = 200;
 
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapPost("/codes", CreateCodeAsync).Accepts<CreateCodeRequest>("application/json")
-            .Produces<CodeCreatedResponse>(StatusCodes.Status201Created).Problems(400, 401, 413);
-        api.MapGet("/codes", ListCodesAsync).Produces<IReadOnlyList<CodeListItem>>().Problems(401);
-        api.MapPost("/codes/{id}/revoke", RevokeCodeAsync).Produces(StatusCodes.Status204NoContent).Problems(401, 404);
-        api.MapPost("/codes/{id}/rotate", RotateCodeAsync).Produces<CodeCreatedResponse>(StatusCodes.Status201Created).Problems(401, 404);
-        api.MapPost("/qr", RenderQrAsync).Accepts<QrRequest>("application/json")
-            .Produces(StatusCodes.Status200OK, typeof(byte[]), "image/png", "image/svg+xml").Problems(400, 401, 413);
+        api.MapPost("/codes", CreateCodeAsync).Accepts<CreateCodeRequest>("application/json").RequireRateLimiting(OwnerPolicy)
+            .Produces<CodeCreatedResponse>(StatusCodes.Status201Created).Problems(400, 401, 403, 413, 429);
+        api.MapGet("/codes", ListCodesAsync).RequireRateLimiting(OwnerPolicy).Produces<IReadOnlyList<CodeListItem>>().Problems(400, 401, 429);
+        api.MapPost("/codes/{id}/revoke", RevokeCodeAsync).RequireRateLimiting(OwnerPolicy).Produces(StatusCodes.Status204NoContent).Problems(401, 404, 429);
+        api.MapPost("/codes/{id}/rotate", RotateCodeAsync).RequireRateLimiting(OwnerPolicy).Produces<CodeCreatedResponse>(StatusCodes.Status201Created).Problems(401, 404, 429);
+        api.MapPost("/qr", RenderQrAsync).Accepts<QrRequest>("application/json").RequireRateLimiting(QrPolicy)
+            .Produces(StatusCodes.Status200OK, typeof(byte[]), "image/png", "image/svg+xml").Problems(400, 401, 413, 429);
         api.MapPost("/scan", ScanAsync).Accepts<PayloadRequest>("application/json").RequireRateLimiting(ScanPolicy)
             .Produces<ScanResponse>().Problems(400, 404, 413, 429);
         api.MapPost("/calls", StartCallAsync).Accepts<StartCallRequest>("application/json").RequireRateLimiting(CallsPolicy)
             .Produces<CallStartedResponse>(StatusCodes.Status201Created).Problems(400, 404, 413, 429);
-        api.MapGet("/calls", HistoryAsync).Produces<IReadOnlyList<CallHistoryItem>>().Problems(400, 401);
+        api.MapGet("/calls", HistoryAsync).RequireRateLimiting(OwnerPolicy).Produces<IReadOnlyList<CallHistoryItem>>().Problems(400, 401);
         api.MapGet("/calls/{callId}", GetCallAsync).RequireRateLimiting(ParticipantPolicy)
             .Produces<CallStatusResponse>().Problems(401, 403, 429);
         api.MapGet("/calls/{callId}/events", ReadEventsAsync).RequireRateLimiting(ParticipantPolicy)
@@ -97,8 +99,13 @@ internal static class QrCallingEndpoints
         {
             return Unauthorized();
         }
+        var (limit, before, pagingError) = Paging(http.Request, defaultLimit: MaxHistoryLimit);
+        if (pagingError is not null)
+        {
+            return ApiResults.Problem(pagingError);
+        }
         var list = new List<CodeListItem>();
-        await foreach (var c in codes.ListAsync(owner, cancellationToken))
+        foreach (var c in await codes.ListPageAsync(owner, limit, before, cancellationToken))
         {
             list.Add(new CodeListItem(c.Id, c.Label, MediaKinds.ToWireNames(c.Media), c.CreatedAt, c.ExpiresAt, c.MaxScans, c.ScanCount,
                 c.LastScannedAt, c.RevokedAt));
@@ -208,27 +215,36 @@ internal static class QrCallingEndpoints
             StatusCodes.Status201Created);
     }
 
+    /// <summary><c>?limit</c> (1 to 200) and <c>?before</c> (an ISO-8601 time compared with <c>createdAt</c>) of the
+    /// owner's lists, newest first; the next page is <c>before</c> the last item's <c>createdAt</c>.</summary>
+    private static (int Limit, DateTimeOffset? Before, QrCallingError? Error) Paging(HttpRequest request, int defaultLimit = MaxHistoryLimit)
+    {
+        var limit = defaultLimit;
+        var limitText = request.Query["limit"].ToString();
+        if (limitText.Length > 0 && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxHistoryLimit))
+        {
+            return (0, null, QrCallingError.InvalidRequest($"limit must be between 1 and {MaxHistoryLimit}."));
+        }
+        var beforeText = request.Query["before"].ToString();
+        if (beforeText.Length == 0)
+        {
+            return (limit, null, null);
+        }
+        return DateTimeOffset.TryParse(beforeText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var before)
+            ? (limit, before, null)
+            : (0, null, QrCallingError.InvalidRequest("before must be an ISO-8601 time."));
+    }
+
     private static async Task<IResult> HistoryAsync(HttpContext http, CallService calls, ParticipantResolver participants, CancellationToken cancellationToken)
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
             return Unauthorized();
         }
-        var limit = 50;
-        var limitText = http.Request.Query["limit"].ToString();
-        if (limitText.Length > 0 && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxHistoryLimit))
+        var (limit, before, pagingError) = Paging(http.Request, defaultLimit: 50);
+        if (pagingError is not null)
         {
-            return ApiResults.Problem(QrCallingError.InvalidRequest($"limit must be between 1 and {MaxHistoryLimit}."));
-        }
-        DateTimeOffset? before = null;
-        var beforeText = http.Request.Query["before"].ToString();
-        if (beforeText.Length > 0)
-        {
-            if (!DateTimeOffset.TryParse(beforeText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed))
-            {
-                return ApiResults.Problem(QrCallingError.InvalidRequest("before must be an ISO-8601 time."));
-            }
-            before = parsed;
+            return ApiResults.Problem(pagingError);
         }
         var list = new List<CallHistoryItem>();
         await foreach (var c in calls.HistoryAsync(owner, limit, before, cancellationToken))
