@@ -2,7 +2,7 @@ using QrCalling.LoadTest;
 
 // QrCalling load tool: drives a RUNNING host with real SignalR .NET clients and compares it with baselines started by
 // the tool itself. Not run by the test command. Usage:
-//   dotnet run -c Release --project tests/QrCalling.LoadTest -- <baseUrl> [--mode relay] [--host-pid PID] ...
+//   dotnet run -c Release --project tests/QrCalling.LoadTest -- <baseUrl> [--mode relay|sustained] [--host-pid PID] ...
 //
 //   --mode relay (default) [--owners 50] [--signals 200] [--caller-url URL] [--protocol json|messagepack] [--ack on|off]
 //       N owners, one call each (scan, start, ring, accept, offer, answer), then per call a ping-pong of offers and answers
@@ -13,6 +13,10 @@ using QrCalling.LoadTest;
 //       and started with node; and prints a table with the ratios QrCalling/PeerJS and QrCalling/Kestrel.
 //       With --caller-url the callers use a second host instance (sharing storage and the Redis backplane) while the
 //       owners stay on <baseUrl>, so every ring, signal and hangup crosses instances; the CPU is then both instances'.
+//   --mode sustained [--owners 20] [--seconds 20] [--caller-url URL] [--protocol ...] [--ack ...]
+//       N owners each loop full set-ups for T seconds: scan, start, caller connects, IncomingCall, Accept,
+//       CallAccepted, offer, answer, the caller hangs up, CallEnded on both sides. Reports set-ups/s, p50/p99 set-up
+//       time, server CPU per set-up, failures and lost events (an event not there within 5 s). Exit code 1 on any.
 //
 //   --protocol messagepack uses SignalR's MessagePack hub protocol (the host must offer it). --ack on (default) sends
 //   the hub method Ack(callId, seq) every 32 received signals, fire and forget (a host without it ignores the call).
@@ -59,7 +63,7 @@ if (hostPid is not { } pid || callerPid is not { } callerHostPid)
 }
 int[] hostPids = callerHostPid == pid ? [pid] : [pid, callerHostPid];
 
-using var overall = new CancellationTokenSource(TimeSpan.FromSeconds(300));
+using var overall = new CancellationTokenSource(TimeSpan.FromSeconds(300 + options.Seconds));
 Console.CancelKeyPress += (_, e) =>
 {
     e.Cancel = true; // unwind, so that the baseline servers are stopped
@@ -72,6 +76,7 @@ try
 {
     var exitCode = options.Mode switch
     {
+        "sustained" => await SustainedMode.RunAsync(options, hostPids, overall.Token),
         _ => await RelayMode.RunAsync(options, hostPids, overall.Token),
     };
     Console.WriteLine($"total {total.Elapsed.TotalSeconds:F1} s");
