@@ -11,16 +11,18 @@ internal sealed record LoadOptions(
     int Owners,
     int Signals,
     int Seconds,
+    int DurationSeconds,
     HubSettings Hub)
 {
     public const string Usage = """
-        usage: QrCalling.LoadTest <baseUrl, e.g. http://127.0.0.1:5090> [--mode relay|sustained] [--host-pid PID]
+        usage: QrCalling.LoadTest <baseUrl, e.g. http://127.0.0.1:5090> [--mode relay|longcall|sustained] [--host-pid PID]
           relay (default): [--owners 50] [--signals 200] [--caller-url URL] [--protocol json|messagepack] [--ack on|off]
+          longcall:        [--duration-seconds 60] [--protocol json|messagepack] [--ack on|off]
           sustained:       [--owners 20] [--seconds 20] [--caller-url URL] [--protocol json|messagepack] [--ack on|off]
         """;
 
     private static readonly string[] Known =
-        ["--mode", "--host-pid", "--owners", "--signals", "--seconds", "--caller-url", "--protocol", "--ack"];
+        ["--mode", "--host-pid", "--owners", "--signals", "--seconds", "--duration-seconds", "--caller-url", "--protocol", "--ack"];
 
     /// <summary>Parses the arguments; throws <see cref="FormatException"/> with the reason when they are wrong.</summary>
     public static LoadOptions Parse(string[] args)
@@ -58,7 +60,7 @@ internal sealed record LoadOptions(
         {
             throw new FormatException("The load tool only targets loopback hosts (127.0.0.0/8, ::1, localhost).");
         }
-        var mode = Choice("--mode", "relay", "sustained");
+        var mode = Choice("--mode", "relay", "longcall", "sustained");
         return new LoadOptions(
             mode,
             baseUri,
@@ -67,6 +69,7 @@ internal sealed record LoadOptions(
             Number("--owners", mode == "sustained" ? 20 : 50),
             Number("--signals", 200),
             Number("--seconds", 20),
+            Number("--duration-seconds", 60),
             new HubSettings(Choice("--protocol", "json", "messagepack") == "messagepack", Choice("--ack", "on", "off") == "on"));
     }
 }

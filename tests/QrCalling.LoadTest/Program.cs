@@ -2,7 +2,7 @@ using QrCalling.LoadTest;
 
 // QrCalling load tool: drives a RUNNING host with real SignalR .NET clients and compares it with baselines started by
 // the tool itself. Not run by the test command. Usage:
-//   dotnet run -c Release --project tests/QrCalling.LoadTest -- <baseUrl> [--mode relay|sustained] [--host-pid PID] ...
+//   dotnet run -c Release --project tests/QrCalling.LoadTest -- <baseUrl> [--mode relay|longcall|sustained] [--host-pid PID] ...
 //
 //   --mode relay (default) [--owners 50] [--signals 200] [--caller-url URL] [--protocol json|messagepack] [--ack on|off]
 //       N owners, one call each (scan, start, ring, accept, offer, answer), then per call a ping-pong of offers and answers
@@ -13,6 +13,10 @@ using QrCalling.LoadTest;
 //       and started with node; and prints a table with the ratios QrCalling/PeerJS and QrCalling/Kestrel.
 //       With --caller-url the callers use a second host instance (sharing storage and the Redis backplane) while the
 //       owners stay on <baseUrl>, so every ring, signal and hangup crosses instances; the CPU is then both instances'.
+//   --mode longcall [--duration-seconds 60] [--protocol ...] [--ack ...]
+//       ONE call, both sides sending signals as fast as they can (64 in flight per side) for S seconds; counts sent,
+//       received, refused (HubException) and checks every seq arrives exactly once and in order. Exit code 1 if any
+//       was lost, duplicated, reordered or refused.
 //   --mode sustained [--owners 20] [--seconds 20] [--caller-url URL] [--protocol ...] [--ack ...]
 //       N owners each loop full set-ups for T seconds: scan, start, caller connects, IncomingCall, Accept,
 //       CallAccepted, offer, answer, the caller hangs up, CallEnded on both sides. Reports set-ups/s, p50/p99 set-up
@@ -63,7 +67,7 @@ if (hostPid is not { } pid || callerPid is not { } callerHostPid)
 }
 int[] hostPids = callerHostPid == pid ? [pid] : [pid, callerHostPid];
 
-using var overall = new CancellationTokenSource(TimeSpan.FromSeconds(300 + options.Seconds));
+using var overall = new CancellationTokenSource(TimeSpan.FromSeconds(300 + options.Seconds + options.DurationSeconds));
 Console.CancelKeyPress += (_, e) =>
 {
     e.Cancel = true; // unwind, so that the baseline servers are stopped
@@ -76,6 +80,7 @@ try
 {
     var exitCode = options.Mode switch
     {
+        "longcall" => await LongCallMode.RunAsync(options, hostPids, overall.Token),
         "sustained" => await SustainedMode.RunAsync(options, hostPids, overall.Token),
         _ => await RelayMode.RunAsync(options, hostPids, overall.Token),
     };
