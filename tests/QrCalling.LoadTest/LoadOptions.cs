@@ -12,17 +12,19 @@ internal sealed record LoadOptions(
     int Signals,
     int Seconds,
     int DurationSeconds,
+    int Connections,
     HubSettings Hub)
 {
     public const string Usage = """
-        usage: QrCalling.LoadTest <baseUrl, e.g. http://127.0.0.1:5090> [--mode relay|longcall|sustained] [--host-pid PID]
+        usage: QrCalling.LoadTest <baseUrl, e.g. http://127.0.0.1:5090> [--mode relay|longcall|sustained|idle] [--host-pid PID]
           relay (default): [--owners 50] [--signals 200] [--caller-url URL] [--protocol json|messagepack] [--ack on|off]
           longcall:        [--duration-seconds 60] [--protocol json|messagepack] [--ack on|off]
           sustained:       [--owners 20] [--seconds 20] [--caller-url URL] [--protocol json|messagepack] [--ack on|off]
+          idle:            [--connections 10000]
         """;
 
     private static readonly string[] Known =
-        ["--mode", "--host-pid", "--owners", "--signals", "--seconds", "--duration-seconds", "--caller-url", "--protocol", "--ack"];
+        ["--mode", "--host-pid", "--owners", "--signals", "--seconds", "--duration-seconds", "--connections", "--caller-url", "--protocol", "--ack"];
 
     /// <summary>Parses the arguments; throws <see cref="FormatException"/> with the reason when they are wrong.</summary>
     public static LoadOptions Parse(string[] args)
@@ -60,7 +62,7 @@ internal sealed record LoadOptions(
         {
             throw new FormatException("The load tool only targets loopback hosts (127.0.0.0/8, ::1, localhost).");
         }
-        var mode = Choice("--mode", "relay", "longcall", "sustained");
+        var mode = Choice("--mode", "relay", "longcall", "sustained", "idle");
         return new LoadOptions(
             mode,
             baseUri,
@@ -70,6 +72,7 @@ internal sealed record LoadOptions(
             Number("--signals", 200),
             Number("--seconds", 20),
             Number("--duration-seconds", 60),
+            Number("--connections", 10_000),
             new HubSettings(Choice("--protocol", "json", "messagepack") == "messagepack", Choice("--ack", "on", "off") == "on"));
     }
 }

@@ -2,7 +2,7 @@ using QrCalling.LoadTest;
 
 // QrCalling load tool: drives a RUNNING host with real SignalR .NET clients and compares it with baselines started by
 // the tool itself. Not run by the test command. Usage:
-//   dotnet run -c Release --project tests/QrCalling.LoadTest -- <baseUrl> [--mode relay|longcall|sustained] [--host-pid PID] ...
+//   dotnet run -c Release --project tests/QrCalling.LoadTest -- <baseUrl> [--mode relay|longcall|sustained|idle] [--host-pid PID] ...
 //
 //   --mode relay (default) [--owners 50] [--signals 200] [--caller-url URL] [--protocol json|messagepack] [--ack on|off]
 //       N owners, one call each (scan, start, ring, accept, offer, answer), then per call a ping-pong of offers and answers
@@ -21,11 +21,16 @@ using QrCalling.LoadTest;
 //       N owners each loop full set-ups for T seconds: scan, start, caller connects, IncomingCall, Accept,
 //       CallAccepted, offer, answer, the caller hangs up, CallEnded on both sides. Reports set-ups/s, p50/p99 set-up
 //       time, server CPU per set-up, failures and lost events (an event not there within 5 s). Exit code 1 on any.
+//   --mode idle [--connections 10000]
+//       Opens N owner hub connections (raw WebSockets with SignalR's JSON handshake and pings, 100 devices per owner
+//       account) and reports the host's VmRSS growth per connection once it settled, against the same number of
+//       bare Kestrel WebSockets. Needs an open-files limit above N in both the host's and this tool's shells:
+//       `ulimit -n 65536` before starting each (above the hard limit only as root, where the container allows it).
 //
 //   --protocol messagepack uses SignalR's MessagePack hub protocol (the host must offer it). --ack on (default) sends
 //   the hub method Ack(callId, seq) every 32 received signals, fire and forget (a host without it ignores the call).
-//   Server CPU comes from /proc/PID/stat (utime + stime, in `getconf CLK_TCK` ticks, 100 if getconf fails) of each
-//   server process. The host's process is --host-pid, or else the process that
+//   Server CPU and memory come from /proc/PID/stat (utime + stime, in `getconf CLK_TCK` ticks, 100 if getconf fails)
+//   and /proc/PID/status (VmRSS) of each server process. The host's process is --host-pid, or else the process that
 //   listens on <baseUrl>'s port (found through /proc/net/tcp and tcp6 and /proc/*/fd).
 //
 // The host must allow the load's request rates from one address, e.g. the sample host started with the settings
@@ -82,6 +87,7 @@ try
     {
         "longcall" => await LongCallMode.RunAsync(options, hostPids, overall.Token),
         "sustained" => await SustainedMode.RunAsync(options, hostPids, overall.Token),
+        "idle" => await IdleMode.RunAsync(options, pid, overall.Token),
         _ => await RelayMode.RunAsync(options, hostPids, overall.Token),
     };
     Console.WriteLine($"total {total.Elapsed.TotalSeconds:F1} s");
