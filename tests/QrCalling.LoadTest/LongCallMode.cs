@@ -22,13 +22,12 @@ internal static class LongCallMode
         using var receiving = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var receivers = sides.Select(s => s.ReceiveAsync(call.CallId, receiving.Token)).ToArray();
         var cpu = CpuMeter.Start(hostPids);
-        var clock = Stopwatch.StartNew();
+        var start = Stopwatch.GetTimestamp();
         using (var sending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
             sending.CancelAfter(TimeSpan.FromSeconds(options.DurationSeconds));
             await Task.WhenAll(sides.Select(s => s.SendAsync(call.CallId, sending.Token)));
         }
-        var sendSeconds = clock.Elapsed.TotalSeconds;
         // Let the last signals arrive: stop once each side has them all, or nothing came for 5 s.
         var quiet = Stopwatch.StartNew();
         var arrived = 0;
@@ -44,6 +43,8 @@ internal static class LongCallMode
         await receiving.CancelAsync();
         await Task.WhenAll(receivers);
         var delivered = sides[0].Received + sides[1].Received;
+        // Up to the last arrival: once the host refuses everything (a full mailbox), the rest of the time relays nothing.
+        var relaySeconds = delivered == 0 ? 0 : Stopwatch.GetElapsedTime(start, sides.Max(s => s.LastArrival)).TotalSeconds;
         var cpuPerMessage = cpu.MicrosecondsPer(Math.Max(1, delivered));
         await call.HangupAsync(QrCallingClient.StepTimeout, cancellationToken);
 
@@ -54,7 +55,8 @@ internal static class LongCallMode
             var (s, other) = (sides[i], sides[1 - i]);
             Console.WriteLine($"{(i == 0 ? "caller" : "owner"),-7} {s.Sent,9} {s.Refused,8} {s.Failed,7} {s.Received,9} {other.LostAt(s),6} {s.Duplicates,5} {s.OutOfOrder,6}");
         }
-        Console.WriteLine($"relayed {delivered / sendSeconds:F0} msgs/s over {sendSeconds:F1} s, server CPU {cpuPerMessage:F1} µs/msg");
+        Console.WriteLine($"relayed {(delivered == 0 ? 0 : delivered / relaySeconds):F0} msgs/s ({delivered} in the {relaySeconds:F1} s to the last arrival); " +
+            $"server CPU {cpuPerMessage:F1} µs per relayed message over the whole run (refused calls included)");
         Console.WriteLine("(lost: sent by the other side, never received here; dup: received twice; order: below an earlier seq)");
         foreach (var problem in sides.SelectMany(s => s.Problems).Distinct().Take(5))
         {
@@ -94,6 +96,9 @@ internal static class LongCallMode
         public int Duplicates { get; private set; }
 
         public int OutOfOrder { get; private set; }
+
+        /// <summary>Stopwatch timestamp of the last Signal received.</summary>
+        public long LastArrival { get; private set; }
 
         public IReadOnlyList<string> Problems => _problems;
 
@@ -135,7 +140,9 @@ internal static class LongCallMode
             {
                 while (true)
                 {
-                    var seq = (await hub.NextAsync("Signal", callId, Timeout.InfiniteTimeSpan, stop)).Number("seq");
+                    var signal = await hub.NextAsync("Signal", callId, Timeout.InfiniteTimeSpan, stop);
+                    var seq = signal.Number("seq");
+                    LastArrival = signal.ReceivedAt;
                     if (!_received.Add(seq))
                     {
                         Duplicates++;
