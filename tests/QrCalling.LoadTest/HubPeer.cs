@@ -64,13 +64,6 @@ internal sealed class HubPeer : IAsyncDisposable
     public Task InvokeAsync(string method, string callId, CancellationToken cancellationToken) =>
         _connection.InvokeAsync(method, callId, cancellationToken);
 
-    /// <summary>Hub method Resume(callId, 0), as the sample's caller page calls right after connecting: SignalR finishes
-    /// the handshake (and StartAsync returns) before the hub's OnConnectedAsync has put the connection into its call's
-    /// group, and runs an invocation only after that, so once this returns every later event of the call reaches this
-    /// connection. The returned mailbox entries are not needed here: nothing was sent to the caller yet.</summary>
-    public Task ResumeAsync(string callId, CancellationToken cancellationToken) =>
-        _connection.InvokeAsync<object>("Resume", callId, 0L, cancellationToken);
-
     /// <summary>The next <paramref name="name"/> event of call <paramref name="callId"/>; other events on the way (of
     /// earlier calls, or of other kinds) are skipped. Throws <see cref="LostEventException"/> after
     /// <paramref name="timeout"/>.</summary>

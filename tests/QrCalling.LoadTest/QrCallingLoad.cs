@@ -64,7 +64,6 @@ internal sealed class QrCallingClient(Uri baseUri, Uri callerUri, HubSettings hu
         var caller = await HubPeer.ConnectAsync(callerUri, "", created.GetProperty("callToken").GetString()!, hub, cancellationToken);
         try
         {
-            await caller.ResumeAsync(callId, cancellationToken);
             await owner.Hub.NextAsync("IncomingCall", callId, eventTimeout, cancellationToken);
             await owner.Hub.InvokeAsync("Accept", callId, cancellationToken);
             await caller.NextAsync("CallAccepted", callId, eventTimeout, cancellationToken);
