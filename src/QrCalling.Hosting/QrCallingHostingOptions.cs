@@ -138,6 +138,12 @@ public sealed class QrCallingRateLimitOptions
     [Range(1, 1_000_000)]
     public int QrRendersPerOwner { get; set; } = 30;
 
+    /// <summary>Leading zero bits of SHA-256 a caller's proof of work needs when a code is over
+    /// <see cref="CallsPerCode"/> (about 2^bits hashes: 14 takes a phone a fraction of a second); one more bit each time
+    /// the pressure on the code doubles, at most 24. Default 14.</summary>
+    [Range(1, 24)]
+    public int ProofOfWorkBits { get; set; } = 14;
+
     /// <summary>Open hub connections one call's caller may hold at once (a reload or a second tab needs a few). One more
     /// is refused with <c>rate_limited</c>. Default 4.</summary>
     [Range(1, 100_000)]

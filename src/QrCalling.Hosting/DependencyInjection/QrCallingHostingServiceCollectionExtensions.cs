@@ -62,6 +62,7 @@ public static class QrCallingHostingServiceCollectionExtensions
         services.TryAddSingleton<CallerAuthenticator>();
         services.TryAddSingleton<OriginGuard>();
         services.TryAddSingleton<ConnectionCaps>();
+        services.TryAddSingleton<ProofOfWork>();
         services.TryAddSingleton<ConnectionTracker>();
         services.TryAddSingleton<ITransport, SignalRTransport>();
 

@@ -188,7 +188,7 @@ internal static class QrCallingEndpoints
     }
 
     private static async Task<IResult> StartCallAsync(HttpContext http, CallService calls, CodeCallLimiter perCode, IceServerProvider ice,
-        RecentCallTokens recent, CancellationToken cancellationToken)
+        RecentCallTokens recent, ProofOfWork proofs, CancellationToken cancellationToken)
     {
         var (body, error) = await RequestReader.ReadAsync<StartCallRequest>(http.Request, RequestReader.SmallBodyBytes, cancellationToken);
         if (error is not null)
@@ -202,7 +202,18 @@ internal static class QrCallingEndpoints
         var parsed = CodePayload.Parse(body.Payload);
         if (parsed.IsValid && !perCode.TryAcquire(parsed.Token!))
         {
-            return ApiResults.Problem(QrCallingErrorCodes.RateLimited, "Too many calls to this code; try again later.");
+            // Over the code's budget: a caller that shows a proof of work still gets through, so a flood from a few
+            // addresses makes calling this code slower, never impossible.
+            var codeKey = perCode.KeyOf(parsed.Token!);
+            if (!proofs.Verify(codeKey, body.Proof?.Challenge, body.Proof?.Solution))
+            {
+                var (challenge, difficulty) = proofs.Issue(codeKey);
+                var status = StatusCodes.Status429TooManyRequests;
+                return Results.Json(new ProofRequiredProblem("urn:qrcalling:error:" + QrCallingErrorCodes.ProofRequired,
+                    Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status), status,
+                    "Many calls to this code right now: solve the challenge and start the call again with the proof.",
+                    QrCallingErrorCodes.ProofRequired, challenge, difficulty), QrCallingJson.Options, ApiResults.ProblemContentType, status);
+            }
         }
         var result = await calls.StartAsync(body.Payload, media, cancellationToken);
         if (!result.IsSuccess)

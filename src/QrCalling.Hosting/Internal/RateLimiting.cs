@@ -113,9 +113,12 @@ internal sealed class CodeCallLimiter : IDisposable
             new FixedWindowRateLimiterOptions { PermitLimit = limits.CallsPerCode, Window = limits.Window, QueueLimit = 0 }));
     }
 
+    /// <summary>The key of a code's partition: the keyed hash of its token.</summary>
+    public string KeyOf(CodeToken token) => _hasher.Hash(token.Bytes);
+
     public bool TryAcquire(CodeToken token)
     {
-        using var lease = _limiter.AttemptAcquire(_hasher.Hash(token.Bytes));
+        using var lease = _limiter.AttemptAcquire(KeyOf(token));
         if (!lease.IsAcquired)
         {
             Log.RateLimited(_logger, "calls-per-code");
