@@ -67,10 +67,22 @@ public sealed class QrCallingTurnOptions
     /// credentials are always issued with this secret.</summary>
     public string? SharedSecret { get; set; }
 
-    /// <summary>Secrets used before <see cref="SharedSecret"/>. QrCalling never issues with them; they document a
-    /// rotation: list the new and old secrets as several <c>static-auth-secret</c> lines in coturn, switch
-    /// <see cref="SharedSecret"/> to the new one, and remove the old line after <c>MaxCallDuration</c>.</summary>
+    /// <summary>Secrets used before <see cref="SharedSecret"/>, still accepted by the TURN server while credentials
+    /// signed with them may be in use. QrCalling never signs with them; <see cref="AcceptedSecrets"/> lists every secret
+    /// coturn must accept (one <c>static-auth-secret</c> each). Remove one after <see cref="CredentialLifetime"/> has
+    /// passed since the switch (allocations made with it keep running: coturn checks a credential only when it is
+    /// used).</summary>
     public IList<string> PreviousSecrets { get; } = new List<string>();
+
+    /// <summary>How long a TURN credential is valid, at most: credentials are issued per call and never outlive it; a
+    /// client refreshes them from <c>GET /ice-servers</c> while its call lives (only new allocations need fresh ones).
+    /// Default 10 minutes; 1 minute to 1 day.</summary>
+    public TimeSpan CredentialLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>The secrets the TURN server must accept: <see cref="SharedSecret"/> first, then
+    /// <see cref="PreviousSecrets"/> (coturn: one <c>static-auth-secret</c> line each).</summary>
+    public IReadOnlyList<string> AcceptedSecrets =>
+        [.. new[] { SharedSecret }.Concat(PreviousSecrets).Where(s => !string.IsNullOrEmpty(s)).Select(s => s!).Distinct(StringComparer.Ordinal)];
 }
 
 /// <summary>Rate limits (<c>QrCalling:RateLimits</c>). Public endpoints are limited per client (a keyed hash of the
@@ -193,6 +205,17 @@ internal sealed class QrCallingHostingOptionsValidator : IValidateOptions<QrCall
         if (turnUrls.Count > 0 && string.IsNullOrWhiteSpace(options.Turn.SharedSecret))
         {
             failures.Add("QrCalling:Turn:SharedSecret is required when QrCalling:Turn:Urls is set.");
+        }
+        for (var i = 0; i < options.Turn.PreviousSecrets.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(options.Turn.PreviousSecrets[i]) || options.Turn.PreviousSecrets[i] == options.Turn.SharedSecret)
+            {
+                failures.Add($"QrCalling:Turn:PreviousSecrets:{i} must be a secret other than QrCalling:Turn:SharedSecret.");
+            }
+        }
+        if (options.Turn.CredentialLifetime < TimeSpan.FromMinutes(1) || options.Turn.CredentialLifetime > TimeSpan.FromDays(1))
+        {
+            failures.Add("QrCalling:Turn:CredentialLifetime must be between 00:01:00 and 1.00:00:00.");
         }
         if (options.RateLimits is { } limits && limits.CallsPerCode < limits.CallsPerClient)
         {

@@ -44,7 +44,7 @@ internal static class QrCallingEndpoints
         api.MapPost("/calls/{callId}/events/ack", AckEventsAsync).Accepts<AckRequest>("application/json").RequireRateLimiting(ParticipantPolicy)
             .Produces(StatusCodes.Status204NoContent).Problems(400, 401, 403, 429);
         api.MapGet("/ice-servers", IceServersAsync).RequireRateLimiting(ParticipantPolicy)
-            .Produces<IceServersResponse>().Problems(401, 403, 429);
+            .Produces<IceServersResponse>().Problems(401, 403, 409, 429);
     }
 
     private static RouteHandlerBuilder Problems(this RouteHandlerBuilder builder, params int[] statuses)
@@ -222,7 +222,7 @@ internal static class QrCallingEndpoints
         }
         var call = result.Value.Call;
         recent.Add(result.Value.CallToken); // its caller gets its own budget from the first request on
-        return ApiResults.Json(new CallStartedResponse(call.CallId, call.CallerId, result.Value.CallToken, call.ExpiresAt, ice.Create(call.ExpiresAt)),
+        return ApiResults.Json(new CallStartedResponse(call.CallId, call.CallerId, result.Value.CallToken, call.ExpiresAt, ice.Create(ice.ExpiryFor(call.ExpiresAt))),
             StatusCodes.Status201Created);
     }
 
@@ -405,18 +405,23 @@ internal static class QrCallingEndpoints
         return result.IsSuccess ? Results.NoContent() : ApiResults.Problem(result.Error!);
     }
 
+    /// <summary>ICE servers with TURN credentials for one call: a caller's own (its token), or an owner's for one of its
+    /// calls that is ringing or active (<c>?callId=</c>). Credentials live <c>Turn:CredentialLifetime</c> at most and never
+    /// past the call; none are issued for an ended call. An owner without <c>?callId=</c> (a v1 client preparing to
+    /// answer) gets credentials of that short lifetime too.</summary>
     private static async Task<IResult> IceServersAsync(HttpContext http, CallService calls, ParticipantResolver participants, IceServerProvider ice,
         IOptions<QrCallingOptions> options, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
-        DateTimeOffset expiresAt;
-        if (ParticipantResolver.CallTokenOf(http.Request, allowQuery: false) is null)
+        DateTimeOffset until;
+        var callId = http.Request.Query["callId"].ToString();
+        if (ParticipantResolver.CallTokenOf(http.Request, allowQuery: false) is null && callId.Length == 0)
         {
             if (participants.OwnerId(http.User) is null)
             {
                 return Unauthorized();
             }
-            expiresAt = now + options.Value.MaxCallDuration;
+            until = now + options.Value.MaxCallDuration;
         }
         else
         {
@@ -425,13 +430,22 @@ internal static class QrCallingEndpoints
             {
                 return ApiResults.Problem(error!);
             }
-            var call = await calls.GetAsync(actor, actor.CallerCallId!, cancellationToken);
+            if (!actor.IsCaller && !QrCallingIds.IsWellFormed(callId))
+            {
+                return ApiResults.Problem(QrCallingError.NotParticipant); // as an unknown call
+            }
+            var call = await calls.GetAsync(actor, actor.CallerCallId ?? callId, cancellationToken);
             if (!call.IsSuccess)
             {
                 return ApiResults.Problem(call.Error!);
             }
-            expiresAt = call.Value.ExpiresAt;
+            if (call.Value.State == CallState.Ended || call.Value.ExpiresAt <= now)
+            {
+                return ApiResults.Problem(QrCallingError.InvalidState("The call has ended: no relay credentials are issued for it."));
+            }
+            until = call.Value.ExpiresAt;
         }
+        var expiresAt = ice.ExpiryFor(until);
         var ttl = Math.Max(0, (long)(expiresAt - now).TotalSeconds);
         return ApiResults.Json(new IceServersResponse(ice.Create(expiresAt), ttl));
     }
