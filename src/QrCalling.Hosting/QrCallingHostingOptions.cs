@@ -40,6 +40,12 @@ public sealed class QrCallingHostingOptions
     /// <summary>Origins allowed to call the API and hub from a browser (CORS). Empty: no CORS policy is applied
     /// (same-origin only).</summary>
     public IList<string> CorsOrigins { get; } = new List<string>();
+
+    /// <summary>Whether the hub also speaks SignalR's MessagePack protocol (clients see the same event shapes as with
+    /// JSON). Default false. The host registers the protocol: <c>AddQrCalling(…).AddMessagePackProtocol()</c> does
+    /// both, or set this and call <c>services.AddSignalR().AddMessagePackProtocol()</c>; start-up fails when it is set
+    /// and the protocol is not registered. Without it the hub refuses MessagePack even when the host registered it.</summary>
+    public bool EnableMessagePack { get; set; }
 }
 
 /// <summary>STUN servers (<c>QrCalling:Stun</c>).</summary>
