@@ -46,6 +46,12 @@ public sealed class QrCallingHostingOptions
     /// <c>Microsoft.AspNetCore.SignalR</c> and <c>Microsoft.AspNetCore.Http.Connections</c> at Information and above
     /// unless this is true. For debugging on a developer machine only. Default false.</summary>
     public bool LogHubTraffic { get; set; }
+
+    /// <summary>Whether the hub also speaks SignalR's MessagePack protocol (clients see the same event shapes as with
+    /// JSON). Default false. The host registers the protocol: <c>AddQrCalling(…).AddMessagePackProtocol()</c> does
+    /// both, or set this and call <c>services.AddSignalR().AddMessagePackProtocol()</c>; start-up fails when it is set
+    /// and the protocol is not registered. Without it the hub refuses MessagePack even when the host registered it.</summary>
+    public bool EnableMessagePack { get; set; }
 }
 
 /// <summary>STUN servers (<c>QrCalling:Stun</c>).</summary>

@@ -69,6 +69,8 @@ public static class QrCallingHostingServiceCollectionExtensions
         services.AddSignalR().AddHubOptions<CallHub>(o => o.AddFilter<CallHubFilter>());
         services.TryAddSingleton<CallHubFilter>();
         services.AddSingleton<IConfigureOptions<HubOptions<CallHub>>, ConfigureHubSize>();
+        services.AddSingleton<IPostConfigureOptions<HubOptions<CallHub>>, CallHubProtocolSetup>();
+        services.AddSingleton<IPostConfigureOptions<MessagePackHubProtocolOptions>, MessagePackFormatterSetup>();
 
         services.AddRateLimiter(o =>
         {
