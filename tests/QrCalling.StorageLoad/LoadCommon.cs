@@ -91,7 +91,7 @@ internal static class StorageWorkloads
         _ = await storage.Calls.TryAcceptAsync(callId, "device-1", now, cancellationToken) ?? throw new InvalidOperationException("accept lost");
         for (var i = 0; i < 3; i++)
         {
-            await storage.Mailbox.AppendAsync(callId, new MailboxEntry { Type = "offer", From = "k", To = CallSide.Callee, DataJson = OfferJson, At = now }, cancellationToken);
+            await storage.Mailbox.AppendAsync(callId, new MailboxEntry { Type = "offer", From = "k", To = CallSide.Callee, DataJson = OfferJson, At = now }, new MailboxBudget(1 << 20, 1 << 20), cancellationToken);
         }
         _ = await storage.Calls.TryEndAsync(callId, CallState.Active, CallEndReason.Hangup, now, cancellationToken)
             ?? throw new InvalidOperationException("end lost");
