@@ -114,6 +114,12 @@ internal sealed class PostgresMailboxStore : IMailboxStore
         SELECT count(*)::integer FROM gone
         """;
 
+    /// <summary>The read statement (for plan tests): parameters id, side, after, n.</summary>
+    internal string ReadSql => _read;
+
+    /// <summary>The acknowledge statement of a side (for plan tests): parameters id, upTo.</summary>
+    internal string AcknowledgeSql(CallSide side) => side == CallSide.Caller ? _ackCaller : _ackCallee;
+
     public async ValueTask<MailboxAppendResult> AppendAsync(string callId, MailboxEntry entry, MailboxBudget budget, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(callId);
