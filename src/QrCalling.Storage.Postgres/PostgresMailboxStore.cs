@@ -11,8 +11,10 @@ namespace QrCalling.Storage.Postgres;
 /// inserts the entry with the head's new seq. When the budget check fails nothing is inserted and the head is left
 /// as it was, so refused appends use no seq and seqs have no gaps. An acknowledgement is one statement too: it deletes
 /// the side's entries up to a seq and subtracts their sizes from the head.</para>
-/// <para>The state check reads the call as of the statement's start (READ COMMITTED): an append that starts just before
-/// a concurrent end commits can still land, as if it had run just before the end.</para></summary>
+/// <para>The state check reads the call as of the statement's start (READ COMMITTED), without locking the call's row
+/// (a lock is WAL-logged and would make every append wait for a flush): an append that starts just before a concurrent
+/// end commits can still land just after the end (and after its lifecycle entry); the sweep deletes it with the
+/// call.</para></summary>
 internal sealed class PostgresMailboxStore : IMailboxStore
 {
     private readonly PostgresDatabase _db;
@@ -113,6 +115,12 @@ internal sealed class PostgresMailboxStore : IMailboxStore
           WHERE call_id = @id AND EXISTS (SELECT 1 FROM gone))
         SELECT count(*)::integer FROM gone
         """;
+
+    /// <summary>The read statement (for plan tests): parameters id, side, after, n.</summary>
+    internal string ReadSql => _read;
+
+    /// <summary>The acknowledge statement of a side (for plan tests): parameters id, upTo.</summary>
+    internal string AcknowledgeSql(CallSide side) => side == CallSide.Caller ? _ackCaller : _ackCallee;
 
     public async ValueTask<MailboxAppendResult> AppendAsync(string callId, MailboxEntry entry, MailboxBudget budget, CancellationToken cancellationToken)
     {
