@@ -91,7 +91,8 @@ public static partial class SampleHostApp
         var services = builder.Services;
 
         // QrCalling: binds the "QrCalling" section (PublicBaseUrl, Turn, Stun, lifetimes) and picks the storage.
-        var qrCalling = services.AddQrCalling(builder.Configuration);
+        // MessagePack next to JSON for clients that ask for it (the web pages speak JSON).
+        var qrCalling = services.AddQrCalling(builder.Configuration).AddMessagePackProtocol();
         switch (settings.Storage)
         {
             case "postgres":

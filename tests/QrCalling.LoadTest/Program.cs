@@ -34,13 +34,14 @@ using QrCalling.LoadTest;
 //   listens on <baseUrl>'s port (found through /proc/net/tcp and tcp6 and /proc/*/fd).
 //
 // The host must allow the load's request rates from one address, e.g. the sample host started with the settings
-// below (Logging__LogLevel__Default=Warning: the sample has no appsettings.json, so it would log every request at
-// Information, and the console logging would count as server CPU)
+// below (Logging__LogLevel__Default=Warning keeps even the sample's own Information lines out of the server CPU figure)
 //   Logging__LogLevel__Default=Warning
 //   QrCalling__Sample__AccountPermitsPerMinute=100000 QrCalling__RateLimits__ScansPerClient=100000
 //   QrCalling__RateLimits__CallsPerClient=100000 QrCalling__RateLimits__CallsPerCode=100000
 //   QrCalling__RateLimits__HubBurst=100000 QrCalling__RateLimits__HubPerSecond=100000
 //   QrCalling__RateLimits__RequestsPerParticipant=100000 QrCalling__RateLimits__FailedAttemptsPerClient=100000
+//   QrCalling__RateLimits__OwnerRequestsPerOwner=100000 QrCalling__RateLimits__HubConnectionsPerClient=1000000
+//   QrCalling__RateLimits__HubConnectionsPerOwner=100000
 //   dotnet run -c Release --project samples/QrCalling.SampleHost -- --urls http://127.0.0.1:5090
 // Only loopback hosts may be targeted; the baselines listen on 127.0.0.1 only.
 
