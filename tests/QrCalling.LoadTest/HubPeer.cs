@@ -13,7 +13,8 @@ namespace QrCalling.LoadTest;
 /// <param name="MessagePack">Use the MessagePack hub protocol instead of JSON.</param>
 /// <param name="Ack">Acknowledge received signals (hub method <c>Ack(callId, seq)</c>) every <see cref="HubPeer.AckEvery"/>
 /// of them, fire and forget, so the server can trim the call's mailbox window. A host without that method ignores it.</param>
-internal sealed record HubSettings(bool MessagePack, bool Ack);
+/// <param name="FireAndForget">The relay workload's signals are sends (no completion comes back) instead of invocations.</param>
+internal sealed record HubSettings(bool MessagePack, bool Ack, bool FireAndForget = false);
 
 /// <summary>One SignalR hub connection (an owner device or a caller) with an inbox of the events it received, read in
 /// arrival order by one reader at a time.</summary>
@@ -23,13 +24,15 @@ internal sealed class HubPeer : IAsyncDisposable
     private static readonly string[] Events = ["IncomingCall", "CallAccepted", "CallEnded", "Signal"];
     private readonly HubConnection _connection;
     private readonly bool _ack;
+    private readonly bool _fireAndForget;
     private readonly Channel<HubEvent> _inbox = Channel.CreateUnbounded<HubEvent>(new UnboundedChannelOptions { SingleReader = true });
     private int _unacknowledged;
 
-    private HubPeer(HubConnection connection, bool ack)
+    private HubPeer(HubConnection connection, bool ack, bool fireAndForget)
     {
         _connection = connection;
         _ack = ack;
+        _fireAndForget = fireAndForget;
     }
 
     /// <summary>Connects to <c>/hubs/calls</c> (WebSockets, no negotiate request) with <paramref name="token"/> (an owner's
@@ -46,7 +49,7 @@ internal sealed class HubPeer : IAsyncDisposable
         {
             builder.AddMessagePackProtocol();
         }
-        var peer = new HubPeer(builder.Build(), settings.Ack);
+        var peer = new HubPeer(builder.Build(), settings.Ack, settings.FireAndForget);
         foreach (var name in Events)
         {
             // object: a JsonElement with the JSON protocol, a dictionary with MessagePack (HubEvent reads both).
@@ -59,6 +62,11 @@ internal sealed class HubPeer : IAsyncDisposable
     /// <summary>Hub method Signal(callId, type, data); returns the seq.</summary>
     public Task<long> SignalAsync(string callId, string type, object data, CancellationToken cancellationToken) =>
         _connection.InvokeAsync<long>("Signal", callId, type, data, cancellationToken);
+
+    /// <summary>The relay workload's signal: an invocation, or with --signal send a fire-and-forget send (no completion
+    /// comes back, as with PeerJS; a refusal is then only in the server's log).</summary>
+    public Task RelaySignalAsync(string callId, string type, object data, CancellationToken cancellationToken) =>
+        _fireAndForget ? _connection.SendAsync("Signal", callId, type, data, cancellationToken) : SignalAsync(callId, type, data, cancellationToken);
 
     /// <summary>A hub method that takes only the call id (Accept, Hangup).</summary>
     public Task InvokeAsync(string method, string callId, CancellationToken cancellationToken) =>

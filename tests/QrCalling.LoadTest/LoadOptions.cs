@@ -17,14 +17,14 @@ internal sealed record LoadOptions(
 {
     public const string Usage = """
         usage: QrCalling.LoadTest <baseUrl, e.g. http://127.0.0.1:5090> [--mode relay|longcall|sustained|idle] [--host-pid PID]
-          relay (default): [--owners 50] [--signals 200] [--caller-url URL] [--protocol json|messagepack] [--ack on|off]
+          relay (default): [--owners 50] [--signals 200] [--caller-url URL] [--protocol json|messagepack] [--ack on|off] [--signal invoke|send]
           longcall:        [--duration-seconds 60] [--protocol json|messagepack] [--ack on|off]
           sustained:       [--owners 20] [--seconds 20] [--caller-url URL] [--protocol json|messagepack] [--ack on|off]
           idle:            [--connections 10000]
         """;
 
     private static readonly string[] Known =
-        ["--mode", "--host-pid", "--owners", "--signals", "--seconds", "--duration-seconds", "--connections", "--caller-url", "--protocol", "--ack"];
+        ["--mode", "--host-pid", "--owners", "--signals", "--seconds", "--duration-seconds", "--connections", "--caller-url", "--protocol", "--ack", "--signal"];
 
     /// <summary>Parses the arguments; throws <see cref="FormatException"/> with the reason when they are wrong.</summary>
     public static LoadOptions Parse(string[] args)
@@ -73,6 +73,7 @@ internal sealed record LoadOptions(
             Number("--seconds", 20),
             Number("--duration-seconds", 60),
             Number("--connections", 10_000),
-            new HubSettings(Choice("--protocol", "json", "messagepack") == "messagepack", Choice("--ack", "on", "off") == "on"));
+            new HubSettings(Choice("--protocol", "json", "messagepack") == "messagepack", Choice("--ack", "on", "off") == "on",
+                Choice("--signal", "invoke", "send") == "send"));
     }
 }

@@ -20,9 +20,9 @@ internal interface IRelayCall
 /// all calls at once. Measures throughput, send-to-arrival latency, and the server processes' CPU per message.</summary>
 internal static class OfferAnswerWorkload
 {
-    /// <summary>Offers and answers per call first sent unmeasured, so that no server is measured while it compiles its
-    /// message path (a baseline starts cold; the host may have run before).</summary>
-    private const int WarmUpSignals = 10;
+    /// <summary>Offers and answers per call first sent unmeasured (10,000 messages for 50 calls), so that no server is
+    /// measured while it compiles and tiers up its message path (a baseline starts cold; the host may have run before).</summary>
+    private const int WarmUpSignals = 100;
 
     public static async Task<RelayResult> RunAsync(string server, IReadOnlyList<IRelayCall> calls, int signals, IReadOnlyList<int> serverPids,
         CancellationToken cancellationToken)

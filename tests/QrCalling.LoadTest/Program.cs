@@ -5,6 +5,7 @@ using QrCalling.LoadTest;
 //   dotnet run -c Release --project tests/QrCalling.LoadTest -- <baseUrl> [--mode relay|longcall|sustained|idle] [--host-pid PID] ...
 //
 //   --mode relay (default) [--owners 50] [--signals 200] [--caller-url URL] [--protocol json|messagepack] [--ack on|off]
+//       [--signal invoke|send]
 //       N owners, one call each (scan, start, ring, accept, offer, answer), then per call a ping-pong of offers and answers
 //       ({type, sdp} with a ~2 KB SDP): the caller offers, the owner answers when the offer arrives, M times each way,
 //       all calls at once. Reports msgs/s, p50/p99 send-to-arrival latency and server CPU µs per message, then runs the
@@ -27,6 +28,8 @@ using QrCalling.LoadTest;
 //       bare Kestrel WebSockets. Needs an open-files limit above N in both the host's and this tool's shells:
 //       `ulimit -n 65536` before starting each (above the hard limit only as root, where the container allows it).
 //
+//   --signal send makes the relay's signals fire-and-forget hub sends (no completion message per signal comes back,
+//   as with PeerJS, which acknowledges nothing); invoke (default) waits for each signal's seq.
 //   --protocol messagepack uses SignalR's MessagePack hub protocol (the host must offer it). --ack on (default) sends
 //   the hub method Ack(callId, seq) every 32 received signals, fire and forget (a host without it ignores the call).
 //   Server CPU and memory come from /proc/PID/stat (utime + stime, in `getconf CLK_TCK` ticks, 100 if getconf fails)

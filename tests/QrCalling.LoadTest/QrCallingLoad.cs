@@ -136,7 +136,7 @@ internal sealed class Call(string callId, Owner owner, HubPeer caller, double se
     public static object Description(string type) => new { type, sdp = Message.Sdp };
 
     public Task SendAsync(int side, string type, CancellationToken cancellationToken) =>
-        Side(side).SignalAsync(callId, type, Description(type), cancellationToken);
+        Side(side).RelaySignalAsync(callId, type, Description(type), cancellationToken);
 
     public async Task<long> ReceiveAsync(int side, string type, CancellationToken cancellationToken) =>
         (await Side(side).NextSignalAsync(callId, type, QrCallingClient.StepTimeout, cancellationToken)).ReceivedAt;
