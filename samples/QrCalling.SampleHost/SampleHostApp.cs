@@ -91,7 +91,8 @@ public static partial class SampleHostApp
         var services = builder.Services;
 
         // QrCalling: binds the "QrCalling" section (PublicBaseUrl, Turn, Stun, lifetimes) and picks the storage.
-        var qrCalling = services.AddQrCalling(builder.Configuration);
+        // MessagePack next to JSON for clients that ask for it (the web pages speak JSON).
+        var qrCalling = services.AddQrCalling(builder.Configuration).AddMessagePackProtocol();
         switch (settings.Storage)
         {
             case "postgres":
@@ -102,8 +103,20 @@ public static partial class SampleHostApp
                 break;
         }
 
+        // With durable storage, secrets that are not configured are kept in files of their own (not in the database): the
+        // pepper, so a stolen database alone cannot link a sticker to its owner, and the JWT signing key, so owners stay
+        // signed in across restarts. In memory nothing outlives the process, so a random key per process is right.
+        var durable = settings.Storage != "memory";
+        var keysPath = builder.Configuration["QrCalling:Sample:KeysPath"] ?? Path.Combine(builder.Environment.ContentRootPath, "App_Data", "keys");
+        if (durable)
+        {
+            qrCalling.UsePepperFile(Path.Combine(keysPath, "qrcalling-pepper"));
+        }
+
         // Owner accounts and their JWT bearer tokens.
-        var keyBytes = settings.JwtKey is null ? RandomNumberGenerator.GetBytes(32) : Encoding.UTF8.GetBytes(settings.JwtKey);
+        var keyBytes = settings.JwtKey is not null ? Encoding.UTF8.GetBytes(settings.JwtKey)
+            : durable ? Encoding.UTF8.GetBytes(QrCallingSecretFileExtensions.LoadOrCreateSecret(Path.Combine(keysPath, "jwt-signing-key")))
+            : RandomNumberGenerator.GetBytes(32);
         var signingKey = new SymmetricSecurityKey(keyBytes);
         services.AddSingleton(new SampleTokenIssuer(signingKey, TimeProvider.System));
         // Accounts live with the selected storage: a table in PostgreSQL, hashes in Redis, a dictionary in memory.

@@ -47,7 +47,7 @@ public sealed record SampleSettings
         var jwtKey = configuration["QrCalling:Sample:JwtKey"];
         if (jwtKey is not null && jwtKey.Length < 32)
         {
-            throw new SampleConfigurationException("QrCalling:Sample:JwtKey must be at least 32 characters (or unset for a random key per process).");
+            throw new SampleConfigurationException("QrCalling:Sample:JwtKey must be at least 32 characters (or unset: kept in QrCalling:Sample:KeysPath with durable storage, random per process in memory).");
         }
 
         var permits = 20;

@@ -28,6 +28,11 @@ public static class QrCallingErrorCodes
     public const string StorageUnavailable = "storage_unavailable";
     /// <summary>A browser request from a web origin the host does not allow (HTTP 403).</summary>
     public const string OriginNotAllowed = "origin_not_allowed";
+    /// <summary>An owner's quota is used up, e.g. its live codes (HTTP 403).</summary>
+    public const string QuotaExceeded = "quota_exceeded";
+    /// <summary>The code is over its call budget: solve the proof-of-work challenge in the problem details and start
+    /// the call again with the solution (HTTP 429).</summary>
+    public const string ProofRequired = "proof_required";
     /// <summary>A request body that is not JSON (HTTP 415).</summary>
     public const string UnsupportedMediaType = "unsupported_media_type";
     /// <summary>The recipient has not yet received (acknowledged) enough of what it was sent: its mailbox window is full.

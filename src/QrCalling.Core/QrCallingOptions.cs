@@ -32,6 +32,11 @@ public sealed class QrCallingOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:01:00", "3650.00:00:00")]
     public TimeSpan MaxCodeLifetime { get; set; } = TimeSpan.FromDays(5 * 365);
 
+    /// <summary>Most live codes (not revoked, expired or used up) one owner may have; issuing one more is
+    /// <c>quota_exceeded</c>. Rotating a code does not count. Default 100.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxLiveCodesPerOwner { get; set; } = 100;
+
     /// <summary>Longest label, in characters. Default 80.</summary>
     [Range(1, 1000)]
     public int MaxLabelLength { get; set; } = 80;

@@ -46,6 +46,12 @@ public sealed class QrCallingHostingOptions
     /// <c>Microsoft.AspNetCore.SignalR</c> and <c>Microsoft.AspNetCore.Http.Connections</c> at Information and above
     /// unless this is true. For debugging on a developer machine only. Default false.</summary>
     public bool LogHubTraffic { get; set; }
+
+    /// <summary>Whether the hub also speaks SignalR's MessagePack protocol (clients see the same event shapes as with
+    /// JSON). Default false. The host registers the protocol: <c>AddQrCalling(…).AddMessagePackProtocol()</c> does
+    /// both, or set this and call <c>services.AddSignalR().AddMessagePackProtocol()</c>; start-up fails when it is set
+    /// and the protocol is not registered. Without it the hub refuses MessagePack even when the host registered it.</summary>
+    public bool EnableMessagePack { get; set; }
 }
 
 /// <summary>STUN servers (<c>QrCalling:Stun</c>).</summary>
@@ -67,10 +73,22 @@ public sealed class QrCallingTurnOptions
     /// credentials are always issued with this secret.</summary>
     public string? SharedSecret { get; set; }
 
-    /// <summary>Secrets used before <see cref="SharedSecret"/>. QrCalling never issues with them; they document a
-    /// rotation: list the new and old secrets as several <c>static-auth-secret</c> lines in coturn, switch
-    /// <see cref="SharedSecret"/> to the new one, and remove the old line after <c>MaxCallDuration</c>.</summary>
+    /// <summary>Secrets used before <see cref="SharedSecret"/>, still accepted by the TURN server while credentials
+    /// signed with them may be in use. QrCalling never signs with them; <see cref="AcceptedSecrets"/> lists every secret
+    /// coturn must accept (one <c>static-auth-secret</c> each). Remove one after <see cref="CredentialLifetime"/> has
+    /// passed since the switch (allocations made with it keep running: coturn checks a credential only when it is
+    /// used).</summary>
     public IList<string> PreviousSecrets { get; } = new List<string>();
+
+    /// <summary>How long a TURN credential is valid, at most: credentials are issued per call and never outlive it; a
+    /// client refreshes them from <c>GET /ice-servers</c> while its call lives (only new allocations need fresh ones).
+    /// Default 10 minutes; 1 minute to 1 day.</summary>
+    public TimeSpan CredentialLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>The secrets the TURN server must accept: <see cref="SharedSecret"/> first, then
+    /// <see cref="PreviousSecrets"/> (coturn: one <c>static-auth-secret</c> line each).</summary>
+    public IReadOnlyList<string> AcceptedSecrets =>
+        [.. new[] { SharedSecret }.Concat(PreviousSecrets).Where(s => !string.IsNullOrEmpty(s)).Select(s => s!).Distinct(StringComparer.Ordinal)];
 }
 
 /// <summary>Rate limits (<c>QrCalling:RateLimits</c>). Public endpoints are limited per client (a keyed hash of the
@@ -129,6 +147,35 @@ public sealed class QrCallingRateLimitOptions
     [Range(1, 1000)]
     public int LongPollsPerCall { get; set; } = 4;
 
+    /// <summary>Requests one owner may make per <see cref="Window"/> to the owner endpoints (<c>POST</c>/<c>GET
+    /// /codes</c>, revoke, rotate, <c>GET /calls</c>). Default 120.</summary>
+    [Range(1, 1_000_000)]
+    public int OwnerRequestsPerOwner { get; set; } = 120;
+
+    /// <summary>QR images (<c>POST /qr</c>, CPU-heavy) one owner may render per <see cref="Window"/>. Default 30.</summary>
+    [Range(1, 1_000_000)]
+    public int QrRendersPerOwner { get; set; } = 30;
+
+    /// <summary>Leading zero bits of SHA-256 a caller's proof of work needs when a code is over
+    /// <see cref="CallsPerCode"/> (about 2^bits hashes: 14 takes a phone a fraction of a second); one more bit each time
+    /// the pressure on the code doubles, at most 24. Default 14.</summary>
+    [Range(1, 24)]
+    public int ProofOfWorkBits { get; set; } = 14;
+
+    /// <summary>Open hub connections one call's caller may hold at once (a reload or a second tab needs a few). One more
+    /// is refused with <c>rate_limited</c>. Default 4.</summary>
+    [Range(1, 100_000)]
+    public int HubConnectionsPerCall { get; set; } = 4;
+
+    /// <summary>Open hub connections one owner may hold at once, all devices together. Default 32.</summary>
+    [Range(1, 1_000_000)]
+    public int HubConnectionsPerOwner { get; set; } = 32;
+
+    /// <summary>Open hub connections from one client (keyed IP hash; IPv6 by /64) at once, callers and owners together.
+    /// Generous, since carrier-grade NAT puts many people behind one address. Default 256.</summary>
+    [Range(1, 10_000_000)]
+    public int HubConnectionsPerClient { get; set; } = 256;
+
     /// <summary>How often the key that hashes client IPs for rate limiting is replaced. Default 24 hours.</summary>
     [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
     public TimeSpan ClientKeyRotation { get; set; } = TimeSpan.FromHours(24);
@@ -164,6 +211,17 @@ internal sealed class QrCallingHostingOptionsValidator : IValidateOptions<QrCall
         if (turnUrls.Count > 0 && string.IsNullOrWhiteSpace(options.Turn.SharedSecret))
         {
             failures.Add("QrCalling:Turn:SharedSecret is required when QrCalling:Turn:Urls is set.");
+        }
+        for (var i = 0; i < options.Turn.PreviousSecrets.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(options.Turn.PreviousSecrets[i]) || options.Turn.PreviousSecrets[i] == options.Turn.SharedSecret)
+            {
+                failures.Add($"QrCalling:Turn:PreviousSecrets:{i} must be a secret other than QrCalling:Turn:SharedSecret.");
+            }
+        }
+        if (options.Turn.CredentialLifetime < TimeSpan.FromMinutes(1) || options.Turn.CredentialLifetime > TimeSpan.FromDays(1))
+        {
+            failures.Add("QrCalling:Turn:CredentialLifetime must be between 00:01:00 and 1.00:00:00.");
         }
         if (options.RateLimits is { } limits && limits.CallsPerCode < limits.CallsPerClient)
         {

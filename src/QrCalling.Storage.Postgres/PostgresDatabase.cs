@@ -103,6 +103,29 @@ internal sealed class PostgresDatabase
         }
     }
 
+    /// <summary>Like <see cref="ListAsync"/>, but stops reading rows at the first one <paramref name="read"/> maps to
+    /// null (that row is not part of the list).</summary>
+    public async ValueTask<List<T>> ListUntilAsync<T>(string sql, NpgsqlParameter[] parameters, Func<NpgsqlDataReader, T?> read, string operation,
+        CancellationToken cancellationToken) where T : class
+    {
+        try
+        {
+            await using var cmd = Command(sql);
+            cmd.Parameters.AddRange(parameters);
+            await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var list = new List<T>();
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && read(reader) is { } item)
+            {
+                list.Add(item);
+            }
+            return list;
+        }
+        catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
+        {
+            throw Unavailable(ex, operation);
+        }
+    }
+
     /// <summary>Runs an INSERT; a unique violation (duplicate id or hash) becomes an <see cref="InvalidOperationException"/>.</summary>
     public async ValueTask InsertAsync(string sql, NpgsqlParameter[] parameters, string operation, CancellationToken cancellationToken)
     {

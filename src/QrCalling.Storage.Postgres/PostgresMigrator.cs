@@ -27,7 +27,12 @@ public static partial class PostgresMigrator
     /// <summary>The latest migration version this assembly knows.</summary>
     public static int LatestVersion => Migrations.Value[^1].Version;
 
-    internal static async Task<int> MigrateAsync(NpgsqlDataSource dataSource, string schema, ILogger logger, CancellationToken cancellationToken)
+    internal static async Task<int> MigrateAsync(NpgsqlDataSource dataSource, string schema, ILogger logger, CancellationToken cancellationToken) =>
+        await MigrateAsync(dataSource, schema, int.MaxValue, logger, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Applies the pending migrations up to <paramref name="maxVersion"/> only (tests build older schemas with
+    /// it, to check that a migration works on the data those left).</summary>
+    internal static async Task<int> MigrateAsync(NpgsqlDataSource dataSource, string schema, int maxVersion, ILogger logger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         var quoted = QuoteSchema(schema);
@@ -47,7 +52,7 @@ public static partial class PostgresMigrator
             }, cancellationToken).ConfigureAwait(false);
 
             var applied = 0;
-            foreach (var migration in Migrations.Value)
+            foreach (var migration in Migrations.Value.Where(m => m.Version <= maxVersion))
             {
                 var done = await InLockedTransactionAsync(connection, schema, async tx =>
                 {

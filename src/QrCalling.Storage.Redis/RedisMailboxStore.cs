@@ -224,7 +224,7 @@ internal sealed class RedisMailboxStore(RedisStorage storage) : IMailboxStore
     }
 
     /// <summary>The <c>mbox-bytes</c> field of a side.</summary>
-    private static string SideField(CallSide side) => side == CallSide.Caller ? "caller" : "callee";
+    private static string SideField(CallSide side) => CallWireNames.ToWireName(side);
 
     /// <summary>Parses a member <c>"{seq}|{size}|{header json}{data}"</c>.</summary>
     private static MailboxEntry Parse(ReadOnlySpan<byte> member)

@@ -46,10 +46,11 @@ public sealed class RateLimitTests
         {
             await host.Client(remoteIp: $"198.51.100.{i + 1}").StartCallAsync(payload, "audio");
         }
-        // The link form of the same code shares its budget, also from a fresh client.
+        // The link form of the same code shares its budget, also from a fresh client: past it a caller must show a
+        // proof of work (ProofOfWorkTests), so a flood without one stops ringing the owner.
         var flooded = await host.Client(remoteIp: "198.51.100.9").PostAsync("/api/v1/calls",
             Http.Json(new { payload = "https://x.example/c#" + payload.ToLowerInvariant(), media = "audio" }));
-        await flooded.AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate_limited");
+        await flooded.AssertProblemAsync(HttpStatusCode.TooManyRequests, "proof_required");
         await host.Client(remoteIp: "198.51.100.10").StartCallAsync(other, "audio");
         var deadline = Environment.TickCount64 + 5000;
         while (device.Of("IncomingCall").Count() < 4 && Environment.TickCount64 < deadline)

@@ -90,16 +90,16 @@ internal sealed class TestHost : IAsyncDisposable
     /// long polling as the Authorization header (the .NET client's AccessTokenProvider).</summary>
     /// <remarks>By default a refused probe invocation follows the start, so the test knows the server has run
     /// OnConnectedAsync (presence, groups); <paramref name="probe"/> false returns as soon as the handshake is done, as a
-    /// plain client would.</remarks>
+    /// plain client would. <paramref name="protocol"/> configures the client's hub protocol (JSON unless it picks another).</remarks>
     public async Task<HubEventRecorder> ConnectAsync(HttpTransportType transport, string? owner = null, string? deviceId = null, string? callToken = null,
-        bool skipNegotiation = false, bool probe = true)
+        bool skipNegotiation = false, bool probe = true, Action<IHubConnectionBuilder>? protocol = null)
     {
         var query = new List<string>();
         if (owner is not null) query.Add("owner=" + Uri.EscapeDataString(owner));
         if (deviceId is not null) query.Add("deviceId=" + Uri.EscapeDataString(deviceId));
         if (callToken is not null && transport == HttpTransportType.WebSockets) query.Add("access_token=" + Uri.EscapeDataString(callToken));
         var url = new Uri(Server.BaseAddress, "/hubs/calls" + (query.Count > 0 ? "?" + string.Join('&', query) : ""));
-        var connection = new HubConnectionBuilder()
+        var builder = new HubConnectionBuilder()
             .WithUrl(url, o =>
             {
                 o.Transports = transport;
@@ -111,8 +111,9 @@ internal sealed class TestHost : IAsyncDisposable
                 {
                     o.AccessTokenProvider = () => Task.FromResult<string?>(callToken);
                 }
-            })
-            .Build();
+            });
+        protocol?.Invoke(builder);
+        var connection = builder.Build();
         var client = new HubEventRecorder(connection);
         var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
         connection.Closed += e => { closed.TrySetResult(e); return Task.CompletedTask; };

@@ -1,8 +1,7 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.WebSockets;
-using System.Text;
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -13,13 +12,46 @@ using Microsoft.Extensions.Logging;
 
 namespace QrCalling.LoadTest;
 
-/// <summary>The baseline: a bare Kestrel WebSocket relay in this process. Two sockets join a room; every text message
-/// from one is forwarded unchanged to the other, and the sender gets a tiny ack (as a hub Signal returns its seq), which
-/// it awaits before sending the next, like the QrCalling phase. No hub protocol, no storage, no auth: the floor of what
-/// relaying a message over a WebSocket costs on this machine.</summary>
+/// <summary>The floor baseline: a bare Kestrel WebSocket relay, run as a child process of this tool (this program with
+/// <see cref="ServeArgument"/>, Server GC like the sample host) so /proc gives its CPU time and memory apart from the
+/// load's. Two sockets join a room (<c>/relay/{room}/{side}</c>), each is greeted with <c>{"type":"OPEN"}</c>, and
+/// every frame from one is forwarded unchanged to the other: no parsing, no hub protocol, no storage, no auth, no
+/// acknowledgement to the sender. The clients speak PeerJS's messages (<see cref="WebSocketPeer"/>).</summary>
 internal static class EchoRelayBaseline
 {
-    public static async Task<RelayResult> RunAsync(int pairs, int signals, CancellationToken cancellationToken)
+    public const string ServeArgument = "--serve-echo-relay";
+    private const string ReadyPrefix = "echo relay listening on ";
+    private static readonly ReadOnlyMemory<byte> Open = "{\"type\":\"OPEN\"}"u8.ToArray();
+
+    /// <summary>Starts the relay as a child process; the result's ready line holds its address.</summary>
+    public static async Task<(ServerProcess Server, Uri Address)> StartAsync(CancellationToken cancellationToken)
+    {
+        var tool = Environment.ProcessPath!;
+        var start = new ProcessStartInfo(tool);
+        if (Path.GetFileNameWithoutExtension(tool) == "dotnet")
+        {
+            start.ArgumentList.Add(typeof(EchoRelayBaseline).Assembly.Location); // run as `dotnet QrCalling.LoadTest.dll`
+        }
+        start.ArgumentList.Add(ServeArgument);
+        start.Environment["DOTNET_gcServer"] = "1";
+        var (server, line) = await ServerProcess.StartAsync(start, l => l.StartsWith(ReadyPrefix, StringComparison.Ordinal), cancellationToken);
+        return (server, new Uri(line[ReadyPrefix.Length..].Replace("http://", "ws://", StringComparison.Ordinal)));
+    }
+
+    /// <summary>The offer/answer workload through the relay, <paramref name="calls"/> rooms at once.</summary>
+    public static async Task<RelayResult> RunAsync(int calls, int signals, CancellationToken cancellationToken)
+    {
+        var (server, address) = await StartAsync(cancellationToken);
+        await using (server)
+        {
+            return await WebSocketCall.RunWorkloadAsync("bare Kestrel WebSocket relay", server, calls, signals,
+                (i, side, _) => new Uri(address, $"/relay/{i}/{side}"), heartbeat: null, cancellationToken);
+        }
+    }
+
+    /// <summary>The child process: serves the relay on a free loopback port, prints the ready line with its address, and
+    /// stops when its stdin closes (the tool ended or killed it).</summary>
+    public static async Task ServeAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -27,96 +59,42 @@ internal static class EchoRelayBaseline
         var rooms = new ConcurrentDictionary<string, Room>();
         await using var app = builder.Build();
         app.UseWebSockets();
-        app.Map("/relay/{room}/{side:int}", async (HttpContext context, string room, int side) =>
+        app.Map("/relay/{room}/{side:int:range(0,1)}", async (HttpContext context, string room, int side) =>
         {
             using var socket = await context.WebSockets.AcceptWebSocketAsync();
             var pair = rooms.GetOrAdd(room, _ => new Room());
             pair.Join(side, socket);
-            var buffer = new byte[16 * 1024];
+            await pair.SendAsync(side, Open, true, context.RequestAborted);
             while (true)
             {
-                var result = await socket.ReceiveAsync(buffer, context.RequestAborted);
-                if (result.MessageType == WebSocketMessageType.Close)
+                // Wait for data without holding a buffer (as SignalR's transport does), then borrow one.
+                if ((await socket.ReceiveAsync(Memory<byte>.Empty, context.RequestAborted)).MessageType == WebSocketMessageType.Close)
                 {
                     break;
                 }
-                await pair.SendAsync(1 - side, buffer.AsMemory(0, result.Count), context.RequestAborted);
-                await pair.SendAsync(side, Ack, context.RequestAborted);
+                var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+                try
+                {
+                    var result = await socket.ReceiveAsync(buffer.AsMemory(), context.RequestAborted);
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        break;
+                    }
+                    await pair.SendAsync(1 - side, buffer.AsMemory(0, result.Count), result.EndOfMessage, context.RequestAborted);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
             }
+            rooms.TryRemove(room, out _);
             await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
         });
-        await app.StartAsync(cancellationToken);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().Replace("http", "ws", StringComparison.Ordinal);
-
-        var sockets = await Task.WhenAll(Enumerable.Range(0, pairs).Select(async i =>
-        {
-            var a = new ClientWebSocket();
-            var b = new ClientWebSocket();
-            await a.ConnectAsync(new Uri($"{address}/relay/{i}/0"), cancellationToken);
-            await b.ConnectAsync(new Uri($"{address}/relay/{i}/1"), cancellationToken);
-            return (a, b);
-        }));
-        await Task.Delay(200, cancellationToken); // both sides joined their rooms
-
-        var latencies = new ConcurrentBag<double>();
-        var clock = Stopwatch.StartNew();
-        await Task.WhenAll(sockets.Select(async pair =>
-        {
-            var (ackA, ackB) = (new SemaphoreSlim(0), new SemaphoreSlim(0));
-            var received = Task.WhenAll(ReceiveAsync(pair.a, signals, ackA, latencies, cancellationToken), ReceiveAsync(pair.b, signals, ackB, latencies, cancellationToken));
-            await Task.WhenAll(SendAsync(pair.a, signals, ackA, cancellationToken), SendAsync(pair.b, signals, ackB, cancellationToken));
-            await received.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
-        }));
-        var seconds = clock.Elapsed.TotalSeconds;
-        Console.WriteLine($"  baseline relayed {latencies.Count} messages in {seconds:F2} s");
-
-        foreach (var (a, b) in sockets)
-        {
-            a.Dispose();
-            b.Dispose();
-        }
-        await app.StopAsync(CancellationToken.None);
-        return new RelayResult(latencies.Count / seconds, Percentiles.Of(latencies));
-    }
-
-    private static readonly ReadOnlyMemory<byte> Ack = "{\"ack\":1}"u8.ToArray();
-
-    private static async Task SendAsync(ClientWebSocket socket, int signals, SemaphoreSlim acks, CancellationToken cancellationToken)
-    {
-        for (var i = 0; i < signals; i++)
-        {
-            // The same JSON a hub Signal carries: {callId, type, data:{candidate, sdpMid, sdpMLineIndex, t}}.
-            var json = JsonSerializer.SerializeToUtf8Bytes(new
-            {
-                callId = "call_baseline_0000000000000000",
-                type = "ice-candidate",
-                data = new { candidate = Message.Candidate, sdpMid = "0", sdpMLineIndex = 0, t = Stopwatch.GetTimestamp() },
-            });
-            await socket.SendAsync(json, WebSocketMessageType.Text, true, cancellationToken);
-            await acks.WaitAsync(cancellationToken);
-        }
-    }
-
-    /// <summary>Reads the peer's messages (recording their latency) and this side's acks until it has both.</summary>
-    private static async Task ReceiveAsync(ClientWebSocket socket, int signals, SemaphoreSlim acks, ConcurrentBag<double> latencies, CancellationToken cancellationToken)
-    {
-        var buffer = new byte[16 * 1024];
-        var (messages, acked) = (0, 0);
-        while (messages < signals || acked < signals)
-        {
-            var result = await socket.ReceiveAsync(buffer, cancellationToken);
-            using var document = JsonDocument.Parse(Encoding.UTF8.GetString(buffer, 0, result.Count));
-            if (document.RootElement.TryGetProperty("ack", out _))
-            {
-                acked++;
-                acks.Release();
-            }
-            else
-            {
-                messages++;
-                latencies.Add(Message.MillisecondsSince(document.RootElement.GetProperty("data").GetProperty("t").GetInt64()));
-            }
-        }
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        Console.WriteLine(ReadyPrefix + address);
+        await Console.In.ReadToEndAsync();
+        await app.StopAsync();
     }
 
     private sealed class Room
@@ -126,7 +104,7 @@ internal static class EchoRelayBaseline
 
         public void Join(int side, WebSocket socket) => _sides[side] = socket;
 
-        public async Task SendAsync(int side, ReadOnlyMemory<byte> message, CancellationToken cancellationToken)
+        public async Task SendAsync(int side, ReadOnlyMemory<byte> frame, bool endOfMessage, CancellationToken cancellationToken)
         {
             var target = _sides[side];
             if (target is null)
@@ -136,7 +114,7 @@ internal static class EchoRelayBaseline
             await _locks[side].WaitAsync(cancellationToken);
             try
             {
-                await target.SendAsync(message, WebSocketMessageType.Text, true, cancellationToken);
+                await target.SendAsync(frame, WebSocketMessageType.Text, endOfMessage, cancellationToken);
             }
             finally
             {

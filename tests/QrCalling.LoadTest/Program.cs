@@ -1,56 +1,106 @@
-using System.Diagnostics;
 using QrCalling.LoadTest;
 
-// QrCalling load tool: drives a RUNNING host with real SignalR .NET clients, then relays the same messages through a bare
-// Kestrel WebSocket echo relay started in this process, as the baseline. Not run by the test command. Usage:
-//   dotnet run -c Release --project tests/QrCalling.LoadTest -- <baseUrl> [--caller-url URL] [--owners N] [--signals M]
-// With --caller-url the callers use a second host instance (sharing storage and the Redis backplane) while the owners
-// stay on <baseUrl>, so every ring, signal and hangup crosses instances.
-// The host must allow the load's request rates from one address, e.g. the sample host started with
+// QrCalling load tool: drives a RUNNING host with real SignalR .NET clients and compares it with baselines started by
+// the tool itself. Not run by the test command. Usage:
+//   dotnet run -c Release --project tests/QrCalling.LoadTest -- <baseUrl> [--mode relay|longcall|sustained|idle] [--host-pid PID] ...
+//
+//   --mode relay (default) [--owners 50] [--signals 200] [--caller-url URL] [--protocol json|messagepack] [--ack on|off]
+//       [--signal invoke|send]
+//       N owners, one call each (scan, start, ring, accept, offer, answer), then per call a ping-pong of offers and answers
+//       ({type, sdp} with a ~2 KB SDP): the caller offers, the owner answers when the offer arrives, M times each way,
+//       all calls at once. Reports msgs/s, p50/p99 send-to-arrival latency and server CPU µs per message, then runs the
+//       same workload through (a) a bare Kestrel WebSocket relay, run as a child process of this tool so that its CPU
+//       is measured apart from the tool's, and (b) a PeerJS server: npm `peer@1.0.2` installed into a temporary folder
+//       and started with node; and prints a table with the ratios QrCalling/PeerJS and QrCalling/Kestrel.
+//       With --caller-url the callers use a second host instance (sharing storage and the Redis backplane) while the
+//       owners stay on <baseUrl>, so every ring, signal and hangup crosses instances; the CPU is then both instances'.
+//   --mode longcall [--duration-seconds 60] [--protocol ...] [--ack ...]
+//       ONE call, both sides sending signals as fast as they can (64 in flight per side) for S seconds; counts sent,
+//       received, refused (HubException) and checks every seq arrives exactly once and in order. Exit code 1 if any
+//       was lost, duplicated, reordered or refused.
+//   --mode sustained [--owners 20] [--seconds 20] [--caller-url URL] [--protocol ...] [--ack ...]
+//       N owners each loop full set-ups for T seconds: scan, start, caller connects, IncomingCall, Accept,
+//       CallAccepted, offer, answer, the caller hangs up, CallEnded on both sides. Reports set-ups/s, p50/p99 set-up
+//       time, server CPU per set-up, failures and lost events (an event not there within 5 s). Exit code 1 on any.
+//   --mode idle [--connections 10000]
+//       Opens N owner hub connections (raw WebSockets with SignalR's JSON handshake and pings, 100 devices per owner
+//       account) and reports the host's VmRSS growth per connection once it settled, against the same number of
+//       bare Kestrel WebSockets. Needs an open-files limit above N in both the host's and this tool's shells:
+//       `ulimit -n 65536` before starting each (above the hard limit only as root, where the container allows it).
+//
+//   --signal send makes the relay's signals fire-and-forget hub sends (no completion message per signal comes back,
+//   as with PeerJS, which acknowledges nothing); invoke (default) waits for each signal's seq.
+//   --protocol messagepack uses SignalR's MessagePack hub protocol (the host must offer it). --ack on (default) sends
+//   the hub method Ack(callId, seq) every 32 received signals, fire and forget (a host without it ignores the call).
+//   Server CPU and memory come from /proc/PID/stat (utime + stime, in `getconf CLK_TCK` ticks, 100 if getconf fails)
+//   and /proc/PID/status (VmRSS) of each server process. The host's process is --host-pid, or else the process that
+//   listens on <baseUrl>'s port (found through /proc/net/tcp and tcp6 and /proc/*/fd).
+//
+// The host must allow the load's request rates from one address, e.g. the sample host started with the settings
+// below (Logging__LogLevel__Default=Warning keeps even the sample's own Information lines out of the server CPU figure)
+//   Logging__LogLevel__Default=Warning
 //   QrCalling__Sample__AccountPermitsPerMinute=100000 QrCalling__RateLimits__ScansPerClient=100000
 //   QrCalling__RateLimits__CallsPerClient=100000 QrCalling__RateLimits__CallsPerCode=100000
 //   QrCalling__RateLimits__HubBurst=100000 QrCalling__RateLimits__HubPerSecond=100000
 //   QrCalling__RateLimits__RequestsPerParticipant=100000 QrCalling__RateLimits__FailedAttemptsPerClient=100000
-// Only loopback or the project's own test hosts may be targeted.
+//   QrCalling__RateLimits__OwnerRequestsPerOwner=100000 QrCalling__RateLimits__HubConnectionsPerClient=1000000
+//   QrCalling__RateLimits__HubConnectionsPerOwner=100000
+//   dotnet run -c Release --project samples/QrCalling.SampleHost -- --urls http://127.0.0.1:5090
+// Only loopback hosts may be targeted; the baselines listen on 127.0.0.1 only.
 
-if (args.Length == 0 || !Uri.TryCreate(args[0], UriKind.Absolute, out var baseUri))
+if (args is [EchoRelayBaseline.ServeArgument])
 {
-    Console.Error.WriteLine("usage: QrCalling.LoadTest <baseUrl, e.g. http://127.0.0.1:5080> [--owners N] [--signals M]");
-    return 2;
-}
-if (!baseUri.IsLoopback)
-{
-    Console.Error.WriteLine("The load tool only targets loopback hosts (127.0.0.0/8, ::1, localhost).");
-    return 2;
+    await EchoRelayBaseline.ServeAsync();
+    return 0;
 }
 
-int Option(string name, int fallback)
+LoadOptions options;
+try
 {
-    var i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out var value) && value > 0 ? value : fallback;
+    options = LoadOptions.Parse(args);
 }
-
-var callerArg = Array.IndexOf(args, "--caller-url");
-var callerUri = baseUri;
-if (callerArg >= 0 && (callerArg + 1 >= args.Length || !Uri.TryCreate(args[callerArg + 1], UriKind.Absolute, out callerUri) || !callerUri.IsLoopback))
+catch (FormatException e)
 {
-    Console.Error.WriteLine("--caller-url takes a loopback URL, e.g. http://127.0.0.1:5081");
+    Console.Error.WriteLine(e.Message);
+    Console.Error.WriteLine(LoadOptions.Usage);
     return 2;
 }
 
-var owners = Option("--owners", 50);
-var signals = Option("--signals", 200);
-using var overall = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+var hostPid = options.HostPid ?? ProcFs.ListenerOf(options.BaseUri.Port);
+var callerPid = options.CallerUri.Port == options.BaseUri.Port ? hostPid : ProcFs.ListenerOf(options.CallerUri.Port);
+if (hostPid is not { } pid || callerPid is not { } callerHostPid)
+{
+    var port = hostPid is null ? options.BaseUri.Port : options.CallerUri.Port;
+    Console.Error.WriteLine($"No process listens on port {port} here; start the host first, or pass --host-pid PID.");
+    return 2;
+}
+int[] hostPids = callerHostPid == pid ? [pid] : [pid, callerHostPid];
 
-Console.WriteLine($"QrCalling load: owners on {baseUri}, callers on {callerUri} · {owners} owners/calls · {signals} signals each way per call · {Environment.ProcessorCount} cores");
-var total = Stopwatch.StartNew();
-var qr = await QrCallingLoad.RunAsync(baseUri, callerUri, owners, signals, overall.Token);
-var baseline = await EchoRelayBaseline.RunAsync(owners, signals, overall.Token);
-
-Console.WriteLine();
-Console.WriteLine($"call set-ups:  {qr.SetupsPerSecond,10:F1} /s   set-up latency p50 {qr.Setup.P50,8:F1} ms  p99 {qr.Setup.P99,8:F1} ms   ({qr.Calls} calls, {qr.Failures} failed)");
-Console.WriteLine($"relay QrCalling:{qr.RelayPerSecond,9:F0} msg/s  latency p50 {qr.Relay.P50,8:F2} ms  p99 {qr.Relay.P99,8:F2} ms   ({qr.Relay.Count} messages)");
-Console.WriteLine($"relay baseline: {baseline.RelayPerSecond,9:F0} msg/s  latency p50 {baseline.Relay.P50,8:F2} ms  p99 {baseline.Relay.P99,8:F2} ms   ({baseline.Relay.Count} messages, bare Kestrel WebSocket relay)");
-Console.WriteLine($"ratio QrCalling/baseline: throughput {qr.RelayPerSecond / baseline.RelayPerSecond:P1}, p50 latency x{qr.Relay.P50 / baseline.Relay.P50:F1}, p99 latency x{qr.Relay.P99 / baseline.Relay.P99:F1}");
-Console.WriteLine($"total {total.Elapsed.TotalSeconds:F1} s");
-return qr.Failures == 0 ? 0 : 1;
+using var overall = new CancellationTokenSource(TimeSpan.FromSeconds(300 + options.Seconds + options.DurationSeconds));
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true; // unwind, so that the baseline servers are stopped
+    overall.Cancel();
+};
+Console.WriteLine($"QrCalling load against {options.BaseUri} (host pid {string.Join(", ", hostPids)}) · protocol {(options.Hub.MessagePack ? "messagepack" : "json")} · " +
+    $"ack {(options.Hub.Ack ? "on" : "off")} · {Environment.ProcessorCount} cores · CLK_TCK {ProcFs.ClockTicksPerSecond}");
+var total = System.Diagnostics.Stopwatch.StartNew();
+try
+{
+    var exitCode = options.Mode switch
+    {
+        "longcall" => await LongCallMode.RunAsync(options, hostPids, overall.Token),
+        "sustained" => await SustainedMode.RunAsync(options, hostPids, overall.Token),
+        "idle" => await IdleMode.RunAsync(options, pid, overall.Token),
+        _ => await RelayMode.RunAsync(options, hostPids, overall.Token),
+    };
+    Console.WriteLine($"total {total.Elapsed.TotalSeconds:F1} s");
+    return exitCode;
+}
+catch (Exception e)
+{
+    Console.Error.WriteLine(overall.IsCancellationRequested
+        ? $"Stopped after {total.Elapsed.TotalSeconds:F0} s (interrupted, or past the overall time limit)."
+        : $"The load failed: {e.GetType().Name}: {e.Message}");
+    return 1;
+}

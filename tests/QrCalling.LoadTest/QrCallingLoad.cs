@@ -2,242 +2,155 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
-using System.Threading.Channels;
-using Microsoft.AspNetCore.Http.Connections;
-using Microsoft.AspNetCore.SignalR.Client;
 
 namespace QrCalling.LoadTest;
 
-/// <summary>Owners (register, login, issue a code, stay online) and callers doing full call set-ups, then a relay phase
-/// of M signals each way per call, all through a running host's REST API and hub.</summary>
-internal static class QrCallingLoad
+/// <summary>Owners and callers of a running host, through its REST API and hub: owner accounts, codes, full call
+/// set-ups and hang-ups. Owners use the base URL, callers the caller URL (the same, or another instance sharing
+/// storage and the Redis backplane).</summary>
+internal sealed class QrCallingClient(Uri baseUri, Uri callerUri, HubSettings hub) : IDisposable
 {
-    private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(30);
-    private const string FakeSdp = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:111 opus/48000/2\r\n";
+    /// <summary>How long any one step may take in the relay and long-call modes.</summary>
+    public static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(30);
 
-    /// <param name="baseUri">The host the owners use.</param>
-    /// <param name="callerUri">The host the callers use: the same, or another instance sharing storage and backplane.</param>
-    /// <param name="owners">How many owner/caller pairs (one call each).</param>
-    /// <param name="signals">Signals relayed each way per call.</param>
-    /// <param name="cancellationToken">Stops the run.</param>
-    public static async Task<LoadResult> RunAsync(Uri baseUri, Uri callerUri, int owners, int signals, CancellationToken cancellationToken)
+    private readonly HttpClient _http = NewHttpClient(baseUri);
+    private readonly HttpClient _callerHttp = NewHttpClient(callerUri);
+
+    /// <summary>Registers an owner account and logs in; returns the access token.</summary>
+    public async Task<string> RegisterAsync(string name, CancellationToken cancellationToken)
     {
-        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512 }) { BaseAddress = baseUri, Timeout = StepTimeout };
-        using var callerHttp = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512 }) { BaseAddress = callerUri, Timeout = StepTimeout };
-        var clock = Stopwatch.StartNew();
-        var parties = await Task.WhenAll(Enumerable.Range(0, owners).Select(i => Party.CreateAsync(http, baseUri, callerUri, i, cancellationToken)));
-        Console.WriteLine($"  {owners} owners registered, logged in, issued a code and went online in {clock.Elapsed.TotalSeconds:F1} s");
+        var credentials = new { username = $"{name}-{Guid.NewGuid():N}"[..30], password = "load-test-password" };
+        (await _http.PostAsJsonAsync("/api/v1/account/register", credentials, cancellationToken)).EnsureSuccessStatusCode();
+        using var login = await _http.PostAsJsonAsync("/api/v1/account/login", credentials, cancellationToken);
+        login.EnsureSuccessStatusCode();
+        return (await login.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("accessToken").GetString()!;
+    }
 
-        var setups = new ConcurrentBag<double>();
+    /// <summary>An owner with its own account and code, online on the hub as one device.</summary>
+    public async Task<Owner> CreateOwnerAsync(int index, CancellationToken cancellationToken)
+    {
+        var token = await RegisterAsync($"load{index}", cancellationToken);
+        using var create = new HttpRequestMessage(HttpMethod.Post, "/api/v1/codes")
+        {
+            Content = JsonContent.Create(new { label = $"load {index}", media = new[] { "audio", "video", "chat" } }),
+        };
+        create.Headers.Authorization = new("Bearer", token);
+        using var created = await _http.SendAsync(create, cancellationToken);
+        created.EnsureSuccessStatusCode();
+        var payload = (await created.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("payload").GetString()!;
+        return new Owner(payload, await HubPeer.ConnectAsync(baseUri, $"?deviceId=load-{index}", token, hub, cancellationToken));
+    }
+
+    /// <summary>Creates <paramref name="count"/> owners at once.</summary>
+    public async Task<Owner[]> CreateOwnersAsync(int count, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var owners = await Task.WhenAll(Enumerable.Range(0, count).Select(i => CreateOwnerAsync(i, cancellationToken)));
+        Console.WriteLine($"  {count} owners registered, logged in, issued a code and went online in {clock.Elapsed.TotalSeconds:F1} s");
+        return owners;
+    }
+
+    /// <summary>A full set-up: scan, start the call, the caller connects (and resumes), the owner rings and accepts, the caller hears
+    /// CallAccepted and offers, the owner answers. Events that do not come within <paramref name="eventTimeout"/>
+    /// throw <see cref="LostEventException"/>.</summary>
+    public async Task<Call> SetUpCallAsync(Owner owner, TimeSpan eventTimeout, CancellationToken cancellationToken)
+    {
+        var start = Stopwatch.GetTimestamp();
+        (await _callerHttp.PostAsJsonAsync("/api/v1/scan", new { payload = owner.Payload }, cancellationToken)).EnsureSuccessStatusCode();
+        using var started = await _callerHttp.PostAsJsonAsync("/api/v1/calls", new { payload = owner.Payload, media = "audio" }, cancellationToken);
+        started.EnsureSuccessStatusCode();
+        var created = await started.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
+        var callId = created.GetProperty("callId").GetString()!;
+        var caller = await HubPeer.ConnectAsync(callerUri, "", created.GetProperty("callToken").GetString()!, hub, cancellationToken);
+        try
+        {
+            await owner.Hub.NextAsync("IncomingCall", callId, eventTimeout, cancellationToken);
+            await owner.Hub.InvokeAsync("Accept", callId, cancellationToken);
+            await caller.NextAsync("CallAccepted", callId, eventTimeout, cancellationToken);
+            await caller.SignalAsync(callId, "offer", Call.Description("offer"), cancellationToken);
+            await owner.Hub.NextSignalAsync(callId, "offer", eventTimeout, cancellationToken);
+            await owner.Hub.SignalAsync(callId, "answer", Call.Description("answer"), cancellationToken);
+            await caller.NextSignalAsync(callId, "answer", eventTimeout, cancellationToken);
+            return new Call(callId, owner, caller, Message.MillisecondsSince(start));
+        }
+        catch
+        {
+            await caller.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Sets up one call per owner, all at once; returns the calls that were set up (failures are printed).</summary>
+    public async Task<List<Call>> SetUpCallsAsync(IEnumerable<Owner> owners, CancellationToken cancellationToken)
+    {
+        var calls = new ConcurrentBag<Call>();
         var failures = new ConcurrentBag<string>();
-        clock.Restart();
-        await Task.WhenAll(parties.Select(async p =>
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(owners.Select(async owner =>
         {
             try
             {
-                setups.Add(await p.SetUpCallAsync(callerHttp, cancellationToken));
+                calls.Add(await SetUpCallAsync(owner, StepTimeout, cancellationToken));
             }
-            catch (Exception e)
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
                 failures.Add(e.GetType().Name + ": " + e.Message);
             }
         }));
-        var setupSeconds = clock.Elapsed.TotalSeconds;
-        Console.WriteLine($"  {setups.Count} call set-ups (scan, start, ring, accept, offer, answer, 2+2 ICE) in {setupSeconds:F2} s");
-
-        var relay = new ConcurrentBag<double>();
-        clock.Restart();
-        await Task.WhenAll(parties.Where(p => p.CallId is not null).Select(async p =>
-        {
-            try
-            {
-                foreach (var latency in await p.RelayAsync(signals, cancellationToken))
-                {
-                    relay.Add(latency);
-                }
-            }
-            catch (Exception e)
-            {
-                failures.Add("relay " + e.GetType().Name + ": " + e.Message);
-            }
-        }));
-        var relaySeconds = clock.Elapsed.TotalSeconds;
-        Console.WriteLine($"  relayed {relay.Count} signals in {relaySeconds:F2} s");
-
-        await Task.WhenAll(parties.Select(async p =>
-        {
-            try
-            {
-                await p.HangupAsync(cancellationToken);
-            }
-            catch (Exception e)
-            {
-                failures.Add("hangup " + e.GetType().Name + ": " + e.Message);
-            }
-            await p.DisposeAsync();
-        }));
+        var setup = Percentiles.Of(calls.Select(c => c.SetupMilliseconds));
+        Console.WriteLine($"  {calls.Count} call set-ups in {clock.Elapsed.TotalSeconds:F2} s: p50 {setup.P50:F1} ms, p99 {setup.P99:F1} ms ({failures.Count} failed)");
         foreach (var failure in failures.Distinct().Take(5))
         {
-            Console.WriteLine($"  failure: {failure}");
+            Console.WriteLine($"  set-up failure: {failure}");
         }
-        return new LoadResult(owners, failures.Count, setups.Count / setupSeconds, Percentiles.Of(setups), relay.Count / relaySeconds, Percentiles.Of(relay));
+        return [.. calls];
     }
 
-    /// <summary>One owner with its code and hub connection, and the caller that calls it.</summary>
-    private sealed class Party : IAsyncDisposable
+    public void Dispose()
     {
-        private readonly Uri _callerUri;
-        private HubConnection _owner = null!;
-        private HubConnection? _caller;
-        private string _payload = "";
-        private readonly TaskCompletionSource<JsonElement> _incoming = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly TaskCompletionSource _ownerEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly Channel<JsonElement> _toOwner = Channel.CreateUnbounded<JsonElement>();
-        private readonly Channel<JsonElement> _toCaller = Channel.CreateUnbounded<JsonElement>();
-
-        private Party(Uri callerUri) => _callerUri = callerUri;
-
-        public string? CallId { get; private set; }
-
-        public static async Task<Party> CreateAsync(HttpClient http, Uri baseUri, Uri callerUri, int index, CancellationToken cancellationToken)
-        {
-            var party = new Party(callerUri);
-            var credentials = new { username = $"load{index}-{Guid.NewGuid():N}"[..30], password = "load-test-password" };
-            (await http.PostAsJsonAsync("/api/v1/account/register", credentials, cancellationToken)).EnsureSuccessStatusCode();
-            using var login = await http.PostAsJsonAsync("/api/v1/account/login", credentials, cancellationToken);
-            login.EnsureSuccessStatusCode();
-            var token = (await login.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("accessToken").GetString()!;
-
-            using var create = new HttpRequestMessage(HttpMethod.Post, "/api/v1/codes")
-            {
-                Content = JsonContent.Create(new { label = $"load {index}", media = new[] { "audio", "video", "chat" } }),
-            };
-            create.Headers.Authorization = new("Bearer", token);
-            using var created = await http.SendAsync(create, cancellationToken);
-            created.EnsureSuccessStatusCode();
-            party._payload = (await created.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("payload").GetString()!;
-
-            party._owner = Connect(baseUri, $"?deviceId=load-{index}", token);
-            party._owner.On<JsonElement>("IncomingCall", e => party._incoming.TrySetResult(e));
-            party._owner.On<JsonElement>("Signal", e => party._toOwner.Writer.TryWrite(e));
-            party._owner.On<JsonElement>("CallEnded", _ => party._ownerEnded.TrySetResult());
-            await party._owner.StartAsync(cancellationToken);
-            return party;
-        }
-
-        /// <summary>Scan, start, ring, accept, offer, answer, two ICE candidates each way; returns the set-up time in ms.</summary>
-        public async Task<double> SetUpCallAsync(HttpClient http, CancellationToken cancellationToken)
-        {
-            var start = Stopwatch.GetTimestamp();
-            (await http.PostAsJsonAsync("/api/v1/scan", new { payload = _payload }, cancellationToken)).EnsureSuccessStatusCode();
-            using var started = await http.PostAsJsonAsync("/api/v1/calls", new { payload = _payload, media = "audio" }, cancellationToken);
-            started.EnsureSuccessStatusCode();
-            var call = await started.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
-            var callId = call.GetProperty("callId").GetString()!;
-
-            _caller = Connect(_callerUri, "", call.GetProperty("callToken").GetString()!);
-            _caller.On<JsonElement>("Signal", e => _toCaller.Writer.TryWrite(e));
-            await _caller.StartAsync(cancellationToken);
-            await _caller.InvokeAsync<long>("Signal", callId, "offer", new { type = "offer", sdp = FakeSdp }, cancellationToken);
-
-            var ring = await _incoming.Task.WaitAsync(StepTimeout, cancellationToken);
-            if (ring.GetProperty("callId").GetString() != callId)
-            {
-                throw new InvalidOperationException("The owner rang for another call.");
-            }
-            await _owner.InvokeAsync("Accept", callId, cancellationToken);
-            await ExpectAsync(_toOwner, "offer", cancellationToken);
-            await _owner.InvokeAsync<long>("Signal", callId, "answer", new { type = "answer", sdp = FakeSdp }, cancellationToken);
-            await ExpectAsync(_toCaller, "answer", cancellationToken);
-            for (var i = 0; i < 2; i++)
-            {
-                await _caller.InvokeAsync<long>("Signal", callId, "ice-candidate", Candidate(0), cancellationToken);
-                await _owner.InvokeAsync<long>("Signal", callId, "ice-candidate", Candidate(0), cancellationToken);
-            }
-            for (var i = 0; i < 2; i++)
-            {
-                await ExpectAsync(_toOwner, "ice-candidate", cancellationToken);
-                await ExpectAsync(_toCaller, "ice-candidate", cancellationToken);
-            }
-            CallId = callId;
-            return Message.MillisecondsSince(start);
-        }
-
-        /// <summary>M signals each way at once; returns each one's send-to-receive latency in ms.</summary>
-        public async Task<List<double>> RelayAsync(int signals, CancellationToken cancellationToken)
-        {
-            var latencies = new List<double>(2 * signals);
-            var send = Task.WhenAll(SendAsync(_caller!, signals, cancellationToken), SendAsync(_owner, signals, cancellationToken));
-            var receive = Task.WhenAll(ReceiveAsync(_toOwner, signals, cancellationToken), ReceiveAsync(_toCaller, signals, cancellationToken));
-            await send;
-            foreach (var list in await receive.WaitAsync(StepTimeout, cancellationToken))
-            {
-                latencies.AddRange(list);
-            }
-            return latencies;
-        }
-
-        public async Task HangupAsync(CancellationToken cancellationToken)
-        {
-            if (CallId is null || _caller is null)
-            {
-                return;
-            }
-            await _caller.InvokeAsync("Hangup", CallId, cancellationToken);
-            await _ownerEnded.Task.WaitAsync(StepTimeout, cancellationToken);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (_caller is not null)
-            {
-                await _caller.DisposeAsync();
-            }
-            await _owner.DisposeAsync();
-        }
-
-        private async Task SendAsync(HubConnection hub, int signals, CancellationToken cancellationToken)
-        {
-            for (var i = 0; i < signals; i++)
-            {
-                await hub.InvokeAsync<long>("Signal", CallId, "ice-candidate", Candidate(Stopwatch.GetTimestamp()), cancellationToken);
-            }
-        }
-
-        private static async Task<List<double>> ReceiveAsync(Channel<JsonElement> channel, int signals, CancellationToken cancellationToken)
-        {
-            var latencies = new List<double>(signals);
-            while (latencies.Count < signals)
-            {
-                var e = await channel.Reader.ReadAsync(cancellationToken);
-                if (e.GetProperty("data").TryGetProperty("t", out var t) && t.GetInt64() != 0)
-                {
-                    latencies.Add(Message.MillisecondsSince(t.GetInt64()));
-                }
-            }
-            return latencies;
-        }
-
-        private static async Task ExpectAsync(Channel<JsonElement> channel, string type, CancellationToken cancellationToken)
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(StepTimeout);
-            var e = await channel.Reader.ReadAsync(timeout.Token);
-            if (e.GetProperty("type").GetString() != type)
-            {
-                throw new InvalidOperationException($"Expected a {type} signal, got {e.GetProperty("type").GetString()}.");
-            }
-        }
-
-        private static object Candidate(long timestamp) => new { candidate = Message.Candidate, sdpMid = "0", sdpMLineIndex = 0, t = timestamp };
-
-        private static HubConnection Connect(Uri baseUri, string query, string token) => new HubConnectionBuilder()
-            .WithUrl(new Uri(baseUri, "/hubs/calls" + query), o =>
-            {
-                o.Transports = HttpTransportType.WebSockets;
-                o.SkipNegotiation = true;
-                o.AccessTokenProvider = () => Task.FromResult<string?>(token);
-            })
-            .Build();
+        _http.Dispose();
+        _callerHttp.Dispose();
     }
+
+    private static HttpClient NewHttpClient(Uri uri) =>
+        new(new SocketsHttpHandler { MaxConnectionsPerServer = 512 }) { BaseAddress = uri, Timeout = StepTimeout };
+}
+
+/// <summary>An owner: its code's payload and its device's hub connection.</summary>
+internal sealed record Owner(string Payload, HubPeer Hub) : IAsyncDisposable
+{
+    public ValueTask DisposeAsync() => Hub.DisposeAsync();
+}
+
+/// <summary>A call that was set up: the caller's hub connection and the owner's. Disposing it drops the caller's.</summary>
+internal sealed class Call(string callId, Owner owner, HubPeer caller, double setupMilliseconds) : IRelayCall, IAsyncDisposable
+{
+    public string CallId => callId;
+
+    public HubPeer Caller => caller;
+
+    /// <summary>Scan to the answer's arrival at the caller.</summary>
+    public double SetupMilliseconds => setupMilliseconds;
+
+    /// <summary>The <c>data</c> of an offer or answer signal: an RTCSessionDescriptionInit of about 2 KB.</summary>
+    public static object Description(string type) => new { type, sdp = Message.Sdp };
+
+    public Task SendAsync(int side, string type, CancellationToken cancellationToken) =>
+        Side(side).RelaySignalAsync(callId, type, Description(type), cancellationToken);
+
+    public async Task<long> ReceiveAsync(int side, string type, CancellationToken cancellationToken) =>
+        (await Side(side).NextSignalAsync(callId, type, QrCallingClient.StepTimeout, cancellationToken)).ReceivedAt;
+
+    /// <summary>The caller hangs up; both sides must hear CallEnded within <paramref name="eventTimeout"/>.</summary>
+    public async Task HangupAsync(TimeSpan eventTimeout, CancellationToken cancellationToken)
+    {
+        await caller.InvokeAsync("Hangup", callId, cancellationToken);
+        await Task.WhenAll(
+            caller.NextAsync("CallEnded", callId, eventTimeout, cancellationToken),
+            owner.Hub.NextAsync("CallEnded", callId, eventTimeout, cancellationToken));
+    }
+
+    public ValueTask DisposeAsync() => caller.DisposeAsync();
+
+    private HubPeer Side(int side) => side == 0 ? caller : owner.Hub;
 }

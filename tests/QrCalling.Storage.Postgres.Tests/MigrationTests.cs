@@ -92,6 +92,7 @@ public sealed class MigrationTests : IAsyncLifetime
         Assert.DoesNotContain(indexes, i => i.Contains("calls_open_idx", StringComparison.Ordinal));
         Assert.Contains(indexes, i => i.Contains("calls_open_code_idx", StringComparison.Ordinal) && i.Contains("(code_id)", StringComparison.Ordinal));
         Assert.Contains(indexes, i => i.Contains("calls_ended_idx", StringComparison.Ordinal) && i.Contains("(ended_at)", StringComparison.Ordinal));
+        Assert.Contains(indexes, i => i.Contains("mailbox_side_idx", StringComparison.Ordinal) && i.Contains("(call_id, recipient, seq)", StringComparison.Ordinal));
     }
 
     private async Task<List<int>> AppliedVersionsAsync()

@@ -56,7 +56,12 @@ internal sealed class PrivatePostgres : IAsyncDisposable
         ["-D", _data, "-l", Path.Combine(_socket, "log"), "-w", "-t", "30",
          "-o", $"-p {Port} -k {_socket} -c listen_addresses=127.0.0.1 -c fsync=off", "start"], asPostgres: true);
 
+    /// <summary>A clean stop (<c>-m fast</c>): a shutdown checkpoint, so unlogged tables are kept.</summary>
     public Task StopServerAsync() => RunAsync(_pgCtl, ["-D", _data, "-m", "fast", "-w", "-t", "30", "stop"], asPostgres: true);
+
+    /// <summary>A crash (<c>-m immediate</c>: no checkpoint): the next start recovers from the WAL and empties the
+    /// unlogged tables, as after a power loss or a killed server.</summary>
+    public Task CrashServerAsync() => RunAsync(_pgCtl, ["-D", _data, "-m", "immediate", "-w", "-t", "30", "stop"], asPostgres: true);
 
     public async ValueTask DisposeAsync()
     {

@@ -32,7 +32,8 @@ public sealed class UnavailableTests : IAsyncLifetime
     {
         var key = new byte[32];
         var stopwatch = Stopwatch.StartNew();
-        var entry = new MailboxEntry { Type = "offer", From = "x", DataJson = "{}", At = DateTimeOffset.UnixEpoch };
+        var entry = new MailboxEntry { Type = "offer", From = "x", To = CallSide.Callee, DataJson = "{}", At = DateTimeOffset.UnixEpoch };
+        var budget = new MailboxBudget(SideBytes: 1 << 20, RingingBytes: 1 << 20);
         Func<Task>[] operations =
         [
             async () => await _storage.PingAsync(default),
@@ -41,8 +42,11 @@ public sealed class UnavailableTests : IAsyncLifetime
             async () => await _storage.Codes.ListByOwnerAsync("o", default).ToListAsync(),
             async () => await _storage.Calls.TryAcceptAsync("c", "d", DateTimeOffset.UnixEpoch, default),
             async () => await _storage.Calls.ListOpenAsync(10, default).ToListAsync(),
-            async () => await _storage.Mailbox.AppendAsync("c", entry, default),
-            async () => await _storage.Mailbox.ReadAsync("c", 0, 10, default),
+            async () => await _storage.Mailbox.AppendAsync("c", entry, budget, default),
+            async () => await _storage.Mailbox.AppendAsync("c", entry with { To = null }, budget, default),
+            async () => await _storage.Mailbox.ReadAsync("c", CallSide.Callee, 0, 10, int.MaxValue, default),
+            async () => await _storage.Mailbox.AcknowledgeAsync("c", CallSide.Callee, 1, default),
+            async () => await _storage.Mailbox.GetPendingBytesAsync("c", CallSide.Callee, default),
         ];
 
         foreach (var operation in operations)

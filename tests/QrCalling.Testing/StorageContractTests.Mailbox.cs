@@ -201,6 +201,13 @@ public abstract partial class StorageContractTests
         var appended = new System.Collections.Concurrent.ConcurrentBag<long>();
 
         var full = 0;
+        // Fill the window first, so the race below starts from a full window on every store, however fast it is.
+        MailboxAppendResult first;
+        while ((first = await Storage.Mailbox.AppendAsync(call.CallId, entry, budget, CancellationToken.None)).Status == MailboxAppendStatus.Appended)
+        {
+            appended.Add(first.Seq);
+        }
+        full++;
         var writer = Task.Run(async () =>
         {
             // 50 entries through a window of 10: the writer waits for the reader's acknowledgements (bounded in time).

@@ -27,6 +27,22 @@ public static class CallWireNames
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, "Unknown end reason."),
     };
 
+    /// <summary>The wire name of a side: <c>caller</c> or <c>callee</c> (as storage adapters spell a mailbox entry's
+    /// recipient).</summary>
+    public static string ToWireName(CallSide side) => side switch
+    {
+        CallSide.Caller => "caller",
+        CallSide.Callee => "callee",
+        _ => throw new ArgumentOutOfRangeException(nameof(side), side, "Unknown side."),
+    };
+
+    /// <summary>Parses a side's wire name (exact, lower case); false for anything else.</summary>
+    public static bool TryParseSide(string? name, out CallSide side)
+    {
+        side = name == "caller" ? CallSide.Caller : CallSide.Callee;
+        return name is "caller" or "callee";
+    }
+
     /// <summary>Parses a state's wire name (exact, lower case); false for anything else.</summary>
     public static bool TryParseState(string? name, out CallState state)
     {

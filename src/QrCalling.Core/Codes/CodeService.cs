@@ -58,7 +58,8 @@ public sealed class CodeService
     }
 
     /// <summary>Issues a code for an owner. Errors: invalid_request (label too long, bad media, lifetime out of range,
-    /// maxScans &lt; 1).</summary>
+    /// maxScans &lt; 1), quota_exceeded (the owner already has <see cref="QrCallingOptions.MaxLiveCodesPerOwner"/> live
+    /// codes).</summary>
     public async ValueTask<QrCallingResult<IssuedCode>> IssueAsync(string ownerId, CodeSpec spec, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(ownerId);
@@ -72,7 +73,42 @@ public sealed class CodeService
             return error;
         }
         TimeSpan? lifetime = spec.ExpiresInSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : _options.DefaultCodeLifetime;
-        return await CreateAsync(ownerId, label, spec.Media ?? MediaKinds.All, lifetime, spec.MaxScans, cancellationToken).ConfigureAwait(false);
+        // One issue at a time per owner (on this instance), so concurrent requests cannot pass the cap together.
+        var gate = _issueGates.GetOrAdd(ownerId, static _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (await CountLiveAsync(ownerId, _options.MaxLiveCodesPerOwner, cancellationToken).ConfigureAwait(false) >= _options.MaxLiveCodesPerOwner)
+            {
+                Log.CodeRequestRejected(_logger, QrCallingErrorCodes.QuotaExceeded);
+                return new QrCallingError(QrCallingErrorCodes.QuotaExceeded,
+                    $"An owner may have at most {_options.MaxLiveCodesPerOwner} live codes; revoke one first.");
+            }
+            return await CreateAsync(ownerId, label, spec.Media ?? MediaKinds.All, lifetime, spec.MaxScans, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> _issueGates = new(StringComparer.Ordinal);
+
+    /// <summary>The owner's live codes (not revoked, not expired, not used up), counting no further than
+    /// <paramref name="stopAt"/>.</summary>
+    private async ValueTask<int> CountLiveAsync(string ownerId, int stopAt, CancellationToken cancellationToken)
+    {
+        var now = _timeProvider.GetUtcNow();
+        var live = 0;
+        await foreach (var code in _storage.Codes.ListByOwnerAsync(ownerId, cancellationToken).ConfigureAwait(false))
+        {
+            if (code.RevokedAt is null && (code.ExpiresAt is null || code.ExpiresAt > now) && (code.MaxScans is null || code.ScanCount < code.MaxScans)
+                && ++live >= stopAt)
+            {
+                break;
+            }
+        }
+        return live;
     }
 
     /// <summary>An owner's codes, newest first.</summary>
@@ -80,6 +116,27 @@ public sealed class CodeService
     {
         ArgumentException.ThrowIfNullOrEmpty(ownerId);
         return _storage.Codes.ListByOwnerAsync(ownerId, cancellationToken);
+    }
+
+    /// <summary>One page of an owner's codes, newest first: at most <paramref name="limit"/> (1 to 200) created before
+    /// <paramref name="before"/> when given.</summary>
+    public async ValueTask<IReadOnlyList<CodeRecord>> ListPageAsync(string ownerId, int limit, DateTimeOffset? before, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(ownerId);
+        limit = Math.Clamp(limit, 1, 200);
+        var page = new List<CodeRecord>(limit);
+        await foreach (var code in _storage.Codes.ListByOwnerAsync(ownerId, cancellationToken).ConfigureAwait(false))
+        {
+            if (before is null || code.CreatedAt < before)
+            {
+                page.Add(code);
+                if (page.Count == limit)
+                {
+                    break;
+                }
+            }
+        }
+        return page;
     }
 
     /// <summary>Revokes an owner's code and ends its open calls with <c>revoked</c>. Error: not_found (unknown, another

@@ -12,6 +12,7 @@ internal sealed class InMemoryCallStore : ICallStore
     private readonly Lock _gate = new();
     private readonly ConcurrentDictionary<string, CallRecord> _calls = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _byTokenHash = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<string>> _byOwner = new(StringComparer.Ordinal); // under _gate
 
     public InMemoryCallStore(InMemoryMailboxStore mailbox) => _mailbox = mailbox;
 
@@ -28,6 +29,11 @@ internal sealed class InMemoryCallStore : ICallStore
             }
             _calls[call.CallId] = call;
             _byTokenHash[tokenKey] = call.CallId;
+            if (!_byOwner.TryGetValue(call.OwnerId, out var owned))
+            {
+                _byOwner[call.OwnerId] = owned = new HashSet<string>(StringComparer.Ordinal);
+            }
+            owned.Add(call.CallId);
         }
         _mailbox.OpenCall(call.CallId);
         return ValueTask.CompletedTask;
@@ -90,12 +96,32 @@ internal sealed class InMemoryCallStore : ICallStore
     }
 
     public IAsyncEnumerable<CallRecord> ListByOwnerAsync(string ownerId, int limit, DateTimeOffset? before, CancellationToken cancellationToken) =>
-        ToAsync(_calls.Values
-            .Where(c => c.OwnerId == ownerId && (before is null || c.CreatedAt < before))
+        ToAsync(OwnedBy(ownerId)
+            .Where(c => before is null || c.CreatedAt < before)
             .OrderByDescending(c => c.CreatedAt)
             .ThenByDescending(c => c.CallId, StringComparer.Ordinal)
             .Take(Math.Max(0, limit))
             .ToArray(), cancellationToken);
+
+    /// <summary>The owner's calls, from the per-owner index (not a scan of every call).</summary>
+    private List<CallRecord> OwnedBy(string ownerId)
+    {
+        lock (_gate)
+        {
+            var result = new List<CallRecord>();
+            if (_byOwner.TryGetValue(ownerId, out var ids))
+            {
+                foreach (var id in ids)
+                {
+                    if (_calls.TryGetValue(id, out var call))
+                    {
+                        result.Add(call);
+                    }
+                }
+            }
+            return result;
+        }
+    }
 
     public IAsyncEnumerable<CallRecord> ListOpenAsync(int maxCount, CancellationToken cancellationToken) =>
         ToAsync(_calls.Values
@@ -128,6 +154,10 @@ internal sealed class InMemoryCallStore : ICallStore
             {
                 _calls.TryRemove(call.CallId, out _);
                 _byTokenHash.TryRemove(Convert.ToHexString(call.CallTokenHash), out _);
+                if (_byOwner.TryGetValue(call.OwnerId, out var owned) && owned.Remove(call.CallId) && owned.Count == 0)
+                {
+                    _byOwner.Remove(call.OwnerId);
+                }
                 _mailbox.DeleteCall(call.CallId);
                 deleted++;
             }

@@ -61,18 +61,24 @@ public static class QrCallingHostingServiceCollectionExtensions
         services.TryAddSingleton<RecentCallTokens>();
         services.TryAddSingleton<CallerAuthenticator>();
         services.TryAddSingleton<OriginGuard>();
+        services.TryAddSingleton<ConnectionCaps>();
+        services.TryAddSingleton<ProofOfWork>();
         services.TryAddSingleton<ConnectionTracker>();
         services.TryAddSingleton<ITransport, SignalRTransport>();
 
         services.AddSignalR().AddHubOptions<CallHub>(o => o.AddFilter<CallHubFilter>());
         services.TryAddSingleton<CallHubFilter>();
         services.AddSingleton<IConfigureOptions<HubOptions<CallHub>>, ConfigureHubSize>();
+        services.AddSingleton<IPostConfigureOptions<HubOptions<CallHub>>, CallHubProtocolSetup>();
+        services.AddSingleton<IPostConfigureOptions<MessagePackHubProtocolOptions>, MessagePackFormatterSetup>();
 
         services.AddRateLimiter(o =>
         {
             o.AddPolicy<string, ScanRateLimitPolicy>(QrCallingEndpoints.ScanPolicy);
             o.AddPolicy<string, CallsRateLimitPolicy>(QrCallingEndpoints.CallsPolicy);
             o.AddPolicy<string, ParticipantRateLimitPolicy>(QrCallingEndpoints.ParticipantPolicy);
+            o.AddPolicy<string, OwnerRequestsRateLimitPolicy>(QrCallingEndpoints.OwnerPolicy);
+            o.AddPolicy<string, QrRateLimitPolicy>(QrCallingEndpoints.QrPolicy);
         });
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("qrcalling-storage", tags: ["ready"]);
         services.AddCors();

@@ -12,6 +12,16 @@ namespace QrCalling.Hosting.Http;
 /// <param name="Code">The stable machine-readable code.</param>
 internal sealed record QrCallingProblem(string Type, string Title, int Status, string Detail, string Code);
 
+/// <summary>The 429 <c>proof_required</c> problem: <see cref="QrCallingProblem"/>'s members plus the challenge.</summary>
+/// <param name="Type">A URI naming the problem type.</param>
+/// <param name="Title">The HTTP reason phrase.</param>
+/// <param name="Status">The HTTP status.</param>
+/// <param name="Detail">A short explanation.</param>
+/// <param name="Code">Always <c>proof_required</c>.</param>
+/// <param name="Challenge">The challenge to solve.</param>
+/// <param name="Difficulty">Leading zero bits SHA-256 of <c>challenge:solution</c> must have.</param>
+internal sealed record ProofRequiredProblem(string Type, string Title, int Status, string Detail, string Code, string Challenge, int Difficulty);
+
 /// <summary>Builds QrCalling's HTTP results.</summary>
 internal static class ApiResults
 {
@@ -25,11 +35,11 @@ internal static class ApiResults
         QrCallingErrorCodes.Malformed or QrCallingErrorCodes.Checksum or QrCallingErrorCodes.InvalidRequest => StatusCodes.Status400BadRequest,
         QrCallingErrorCodes.Unavailable or QrCallingErrorCodes.NotFound => StatusCodes.Status404NotFound,
         QrCallingErrorCodes.Unauthorized => StatusCodes.Status401Unauthorized,
-        QrCallingErrorCodes.NotParticipant or QrCallingErrorCodes.OriginNotAllowed => StatusCodes.Status403Forbidden,
+        QrCallingErrorCodes.NotParticipant or QrCallingErrorCodes.OriginNotAllowed or QrCallingErrorCodes.QuotaExceeded => StatusCodes.Status403Forbidden,
         QrCallingErrorCodes.InvalidState => StatusCodes.Status409Conflict,
         QrCallingErrorCodes.TooLarge => StatusCodes.Status413PayloadTooLarge,
         QrCallingErrorCodes.UnsupportedMediaType => StatusCodes.Status415UnsupportedMediaType,
-        QrCallingErrorCodes.RateLimited or QrCallingErrorCodes.MailboxFull => StatusCodes.Status429TooManyRequests,
+        QrCallingErrorCodes.RateLimited or QrCallingErrorCodes.MailboxFull or QrCallingErrorCodes.ProofRequired => StatusCodes.Status429TooManyRequests,
         QrCallingErrorCodes.StorageUnavailable => StatusCodes.Status503ServiceUnavailable,
         InternalError => StatusCodes.Status500InternalServerError,
         _ => StatusCodes.Status400BadRequest,

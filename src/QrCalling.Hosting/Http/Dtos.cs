@@ -21,7 +21,10 @@ internal sealed record PayloadRequest(string? Payload);
 
 internal sealed record ScanResponse(string Label, IReadOnlyList<string> Media);
 
-internal sealed record StartCallRequest(string? Payload, string? Media);
+internal sealed record StartCallRequest(string? Payload, string? Media, ProofOfWorkSolution? Proof = null);
+
+/// <summary>A solved proof-of-work challenge (see <c>proof_required</c>).</summary>
+internal sealed record ProofOfWorkSolution(string? Challenge, string? Solution);
 
 internal sealed record CallStartedResponse(string CallId, string CallerId, string CallToken, DateTimeOffset ExpiresAt,
     IReadOnlyList<IceServer> IceServers);

@@ -17,22 +17,24 @@ internal static class QrCallingEndpoints
     public const string ScanPolicy = "qrcalling-scan";
     public const string CallsPolicy = "qrcalling-calls";
     public const string ParticipantPolicy = "qrcalling-participant";
+    public const string OwnerPolicy = "qrcalling-owner";
+    public const string QrPolicy = "qrcalling-qr";
     private const int MaxHistoryLimit = 200;
 
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapPost("/codes", CreateCodeAsync).Accepts<CreateCodeRequest>("application/json")
-            .Produces<CodeCreatedResponse>(StatusCodes.Status201Created).Problems(400, 401, 413);
-        api.MapGet("/codes", ListCodesAsync).Produces<IReadOnlyList<CodeListItem>>().Problems(401);
-        api.MapPost("/codes/{id}/revoke", RevokeCodeAsync).Produces(StatusCodes.Status204NoContent).Problems(401, 404);
-        api.MapPost("/codes/{id}/rotate", RotateCodeAsync).Produces<CodeCreatedResponse>(StatusCodes.Status201Created).Problems(401, 404);
-        api.MapPost("/qr", RenderQrAsync).Accepts<QrRequest>("application/json")
-            .Produces(StatusCodes.Status200OK, typeof(byte[]), "image/png", "image/svg+xml").Problems(400, 401, 413);
+        api.MapPost("/codes", CreateCodeAsync).Accepts<CreateCodeRequest>("application/json").RequireRateLimiting(OwnerPolicy)
+            .Produces<CodeCreatedResponse>(StatusCodes.Status201Created).Problems(400, 401, 403, 413, 429);
+        api.MapGet("/codes", ListCodesAsync).RequireRateLimiting(OwnerPolicy).Produces<IReadOnlyList<CodeListItem>>().Problems(400, 401, 429);
+        api.MapPost("/codes/{id}/revoke", RevokeCodeAsync).RequireRateLimiting(OwnerPolicy).Produces(StatusCodes.Status204NoContent).Problems(401, 404, 429);
+        api.MapPost("/codes/{id}/rotate", RotateCodeAsync).RequireRateLimiting(OwnerPolicy).Produces<CodeCreatedResponse>(StatusCodes.Status201Created).Problems(401, 404, 429);
+        api.MapPost("/qr", RenderQrAsync).Accepts<QrRequest>("application/json").RequireRateLimiting(QrPolicy)
+            .Produces(StatusCodes.Status200OK, typeof(byte[]), "image/png", "image/svg+xml").Problems(400, 401, 413, 429);
         api.MapPost("/scan", ScanAsync).Accepts<PayloadRequest>("application/json").RequireRateLimiting(ScanPolicy)
             .Produces<ScanResponse>().Problems(400, 404, 413, 429);
         api.MapPost("/calls", StartCallAsync).Accepts<StartCallRequest>("application/json").RequireRateLimiting(CallsPolicy)
             .Produces<CallStartedResponse>(StatusCodes.Status201Created).Problems(400, 404, 413, 429);
-        api.MapGet("/calls", HistoryAsync).Produces<IReadOnlyList<CallHistoryItem>>().Problems(400, 401);
+        api.MapGet("/calls", HistoryAsync).RequireRateLimiting(OwnerPolicy).Produces<IReadOnlyList<CallHistoryItem>>().Problems(400, 401);
         api.MapGet("/calls/{callId}", GetCallAsync).RequireRateLimiting(ParticipantPolicy)
             .Produces<CallStatusResponse>().Problems(401, 403, 429);
         api.MapGet("/calls/{callId}/events", ReadEventsAsync).RequireRateLimiting(ParticipantPolicy)
@@ -42,7 +44,7 @@ internal static class QrCallingEndpoints
         api.MapPost("/calls/{callId}/events/ack", AckEventsAsync).Accepts<AckRequest>("application/json").RequireRateLimiting(ParticipantPolicy)
             .Produces(StatusCodes.Status204NoContent).Problems(400, 401, 403, 429);
         api.MapGet("/ice-servers", IceServersAsync).RequireRateLimiting(ParticipantPolicy)
-            .Produces<IceServersResponse>().Problems(401, 403, 429);
+            .Produces<IceServersResponse>().Problems(401, 403, 409, 429);
     }
 
     private static RouteHandlerBuilder Problems(this RouteHandlerBuilder builder, params int[] statuses)
@@ -97,8 +99,13 @@ internal static class QrCallingEndpoints
         {
             return Unauthorized();
         }
+        var (limit, before, pagingError) = Paging(http.Request, defaultLimit: MaxHistoryLimit);
+        if (pagingError is not null)
+        {
+            return ApiResults.Problem(pagingError);
+        }
         var list = new List<CodeListItem>();
-        await foreach (var c in codes.ListAsync(owner, cancellationToken))
+        foreach (var c in await codes.ListPageAsync(owner, limit, before, cancellationToken))
         {
             list.Add(new CodeListItem(c.Id, c.Label, MediaKinds.ToWireNames(c.Media), c.CreatedAt, c.ExpiresAt, c.MaxScans, c.ScanCount,
                 c.LastScannedAt, c.RevokedAt));
@@ -198,7 +205,7 @@ internal static class QrCallingEndpoints
     }
 
     private static async Task<IResult> StartCallAsync(HttpContext http, CallService calls, CodeCallLimiter perCode, IceServerProvider ice,
-        RecentCallTokens recent, CancellationToken cancellationToken)
+        RecentCallTokens recent, ProofOfWork proofs, CancellationToken cancellationToken)
     {
         var (body, error) = await RequestReader.ReadAsync<StartCallRequest>(http.Request, RequestReader.SmallBodyBytes, cancellationToken);
         if (error is not null)
@@ -212,7 +219,18 @@ internal static class QrCallingEndpoints
         var parsed = CodePayload.Parse(body.Payload);
         if (parsed.IsValid && !perCode.TryAcquire(parsed.Token!))
         {
-            return ApiResults.Problem(QrCallingErrorCodes.RateLimited, "Too many calls to this code; try again later.");
+            // Over the code's budget: a caller that shows a proof of work still gets through, so a flood from a few
+            // addresses makes calling this code slower, never impossible.
+            var codeKey = perCode.KeyOf(parsed.Token!);
+            if (!proofs.Verify(codeKey, body.Proof?.Challenge, body.Proof?.Solution))
+            {
+                var (challenge, difficulty) = proofs.Issue(codeKey);
+                var status = StatusCodes.Status429TooManyRequests;
+                return Results.Json(new ProofRequiredProblem("urn:qrcalling:error:" + QrCallingErrorCodes.ProofRequired,
+                    Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status), status,
+                    "Many calls to this code right now: solve the challenge and start the call again with the proof.",
+                    QrCallingErrorCodes.ProofRequired, challenge, difficulty), QrCallingJson.Options, ApiResults.ProblemContentType, status);
+            }
         }
         var result = await calls.StartAsync(body.Payload, media, cancellationToken);
         if (!result.IsSuccess)
@@ -221,8 +239,28 @@ internal static class QrCallingEndpoints
         }
         var call = result.Value.Call;
         recent.Add(result.Value.CallToken); // its caller gets its own budget from the first request on
-        return ApiResults.Json(new CallStartedResponse(call.CallId, call.CallerId, result.Value.CallToken, call.ExpiresAt, ice.Create(call.ExpiresAt)),
+        return ApiResults.Json(new CallStartedResponse(call.CallId, call.CallerId, result.Value.CallToken, call.ExpiresAt, ice.Create(ice.ExpiryFor(call.ExpiresAt))),
             StatusCodes.Status201Created);
+    }
+
+    /// <summary><c>?limit</c> (1 to 200) and <c>?before</c> (an ISO-8601 time compared with <c>createdAt</c>) of the
+    /// owner's lists, newest first; the next page is <c>before</c> the last item's <c>createdAt</c>.</summary>
+    private static (int Limit, DateTimeOffset? Before, QrCallingError? Error) Paging(HttpRequest request, int defaultLimit = MaxHistoryLimit)
+    {
+        var limit = defaultLimit;
+        var limitText = request.Query["limit"].ToString();
+        if (limitText.Length > 0 && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxHistoryLimit))
+        {
+            return (0, null, QrCallingError.InvalidRequest($"limit must be between 1 and {MaxHistoryLimit}."));
+        }
+        var beforeText = request.Query["before"].ToString();
+        if (beforeText.Length == 0)
+        {
+            return (limit, null, null);
+        }
+        return DateTimeOffset.TryParse(beforeText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var before)
+            ? (limit, before, null)
+            : (0, null, QrCallingError.InvalidRequest("before must be an ISO-8601 time."));
     }
 
     private static async Task<IResult> HistoryAsync(HttpContext http, CallService calls, ParticipantResolver participants, CancellationToken cancellationToken)
@@ -231,21 +269,10 @@ internal static class QrCallingEndpoints
         {
             return Unauthorized();
         }
-        var limit = 50;
-        var limitText = http.Request.Query["limit"].ToString();
-        if (limitText.Length > 0 && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxHistoryLimit))
+        var (limit, before, pagingError) = Paging(http.Request, defaultLimit: 50);
+        if (pagingError is not null)
         {
-            return ApiResults.Problem(QrCallingError.InvalidRequest($"limit must be between 1 and {MaxHistoryLimit}."));
-        }
-        DateTimeOffset? before = null;
-        var beforeText = http.Request.Query["before"].ToString();
-        if (beforeText.Length > 0)
-        {
-            if (!DateTimeOffset.TryParse(beforeText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed))
-            {
-                return ApiResults.Problem(QrCallingError.InvalidRequest("before must be an ISO-8601 time."));
-            }
-            before = parsed;
+            return ApiResults.Problem(pagingError);
         }
         var list = new List<CallHistoryItem>();
         await foreach (var c in calls.HistoryAsync(owner, limit, before, cancellationToken))
@@ -395,18 +422,23 @@ internal static class QrCallingEndpoints
         return result.IsSuccess ? Results.NoContent() : ApiResults.Problem(result.Error!);
     }
 
+    /// <summary>ICE servers with TURN credentials for one call: a caller's own (its token), or an owner's for one of its
+    /// calls that is ringing or active (<c>?callId=</c>). Credentials live <c>Turn:CredentialLifetime</c> at most and never
+    /// past the call; none are issued for an ended call. An owner without <c>?callId=</c> (a v1 client preparing to
+    /// answer) gets credentials of that short lifetime too.</summary>
     private static async Task<IResult> IceServersAsync(HttpContext http, CallService calls, ParticipantResolver participants, IceServerProvider ice,
         IOptions<QrCallingOptions> options, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
-        DateTimeOffset expiresAt;
-        if (ParticipantResolver.CallTokenOf(http.Request, allowQuery: false) is null)
+        DateTimeOffset until;
+        var callId = http.Request.Query["callId"].ToString();
+        if (ParticipantResolver.CallTokenOf(http.Request, allowQuery: false) is null && callId.Length == 0)
         {
             if (participants.OwnerId(http.User) is null)
             {
                 return Unauthorized();
             }
-            expiresAt = now + options.Value.MaxCallDuration;
+            until = now + options.Value.MaxCallDuration;
         }
         else
         {
@@ -415,13 +447,22 @@ internal static class QrCallingEndpoints
             {
                 return ApiResults.Problem(error!);
             }
-            var call = await calls.GetAsync(actor, actor.CallerCallId!, cancellationToken);
+            if (!actor.IsCaller && !QrCallingIds.IsWellFormed(callId))
+            {
+                return ApiResults.Problem(QrCallingError.NotParticipant); // as an unknown call
+            }
+            var call = await calls.GetAsync(actor, actor.CallerCallId ?? callId, cancellationToken);
             if (!call.IsSuccess)
             {
                 return ApiResults.Problem(call.Error!);
             }
-            expiresAt = call.Value.ExpiresAt;
+            if (call.Value.State == CallState.Ended || call.Value.ExpiresAt <= now)
+            {
+                return ApiResults.Problem(QrCallingError.InvalidState("The call has ended: no relay credentials are issued for it."));
+            }
+            until = call.Value.ExpiresAt;
         }
+        var expiresAt = ice.ExpiryFor(until);
         var ttl = Math.Max(0, (long)(expiresAt - now).TotalSeconds);
         return ApiResults.Json(new IceServersResponse(ice.Create(expiresAt), ttl));
     }

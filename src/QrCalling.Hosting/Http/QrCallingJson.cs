@@ -52,7 +52,8 @@ internal static class QrCallingJson
     }
 }
 
-/// <summary>A hub event argument that serializes itself with <see cref="QrCallingJson.Options"/>.</summary>
+/// <summary>A hub event argument that serializes itself with <see cref="QrCallingJson.Options"/> (over MessagePack,
+/// <see cref="Hubs.WireEventMessagePackFormatter"/> writes the same shape).</summary>
 /// <param name="Event">The event.</param>
 [JsonConverter(typeof(WireEventConverter))]
 internal readonly record struct WireEvent(ServerEvent Event);

@@ -12,13 +12,27 @@ namespace QrCalling.Hosting.Hubs;
 /// <c>?access_token=&lt;callToken&gt;</c> (or <c>Authorization: Bearer</c>). Errors are HubExceptions whose message starts
 /// with the stable code.</summary>
 internal sealed class CallHub(CallService calls, ParticipantResolver participants, ConnectionTracker tracker, PresenceCounter presence,
-    CallerAuthenticator callers, HubRateLimiter limiter, ILogger<CallHub> logger) : Hub
+    CallerAuthenticator callers, HubRateLimiter limiter, ConnectionCaps caps, ClientKeyHasher clientKeys, ILogger<CallHub> logger) : Hub
 {
     internal const string ActorKey = "qrcalling.actor";
     private const string CallsKey = "qrcalling.calls";
     private const string CountedKey = "qrcalling.counted";
+    private const string SlotKey = "qrcalling.slot";
 
     public override async Task OnConnectedAsync()
+    {
+        try
+        {
+            await ConnectAsync();
+        }
+        catch
+        {
+            ReleaseSlot(); // SignalR runs no OnDisconnectedAsync for a connection whose OnConnectedAsync failed
+            throw;
+        }
+    }
+
+    private async Task ConnectAsync()
     {
         var http = Context.GetHttpContext();
         var token = http is null ? null : ParticipantResolver.CallTokenOf(http.Request, allowQuery: true);
@@ -81,15 +95,32 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
     /// token lookup) and before the connection joins groups or counts as present, so a refusal leaves nothing behind.</summary>
     private void ChargeConnect(CallActor actor)
     {
-        if (!limiter.TryAcquire(CallHubFilter.IdentityOf(actor)))
+        var identity = CallHubFilter.IdentityOf(actor);
+        if (!limiter.TryAcquire(identity))
         {
             Log.RateLimited(logger, "hub-connect");
             throw Refuse(QrCallingErrorCodes.RateLimited, "Too many hub calls; slow down.");
+        }
+        var client = "client:" + clientKeys.HashAddress(Context.GetHttpContext()?.Connection.RemoteIpAddress);
+        if (!caps.TryOpen(identity, client))
+        {
+            Log.RateLimited(logger, "hub-connections");
+            throw Refuse(QrCallingErrorCodes.RateLimited, "Too many open connections for this call, owner or client; close one first.");
+        }
+        Context.Items[SlotKey] = (identity, client);
+    }
+
+    private void ReleaseSlot()
+    {
+        if (Context.Items.Remove(SlotKey, out var slot) && slot is (string identity, string client))
+        {
+            caps.Close(identity, client);
         }
     }
 
     public override async Task OnDisconnectedAsync(Exception? exception)
     {
+        ReleaseSlot();
         if (Context.Items.TryGetValue(ActorKey, out var value) && value is CallActor actor)
         {
             if (actor.IsCaller)

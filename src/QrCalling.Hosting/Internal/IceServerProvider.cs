@@ -13,8 +13,18 @@ internal sealed record IceServer(
 
 /// <summary>Builds ICE server lists: STUN URLs as configured, TURN with TURN REST API credentials (username
 /// <c>&lt;unix-expiry&gt;:&lt;random id&gt;</c>, credential <c>base64(HMAC-SHA1(secret, username))</c>).</summary>
-internal sealed class IceServerProvider(IOptions<QrCallingHostingOptions> options)
+internal sealed class IceServerProvider(IOptions<QrCallingHostingOptions> options, TimeProvider time)
 {
+    /// <summary>When credentials issued now for something that lives until <paramref name="until"/> expire: after
+    /// <see cref="QrCallingTurnOptions.CredentialLifetime"/>, or at <paramref name="until"/> if that is sooner.</summary>
+    public DateTimeOffset ExpiryFor(DateTimeOffset until)
+    {
+        var latest = time.GetUtcNow() + options.Value.Turn.CredentialLifetime;
+        return until < latest ? until : latest;
+    }
+
+    /// <summary>The ICE servers for a client, TURN credentials valid until <paramref name="expiresAt"/> (see
+    /// <see cref="ExpiryFor"/>).</summary>
     public IReadOnlyList<IceServer> Create(DateTimeOffset expiresAt)
     {
         var value = options.Value;

@@ -43,6 +43,46 @@ internal abstract class ClientRateLimitPolicy(ClientKeyHasher hasher, IOptions<Q
     }
 }
 
+/// <summary>Owner endpoints (codes, QR rendering, history), partitioned by the keyed hash of the owner id; requests
+/// without an owner share their client's (IP hash) partition and are then answered 401.</summary>
+internal abstract class OwnerRateLimitPolicy(ClientKeyHasher hasher, ParticipantResolver participants, IOptions<QrCallingHostingOptions> options,
+    ILogger logger) : IRateLimiterPolicy<string>
+{
+    protected abstract string LimitName { get; }
+
+    protected abstract int PermitLimit(QrCallingRateLimitOptions limits);
+
+    public Func<OnRejectedContext, CancellationToken, ValueTask>? OnRejected => RateLimitRejection.Create(logger, LimitName);
+
+    public RateLimitPartition<string> GetPartition(HttpContext httpContext)
+    {
+        var limits = options.Value.RateLimits;
+        var key = participants.OwnerId(httpContext.User) is { } owner
+            ? "owner:" + hasher.Hash(System.Text.Encoding.UTF8.GetBytes(owner))
+            : "client:" + hasher.HashAddress(httpContext.Connection.RemoteIpAddress);
+        return RateLimitPartition.GetFixedWindowLimiter(LimitName + "|" + key, _ => new FixedWindowRateLimiterOptions
+        {
+            PermitLimit = PermitLimit(limits),
+            Window = limits.Window,
+            QueueLimit = 0,
+        });
+    }
+}
+
+internal sealed class OwnerRequestsRateLimitPolicy(ClientKeyHasher hasher, ParticipantResolver participants, IOptions<QrCallingHostingOptions> options,
+    ILogger<OwnerRequestsRateLimitPolicy> logger) : OwnerRateLimitPolicy(hasher, participants, options, logger)
+{
+    protected override string LimitName => QrCallingEndpoints.OwnerPolicy;
+    protected override int PermitLimit(QrCallingRateLimitOptions limits) => limits.OwnerRequestsPerOwner;
+}
+
+internal sealed class QrRateLimitPolicy(ClientKeyHasher hasher, ParticipantResolver participants, IOptions<QrCallingHostingOptions> options,
+    ILogger<QrRateLimitPolicy> logger) : OwnerRateLimitPolicy(hasher, participants, options, logger)
+{
+    protected override string LimitName => QrCallingEndpoints.QrPolicy;
+    protected override int PermitLimit(QrCallingRateLimitOptions limits) => limits.QrRendersPerOwner;
+}
+
 internal sealed class ScanRateLimitPolicy(ClientKeyHasher hasher, IOptions<QrCallingHostingOptions> options, ILogger<ScanRateLimitPolicy> logger)
     : ClientRateLimitPolicy(hasher, options, logger)
 {
@@ -73,9 +113,12 @@ internal sealed class CodeCallLimiter : IDisposable
             new FixedWindowRateLimiterOptions { PermitLimit = limits.CallsPerCode, Window = limits.Window, QueueLimit = 0 }));
     }
 
+    /// <summary>The key of a code's partition: the keyed hash of its token.</summary>
+    public string KeyOf(CodeToken token) => _hasher.Hash(token.Bytes);
+
     public bool TryAcquire(CodeToken token)
     {
-        using var lease = _limiter.AttemptAcquire(_hasher.Hash(token.Bytes));
+        using var lease = _limiter.AttemptAcquire(KeyOf(token));
         if (!lease.IsAcquired)
         {
             Log.RateLimited(_logger, "calls-per-code");

@@ -1,0 +1,103 @@
+using System.Text.Json;
+using MessagePack;
+using MessagePack.Formatters;
+using MessagePack.Resolvers;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
+using Microsoft.Extensions.Options;
+using QrCalling.Hosting.Http;
+
+namespace QrCalling.Hosting.Hubs;
+
+/// <summary>The hub's protocols: JSON always, SignalR's MessagePack protocol only with
+/// <see cref="QrCallingHostingOptions.EnableMessagePack"/>. The host registers that protocol (its own choice, for all its
+/// hubs); without the option the call hub refuses it even when registered, since only the option adds the formatters
+/// that give MessagePack clients the JSON shapes.</summary>
+internal sealed class CallHubProtocolSetup(IOptions<QrCallingHostingOptions> hosting, IEnumerable<IHubProtocol> protocols)
+    : IPostConfigureOptions<HubOptions<CallHub>>
+{
+    /// <summary>The name SignalR's MessagePack hub protocol is negotiated by.</summary>
+    public const string ProtocolName = "messagepack";
+
+    public void PostConfigure(string? name, HubOptions<CallHub> options)
+    {
+        var supported = options.SupportedProtocols ??= new List<string>();
+        if (!hosting.Value.EnableMessagePack)
+        {
+            supported.Remove(ProtocolName);
+            return;
+        }
+        if (!protocols.Any(p => p.Name == ProtocolName))
+        {
+            throw new InvalidOperationException("QrCalling:EnableMessagePack is set, but SignalR's MessagePack hub protocol is not registered: "
+                + "call AddMessagePackProtocol() on the builder that AddQrCalling returns (or on services.AddSignalR()).");
+        }
+        if (!supported.Contains(ProtocolName))
+        {
+            supported.Add(ProtocolName);
+        }
+        options.AddFilter(new MessagePackDataFilter());
+    }
+}
+
+/// <summary>With <see cref="QrCallingHostingOptions.EnableMessagePack"/>, puts QrCalling's formatters for
+/// <see cref="JsonElement"/> and <see cref="WireEvent"/> ahead of the resolver the host configured (kept, with its
+/// security settings, for every other type).</summary>
+internal sealed class MessagePackFormatterSetup(IOptions<QrCallingHostingOptions> hosting) : IPostConfigureOptions<MessagePackHubProtocolOptions>
+{
+    public void PostConfigure(string? name, MessagePackHubProtocolOptions options)
+    {
+        if (hosting.Value.EnableMessagePack)
+        {
+            var serializer = options.SerializerOptions;
+            options.SerializerOptions = serializer.WithResolver(CompositeResolver.Create(
+                [JsonElementMessagePackFormatter.Instance, WireEventMessagePackFormatter.Instance], [serializer.Resolver]));
+        }
+    }
+}
+
+/// <summary>A JSON value as the equivalent MessagePack value (a hub argument such as Signal's <c>data</c>, or Resume's
+/// result). Data with no JSON equivalent reads as an undefined element, which <see cref="MessagePackDataFilter"/>
+/// answers <c>invalid_request</c>: a formatter's exception would only reach the client as an uncoded binding
+/// failure.</summary>
+internal sealed class JsonElementMessagePackFormatter : IMessagePackFormatter<JsonElement>
+{
+    public static JsonElementMessagePackFormatter Instance { get; } = new();
+
+    public void Serialize(ref MessagePackWriter writer, JsonElement value, MessagePackSerializerOptions options) =>
+        MessagePackJson.Write(ref writer, value);
+
+    public JsonElement Deserialize(ref MessagePackReader reader, MessagePackSerializerOptions options) =>
+        MessagePackJson.TryRead(ref reader, out var value) ? value : default;
+}
+
+/// <summary>A server event as a MessagePack map: exactly the JSON that <see cref="WireEventConverter"/> writes
+/// (camelCase keys, times as ISO-8601 strings, <c>data</c> as its MessagePack equivalent).</summary>
+internal sealed class WireEventMessagePackFormatter : IMessagePackFormatter<WireEvent>
+{
+    public static WireEventMessagePackFormatter Instance { get; } = new();
+
+    public void Serialize(ref MessagePackWriter writer, WireEvent value, MessagePackSerializerOptions options) =>
+        MessagePackJson.Write(ref writer, JsonSerializer.SerializeToElement(value.Event, value.Event.GetType(), QrCallingJson.Options));
+
+    public WireEvent Deserialize(ref MessagePackReader reader, MessagePackSerializerOptions options) =>
+        throw new NotSupportedException("Server events are only written.");
+}
+
+/// <summary>Answers a hub call whose data had no JSON equivalent (read by <see cref="JsonElementMessagePackFormatter"/>
+/// as an undefined element, which no JSON client can send) with <c>invalid_request</c>, before the method runs.</summary>
+internal sealed class MessagePackDataFilter : IHubFilter
+{
+    public ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
+    {
+        foreach (var argument in invocationContext.HubMethodArguments)
+        {
+            if (argument is JsonElement { ValueKind: JsonValueKind.Undefined })
+            {
+                throw new HubException("invalid_request: data must be nil, a boolean, an integer, a finite float, a UTF-8 string, "
+                    + $"or an array or map (string keys) of these, at most {MessagePackJson.MaxDataDepth} levels deep; binary and extension types have no JSON form.");
+            }
+        }
+        return next(invocationContext);
+    }
+}
