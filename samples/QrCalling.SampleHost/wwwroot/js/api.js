@@ -2,11 +2,12 @@
 // Payloads only ever travel in request bodies.
 
 export class ApiError extends Error {
-  constructor(status, code, detail) {
+  constructor(status, code, detail, problem = {}) {
     super(detail || code || `HTTP ${status}`);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    this.problem = problem; // the whole problem details body (e.g. a proof-of-work challenge)
   }
 }
 
@@ -31,7 +32,7 @@ export async function api(path, { method = 'GET', body, token, accept } = {}) {
   if (!response.ok) {
     let problem = {};
     try { problem = await response.json(); } catch { /* not JSON */ }
-    throw new ApiError(response.status, problem.code, problem.detail || problem.title);
+    throw new ApiError(response.status, problem.code, problem.detail || problem.title, problem);
   }
   if (accept && !accept.includes('json')) return response.blob();
   if (response.status === 204 || response.headers.get('content-length') === '0') return null;
@@ -68,6 +69,7 @@ export function describeError(error, what = 'do that') {
     case 'invalid_state': return `Could not ${what}: the call has already ended or was answered elsewhere.`;
     case 'not_participant': return `Could not ${what}: you are not part of this call any more.`;
     case 'mailbox_full': return `Could not ${what}: the other side is not keeping up. Try again in a moment.`;
+    case 'proof_required': return `Could not ${what}: many people are calling this code right now. Try again in a moment.`;
     default:
       if (status >= 500) return `Could not ${what}: the server has a problem. Try again in a moment.`;
       if (status === 400) return `Could not ${what}: the server did not accept it. Check what you entered.`;

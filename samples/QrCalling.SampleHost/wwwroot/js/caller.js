@@ -3,6 +3,7 @@
 // POST /calls. A call in progress survives a reload of this tab: its call token waits in sessionStorage until it ends.
 import { $, api, catchStrayErrors, connectHub, debugState, describeError, setHubState, show } from './api.js';
 import { acquireMedia, CallSession, MediaProblem, renderCallView, routeCallEvents } from './call.js';
+import { solveProof } from './pow.js';
 
 const CALL_KEY = 'qrcalling.caller.call';
 const debug = debugState();
@@ -93,7 +94,7 @@ async function startCall(media) {
       localStream = await acquireMedia(media);
     }
     $('code-status').textContent = 'Calling…';
-    const started = await api('/calls', { method: 'POST', body: { payload, media } });
+    const started = await startWithProof(media);
     const saved = {
       callId: started.callId, callToken: started.callToken, callerId: started.callerId, expiresAt: started.expiresAt,
       iceServers: started.iceServers ?? [], media, label: codeInfo?.label ?? '', lastSeq: 0,
@@ -101,12 +102,40 @@ async function startCall(media) {
     saveCall(saved);
     await joinCall(saved, { localStream });
   } catch (e) {
+    if (session && !session.ended && !$('call').hidden) {
+      // The call is up and shown: say what failed there (the hub reconnects by itself).
+      session.showNote(describeError(e, 'set up the call'));
+      return;
+    }
     localStream?.getTracks().forEach((t) => t.stop());
-    if (e instanceof MediaProblem) showMediaProblem(e, media);
-    else $('code-error').textContent = describeError(e, 'start the call');
+    if (e instanceof MediaProblem) {
+      showMediaProblem(e, media);
+    } else {
+      clearCall();
+      show($('call'), false);
+      show($('code'), true);
+      $('code-error').textContent = describeError(e, 'start the call');
+    }
     for (const button of mediaButtons()) button.disabled = false;
   } finally {
     $('code-status').textContent = '';
+  }
+}
+
+/** POST /calls; when the code is busy (many calls at once) the server asks for a proof of work first: solve it and ask
+ * again (a few rounds at most, as the challenge may get harder while the code stays busy). */
+async function startWithProof(media) {
+  let proof;
+  for (let round = 0; ; round++) {
+    try {
+      return await api('/calls', { method: 'POST', body: proof ? { payload, media, proof } : { payload, media } });
+    } catch (e) {
+      const { challenge, difficulty } = e?.problem ?? {};
+      if (e?.code !== 'proof_required' || round >= 3 || typeof challenge !== 'string' || !(difficulty > 0)) throw e;
+      $('code-status').textContent = 'Many people are calling this code right now. Getting you through…';
+      proof = { challenge, solution: await solveProof(challenge, difficulty) };
+      debug.proofs = (debug.proofs ?? 0) + 1;
+    }
   }
 }
 
