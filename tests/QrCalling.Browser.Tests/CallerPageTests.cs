@@ -90,7 +90,7 @@ public sealed class CallerPageTests(BrowserFixture browser)
         // Hanging up ends it for both, and the tab forgets the call.
         await caller.GetByTestId("hangup").ClickAsync();
         await Expect(owner.GetByTestId("call-ended")).ToContainTextAsync("The other side hung up", new() { Timeout = 10_000 });
-        Assert.Null(await caller.EvaluateAsync<string?>("() => sessionStorage.getItem('qrcalling.caller.call')"));
+        await caller.WaitForFunctionAsync("() => sessionStorage.getItem('qrcalling.caller.call') === null");
         Assert.True(errors.IsEmpty, string.Join(" | ", errors));
     }
 

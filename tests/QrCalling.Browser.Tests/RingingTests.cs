@@ -125,6 +125,7 @@ public sealed class RingingTests(BrowserFixture browser)
         await Expect(owner.GetByTestId("incoming")).ToBeHiddenAsync(new() { Timeout = 10_000 });
         Assert.False(await owner.EvaluateAsync<bool>("() => window.qrcallingDebug.ringTone.playing"));
         await Expect(owner.GetByTestId("missed")).ToHaveTextAsync("1 missed call", new() { Timeout = 10_000 });
+        await Expect(owner.GetByTestId("missed")).ToBeInViewportAsync(); // the bar stays on screen
         await Expect(owner).ToHaveTitleAsync("(1) Missed call — " + BaseTitle);
         await Expect(owner.GetByTestId("history")).ToContainTextAsync("missed (the caller hung up)");
         await WebApp.ScreenshotAsync(owner, "missed-call-badge", fullPage: false);
