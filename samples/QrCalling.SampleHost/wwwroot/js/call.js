@@ -246,7 +246,9 @@ export class CallSession {
       this.answerDirect = answer; // also used when the other side turns media off first
       $('direct-yes').onclick = () => answer(true);
       $('direct-no').onclick = () => answer(false);
-      $('direct-yes').focus();
+      // Focus on the question, not on "Connect directly": a stray Enter must not give the address away.
+      prompt.tabIndex = -1;
+      prompt.focus();
     });
   }
 
