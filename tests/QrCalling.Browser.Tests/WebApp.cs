@@ -107,6 +107,11 @@ internal static class WebApp
     public static async Task<string> ScreenshotAsync(IPage page, string name, bool fullPage = true)
     {
         var path = Path.Combine(TestPaths.Results("screenshots"), name + ".png");
+        if (fullPage)
+        {
+            // A full-page capture keeps the scroll position: from the top, the sticky bar shows where it belongs.
+            await page.EvaluateAsync("() => window.scrollTo(0, 0)");
+        }
         await page.ScreenshotAsync(new() { Path = path, FullPage = fullPage });
         return path;
     }
