@@ -96,6 +96,11 @@ public sealed partial class IpPrivacyTests(BrowserFixture browser)
         await Expect(caller.GetByTestId("direct-question")).ToHaveTextAsync(
             "A direct connection shows your IP address to the other side. Connect directly?");
         await WebApp.ScreenshotAsync(caller, "ip-consent-question-caller");
+        // The question has the focus, not "Connect directly": Enter alone does not agree.
+        await Expect(caller.GetByTestId("direct-prompt")).ToBeFocusedAsync();
+        await caller.Keyboard.PressAsync("Enter");
+        await Expect(caller.GetByTestId("direct-prompt")).ToBeVisibleAsync();
+        Assert.Equal(0, await PeerConnectionsAsync(caller));
         await caller.GetByTestId("direct-no").ClickAsync();
         await Expect(caller.GetByTestId("media-off")).ToContainTextAsync("A private (relay) connection is not available on this server");
         await Expect(caller.GetByTestId("mute")).ToBeHiddenAsync();
