@@ -283,17 +283,26 @@ internal static class QrCallingEndpoints
         return ApiResults.Json(list);
     }
 
-    private static async Task<IResult> GetCallAsync(HttpContext http, string callId, CallService calls, ParticipantResolver participants,
-        CancellationToken cancellationToken)
+    /// <summary>The participant of a request about one call (call token or owner), or the problem to answer: the
+    /// resolver's error, or <c>not_participant</c> for a call id that cannot be ours (answered like an unknown call).</summary>
+    private static async Task<(CallActor? Actor, IResult? Problem)> ParticipantOfCallAsync(HttpContext http, string callId,
+        ParticipantResolver participants, CancellationToken cancellationToken)
     {
         var (actor, error) = await participants.ResolveAsync(http, cancellationToken);
         if (actor is null)
         {
-            return ApiResults.Problem(error!);
+            return (null, ApiResults.Problem(error!));
         }
-        if (!QrCallingIds.IsWellFormed(callId))
+        return QrCallingIds.IsWellFormed(callId) ? (actor, null) : (null, ApiResults.Problem(QrCallingError.NotParticipant));
+    }
+
+    private static async Task<IResult> GetCallAsync(HttpContext http, string callId, CallService calls, ParticipantResolver participants,
+        CancellationToken cancellationToken)
+    {
+        var (actor, problem) = await ParticipantOfCallAsync(http, callId, participants, cancellationToken);
+        if (actor is null)
         {
-            return ApiResults.Problem(QrCallingError.NotParticipant); // as an unknown call
+            return problem!;
         }
         var result = await calls.GetAsync(actor, callId, cancellationToken);
         if (!result.IsSuccess)
@@ -308,14 +317,10 @@ internal static class QrCallingEndpoints
     private static async Task<IResult> ReadEventsAsync(HttpContext http, string callId, CallService calls, ParticipantResolver participants,
         LongPollLimiter longPolls, CancellationToken cancellationToken)
     {
-        var (actor, error) = await participants.ResolveAsync(http, cancellationToken);
+        var (actor, problem) = await ParticipantOfCallAsync(http, callId, participants, cancellationToken);
         if (actor is null)
         {
-            return ApiResults.Problem(error!);
-        }
-        if (!QrCallingIds.IsWellFormed(callId))
-        {
-            return ApiResults.Problem(QrCallingError.NotParticipant); // as an unknown call
+            return problem!;
         }
         long after = 0;
         var afterText = http.Request.Query["after"].ToString();
@@ -362,14 +367,10 @@ internal static class QrCallingEndpoints
     private static async Task<IResult> PostEventAsync(HttpContext http, string callId, CallService calls, ParticipantResolver participants,
         IOptions<QrCallingOptions> options, CancellationToken cancellationToken)
     {
-        var (actor, error) = await participants.ResolveAsync(http, cancellationToken);
+        var (actor, problem) = await ParticipantOfCallAsync(http, callId, participants, cancellationToken);
         if (actor is null)
         {
-            return ApiResults.Problem(error!);
-        }
-        if (!QrCallingIds.IsWellFormed(callId))
-        {
-            return ApiResults.Problem(QrCallingError.NotParticipant); // as an unknown call
+            return problem!;
         }
         var cap = Math.Max(options.Value.MaxSignalDataBytes, options.Value.MaxChatCiphertextBytes) * 2 + 4096;
         var (body, readError) = await RequestReader.ReadAsync<PostEventRequest>(http.Request, cap, cancellationToken);
@@ -400,14 +401,10 @@ internal static class QrCallingEndpoints
     private static async Task<IResult> AckEventsAsync(HttpContext http, string callId, CallService calls, ParticipantResolver participants,
         CancellationToken cancellationToken)
     {
-        var (actor, error) = await participants.ResolveAsync(http, cancellationToken);
+        var (actor, problem) = await ParticipantOfCallAsync(http, callId, participants, cancellationToken);
         if (actor is null)
         {
-            return ApiResults.Problem(error!);
-        }
-        if (!QrCallingIds.IsWellFormed(callId))
-        {
-            return ApiResults.Problem(QrCallingError.NotParticipant); // as an unknown call
+            return problem!;
         }
         var (body, readError) = await RequestReader.ReadAsync<AckRequest>(http.Request, RequestReader.SmallBodyBytes, cancellationToken);
         if (readError is not null)
