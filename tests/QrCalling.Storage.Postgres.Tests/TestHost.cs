@@ -28,6 +28,7 @@ internal sealed class TestHost : IAsyncDisposable
     public static async Task<TestHost> StartAsync(string connectionString, string schema)
     {
         var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration["AllowedHosts"] = "localhost"; // links come from the Host header (no PublicBaseUrl)
         builder.WebHost.UseTestServer();
         builder.Logging.ClearProviders();
         TestOwnerHandler.Register(builder.Services);
