@@ -8,7 +8,7 @@
 // - `renegotiate` with data {media: 'off', reason} says "no voice or video from me on this call, carry on in chat"
 //   (reason 'declined': the user refused a direct connection; 'unavailable': no microphone or camera).
 import { $, debugState, describeError, el, hubErrorCode } from './api.js';
-import { icePolicy, sanitizeCandidate, sanitizeSdp } from './ice.js';
+import { hasTurn, icePolicy, sanitizeCandidate, sanitizeSdp } from './ice.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -103,7 +103,9 @@ export class CallSession {
    * @param {'caller'|'owner'} o.role
    * @param {'audio'|'video'|'chat'} o.media
    * @param {string} [o.label] the code's label, for the call's title
-   * @param {() => Promise<RTCIceServer[]>} o.iceServers
+   * @param {() => Promise<RTCIceServer[]>} o.iceServers the call's ICE servers (first use)
+   * @param {() => Promise<RTCIceServer[]>} [o.freshIceServers] new ones from GET /ice-servers: TURN credentials are short-lived,
+   *   and a new allocation (an ICE restart, a rejoin) needs valid ones
    * @param {MediaStream} [o.localStream] microphone/camera already acquired (the caller asks before it rings anyone)
    * @param {object} [o.restored] a caller rejoining after a reload: {lastSeq, direct, mediaOff}
    * @param {(saved: object) => void} [o.persist] keeps what a reload needs (lastSeq, direct, mediaOff)
@@ -387,14 +389,32 @@ export class CallSession {
 
   async restartIce() {
     try {
+      await this.refreshIceServers();
       await this.sendOffer({ iceRestart: true });
     } catch (e) { console.warn('ICE restart failed', e); }
+  }
+
+  /** Before new allocations (an ICE restart): TURN credentials live minutes, so take fresh ones when there is TURN. */
+  async refreshIceServers() {
+    if (!this.pc || !this.freshIceServers || !hasTurn(this.iceServerList)) return;
+    try {
+      const iceServers = await this.freshIceServers();
+      if (!hasTurn(iceServers) || !this.pc) return;
+      this.iceServerList = iceServers;
+      this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers });
+    } catch (e) {
+      console.warn('could not refresh the ICE servers', e);
+    }
   }
 
   /** Owner: answers the caller's offer; an offer of a new caller connection (its page reloaded) gets a fresh one. */
   async answerOffer(data) {
     const pcId = data?.pcId ?? null;
     const fresh = !this.pc || (pcId !== null && pcId !== this.pcId);
+    if (!fresh && /\r\na=ice-ufrag:/.test(data.sdp ?? '') && this.pc.remoteDescription
+        && data.sdp.match(/a=ice-ufrag:(\S+)/)?.[1] !== this.pc.remoteDescription.sdp.match(/a=ice-ufrag:(\S+)/)?.[1]) {
+      await this.refreshIceServers(); // the caller restarts ICE: this side gathers anew too
+    }
     this.pcId = pcId;
     if (fresh) this.pendingCandidates = this.pendingCandidates.filter((c) => c.pcId === pcId);
     const pc = await this.ensurePeerConnection(fresh);

@@ -187,7 +187,9 @@ async function joinCall(saved, { localStream = null, rejoin = false } = {}) {
   show($('code'), false);
   session = new CallSession({
     hub: connection, callId: saved.callId, myId: saved.callerId, role: 'caller', media: saved.media, label: saved.label,
-    iceServers: async () => saved.iceServers,
+    // After a reload the saved TURN credentials may have expired: ask for fresh ones.
+    iceServers: async () => (rejoin ? await freshIceServers(saved) : null) ?? saved.iceServers,
+    freshIceServers: () => freshIceServers(saved),
     localStream,
     restored: rejoin ? saved : undefined,
     persist: (state) => { if (loadCall()?.callId === saved.callId) saveCall({ ...saved, ...state }); },
@@ -207,6 +209,16 @@ async function joinCall(saved, { localStream = null, rejoin = false } = {}) {
     await session.startAsCaller();
     // The owner may have accepted (and sent its key) before this connection was up: catch up from the mailbox.
     await session.resume(true);
+  }
+}
+
+/** The call's ICE servers from GET /ice-servers (short-lived TURN credentials); null when that fails. */
+async function freshIceServers(saved) {
+  try {
+    return (await api('/ice-servers', { token: saved.callToken })).iceServers;
+  } catch (e) {
+    console.warn('ice servers', e);
+    return null;
   }
 }
 

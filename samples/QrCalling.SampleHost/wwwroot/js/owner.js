@@ -225,7 +225,8 @@ async function acceptCall(call) {
   renderCallView();
   const current = new CallSession({
     hub, callId: call.callId, myId: call.calleeId, role: 'owner', media: call.media, label: call.label,
-    iceServers: async () => (await authed('/ice-servers')).iceServers,
+    iceServers: async () => (await authed(`/ice-servers?callId=${encodeURIComponent(call.callId)}`)).iceServers,
+    freshIceServers: async () => (await authed(`/ice-servers?callId=${encodeURIComponent(call.callId)}`)).iceServers,
     onEnded: () => { loadHistory(); renderIncoming(); },
     onClose: () => { show($('call'), false); if (session === current) session = null; renderIncoming(); },
   });
