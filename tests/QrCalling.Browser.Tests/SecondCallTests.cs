@@ -119,8 +119,11 @@ public sealed class SecondCallTests(BrowserFixture browser)
         var link = await WebApp.SignUpAndCreateCodeAsync(tab1, "Duplicated tab", "chat");
         // A duplicated tab carries the same sessionStorage, so the same device id: the tabs tell each other.
         var deviceId = await tab1.EvaluateAsync<string>("() => sessionStorage.getItem('qrcalling.owner.deviceId')");
+        var credential = await tab1.EvaluateAsync<string>("() => sessionStorage.getItem('qrcalling.owner.deviceCredential')");
+        Assert.StartsWith("qd_", deviceId); // issued by the server, with its credential
         var tab2 = await ownerContext.NewPageAsync();
-        await tab2.AddInitScriptAsync($"sessionStorage.setItem('qrcalling.owner.deviceId', '{deviceId}');");
+        await tab2.AddInitScriptAsync(
+            $"sessionStorage.setItem('qrcalling.owner.deviceId', '{deviceId}'); sessionStorage.setItem('qrcalling.owner.deviceCredential', '{credential}');");
         await tab2.GotoAsync("/");
         await WebApp.WaitOnlineAsync(tab2);
 

@@ -92,11 +92,12 @@ internal sealed class TestHost : IAsyncDisposable
     /// OnConnectedAsync (presence, groups); <paramref name="probe"/> false returns as soon as the handshake is done, as a
     /// plain client would. <paramref name="protocol"/> configures the client's hub protocol (JSON unless it picks another).</remarks>
     public async Task<HubEventRecorder> ConnectAsync(HttpTransportType transport, string? owner = null, string? deviceId = null, string? callToken = null,
-        bool skipNegotiation = false, bool probe = true, Action<IHubConnectionBuilder>? protocol = null)
+        bool skipNegotiation = false, bool probe = true, Action<IHubConnectionBuilder>? protocol = null, string? deviceCredential = null)
     {
         var query = new List<string>();
         if (owner is not null) query.Add("owner=" + Uri.EscapeDataString(owner));
         if (deviceId is not null) query.Add("deviceId=" + Uri.EscapeDataString(deviceId));
+        if (deviceCredential is not null) query.Add("deviceCredential=" + Uri.EscapeDataString(deviceCredential));
         if (callToken is not null && transport == HttpTransportType.WebSockets) query.Add("access_token=" + Uri.EscapeDataString(callToken));
         var url = new Uri(Server.BaseAddress, "/hubs/calls" + (query.Count > 0 ? "?" + string.Join('&', query) : ""));
         var builder = new HubConnectionBuilder()

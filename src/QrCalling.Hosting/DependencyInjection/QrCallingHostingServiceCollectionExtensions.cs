@@ -63,6 +63,7 @@ public static class QrCallingHostingServiceCollectionExtensions
         services.TryAddSingleton<OriginGuard>();
         services.TryAddSingleton<ConnectionCaps>();
         services.TryAddSingleton<ProofOfWork>();
+        services.TryAddSingleton<DeviceCredentials>();
         services.TryAddSingleton<ConnectionTracker>();
         services.TryAddSingleton<ITransport, SignalRTransport>();
 

@@ -45,3 +45,6 @@ internal sealed record SeqResponse(long Seq);
 internal sealed record AckRequest(long? Seq);
 
 internal sealed record IceServersResponse(IReadOnlyList<IceServer> IceServers, long TtlSeconds);
+
+/// <summary>A server-issued owner device: its id and the credential that goes with it.</summary>
+internal sealed record DeviceRegisteredResponse(string DeviceId, string DeviceCredential);

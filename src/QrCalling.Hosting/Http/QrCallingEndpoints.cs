@@ -25,6 +25,8 @@ internal static class QrCallingEndpoints
     {
         api.MapPost("/codes", CreateCodeAsync).Accepts<CreateCodeRequest>("application/json").RequireRateLimiting(OwnerPolicy)
             .Produces<CodeCreatedResponse>(StatusCodes.Status201Created).Problems(400, 401, 403, 413, 429);
+        api.MapPost("/devices", RegisterDevice).RequireRateLimiting(OwnerPolicy)
+            .Produces<DeviceRegisteredResponse>(StatusCodes.Status201Created).Problems(401, 429);
         api.MapGet("/codes", ListCodesAsync).RequireRateLimiting(OwnerPolicy).Produces<IReadOnlyList<CodeListItem>>().Problems(400, 401, 429);
         api.MapPost("/codes/{id}/revoke", RevokeCodeAsync).RequireRateLimiting(OwnerPolicy).Produces(StatusCodes.Status204NoContent).Problems(401, 404, 429);
         api.MapPost("/codes/{id}/rotate", RotateCodeAsync).RequireRateLimiting(OwnerPolicy).Produces<CodeCreatedResponse>(StatusCodes.Status201Created).Problems(401, 404, 429);
@@ -91,6 +93,18 @@ internal static class QrCallingEndpoints
         var baseUrl = options.PublicBaseUrl ?? $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}/c";
         return ApiResults.Json(new CodeCreatedResponse(code.Id, issued.Payload, CodePayload.ToLink(baseUrl, issued.Payload), code.Label,
             MediaKinds.ToWireNames(code.Media), code.CreatedAt, code.ExpiresAt, code.MaxScans), StatusCodes.Status201Created);
+    }
+
+    /// <summary>A new owner device: a server-issued id and its credential, which the device presents with the id
+    /// (<c>?deviceId=&amp;deviceCredential=</c> on the hub, or the <c>X-QrCalling-Device-Credential</c> header on REST).</summary>
+    private static IResult RegisterDevice(HttpContext http, ParticipantResolver participants, DeviceCredentials devices)
+    {
+        if (participants.OwnerId(http.User) is not { } owner)
+        {
+            return Unauthorized();
+        }
+        var (deviceId, credential) = devices.Issue(owner);
+        return ApiResults.Json(new DeviceRegisteredResponse(deviceId, credential), StatusCodes.Status201Created);
     }
 
     private static async Task<IResult> ListCodesAsync(HttpContext http, CodeService codes, ParticipantResolver participants, CancellationToken cancellationToken)

@@ -62,7 +62,7 @@ internal static class RequestReader
 
 /// <summary>Who is asking: an owner (the host's authenticated user) or a caller (a <c>qct_</c> call token as
 /// <c>Authorization: Bearer</c>; on the hub also as <c>?access_token=</c>).</summary>
-internal sealed class ParticipantResolver(CallerAuthenticator callers, IOptions<QrCallingHostingOptions> options)
+internal sealed class ParticipantResolver(CallerAuthenticator callers, DeviceCredentials devices, IOptions<QrCallingHostingOptions> options)
 {
     /// <summary>Query parameter naming an owner's device (hub and REST mailbox).</summary>
     public const string DeviceIdQuery = "deviceId";
@@ -108,16 +108,33 @@ internal sealed class ParticipantResolver(CallerAuthenticator callers, IOptions<
         return query.StartsWith(CallService.CallTokenPrefix, StringComparison.Ordinal) ? query : null;
     }
 
-    /// <summary>A device id from the query, or null when absent; invalid ids are reported.</summary>
-    public static (string? DeviceId, bool Valid) DeviceIdOf(HttpRequest request)
+    /// <summary>Query parameter (hub) or header (REST) with a server-issued device's credential.</summary>
+    public const string DeviceCredentialQuery = "deviceCredential";
+    public const string DeviceCredentialHeader = "X-QrCalling-Device-Credential";
+
+    /// <summary>The owner's device id from <c>?deviceId=</c>, or null when absent. An id with the server-issued prefix
+    /// (<see cref="DeviceCredentials.BoundPrefix"/>) needs its credential (<c>?deviceCredential=</c> or the
+    /// <c>X-QrCalling-Device-Credential</c> header); an invalid id or a wrong credential is an error.</summary>
+    public (string? DeviceId, QrCallingError? Error) DeviceIdOf(HttpRequest request, string ownerId)
     {
         var value = request.Query[DeviceIdQuery].ToString();
         if (value.Length == 0)
         {
-            return (null, true);
+            return (null, null);
         }
-        var valid = value.Length <= MaxDeviceIdLength && value.All(c => c > ' ' && c < 127);
-        return (valid ? value : null, valid);
+        if (value.Length > MaxDeviceIdLength || !value.All(c => c > ' ' && c < 127))
+        {
+            return (null, QrCallingError.InvalidRequest("deviceId is invalid."));
+        }
+        if (value.StartsWith(DeviceCredentials.BoundPrefix, StringComparison.Ordinal))
+        {
+            var credential = request.Headers[DeviceCredentialHeader].ToString() is { Length: > 0 } header ? header : request.Query[DeviceCredentialQuery].ToString();
+            if (!devices.Verify(ownerId, value, credential))
+            {
+                return (null, Unauthorized("This device id was issued with a credential; present it (deviceCredential)."));
+            }
+        }
+        return (value, null);
     }
 
     /// <summary>Resolves the participant of a REST request: call token first, else the owner (device from
@@ -134,8 +151,8 @@ internal sealed class ParticipantResolver(CallerAuthenticator callers, IOptions<
         {
             return (null, Unauthorized("Authenticate as the owner or present the call token as a bearer."));
         }
-        var (deviceId, valid) = DeviceIdOf(context.Request);
-        return valid ? (CallActor.OwnerDevice(owner, deviceId ?? "rest"), null) : (null, QrCallingError.InvalidRequest("deviceId is invalid."));
+        var (deviceId, error) = DeviceIdOf(context.Request, owner);
+        return error is null ? (CallActor.OwnerDevice(owner, deviceId ?? "rest"), null) : (null, error);
     }
 
     public static QrCallingError Unauthorized(string detail) => new(QrCallingErrorCodes.Unauthorized, detail);

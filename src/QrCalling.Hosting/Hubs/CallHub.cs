@@ -66,10 +66,10 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
         {
             throw Refuse(QrCallingErrorCodes.Unauthorized, "Authenticate as the owner or connect with ?access_token=<callToken>.");
         }
-        var (deviceId, valid) = http is null ? (null, true) : ParticipantResolver.DeviceIdOf(http.Request);
-        if (!valid)
+        var (deviceId, deviceError) = http is null ? (null, null) : participants.DeviceIdOf(http.Request, owner);
+        if (deviceError is not null)
         {
-            throw Refuse(QrCallingErrorCodes.InvalidRequest, "deviceId is invalid.");
+            throw Refuse(deviceError.Code, deviceError.Detail);
         }
         var actor = CallActor.OwnerDevice(owner, deviceId ?? Context.ConnectionId);
         ChargeConnect(actor);

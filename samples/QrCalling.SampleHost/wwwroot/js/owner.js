@@ -6,6 +6,7 @@ import { CallNotifier, RingTone, showAttention } from './ringer.js';
 
 const TOKEN_KEY = 'qrcalling.owner.token';
 const DEVICE_KEY = 'qrcalling.owner.deviceId';
+const DEVICE_CREDENTIAL_KEY = 'qrcalling.owner.deviceCredential';
 const SEEN_KEY = 'qrcalling.owner.seenAt';
 const BASE_TITLE = 'QrCalling · your codes';
 const MEDIA_WORDS = { audio: 'voice call', video: 'video call', chat: 'chat' };
@@ -22,15 +23,17 @@ const notifier = new CallNotifier((callId) => focusCard(callId));
 const tabs = 'BroadcastChannel' in window ? new BroadcastChannel('qrcalling-owner') : null;
 debug.ringTone = ringTone;
 
-/** This tab's device id: each tab is its own device (so the hub tells the other tabs when one answers), and a reload of
- * the tab keeps it. */
-function deviceId() {
-  let id = sessionStorage.getItem(DEVICE_KEY);
-  if (!id) {
-    id = 'dev_' + Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('');
-    sessionStorage.setItem(DEVICE_KEY, id);
-  }
-  return id;
+/** This tab's device: each tab is its own device (so the hub tells the other tabs when one answers), and a reload of
+ * the tab keeps it. The id and its credential are issued by the server (POST /devices) for the signed-in owner, so no
+ * other session of the account can act as this device. */
+async function device() {
+  const id = sessionStorage.getItem(DEVICE_KEY);
+  const credential = sessionStorage.getItem(DEVICE_CREDENTIAL_KEY);
+  if (id && credential) return { id, credential };
+  const issued = await authed('/devices', { method: 'POST' });
+  sessionStorage.setItem(DEVICE_KEY, issued.deviceId);
+  sessionStorage.setItem(DEVICE_CREDENTIAL_KEY, issued.deviceCredential);
+  return { id: issued.deviceId, credential: issued.deviceCredential };
 }
 
 const authed = (path, options = {}) => api(path, { ...options, token }).catch((e) => {
@@ -62,6 +65,9 @@ async function signIn(register) {
 
 function signOut(message = '') {
   localStorage.removeItem(TOKEN_KEY);
+  // The device belongs to this owner: a next sign-in (perhaps as someone else) gets a device of its own.
+  sessionStorage.removeItem(DEVICE_KEY);
+  sessionStorage.removeItem(DEVICE_CREDENTIAL_KEY);
   token = null;
   const connection = hub;
   hub = null;
@@ -99,7 +105,8 @@ function setOnline(online) {
 }
 
 async function goOnline() {
-  const connection = connectHub(() => token, `?deviceId=${encodeURIComponent(deviceId())}`);
+  const { id, credential } = await device();
+  const connection = connectHub(() => token, `?deviceId=${encodeURIComponent(id)}&deviceCredential=${encodeURIComponent(credential)}`);
   hub = connection;
   debug.hub = connection;
   routeCallEvents(connection, () => session);
@@ -132,6 +139,13 @@ async function startHub(connection) {
     } catch (e) {
       if (e?.statusCode === 401 || /\b401\b/.test(String(e?.message))) {
         signOut('Your session has ended. Please sign in again.');
+        return;
+      }
+      if (String(e?.message).includes('deviceCredential')) {
+        // The server no longer knows this tab's device (it restarted with a new key): take a new one.
+        sessionStorage.removeItem(DEVICE_KEY);
+        sessionStorage.removeItem(DEVICE_CREDENTIAL_KEY);
+        goOnline().catch(() => setOnline(false));
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, wait));
