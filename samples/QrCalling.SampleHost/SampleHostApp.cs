@@ -196,7 +196,8 @@ public static partial class SampleHostApp
     {
         var request = context.Request;
         string? header = request.Headers.Authorization;
-        if (header is not null && header.StartsWith("Bearer qct_", StringComparison.OrdinalIgnoreCase))
+        // Call tokens (qct_) and hub tickets (qht_) are QrCalling's, not JWTs.
+        if (header is not null && (header.StartsWith("Bearer qct_", StringComparison.OrdinalIgnoreCase) || header.StartsWith("Bearer qht_", StringComparison.OrdinalIgnoreCase)))
         {
             context.NoResult();
             return Task.CompletedTask;
@@ -204,7 +205,7 @@ public static partial class SampleHostApp
         string? query = request.Query["access_token"];
         if (header is null && !string.IsNullOrEmpty(query) && request.Path.StartsWithSegments(HubPath))
         {
-            if (query.StartsWith("qct_", StringComparison.Ordinal))
+            if (query.StartsWith("qct_", StringComparison.Ordinal) || query.StartsWith("qht_", StringComparison.Ordinal))
             {
                 context.NoResult();
             }

@@ -64,6 +64,7 @@ public static class QrCallingHostingServiceCollectionExtensions
         services.TryAddSingleton<ConnectionCaps>();
         services.TryAddSingleton<ProofOfWork>();
         services.TryAddSingleton<DeviceCredentials>();
+        services.TryAddSingleton<HubTickets>();
         services.TryAddSingleton<ConnectionTracker>();
         services.TryAddSingleton<ITransport, SignalRTransport>();
 

@@ -48,3 +48,6 @@ internal sealed record IceServersResponse(IReadOnlyList<IceServer> IceServers, l
 
 /// <summary>A server-issued owner device: its id and the credential that goes with it.</summary>
 internal sealed record DeviceRegisteredResponse(string DeviceId, string DeviceCredential);
+
+/// <summary>A single-use hub ticket and when it expires.</summary>
+internal sealed record HubTicketResponse(string Ticket, DateTimeOffset ExpiresAt);

@@ -25,6 +25,8 @@ internal static class QrCallingEndpoints
     {
         api.MapPost("/codes", CreateCodeAsync).Accepts<CreateCodeRequest>("application/json").RequireRateLimiting(OwnerPolicy)
             .Produces<CodeCreatedResponse>(StatusCodes.Status201Created).Problems(400, 401, 403, 413, 429);
+        api.MapPost("/hub-tickets", IssueHubTicketAsync).RequireRateLimiting(ParticipantPolicy)
+            .Produces<HubTicketResponse>(StatusCodes.Status201Created).Problems(401, 403, 429);
         api.MapPost("/devices", RegisterDevice).RequireRateLimiting(OwnerPolicy)
             .Produces<DeviceRegisteredResponse>(StatusCodes.Status201Created).Problems(401, 429);
         api.MapGet("/codes", ListCodesAsync).RequireRateLimiting(OwnerPolicy).Produces<IReadOnlyList<CodeListItem>>().Problems(400, 401, 429);
@@ -93,6 +95,42 @@ internal static class QrCallingEndpoints
         var baseUrl = options.PublicBaseUrl ?? $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}/c";
         return ApiResults.Json(new CodeCreatedResponse(code.Id, issued.Payload, CodePayload.ToLink(baseUrl, issued.Payload), code.Label,
             MediaKinds.ToWireNames(code.Media), code.CreatedAt, code.ExpiresAt, code.MaxScans), StatusCodes.Status201Created);
+    }
+
+    /// <summary>A hub ticket for the credential of this request (an owner's authentication, or a call token as the
+    /// bearer): valid 30 seconds, once, as <c>?access_token=qht_…</c> on the hub; the connection closes when that
+    /// credential expires.</summary>
+    private static async Task<IResult> IssueHubTicketAsync(HttpContext http, CallService calls, ParticipantResolver participants, HubTickets tickets,
+        IOptions<QrCallingOptions> options, TimeProvider time, CancellationToken cancellationToken)
+    {
+        HubTickets.Admission admission;
+        if (ParticipantResolver.CallTokenOf(http.Request, allowQuery: false) is not null)
+        {
+            var (actor, error) = await participants.ResolveAsync(http, cancellationToken);
+            if (actor is null)
+            {
+                return ApiResults.Problem(error!);
+            }
+            var call = await calls.GetAsync(actor, actor.CallerCallId!, cancellationToken);
+            if (!call.IsSuccess)
+            {
+                return ApiResults.Problem(call.Error!);
+            }
+            admission = new HubTickets.Admission(false, actor.CallerCallId!, call.Value.ExpiresAt);
+        }
+        else if (participants.OwnerId(http.User) is { } owner)
+        {
+            var expires = long.TryParse(http.User.FindFirst("exp")?.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var exp)
+                ? DateTimeOffset.FromUnixTimeSeconds(exp)
+                : time.GetUtcNow() + options.Value.MaxCallDuration;
+            admission = new HubTickets.Admission(true, owner, expires);
+        }
+        else
+        {
+            return Unauthorized();
+        }
+        var (ticket, expiresAt) = tickets.Issue(admission);
+        return ApiResults.Json(new HubTicketResponse(ticket, expiresAt), StatusCodes.Status201Created);
     }
 
     /// <summary>A new owner device: a server-issued id and its credential, which the device presents with the id

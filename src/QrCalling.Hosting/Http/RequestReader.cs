@@ -108,6 +108,19 @@ internal sealed class ParticipantResolver(CallerAuthenticator callers, DeviceCre
         return query.StartsWith(CallService.CallTokenPrefix, StringComparison.Ordinal) ? query : null;
     }
 
+    /// <summary>The bearer of a hub request: <c>Authorization: Bearer</c>, or <c>?access_token=</c> (WebSockets and
+    /// server-sent events cannot send headers).</summary>
+    public static string? AccessTokenOf(HttpRequest request)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return authorization["Bearer ".Length..].Trim();
+        }
+        var query = request.Query["access_token"].ToString();
+        return query.Length > 0 ? query : null;
+    }
+
     /// <summary>Query parameter (hub) or header (REST) with a server-issued device's credential.</summary>
     public const string DeviceCredentialQuery = "deviceCredential";
     public const string DeviceCredentialHeader = "X-QrCalling-Device-Credential";

@@ -12,12 +12,14 @@ namespace QrCalling.Hosting.Hubs;
 /// <c>?access_token=&lt;callToken&gt;</c> (or <c>Authorization: Bearer</c>). Errors are HubExceptions whose message starts
 /// with the stable code.</summary>
 internal sealed class CallHub(CallService calls, ParticipantResolver participants, ConnectionTracker tracker, PresenceCounter presence,
-    CallerAuthenticator callers, HubRateLimiter limiter, ConnectionCaps caps, ClientKeyHasher clientKeys, ILogger<CallHub> logger) : Hub
+    CallerAuthenticator callers, HubRateLimiter limiter, ConnectionCaps caps, ClientKeyHasher clientKeys, HubTickets tickets,
+    TimeProvider time, ILogger<CallHub> logger) : Hub
 {
     internal const string ActorKey = "qrcalling.actor";
     private const string CallsKey = "qrcalling.calls";
     private const string CountedKey = "qrcalling.counted";
     private const string SlotKey = "qrcalling.slot";
+    private const string ExpiryKey = "qrcalling.expiry";
 
     public override async Task OnConnectedAsync()
     {
@@ -35,6 +37,21 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
     private async Task ConnectAsync()
     {
         var http = Context.GetHttpContext();
+        // A hub ticket (POST /hub-tickets) in place of the credential it was traded for: single use, 30 s.
+        if (http is not null && ParticipantResolver.AccessTokenOf(http.Request) is { } bearer && bearer.StartsWith(HubTickets.Prefix, StringComparison.Ordinal))
+        {
+            var admission = tickets.Redeem(bearer) ?? throw Refuse(QrCallingErrorCodes.Unauthorized, "The hub ticket is unknown, expired or already used.");
+            if (admission.IsOwner)
+            {
+                await ConnectOwnerAsync(admission.Id, http);
+            }
+            else
+            {
+                await ConnectCallerAsync(CallActor.Caller(admission.Id));
+            }
+            CloseAt(admission.CredentialExpiresAt);
+            return;
+        }
         var token = http is null ? null : ParticipantResolver.CallTokenOf(http.Request, allowQuery: true);
         if (token is not null)
         {
@@ -45,20 +62,7 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
             {
                 throw Refuse(refused!.Code, refused.Detail);
             }
-            ChargeConnect(caller);
-            var callId = caller.CallerCallId!;
-            Context.Items[ActorKey] = caller;
-            await Groups.AddToGroupAsync(Context.ConnectionId, ConnectionTracker.CallerGroup(callId), Context.ConnectionAborted);
-            // Only the caller's first connection here clears its gone mark; a second one (a reconnect that overtook the
-            // old connection's end) changes nothing.
-            await presence.AddAsync(PresenceCounter.CallerKey(callId), () => calls.ConnectedAsync(caller, callId, Context.ConnectionAborted));
-            Context.Items[CountedKey] = true;
-            // Whatever happened to the call while this connection joined its group (an accept, an end, an answer) was
-            // sent to a group it was not in yet: send it now, to this connection only. Clients de-duplicate by seq.
-            foreach (var missed in await calls.CatchUpAsync(caller, Context.ConnectionAborted))
-            {
-                await Clients.Caller.SendAsync(missed.Name, QrCallingJson.EventArgument(missed), Context.ConnectionAborted);
-            }
+            await ConnectCallerAsync(caller);
             return;
         }
         var owner = participants.OwnerId(Context.User);
@@ -66,6 +70,34 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
         {
             throw Refuse(QrCallingErrorCodes.Unauthorized, "Authenticate as the owner or connect with ?access_token=<callToken>.");
         }
+        await ConnectOwnerAsync(owner, http);
+        // The connection lives no longer than the owner's credential (a JWT's exp claim).
+        if (long.TryParse(Context.User?.FindFirst("exp")?.Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var exp))
+        {
+            CloseAt(DateTimeOffset.FromUnixTimeSeconds(exp));
+        }
+    }
+
+    private async Task ConnectCallerAsync(CallActor caller)
+    {
+        ChargeConnect(caller);
+        var callId = caller.CallerCallId!;
+        Context.Items[ActorKey] = caller;
+        await Groups.AddToGroupAsync(Context.ConnectionId, ConnectionTracker.CallerGroup(callId), Context.ConnectionAborted);
+        // Only the caller's first connection here clears its gone mark; a second one (a reconnect that overtook the
+        // old connection's end) changes nothing.
+        await presence.AddAsync(PresenceCounter.CallerKey(callId), () => calls.ConnectedAsync(caller, callId, Context.ConnectionAborted));
+        Context.Items[CountedKey] = true;
+        // Whatever happened to the call while this connection joined its group (an accept, an end, an answer) was
+        // sent to a group it was not in yet: send it now, to this connection only. Clients de-duplicate by seq.
+        foreach (var missed in await calls.CatchUpAsync(caller, Context.ConnectionAborted))
+        {
+            await Clients.Caller.SendAsync(missed.Name, QrCallingJson.EventArgument(missed), Context.ConnectionAborted);
+        }
+    }
+
+    private async Task ConnectOwnerAsync(string owner, Microsoft.AspNetCore.Http.HttpContext? http)
+    {
         var (deviceId, deviceError) = http is null ? (null, null) : participants.DeviceIdOf(http.Request, owner);
         if (deviceError is not null)
         {
@@ -88,6 +120,21 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
             tracker.Remove(owner, actor.DeviceId!, Context.ConnectionId); // SignalR calls no OnDisconnectedAsync after this
             throw;
         }
+    }
+
+    /// <summary>Closes the connection when the credential it was opened with expires (the client reconnects with a fresh
+    /// one, or not at all).</summary>
+    private void CloseAt(DateTimeOffset expiresAt)
+    {
+        var delay = expiresAt - time.GetUtcNow();
+        if (delay <= TimeSpan.Zero)
+        {
+            Context.Abort();
+            return;
+        }
+        var context = Context;
+        var timer = time.CreateTimer(_ => context.Abort(), null, delay, Timeout.InfiniteTimeSpan);
+        Context.Items[ExpiryKey] = timer;
     }
 
     /// <summary>A connection costs one hub call of its identity's budget (as in <see cref="CallHubFilter"/>), so a
@@ -121,6 +168,10 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
     public override async Task OnDisconnectedAsync(Exception? exception)
     {
         ReleaseSlot();
+        if (Context.Items.Remove(ExpiryKey, out var timer) && timer is IDisposable expiry)
+        {
+            expiry.Dispose();
+        }
         if (Context.Items.TryGetValue(ActorKey, out var value) && value is CallActor actor)
         {
             if (actor.IsCaller)

@@ -165,7 +165,8 @@ async function startHub(connection) {
 
 /** Connects to the call (new, or this tab's call after a reload) and shows the call view. */
 async function joinCall(saved, { localStream = null, rejoin = false } = {}) {
-  const connection = connectHub(() => saved.callToken);
+  // Each (re)connect trades the call token for a single-use hub ticket, so the call token never appears in a URL.
+  const connection = connectHub(async () => (await api('/hub-tickets', { method: 'POST', token: saved.callToken })).ticket);
   hub = connection;
   debug.hub = connection;
   debug.callId = saved.callId;

@@ -106,7 +106,9 @@ function setOnline(online) {
 
 async function goOnline() {
   const { id, credential } = await device();
-  const connection = connectHub(() => token, `?deviceId=${encodeURIComponent(id)}&deviceCredential=${encodeURIComponent(credential)}`);
+  // Each (re)connect trades the sign-in token for a single-use hub ticket, so the token never appears in a URL.
+  const connection = connectHub(async () => (await authed('/hub-tickets', { method: 'POST' })).ticket,
+    `?deviceId=${encodeURIComponent(id)}&deviceCredential=${encodeURIComponent(credential)}`);
   hub = connection;
   debug.hub = connection;
   routeCallEvents(connection, () => session);
