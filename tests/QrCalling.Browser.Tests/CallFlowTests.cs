@@ -118,6 +118,9 @@ public sealed class CallFlowTests(BrowserFixture browser)
 
         // The payload travelled only in bodies: no URL the server saw, nor any URL the page requested (fragment aside), holds it.
         Assert.DoesNotContain(server.RequestTargets, target => target.Contains("PQC", StringComparison.OrdinalIgnoreCase));
+        // Neither did a credential: both pages reached the hub with single-use tickets, never a JWT or a call token.
+        Assert.Contains(server.RequestTargets, target => target.StartsWith("/hubs/calls", StringComparison.Ordinal) && target.Contains("access_token=qht_", StringComparison.Ordinal));
+        Assert.DoesNotContain(server.RequestTargets, target => target.Contains("access_token=eyJ", StringComparison.Ordinal) || target.Contains("qct_", StringComparison.Ordinal));
         Assert.DoesNotContain(browserRequests, r => r.Url.Split('#')[0].Contains("PQC", StringComparison.OrdinalIgnoreCase));
         Assert.Contains(browserRequests, r => r.Url.EndsWith("/api/v1/scan", StringComparison.Ordinal) && r.Body!.Contains("PQC:1:", StringComparison.OrdinalIgnoreCase));
         Assert.Contains(browserRequests, r => r.Url.EndsWith("/api/v1/calls", StringComparison.Ordinal) && r.Body!.Contains("PQC:1:", StringComparison.OrdinalIgnoreCase));
