@@ -43,7 +43,7 @@ public sealed class HubTicketTests
         await caller.WaitForAsync("CallAccepted");
 
         // A ticket is good once; a forged or altered one never; without credentials there is no ticket.
-        foreach (var bad in new[] { ownerTicket, callerTicket, "qht_" + new string('A', 60), ownerTicket[..^3] + "AAA" })
+        foreach (var bad in new[] { ownerTicket, callerTicket, "qht_" + new string('A', 60), "qht_" + new string('A', 61), "qht_!", ownerTicket[..^3] + "AAA" })
         {
             var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ConnectWithTicketAsync(host, bad));
             Assert.Contains("HubException: unauthorized: ", refused.Message);

@@ -56,7 +56,15 @@ internal sealed class HubTickets(IOptions<QrCallingOptions> options, TimeProvide
         {
             return null;
         }
-        var sealedBytes = Base64Url.DecodeFromChars(encoded);
+        byte[] sealedBytes;
+        try
+        {
+            sealedBytes = Base64Url.DecodeFromChars(encoded);
+        }
+        catch (FormatException)
+        {
+            return null; // a length no base64url text has
+        }
         if (sealedBytes.Length < 12 + 17 + 16)
         {
             return null;
