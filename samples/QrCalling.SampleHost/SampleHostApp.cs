@@ -127,6 +127,7 @@ public static partial class SampleHostApp
             _ => new InMemoryAccountStore(),
         });
         services.AddSingleton<IPasswordHasher<SampleAccount>, PasswordHasher<SampleAccount>>();
+        services.AddSingleton(sp => new RevokedTokens(TimeProvider.System));
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o =>
         {
             o.TokenValidationParameters = new TokenValidationParameters
@@ -136,7 +137,20 @@ public static partial class SampleHostApp
                 IssuerSigningKey = signingKey,
                 ClockSkew = TimeSpan.FromSeconds(30),
             };
-            o.Events = new JwtBearerEvents { OnMessageReceived = ReadOwnerToken };
+            o.Events = new JwtBearerEvents
+            {
+                OnMessageReceived = ReadOwnerToken,
+                // A token revoked by sign-out no longer authenticates (nor can it get hub tickets).
+                OnTokenValidated = context =>
+                {
+                    var revoked = context.HttpContext.RequestServices.GetRequiredService<RevokedTokens>();
+                    if (revoked.IsRevoked(context.Principal?.FindFirst(Microsoft.IdentityModel.JsonWebTokens.JwtRegisteredClaimNames.Jti)?.Value))
+                    {
+                        context.Fail("The access token was revoked.");
+                    }
+                    return Task.CompletedTask;
+                },
+            };
         });
         services.AddAuthorization();
 

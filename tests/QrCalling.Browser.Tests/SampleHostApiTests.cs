@@ -262,6 +262,32 @@ public sealed class SampleHostApiTests : IClassFixture<WebApplicationFactory<Pro
         Assert.False(await StaysConnectedAsync(stranger), "An unknown call token was admitted.");
     }
 
+    [Fact]
+    public async Task SignOut_RevokesTheTokenAndClosesTheOwnersHubConnections()
+    {
+        using var client = _factory.CreateClient();
+        var name = NewName();
+        (await client.PostAsJsonAsync("/api/v1/account/register", new { username = name, password = "password1" })).EnsureSuccessStatusCode();
+        var token = await LoginAsync(client, name, "password1");
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        var ticket = (await (await client.PostAsync("/api/v1/hub-tickets", null)).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("ticket").GetString()!;
+        await using var owner = Hub($"?deviceId=test-device&access_token={ticket}");
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        owner.Closed += _ => { closed.TrySetResult(); return Task.CompletedTask; };
+        await owner.StartAsync();
+        await owner.InvokeAsync<JsonElement>("Resume", "call_unknown", 0L).ContinueWith(_ => { }); // OnConnectedAsync has run
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/codes")).StatusCode);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await client.PostAsync("/api/v1/account/logout", null)).StatusCode);
+
+        await closed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/v1/codes")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.PostAsync("/api/v1/hub-tickets", null)).StatusCode);
+        var again = await LoginAsync(client, name, "password1"); // a new sign-in works
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", again);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/codes")).StatusCode);
+    }
+
     private static async Task<bool> StaysConnectedAsync(HubConnection connection)
     {
         var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);

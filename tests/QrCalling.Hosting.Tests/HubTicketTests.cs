@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using QrCalling.Testing;
 using Xunit;
@@ -72,5 +73,30 @@ public sealed class HubTicketTests
         time.Advance(TimeSpan.FromMinutes(5));
 
         await closed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task CloseOwner_ClosesEveryConnectionOfThatOwnerAndNoOther()
+    {
+        await using var host = await TestHost.StartAsync();
+        var phone = await host.ConnectAsync(HttpTransportType.WebSockets, owner: "alice", deviceId: "phone");
+        var laptop = await host.ConnectAsync(HttpTransportType.LongPolling, owner: "alice", deviceId: "laptop");
+        var bob = await host.ConnectAsync(HttpTransportType.WebSockets, owner: "bob", deviceId: "phone");
+        var closed = 0;
+        foreach (var connection in new[] { phone, laptop })
+        {
+            connection.Connection.Closed += _ => { Interlocked.Increment(ref closed); return Task.CompletedTask; };
+        }
+
+        var count = host.App.Services.GetRequiredService<QrCallingConnections>().CloseOwner("alice");
+
+        Assert.Equal(2, count);
+        for (var i = 0; i < 500 && Volatile.Read(ref closed) < 2; i++)
+        {
+            await Task.Delay(10);
+        }
+        Assert.Equal(2, Volatile.Read(ref closed));
+        Assert.Equal(HubConnectionState.Connected, bob.Connection.State);
+        Assert.Equal(0, host.App.Services.GetRequiredService<QrCallingConnections>().CloseOwner("alice"));
     }
 }

@@ -37,6 +37,10 @@ public static class AccountEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
+        endpoints.MapPost("/api/v1/account/logout", Logout).WithTags("Account").RequireAuthorization()
+            .WithSummary("Signs out: revokes this access token and closes the owner's open hub connections.")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status401Unauthorized);
         group.MapPost("/login", LoginAsync)
             .WithSummary("Signs in; returns a bearer access token.")
             .Produces<LoginResponse>()
@@ -79,6 +83,23 @@ public static class AccountEndpoints
         return Results.Ok(new LoginResponse(token, expiresAt));
     }
 
+    /// <summary>Sign-out: this token stops working at once (its id is revoked until it would have expired), and the
+    /// owner's hub connections on this instance close; the owner's other signed-in devices reconnect with their own
+    /// tokens.</summary>
+    private static IResult Logout(HttpContext http, RevokedTokens revoked, QrCalling.Hosting.QrCallingConnections connections)
+    {
+        var user = http.User;
+        var owner = user.FindFirst(System.Security.Claims.ClaimTypes.NameIdentifier)?.Value ?? user.FindFirst(JwtRegisteredClaimNames.Sub)?.Value;
+        if (owner is null || user.FindFirst(JwtRegisteredClaimNames.Jti)?.Value is not { } tokenId
+            || !long.TryParse(user.FindFirst(JwtRegisteredClaimNames.Exp)?.Value, out var exp))
+        {
+            return Problem(StatusCodes.Status401Unauthorized, "unauthorized", "Sign in first.");
+        }
+        revoked.Revoke(tokenId, DateTimeOffset.FromUnixTimeSeconds(exp));
+        connections.CloseOwner(owner);
+        return Results.NoContent();
+    }
+
     private static readonly Lazy<SampleAccount> DummyAccount = new(() =>
     {
         var dummy = new SampleAccount("u_dummy", "dummy", "");
@@ -119,7 +140,8 @@ public sealed class SampleTokenIssuer(SymmetricSecurityKey key, TimeProvider tim
         {
             Issuer = AccountEndpoints.Issuer,
             Audience = AccountEndpoints.Issuer,
-            Subject = new ClaimsIdentity([new Claim(JwtRegisteredClaimNames.Sub, ownerId)]),
+            Subject = new ClaimsIdentity([new Claim(JwtRegisteredClaimNames.Sub, ownerId),
+                new Claim(JwtRegisteredClaimNames.Jti, Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)))]),
             IssuedAt = now.UtcDateTime,
             NotBefore = now.UtcDateTime,
             Expires = expiresAt.UtcDateTime,
@@ -127,4 +149,28 @@ public sealed class SampleTokenIssuer(SymmetricSecurityKey key, TimeProvider tim
         };
         return (new JsonWebTokenHandler().CreateToken(descriptor), expiresAt);
     }
+}
+
+/// <summary>Access tokens revoked by sign-out, each until it would have expired anyway. Kept in memory: with several
+/// instances or across a restart a host keeps them in its shared store instead.</summary>
+public sealed class RevokedTokens(TimeProvider timeProvider)
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset> _revoked = new(StringComparer.Ordinal);
+
+    /// <summary>Revokes a token id until <paramref name="expiresAt"/>.</summary>
+    public void Revoke(string tokenId, DateTimeOffset expiresAt)
+    {
+        var now = timeProvider.GetUtcNow();
+        foreach (var (id, until) in _revoked)
+        {
+            if (until <= now)
+            {
+                _revoked.TryRemove(id, out _);
+            }
+        }
+        _revoked[tokenId] = expiresAt;
+    }
+
+    /// <summary>True when the token id was revoked.</summary>
+    public bool IsRevoked(string? tokenId) => tokenId is not null && _revoked.ContainsKey(tokenId);
 }

@@ -65,6 +65,7 @@ public static class QrCallingHostingServiceCollectionExtensions
         services.TryAddSingleton<ProofOfWork>();
         services.TryAddSingleton<DeviceCredentials>();
         services.TryAddSingleton<HubTickets>();
+        services.TryAddSingleton<QrCallingConnections>();
         services.TryAddSingleton<ConnectionTracker>();
         services.TryAddSingleton<ITransport, SignalRTransport>();
 

@@ -13,7 +13,7 @@ namespace QrCalling.Hosting.Hubs;
 /// with the stable code.</summary>
 internal sealed class CallHub(CallService calls, ParticipantResolver participants, ConnectionTracker tracker, PresenceCounter presence,
     CallerAuthenticator callers, HubRateLimiter limiter, ConnectionCaps caps, ClientKeyHasher clientKeys, HubTickets tickets,
-    TimeProvider time, ILogger<CallHub> logger) : Hub
+    QrCallingConnections connections, TimeProvider time, ILogger<CallHub> logger) : Hub
 {
     internal const string ActorKey = "qrcalling.actor";
     private const string CallsKey = "qrcalling.calls";
@@ -108,6 +108,7 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
         Context.Items[ActorKey] = actor;
         Context.Items[CallsKey] = new ConnectionCalls();
         tracker.Add(owner, actor.DeviceId!, Context.ConnectionId);
+        connections.Opened(owner, Context);
         try
         {
             await Groups.AddToGroupAsync(Context.ConnectionId, ConnectionTracker.OwnerGroup(owner), Context.ConnectionAborted);
@@ -118,6 +119,7 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
         catch
         {
             tracker.Remove(owner, actor.DeviceId!, Context.ConnectionId); // SignalR calls no OnDisconnectedAsync after this
+            connections.Closed(Context.ConnectionId);
             throw;
         }
     }
@@ -185,6 +187,7 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
             else
             {
                 tracker.Remove(actor.OwnerId!, actor.DeviceId!, Context.ConnectionId);
+                connections.Closed(Context.ConnectionId);
                 foreach (var callId in TrackedCalls().Close())
                 {
                     await PresenceGoneAsync(PresenceCounter.DeviceKey(actor.OwnerId!, actor.DeviceId!, callId), actor, callId);

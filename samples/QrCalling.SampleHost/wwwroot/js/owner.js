@@ -64,6 +64,8 @@ async function signIn(register) {
 }
 
 function signOut(message = '') {
+  // The server revokes the token and closes this owner's hub connections (fire and forget: it may have expired).
+  if (token) api('/account/logout', { method: 'POST', token }).catch(() => {});
   localStorage.removeItem(TOKEN_KEY);
   // The device belongs to this owner: a next sign-in (perhaps as someone else) gets a device of its own.
   sessionStorage.removeItem(DEVICE_KEY);
