@@ -90,6 +90,40 @@ public sealed class MailboxWindowTests
     }
 
     [Fact]
+    public async Task Attack_AnonymousCallerFloodsEarlySignalsWhileRinging_IsStoppedAtTheRingingBudget()
+    {
+        // The attack the old mailbox allowed: 2,000 x 64 KiB parked per call by one anonymous caller while it rings.
+        await using var host = await TestHost.StartAsync(hosting: o =>
+        {
+            o.RateLimits.HubBurst = 100_000;
+            o.RateLimits.HubPerSecond = 100_000;
+        });
+        var (callId, callToken, _) = await RingingCallAsync(host, HttpTransportType.WebSockets);
+        var caller = await host.ConnectAsync(HttpTransportType.WebSockets, callToken: callToken);
+        var offer = JsonSerializer.SerializeToElement(new { type = "offer", sdp = new string('x', 60 * 1024) });
+
+        var stored = 0;
+        HubException? refused = null;
+        for (var i = 0; i < 100 && refused is null; i++)
+        {
+            try
+            {
+                await caller.Connection.InvokeAsync<long>("Signal", callId, "offer", offer);
+                stored++;
+            }
+            catch (HubException ex)
+            {
+                refused = ex;
+            }
+        }
+
+        Assert.NotNull(refused);
+        Assert.Equal("mailbox_full", HubErrors.CodeOf(refused!.Message));
+        Assert.Equal(1, stored); // 96 KiB by default: one offer of 60 KiB fits, a second does not
+        Assert.True(await PendingBytesAsync(host, callId) <= 96 * 1024);
+    }
+
+    [Fact]
     public async Task StalledRecipient_SenderGetsMailboxFull_AckOverTheHubLetsItGoOn()
     {
         await using var host = await TestHost.StartAsync(core: o =>
