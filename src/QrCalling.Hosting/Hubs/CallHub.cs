@@ -8,9 +8,10 @@ using QrCalling.Hosting.Internal;
 namespace QrCalling.Hosting.Hubs;
 
 /// <summary>The hub of spec section 3. Owner devices connect with the host's authentication and an optional
-/// <c>?deviceId=</c> (client-chosen, stable across reconnects; default the connection id); callers connect with
-/// <c>?access_token=&lt;callToken&gt;</c> (or <c>Authorization: Bearer</c>). Errors are HubExceptions whose message starts
-/// with the stable code.</summary>
+/// <c>?deviceId=</c> (stable across reconnects; default the connection id; a server-issued <c>qd_</c> id needs its
+/// <c>deviceCredential</c>); callers connect with <c>?access_token=&lt;callToken&gt;</c> (or <c>Authorization:
+/// Bearer</c>). Either may connect with a single-use hub ticket (<c>qht_</c>) instead of its credential; a connection
+/// closes when the credential behind it expires. Errors are HubExceptions whose message starts with the stable code.</summary>
 internal sealed class CallHub(CallService calls, ParticipantResolver participants, ConnectionTracker tracker, PresenceCounter presence,
     CallerAuthenticator callers, HubRateLimiter limiter, ConnectionCaps caps, ClientKeyHasher clientKeys, HubTickets tickets,
     QrCallingConnections connections, TimeProvider time, ILogger<CallHub> logger) : Hub
