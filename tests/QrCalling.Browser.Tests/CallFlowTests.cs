@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Playwright;
-using QrCalling.Testing;
 using Xunit;
 using static Microsoft.Playwright.Assertions;
 
@@ -13,16 +11,6 @@ namespace QrCalling.Browser.Tests;
 [Collection(BrowserCollection.Name)]
 public sealed class CallFlowTests(BrowserFixture browser)
 {
-    private const string InboundAudioBytes = """
-        async () => {
-          const pc = window.qrcallingDebug?.pc;
-          if (!pc) return -1;
-          let bytes = 0;
-          (await pc.getStats()).forEach(r => { if (r.type === 'inbound-rtp' && r.kind === 'audio') bytes += r.bytesReceived || 0; });
-          return bytes;
-        }
-        """;
-
     private const string SelectedPair = """
         async () => {
           const stats = await window.qrcallingDebug.pc.getStats();
@@ -92,9 +80,9 @@ public sealed class CallFlowTests(BrowserFixture browser)
         await owner.GetByTestId("accept").ClickAsync();
         await WebApp.AnswerDirectAsync(owner, yes: true);
 
-        await WaitConnectedAsync(owner, caller);
-        await AssertAudioFlowsAsync(owner, "owner");
-        await AssertAudioFlowsAsync(caller, "caller");
+        await WebApp.WaitConnectedAsync(owner, caller);
+        await WebApp.AssertAudioFlowsAsync(owner, "owner");
+        await WebApp.AssertAudioFlowsAsync(caller, "caller");
         // No TURN server configured and both agreed: direct candidates are allowed, and both sides are told their IP address shows.
         foreach (var page in new[] { owner, caller })
         {
@@ -149,7 +137,7 @@ public sealed class CallFlowTests(BrowserFixture browser)
         await caller.GetByTestId("call-audio").ClickAsync();
         await owner.GetByTestId("accept").ClickAsync();
 
-        await WaitConnectedAsync(owner, caller);
+        await WebApp.WaitConnectedAsync(owner, caller);
         foreach (var page in new[] { owner, caller })
         {
             Assert.Equal("relay", await page.EvaluateAsync<string>("() => window.qrcallingDebug.pc.getConfiguration().iceTransportPolicy"));
@@ -173,7 +161,7 @@ public sealed class CallFlowTests(BrowserFixture browser)
                 Assert.True(related is "" or "0.0.0.0" or "::", $"{who} received a relay candidate with a related address: {c}");
             });
         }
-        await AssertAudioFlowsAsync(caller, "caller over TURN");
+        await WebApp.AssertAudioFlowsAsync(caller, "caller over TURN");
         await SaveScreenshotsAsync("relay-call", owner, caller);
         await caller.GetByTestId("hangup").ClickAsync();
         await Expect(owner.GetByTestId("call-ended")).ToContainTextAsync("The other side hung up", new() { Timeout = 10_000 });
@@ -231,7 +219,6 @@ public sealed class CallFlowTests(BrowserFixture browser)
     [Fact]
     public async Task QrImage_DownloadedPng_DecodesWithZbarToALinkThatStartsAVideoCall()
     {
-        var zbarimg = TestServers.RequireProgram("zbarimg");
         await using var server = await SampleHostServer.StartAsync();
         await using var ownerContext = await browser.NewPhoneContextAsync(server.BaseUrl);
         await using var callerContext = await browser.NewPhoneContextAsync(server.BaseUrl);
@@ -246,8 +233,8 @@ public sealed class CallFlowTests(BrowserFixture browser)
         var shownPath = Path.Combine(folder, "shown.png");
         await owner.GetByTestId("qr-image").ScreenshotAsync(new() { Path = shownPath });
 
-        var decoded = await ZbarAsync(zbarimg, pngPath);
-        Assert.Equal(decoded, await ZbarAsync(zbarimg, shownPath));
+        var decoded = await WebApp.ZbarAsync(pngPath);
+        Assert.Equal(decoded, await WebApp.ZbarAsync(shownPath));
         // The link form (spec v1.1), so that a phone's own camera app opens the caller page.
         Assert.Matches("^http://127\\.0\\.0\\.1:\\d+/c#PQC:1:[A-Z2-7]{52}:[A-Z2-7]{7}$", decoded);
         Assert.Equal(link, decoded);
@@ -276,7 +263,7 @@ public sealed class CallFlowTests(BrowserFixture browser)
         await WebApp.AnswerDirectAsync(caller, yes: true);
         await owner.GetByTestId("accept").ClickAsync();
         await WebApp.AnswerDirectAsync(owner, yes: true);
-        await WaitConnectedAsync(owner, caller);
+        await WebApp.WaitConnectedAsync(owner, caller);
         // The fake camera's frames arrive on both sides.
         foreach (var page in new[] { owner, caller })
         {
@@ -309,7 +296,7 @@ public sealed class CallFlowTests(BrowserFixture browser)
         await WebApp.AnswerDirectAsync(caller, yes: true);
         await owner.GetByTestId("accept").ClickAsync();
         await WebApp.AnswerDirectAsync(owner, yes: true);
-        await WaitConnectedAsync(owner, caller);
+        await WebApp.WaitConnectedAsync(owner, caller);
         await Expect(caller.GetByTestId("chat-send")).ToBeEnabledAsync(new() { Timeout = 10_000 });
         await Expect(owner.GetByTestId("chat-send")).ToBeEnabledAsync(new() { Timeout = 10_000 });
 
@@ -342,46 +329,10 @@ public sealed class CallFlowTests(BrowserFixture browser)
         return (await owner.GetByTestId("qr-link").TextContentAsync())!;
     }
 
-    private static async Task WaitConnectedAsync(params IPage[] pages)
-    {
-        foreach (var page in pages)
-        {
-            await page.WaitForFunctionAsync("() => window.qrcallingDebug?.pc?.connectionState === 'connected'", null, new() { Timeout = 20_000 });
-        }
-    }
-
-    private static async Task AssertAudioFlowsAsync(IPage page, string who)
-    {
-        var first = await page.EvaluateAsync<double>(InboundAudioBytes);
-        var clock = Stopwatch.StartNew();
-        var later = first;
-        while (later <= first && clock.Elapsed < TimeSpan.FromSeconds(5))
-        {
-            await Task.Delay(200);
-            later = await page.EvaluateAsync<double>(InboundAudioBytes);
-        }
-        Assert.True(later > first && first >= 0, $"{who}: inbound audio bytesReceived did not grow ({first} then {later}).");
-    }
-
     private static async Task SaveScreenshotsAsync(string name, IPage owner, IPage caller)
     {
-        var folder = TestPaths.Results("screenshots");
-        await owner.ScreenshotAsync(new() { Path = Path.Combine(folder, $"{name}-owner.png"), FullPage = true });
-        await caller.ScreenshotAsync(new() { Path = Path.Combine(folder, $"{name}-caller.png"), FullPage = true });
+        await WebApp.ScreenshotAsync(owner, $"{name}-owner");
+        await WebApp.ScreenshotAsync(caller, $"{name}-caller");
     }
 
-    private static async Task<string> ZbarAsync(string zbarimg, string path)
-    {
-        var start = new ProcessStartInfo(zbarimg) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add("-q");
-        start.ArgumentList.Add("--raw");
-        start.ArgumentList.Add(path);
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        _ = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        await process.WaitForExitAsync(timeout.Token);
-        Assert.True(process.ExitCode == 0, $"zbarimg could not decode {path} (exit {process.ExitCode}).");
-        return (await output).Trim();
-    }
 }

@@ -31,17 +31,16 @@ internal sealed class CallCommands(IStorage storage, ITransport transport, Mailb
         var relay = command is CallCommand.Signal or CallCommand.Chat or CallCommand.Typing;
         for (var attempt = 0; ; attempt++)
         {
-            var call = !QrCallingIds.IsWellFormed(callId) ? null
-                : relay && attempt == 0 && ActiveCalls.TryGet(callId) is { } cached ? cached
-                : await storage.Calls.GetAsync(callId, cancellationToken).ConfigureAwait(false);
+            var cached = relay && attempt == 0 && QrCallingIds.IsWellFormed(callId) ? ActiveCalls.TryGet(callId) : null;
+            var call = cached ?? (!QrCallingIds.IsWellFormed(callId) ? null : await storage.Calls.GetAsync(callId, cancellationToken).ConfigureAwait(false));
             if (call is null)
             {
                 Log.CallCommandRefused(logger, callId ?? "", command.Name, QrCallingErrorCodes.NotParticipant);
                 return new Outcome(QrCallingError.NotParticipant, null, 0, 0);
             }
-            if (relay)
+            if (relay && cached is null)
             {
-                ActiveCalls.Set(call);
+                ActiveCalls.Set(call); // only what was read from the store: a cached record ages out after its second
             }
             var now = time.GetUtcNow();
             var transition = CallStateMachine.Apply(CallSnapshot.Of(call), command, now, limits);
