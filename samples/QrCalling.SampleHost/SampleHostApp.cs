@@ -178,7 +178,8 @@ public static partial class SampleHostApp
         services.AddProblemDetails();
         // A body that is not JSON or not well-formed becomes a 400/415 status (answered by SampleProblems), not an exception.
         services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = false);
-        services.AddOpenApi();
+        // The OpenAPI document with QrCalling's bearer schemes, hub description, examples and exact schemas.
+        services.AddQrCallingOpenApi();
 
         var app = builder.Build();
         if (settings.TrustsForwardedHeaders)

@@ -32,22 +32,46 @@ public static class AccountEndpoints
     {
         var group = endpoints.MapGroup("/api/v1/account").WithTags("Account").RequireRateLimiting(RateLimitPolicy).AllowAnonymous();
         group.MapPost("/register", RegisterAsync)
-            .WithSummary("Creates an owner account (no personal data).")
+            .WithSummary("Create an owner account")
+            .WithDescription("Creates an owner account from a user name (3 to 32 letters, digits, '.', '_' or '-') and a password " +
+                "(8 to 128 characters); nothing else is asked or kept. `409 username_taken` when the name is in use. Anyone; rate " +
+                "limited per client.")
+            .AddOpenApiOperationTransformer(ExampleCredentials)
             .Produces(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
         endpoints.MapPost("/api/v1/account/logout", Logout).WithTags("Account").RequireAuthorization()
-            .WithSummary("Signs out: revokes this access token and closes the owner's open hub connections.")
+            .WithSummary("Sign out")
+            .WithDescription("Revokes this access token at once (until it would have expired) and closes the owner's open hub " +
+                "connections on this instance; the owner's other signed-in devices keep their own tokens. `204`.")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status401Unauthorized);
         group.MapPost("/login", LoginAsync)
-            .WithSummary("Signs in; returns a bearer access token.")
+            .WithSummary("Sign in")
+            .WithDescription("Answers a bearer `accessToken` (a JWT valid 12 hours) for the owner endpoints, and for " +
+                "`POST /hub-tickets` to connect to the hub. A wrong name or password is `401 unauthorized` (the same answer " +
+                "for both). Anyone; rate limited per client.")
+            .AddOpenApiOperationTransformer(ExampleCredentials)
             .Produces<LoginResponse>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
         return endpoints;
+    }
+
+    /// <summary>The example body of register and login in the OpenAPI document (a test posts it).</summary>
+    private static Task ExampleCredentials(Microsoft.OpenApi.OpenApiOperation operation, Microsoft.AspNetCore.OpenApi.OpenApiOperationTransformerContext context,
+        CancellationToken cancellationToken)
+    {
+        foreach (var media in operation.RequestBody?.Content?.Values ?? [])
+        {
+            if (media is Microsoft.OpenApi.OpenApiMediaType concrete)
+            {
+                concrete.Example = new System.Text.Json.Nodes.JsonObject { ["username"] = "alice.example", ["password"] = "correct horse battery" };
+            }
+        }
+        return Task.CompletedTask;
     }
 
     private static async Task<IResult> RegisterAsync(Credentials? body, IAccountStore store, IPasswordHasher<SampleAccount> hasher, CancellationToken cancellationToken)

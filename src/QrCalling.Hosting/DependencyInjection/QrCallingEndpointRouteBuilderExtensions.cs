@@ -52,7 +52,7 @@ public static class QrCallingEndpointRouteBuilderExtensions
             });
         }
 
-        var api = endpoints.MapGroup(options.RoutePrefix).WithTags("QrCalling");
+        var api = endpoints.MapGroup(options.RoutePrefix);
         api.AddEndpointFilter(GuardAsync);
         QrCallingEndpoints.Map(api);
 

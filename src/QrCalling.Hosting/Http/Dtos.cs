@@ -41,7 +41,7 @@ internal sealed record PostEventRequest(string? Type, JsonElement Data);
 
 internal sealed record SeqResponse(long Seq);
 
-/// <summary>An acknowledgement: everything addressed to the sender up to <see cref="Seq"/> was received.</summary>
+/// <summary>An acknowledgement: everything addressed to the sender up to <c>seq</c> was received.</summary>
 internal sealed record AckRequest(long? Seq);
 
 internal sealed record IceServersResponse(IReadOnlyList<IceServer> IceServers, long TtlSeconds);

@@ -23,31 +23,31 @@ internal static class QrCallingEndpoints
 
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapPost("/codes", CreateCodeAsync).Accepts<CreateCodeRequest>("application/json").RequireRateLimiting(OwnerPolicy)
+        api.MapPost("/codes", CreateCodeAsync).Describe(OpenApiDocs.CreateCode).Accepts<CreateCodeRequest>("application/json").RequireRateLimiting(OwnerPolicy)
             .Produces<CodeCreatedResponse>(StatusCodes.Status201Created).Problems(400, 401, 403, 413, 429);
-        api.MapPost("/hub-tickets", IssueHubTicketAsync).RequireRateLimiting(ParticipantPolicy)
+        api.MapPost("/hub-tickets", IssueHubTicketAsync).Describe(OpenApiDocs.HubTickets).RequireRateLimiting(ParticipantPolicy)
             .Produces<HubTicketResponse>(StatusCodes.Status201Created).Problems(401, 403, 429);
-        api.MapPost("/devices", RegisterDevice).RequireRateLimiting(OwnerPolicy)
+        api.MapPost("/devices", RegisterDevice).Describe(OpenApiDocs.RegisterDevice).RequireRateLimiting(OwnerPolicy)
             .Produces<DeviceRegisteredResponse>(StatusCodes.Status201Created).Problems(401, 429);
-        api.MapGet("/codes", ListCodesAsync).RequireRateLimiting(OwnerPolicy).Produces<IReadOnlyList<CodeListItem>>().Problems(400, 401, 429);
-        api.MapPost("/codes/{id}/revoke", RevokeCodeAsync).RequireRateLimiting(OwnerPolicy).Produces(StatusCodes.Status204NoContent).Problems(401, 404, 429);
-        api.MapPost("/codes/{id}/rotate", RotateCodeAsync).RequireRateLimiting(OwnerPolicy).Produces<CodeCreatedResponse>(StatusCodes.Status201Created).Problems(401, 404, 429);
-        api.MapPost("/qr", RenderQrAsync).Accepts<QrRequest>("application/json").RequireRateLimiting(QrPolicy)
+        api.MapGet("/codes", ListCodesAsync).Describe(OpenApiDocs.ListCodes).RequireRateLimiting(OwnerPolicy).Produces<IReadOnlyList<CodeListItem>>().Problems(400, 401, 429);
+        api.MapPost("/codes/{id}/revoke", RevokeCodeAsync).Describe(OpenApiDocs.RevokeCode).RequireRateLimiting(OwnerPolicy).Produces(StatusCodes.Status204NoContent).Problems(401, 404, 429);
+        api.MapPost("/codes/{id}/rotate", RotateCodeAsync).Describe(OpenApiDocs.RotateCode).RequireRateLimiting(OwnerPolicy).Produces<CodeCreatedResponse>(StatusCodes.Status201Created).Problems(401, 404, 429);
+        api.MapPost("/qr", RenderQrAsync).Describe(OpenApiDocs.RenderQr).Accepts<QrRequest>("application/json").RequireRateLimiting(QrPolicy)
             .Produces(StatusCodes.Status200OK, typeof(byte[]), "image/png", "image/svg+xml").Problems(400, 401, 413, 429);
-        api.MapPost("/scan", ScanAsync).Accepts<PayloadRequest>("application/json").RequireRateLimiting(ScanPolicy)
+        api.MapPost("/scan", ScanAsync).Describe(OpenApiDocs.Scan).Accepts<PayloadRequest>("application/json").RequireRateLimiting(ScanPolicy)
             .Produces<ScanResponse>().Problems(400, 404, 413, 429);
-        api.MapPost("/calls", StartCallAsync).Accepts<StartCallRequest>("application/json").RequireRateLimiting(CallsPolicy)
+        api.MapPost("/calls", StartCallAsync).Describe(OpenApiDocs.StartCall).Accepts<StartCallRequest>("application/json").RequireRateLimiting(CallsPolicy)
             .Produces<CallStartedResponse>(StatusCodes.Status201Created).Problems(400, 404, 413, 429);
-        api.MapGet("/calls", HistoryAsync).RequireRateLimiting(OwnerPolicy).Produces<IReadOnlyList<CallHistoryItem>>().Problems(400, 401);
-        api.MapGet("/calls/{callId}", GetCallAsync).RequireRateLimiting(ParticipantPolicy)
+        api.MapGet("/calls", HistoryAsync).Describe(OpenApiDocs.History).RequireRateLimiting(OwnerPolicy).Produces<IReadOnlyList<CallHistoryItem>>().Problems(400, 401);
+        api.MapGet("/calls/{callId}", GetCallAsync).Describe(OpenApiDocs.GetCall).RequireRateLimiting(ParticipantPolicy)
             .Produces<CallStatusResponse>().Problems(401, 403, 429);
-        api.MapGet("/calls/{callId}/events", ReadEventsAsync).RequireRateLimiting(ParticipantPolicy)
+        api.MapGet("/calls/{callId}/events", ReadEventsAsync).Describe(OpenApiDocs.ReadEvents).RequireRateLimiting(ParticipantPolicy)
             .Produces<IReadOnlyList<MailboxEvent>>().Problems(400, 401, 403, 429);
-        api.MapPost("/calls/{callId}/events", PostEventAsync).Accepts<PostEventRequest>("application/json").RequireRateLimiting(ParticipantPolicy)
+        api.MapPost("/calls/{callId}/events", PostEventAsync).Describe(OpenApiDocs.PostEvent).Accepts<PostEventRequest>("application/json").RequireRateLimiting(ParticipantPolicy)
             .Produces<SeqResponse>(StatusCodes.Status202Accepted).Problems(400, 401, 403, 409, 413, 429);
-        api.MapPost("/calls/{callId}/events/ack", AckEventsAsync).Accepts<AckRequest>("application/json").RequireRateLimiting(ParticipantPolicy)
+        api.MapPost("/calls/{callId}/events/ack", AckEventsAsync).Describe(OpenApiDocs.AckEvents).Accepts<AckRequest>("application/json").RequireRateLimiting(ParticipantPolicy)
             .Produces(StatusCodes.Status204NoContent).Problems(400, 401, 403, 429);
-        api.MapGet("/ice-servers", IceServersAsync).RequireRateLimiting(ParticipantPolicy)
+        api.MapGet("/ice-servers", IceServersAsync).Describe(OpenApiDocs.IceServers).RequireRateLimiting(ParticipantPolicy)
             .Produces<IceServersResponse>().Problems(401, 403, 409, 429);
     }
 

@@ -1,0 +1,212 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using QrCalling.Calls;
+using QrCalling.Codes;
+
+namespace QrCalling.Hosting.Http;
+
+/// <summary>Who may call an operation, as the OpenAPI document's security requirements say it.</summary>
+internal enum OperationAccess
+{
+    /// <summary>Anyone (anonymous, rate limited).</summary>
+    Anyone,
+    /// <summary>An owner: the host's own authentication.</summary>
+    Owner,
+    /// <summary>A participant of one call: its call token (<c>qct_…</c>) or the owner.</summary>
+    Participant,
+}
+
+/// <summary>The documentation of one REST operation: summary, description (Markdown), tag, who may call it and an example
+/// request body the server accepts (a test posts every example).</summary>
+internal sealed record OperationDoc(string Summary, string Description, string Tag, OperationAccess Access, Func<JsonNode>? Example = null);
+
+/// <summary>The texts of QrCalling's OpenAPI document, kept apart from the route table so both stay readable: one
+/// <see cref="OperationDoc"/> per route, the tags, and the hub's description (a hub has no place in OpenAPI's paths).</summary>
+internal static class OpenApiDocs
+{
+    public const string CodesTag = "Codes";
+    public const string CallsTag = "Calls";
+    public const string MailboxTag = "Call mailbox";
+    public const string DevicesTag = "Owner devices";
+    public const string HubTag = "Hub (SignalR)";
+
+    /// <summary>The anchor of the hub's section in docs/protocol.md (GitHub's heading slug).</summary>
+    public const string ProtocolHubSection = "#3-hub-signalr-default-path-hubscalls";
+
+    /// <summary>A payload that parses (all-zero token, right checksum) but names no code: the examples of
+    /// <c>/scan</c> and <c>/calls</c> are well-formed and answer <c>404 unavailable</c>.</summary>
+    public static string ExamplePayload { get; } = CodePayload.Format(CodeToken.FromBytes(new byte[CodeToken.Length]));
+
+    /// <summary>Applies an operation's documentation: summary, description, tag, and the metadata the transformers read.</summary>
+    public static RouteHandlerBuilder Describe(this RouteHandlerBuilder builder, OperationDoc doc) =>
+        builder.WithSummary(doc.Summary).WithDescription(doc.Description).WithTags(doc.Tag).WithMetadata(doc);
+
+    private const string OwnerAuth = "Owner: the host's own authentication (the owner id is its user id claim).";
+    private const string ParticipantAuth = "A participant of the call: the caller's call token (`Authorization: Bearer qct_…`; " +
+        "REST ignores `?access_token=`), or the owner (the device that accepted passes `?deviceId=` and, for a `qd_` id, the " +
+        "`X-QrCalling-Device-Credential` header).";
+
+    public static readonly OperationDoc CreateCode = new("Create a code",
+        "Issues a new code for the signed-in owner. The answer holds the `payload` (`PQC:1:<token>:<checksum>`) and its " +
+        "`link` form (`<publicBaseUrl>#<payload>`, which a stock phone camera opens): **they are shown here only**, the server " +
+        "keeps a keyed hash of the token. Every field is optional: `media` defaults to all three kinds, `expiresInSeconds` to " +
+        "the configured default lifetime, `maxScans` (call starts, not previews) to unlimited; the label is at most 80 " +
+        "characters. An owner has at most 100 live codes (`403 quota_exceeded`).\n\n" + OwnerAuth,
+        CodesTag, OperationAccess.Owner,
+        () => new JsonObject { ["label"] = "Blue car, Main St", ["media"] = new JsonArray("audio", "chat"), ["expiresInSeconds"] = 2592000, ["maxScans"] = 100 });
+
+    public static readonly OperationDoc ListCodes = new("List my codes",
+        "The owner's codes, newest first, with their counts (`scanCount` counts call starts) and revocation. No payload: " +
+        "it is not stored. Paging: `limit` 1 to 200 (default 200) and `before`, an ISO-8601 time compared with " +
+        "`createdAt` (the next page is `before` the last item's `createdAt`).\n\n" + OwnerAuth,
+        CodesTag, OperationAccess.Owner);
+
+    public static readonly OperationDoc RevokeCode = new("Revoke a code",
+        "Withdraws a code at once: scanning it answers `404 unavailable`, like an unknown code, and its ringing calls end " +
+        "`revoked`. An unknown id, another owner's code or one already revoked is `404 not_found`.\n\n" + OwnerAuth,
+        CodesTag, OperationAccess.Owner);
+
+    public static readonly OperationDoc RotateCode = new("Replace a code with a new one",
+        "Revokes the code and issues a new one with the same label, media, lifetime and scan limit; answers like " +
+        "`POST /codes` (the new payload and link are shown here only). Rotating does not count against the live-code " +
+        "quota.\n\n" + OwnerAuth,
+        CodesTag, OperationAccess.Owner);
+
+    public static readonly OperationDoc RenderQr = new("Render a QR image",
+        "Renders a payload (or its link form) as `image/png` or `image/svg+xml`. `form`: `link` (the default) holds " +
+        "`<base>#<PAYLOAD>` so a phone camera opens the caller page; `payload` holds the bare payload, the smaller symbol, " +
+        "for apps that scan in-app. `pixelsPerModule` is 1 to 40. Nothing is stored.\n\n" + OwnerAuth,
+        CodesTag, OperationAccess.Owner,
+        () => new JsonObject { ["payload"] = ExamplePayload, ["format"] = "png", ["pixelsPerModule"] = 8, ["form"] = "link" });
+
+    public static readonly OperationDoc Scan = new("Preview a code",
+        "What a scanner may know before calling: the code's `label` and allowed `media`. It does not count against " +
+        "`maxScans`. Takes the payload or its link form. `400 malformed` / `400 checksum` for a misread code; unknown, " +
+        "revoked, expired and used-up codes are all the same `404 unavailable`.\n\nAnyone (anonymous, rate limited per client).",
+        CallsTag, OperationAccess.Anyone,
+        () => new JsonObject { ["payload"] = ExamplePayload });
+
+    public static readonly OperationDoc StartCall = new("Start a call",
+        "Rings the code's owner. Answers the call's fresh anonymous ids, its **call token** (`qct_…`: the caller's bearer " +
+        "for this call's endpoints and, through a hub ticket, the hub) and ICE servers with short-lived TURN credentials. " +
+        "Counts one scan atomically. A media kind the code does not allow is `400 invalid_request`. Over a code's per-code " +
+        "budget the answer is `429 proof_required` with `challenge` and `difficulty`: find a `solution` such that SHA-256 of " +
+        "`challenge:solution` starts with `difficulty` zero bits and start again with `proof`.\n\nAnyone (anonymous, rate " +
+        "limited per client and per code).",
+        CallsTag, OperationAccess.Anyone,
+        () => new JsonObject { ["payload"] = ExamplePayload, ["media"] = "audio" });
+
+    public static readonly OperationDoc History = new("Call history",
+        "The owner's calls, newest first: state, end reason, media and times; `callerId` is the per-call anonymous id. " +
+        "Paging: `limit` 1 to 200 (default 50) and `before` (ISO-8601, compared with `createdAt`). Ended calls are kept 30 " +
+        "days.\n\n" + OwnerAuth,
+        CallsTag, OperationAccess.Owner);
+
+    public static readonly OperationDoc GetCall = new("Call status",
+        "The state of one call (`ringing`, `active`, `ended`) and, once ended, why. A rejoining client reads it first. " +
+        "An unknown call id is `403 not_participant`, so nobody can probe which ids exist.\n\n" + ParticipantAuth,
+        CallsTag, OperationAccess.Participant);
+
+    public static readonly OperationDoc IceServers = new("ICE servers for a call",
+        "The browser's `RTCIceServer` list: STUN as configured, TURN with credentials of the TURN REST API scheme that live " +
+        "at most `Turn:CredentialLifetime` (10 minutes) and never past the call (`ttlSeconds`). Take fresh ones before an " +
+        "ICE restart. An owner passes `?callId=`; an ended call is `409 invalid_state`.\n\n" + ParticipantAuth,
+        CallsTag, OperationAccess.Participant);
+
+    public static readonly OperationDoc ReadEvents = new("Read the call's mailbox (long poll)",
+        "The entries for the asking side after `after` (a seq; it also acknowledges everything up to it), waiting up to " +
+        "`waitSeconds` (0 to 30) when there are none: the other side's signals and chats and the lifecycle entries " +
+        "`call-accepted` and `call-ended` from `server`. For clients without a hub connection. At most 500 entries at once; " +
+        "an owner reads only after its device accepted and passes `?deviceId=`.\n\n" + ParticipantAuth,
+        MailboxTag, OperationAccess.Participant);
+
+    public static readonly OperationDoc PostEvent = new("Send a signal or chat",
+        "The REST twin of the hub's `Signal` and `Chat`: `type` is `offer`, `answer`, `ice-candidate`, `key-exchange`, " +
+        "`renegotiate` (`data`: any JSON, relayed unchanged) or `chat` (`data`: the ciphertext string). Answers the entry's " +
+        "`seq`. Caps on `data`: offer/answer/renegotiate 64 KiB, ice-candidate 4 KiB, key-exchange 8 KiB, chat 16 KiB " +
+        "(`413 too_large`). A full window of unacknowledged entries is `429 mailbox_full` with `Retry-After: 1`: nothing " +
+        "was stored, send it again later.\n\n" + ParticipantAuth,
+        MailboxTag, OperationAccess.Participant,
+        () => new JsonObject { ["type"] = "key-exchange", ["data"] = new JsonObject { ["publicKey"] = "BNQ1j9Uo2v0P3Bx5n0Yt9qL1u0c8Jm4pHk2wZ7a6sXy=" } });
+
+    public static readonly OperationDoc AckEvents = new("Acknowledge received entries",
+        "Everything addressed to the asking side up to `seq` was received: the server trims it from that side's mailbox " +
+        "window so the other side may keep sending. Lifecycle entries stay. `204`.\n\n" + ParticipantAuth,
+        MailboxTag, OperationAccess.Participant,
+        () => new JsonObject { ["seq"] = 16 });
+
+    public static readonly OperationDoc HubTickets = new("Get a hub ticket",
+        "A single-use ticket (`qht_…`, valid 30 seconds) to connect to the hub as `?access_token=<ticket>`, so no JWT or call " +
+        "token appears in a WebSocket URL or a proxy's log. The connection closes when the credential the ticket came from " +
+        "expires.\n\nThe owner's authentication, or a caller's call token as the bearer.",
+        DevicesTag, OperationAccess.Participant);
+
+    public static readonly OperationDoc RegisterDevice = new("Register an owner device",
+        "A server-issued device id (`qd_…`) bound to the owner, and its credential. The device presents both " +
+        "(`?deviceId=&deviceCredential=` on the hub, `?deviceId=` and the `X-QrCalling-Device-Credential` header on REST), " +
+        "so another session of the same account cannot act as the device that accepted a call.\n\n" + OwnerAuth,
+        DevicesTag, OperationAccess.Owner);
+
+    /// <summary>The tags, in the order a reader meets them.</summary>
+    public static readonly (string Name, string Description)[] Tags =
+    [
+        (CodesTag, "An owner's codes: create, list, revoke, rotate, and render as a QR image. A code's payload is shown once, at creation."),
+        (CallsTag, "A stranger scans a code and starts a call; both sides read its state and ICE servers. Ids are fresh and anonymous for every call."),
+        (MailboxTag, "Signaling and chat over REST for clients without a persistent connection (the hub does the same live)."),
+        (DevicesTag, "Credentials for connecting: owner devices and single-use hub tickets."),
+        (HubTag, HubMarkdown),
+    ];
+
+    /// <summary>The hub, for the document's description and its tag (OpenAPI has no place for a SignalR hub).</summary>
+    public const string HubMarkdown = """
+        Live signaling runs over a SignalR hub (JSON, or MessagePack when enabled) at the hub path (default `/hubs/calls`).
+        Connect with `?access_token=<hub ticket>` from `POST /hub-tickets` (a v1 client may pass its JWT or call token);
+        an owner device adds `&deviceId=<qd_…>&deviceCredential=<…>`. Errors are `HubException`s whose message starts
+        with a stable code (`not_participant:`, `invalid_state:`, `too_large:`, `rate_limited:`, `mailbox_full:`, `unauthorized:`).
+
+        | client to server | who | effect |
+        |---|---|---|
+        | `Accept(callId)` | owner device | ringing → active; exactly one device wins, the others get `CallAnsweredElsewhere` |
+        | `Reject(callId)` | owner device | ringing → ended (`rejected`) |
+        | `Hangup(callId)` | either side | ended (`canceled` while ringing, `hangup` while active) |
+        | `Signal(callId, type, data)` | either side | `offer`, `answer`, `ice-candidate`, `key-exchange`, `renegotiate`; relayed with a per-call `seq` (returned) |
+        | `Typing(callId, isTyping)` | either side | relayed, not stored |
+        | `Chat(callId, ciphertext)` | either side | relayed and kept (ciphertext only) in the mailbox; returns its `seq` |
+        | `Resume(callId, afterSeq)` | either side | the mailbox entries after `afterSeq`, for a client that reconnected or reloaded |
+        | `Ack(callId, seq)` | either side | acknowledges received entries (fire and forget) |
+
+        Server to client (one argument each): `IncomingCall {callId, calleeId, callerId, label, media, expiresAt}`,
+        `CallAccepted {callId}`, `CallAnsweredElsewhere {callId}`, `CallEnded {callId, reason}`,
+        `Signal {callId, seq, from, type, data}`, `Typing {callId, from, isTyping}`, `Chat {callId, seq, from, ciphertext, at}`,
+        `PeerLeft {callId, who}`, `PeerJoined {callId, who}`. End reasons: `rejected`, `canceled`, `missed`, `hangup`,
+        `timeout`, `dropped`, `revoked`.
+
+        The full contract is docs/protocol.md, section 3 "Hub" and "Hub details".
+        """;
+
+    /// <summary>The first lines of the document's description.</summary>
+    public const string IntroMarkdown = """
+        QrCalling: scan a QR code, call its owner; neither side learns the other's number, name, account or IP.
+        Owners use the host's own authentication (bearer scheme `owner`); a caller's requests carry the call token from
+        `POST /calls` (bearer scheme `callToken`, `qct_…`). Errors are RFC 9457 problem details with a stable `code`.
+        """;
+
+    /// <summary>Every QrCalling operation's doc, by its route pattern and method (for tests and lookups).</summary>
+    public static IEnumerable<OperationDoc> All =>
+        [CreateCode, ListCodes, RevokeCode, RotateCode, RenderQr, Scan, StartCall, History, GetCall, IceServers, ReadEvents, PostEvent,
+         AckEvents, HubTickets, RegisterDevice];
+
+    /// <summary>The wire names the schemas list as enums.</summary>
+    public static class Enums
+    {
+        public static readonly string[] Media = [.. MediaKinds.ToWireNames(MediaKinds.All)];
+        public static readonly string[] CallStates = [.. Enum.GetValues<CallState>().Select(CallWireNames.ToWireName)];
+        public static readonly string[] EndReasons = [.. Enum.GetValues<CallEndReason>().Select(CallWireNames.ToWireName)];
+        public static readonly string[] SignalTypes = ["offer", "answer", "ice-candidate", "key-exchange", "renegotiate"];
+        public static readonly string[] PostEventTypes = [.. SignalTypes, "chat"];
+        public static readonly string[] MailboxTypes = [.. SignalTypes, "chat", "call-accepted", "call-ended"];
+        public static readonly string[] QrFormats = ["png", "svg"];
+        public static readonly string[] QrForms = ["link", "payload"];
+    }
+}
