@@ -168,6 +168,20 @@ public sealed class SecurityHeadersTests(BrowserFixture browser)
         await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
         await WebApp.ScreenshotAsync(page, $"scalar-{device}", fullPage: false);
 
+        // Issue 11: the reference shows the hub (the document's description), the call-token scheme, and an operation of a
+        // later tag with its description and security (so what Scalar loads on navigation is covered by the check below).
+        await Expect(page.GetByText("Resume(callId, afterSeq)").First).ToBeAttachedAsync();
+        await Expect(page.GetByText("qct_").First).ToBeAttachedAsync();
+        // Later tags render collapsed: reach an operation of the last REST tag through Scalar's search (Ctrl+K).
+        await page.Locator("body").ClickAsync(new() { Position = new() { X = 5, Y = 5 } });
+        await page.Keyboard.PressAsync("Control+k");
+        await page.Keyboard.TypeAsync("Acknowledge received entries");
+        await page.GetByRole(AriaRole.Dialog).GetByText("/api/v1/calls/{callId}/events/ack").First.ClickAsync();
+        await Expect(page.GetByText("Everything addressed to the asking side up to").First).ToBeVisibleAsync(new() { Timeout = 10_000 });
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        await Expect(page.GetByText("Auth Required").First).ToBeVisibleAsync();
+        await WebApp.ScreenshotAsync(page, $"scalar-{device}-operation", fullPage: false);
+
         // Scalar's bundle (its Zod) probes once whether `Function('')` may run and falls back when it may not: that probe is
         // the one refusal, and it is wanted (no 'unsafe-eval', even on /scalar). Nothing else is refused or requested.
         await AssertSameOriginOnlyAsync(page, log, server.BaseUrl, "script-src eval");
