@@ -76,6 +76,7 @@ const STATE_TEXT = {
   connecting: 'Connecting…',
   active: 'Connected',
   reconnecting: 'Reconnecting…',
+  rejoining: 'Reconnecting your call…',
   ended: 'Call ended',
 };
 
@@ -179,7 +180,8 @@ export class CallSession {
   }
 
   startTimer() {
-    this.startedAt = Date.now();
+    // A rejoin after a reload counts from when the call was answered (GET /calls/{callId}), not from the reload.
+    this.startedAt = Math.min(Date.parse(this.restored?.answeredAt ?? '') || Date.now(), Date.now());
     const timer = $('call-timer');
     timer.hidden = false;
     const tick = () => { timer.textContent = formatDuration(Date.now() - this.startedAt); };
@@ -194,7 +196,7 @@ export class CallSession {
     if (this.ended || !this.accepted) return;
     if (!this.withMedia || this.mediaOff) this.setState('active');
     else if (this.pc?.connectionState === 'connected') this.setState('active');
-    else if (this.state !== 'active') this.setState('connecting');
+    else if (this.state !== 'active' && this.state !== 'rejoining') this.setState('connecting');
   }
 
   // ---- start ----
@@ -212,6 +214,35 @@ export class CallSession {
     this.markAccepted();
     await this.sendKeyExchange();
     if (this.withMedia && !this.mediaOff) this.setUpMedia().catch((e) => this.mediaFailed(e));
+  }
+
+  /** Owner, after a reload of its page mid-call (the same device, kept in sessionStorage): a new chat key (the caller
+   *  answers with its own), what was missed since the saved seq (Resume also marks this device present again), then,
+   *  for voice or video, `renegotiate` {rejoin: true}: this page has no RTCPeerConnection, so the caller makes a new one
+   *  and offers, as after its own reload. */
+  async rejoinAsOwner() {
+    this.setState('rejoining');
+    this.accepted = true;
+    await this.sendKeyExchange();
+    await this.resume();
+    if (this.withMedia && !this.mediaOff) {
+      this.setUpMedia().catch((e) => this.mediaFailed(e));
+      await this.signal('renegotiate', { rejoin: true });
+    } else {
+      this.setState('active');
+    }
+  }
+
+  /** Caller: the owner's page reloaded and has no connection any more: a new RTCPeerConnection (new pcId, fresh TURN
+   *  credentials when there is TURN) and a new offer. */
+  async reconnectMedia() {
+    if (!this.mediaReady || this.mediaOff || this.ended) return;
+    if (this.freshIceServers && hasTurn(this.iceServerList)) {
+      const fresh = await this.freshIceServers().catch(() => null);
+      if (hasTurn(fresh)) this.iceServerList = fresh;
+    }
+    await this.ensurePeerConnection(true);
+    await this.sendOffer();
   }
 
   markAccepted() {
@@ -491,6 +522,7 @@ export class CallSession {
         break;
       case 'renegotiate':
         if (data?.media === 'off') await this.turnMediaOff(data.reason === 'unavailable' ? 'unavailable-there' : 'declined-there');
+        else if (data?.rejoin === true) { if (this.role === 'caller') await this.reconnectMedia(); }
         else if (this.role === 'caller' && this.pc) await this.restartIce();
         break;
       case 'chat':

@@ -3,6 +3,7 @@
 import { $, api, ApiError, catchStrayErrors, connectHub, debugState, describeError, el, hubErrorCode, setHubState, show } from './api.js';
 import { CallSession, renderCallView, routeCallEvents } from './call.js';
 import { CallNotifier, RingTone, showAttention } from './ringer.js';
+import { clearOwnerCall, loadOwnerCall, persistOwnerCall, saveOwnerCall, stillActive } from './owner-rejoin.js';
 
 const TOKEN_KEY = 'qrcalling.owner.token';
 const DEVICE_KEY = 'qrcalling.owner.deviceId';
@@ -70,6 +71,7 @@ function signOut(message = '') {
   // The device belongs to this owner: a next sign-in (perhaps as someone else) gets a device of its own.
   sessionStorage.removeItem(DEVICE_KEY);
   sessionStorage.removeItem(DEVICE_CREDENTIAL_KEY);
+  clearOwnerCall();
   token = null;
   const connection = hub;
   hub = null;
@@ -139,6 +141,7 @@ async function startHub(connection) {
       setOnline(true);
       // Calls that rang while we were away come again as IncomingCall; the history shows what was missed.
       loadHistory();
+      rejoinOnce();
       return;
     } catch (e) {
       if (e?.statusCode === 401 || /\b401\b/.test(String(e?.message))) {
@@ -240,16 +243,8 @@ async function acceptCall(call) {
   stopRinging(call.callId);
   tabs?.postMessage({ type: 'handled', callId: call.callId });
   if (busy()) await session.hangup();
-  renderCallView();
-  const current = new CallSession({
-    hub, callId: call.callId, myId: call.calleeId, role: 'owner', media: call.media, label: call.label,
-    iceServers: async () => (await authed(`/ice-servers?callId=${encodeURIComponent(call.callId)}`)).iceServers,
-    freshIceServers: async () => (await authed(`/ice-servers?callId=${encodeURIComponent(call.callId)}`)).iceServers,
-    onEnded: () => { loadHistory(); renderIncoming(); },
-    onClose: () => { show($('call'), false); if (session === current) session = null; renderIncoming(); },
-  });
-  session = current;
-  $('call').scrollIntoView({ block: 'start' });
+  const saved = { callId: call.callId, calleeId: call.calleeId, media: call.media, label: call.label, lastSeq: 0 };
+  const current = openSession(saved);
   try {
     await hub.invoke('Accept', call.callId);
   } catch (e) {
@@ -257,7 +252,38 @@ async function acceptCall(call) {
     if (hubErrorCode(e) !== 'invalid_state') current.showNote(describeError(e, 'answer the call'));
     return;
   }
+  saveOwnerCall(saved); // a reload of this tab now rejoins the call
   await current.startAsOwner().catch((e) => current.showNote(describeError(e, 'set up the call')));
+}
+
+/** The call view and session of an accepted call (new, or this tab's call after a reload: `restored`). */
+function openSession(saved, restored = undefined) {
+  renderCallView();
+  const ice = async () => (await authed(`/ice-servers?callId=${encodeURIComponent(saved.callId)}`)).iceServers;
+  const current = new CallSession({
+    hub, callId: saved.callId, myId: saved.calleeId, role: 'owner', media: saved.media, label: saved.label,
+    iceServers: ice, freshIceServers: ice, restored, persist: persistOwnerCall(saved),
+    onEnded: () => { clearOwnerCall(); loadHistory(); renderIncoming(); },
+    onClose: () => { show($('call'), false); if (session === current) session = null; renderIncoming(); },
+  });
+  session = current;
+  $('call').scrollIntoView({ block: 'start' });
+  return current;
+}
+
+let rejoinTried = false;
+
+/** After a reload mid-call: once the hub is up, resume this tab's call if it is still active ("Reconnecting your
+ *  call…"), and ask the caller for a new connection (this page has none). */
+async function rejoinOnce() {
+  if (rejoinTried) return;
+  rejoinTried = true;
+  const saved = loadOwnerCall();
+  if (!saved || session) return;
+  const active = await stillActive(saved, authed);
+  if (!active || session) return;
+  const current = openSession(saved, active);
+  await current.rejoinAsOwner().catch((e) => current.showNote(describeError(e, 'reconnect your call')));
 }
 
 tabs?.addEventListener('message', (e) => { if (e.data?.type === 'handled') stopRinging(e.data.callId); });
