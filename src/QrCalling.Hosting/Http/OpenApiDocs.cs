@@ -192,11 +192,6 @@ internal static class OpenApiDocs
         `POST /calls` (bearer scheme `callToken`, `qct_…`). Errors are RFC 9457 problem details with a stable `code`.
         """;
 
-    /// <summary>Every QrCalling operation's doc, by its route pattern and method (for tests and lookups).</summary>
-    public static IEnumerable<OperationDoc> All =>
-        [CreateCode, ListCodes, RevokeCode, RotateCode, RenderQr, Scan, StartCall, History, GetCall, IceServers, ReadEvents, PostEvent,
-         AckEvents, HubTickets, RegisterDevice];
-
     /// <summary>The wire names the schemas list as enums.</summary>
     public static class Enums
     {

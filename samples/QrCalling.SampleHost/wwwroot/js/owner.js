@@ -283,7 +283,12 @@ async function rejoinOnce() {
   const active = await stillActive(saved, authed);
   if (!active || session) return;
   const current = openSession(saved, active);
-  await current.rejoinAsOwner().catch((e) => current.showNote(describeError(e, 'reconnect your call')));
+  await current.rejoinAsOwner().catch((e) => {
+    // Not this device's call any more (say, the server no longer knew this tab's device): it is lost here.
+    clearOwnerCall();
+    current.end('dropped');
+    current.showNote(describeError(e, 'reconnect your call'));
+  });
 }
 
 tabs?.addEventListener('message', (e) => { if (e.data?.type === 'handled') stopRinging(e.data.callId); });
