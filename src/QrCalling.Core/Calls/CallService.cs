@@ -110,6 +110,7 @@ public sealed class CallService
             return QrCallingError.Unavailable;
         }
 
+        _commands.Recent.Set(call); // the owner's accept (or the caller's cancel) starts from it
         var mediaName = MediaKinds.ToWireName(media);
         _metrics.CallsStarted.Add(1, new KeyValuePair<string, object?>("media", mediaName));
         Log.CallStarted(_logger, call.CallId, mediaName);
@@ -244,7 +245,7 @@ public sealed class CallService
     public ValueTask<IReadOnlyList<ServerEvent>> CatchUpAsync(CallActor caller, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(caller);
-        return _reader.CatchUpAsync(caller, cancellationToken);
+        return _reader.CatchUpAsync(caller, null, cancellationToken);
     }
 
     /// <summary>A call's status for a participant (the caller, or any device of the owner). Errors: not_participant.</summary>
@@ -273,6 +274,21 @@ public sealed class CallService
     {
         ArgumentNullException.ThrowIfNull(actor);
         await _commands.ExecuteAsync(callId, new CallCommand.Connected(actor), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A caller connection has just joined its call's delivery group: when it is the caller's only connection
+    /// (<paramref name="firstConnection"/>), does what <see cref="ConnectedAsync"/> does; then returns what
+    /// <see cref="CatchUpAsync"/> returns. Both come from one read of the call, made after the join.</summary>
+    public async ValueTask<IReadOnlyList<ServerEvent>> CallerJoinedAsync(CallActor caller, bool firstConnection, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        var callId = caller.CallerCallId ?? throw new ArgumentException("Only a caller joins this way.", nameof(caller));
+        CallRecord? call = null;
+        if (firstConnection)
+        {
+            call = (await _commands.ExecuteAsync(callId, new CallCommand.Connected(caller), cancellationToken).ConfigureAwait(false)).Record;
+        }
+        return await _reader.CatchUpAsync(caller, call, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A participant's connection to a call went away: marks it gone since now and tells the other side
