@@ -58,8 +58,10 @@ internal sealed class PushEndpointPolicy
         return false;
     }
 
-    /// <summary>What a log may say about an endpoint: its scheme and host (the push service), never the path, which is
-    /// the subscription's capability.</summary>
+    /// <summary>What a log may say about an endpoint: its origin (the push service), never the path, which is the
+    /// subscription's capability.</summary>
     public static string ServiceOf(string endpoint) =>
-        Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) ? uri.Scheme + "://" + uri.IdnHost : "(not a URL)";
+        Uri.TryCreate(endpoint, UriKind.Absolute, out var uri)
+            ? uri.Scheme + "://" + uri.IdnHost + (uri.IsDefaultPort ? "" : ":" + uri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            : "(not a URL)";
 }
