@@ -50,7 +50,7 @@ async function render() {
   $('push-toggle').dataset.on = subscription ? 'true' : 'false';
   say(subscription
     ? 'This browser rings you for calls even when this page is closed.'
-    : 'Now you are rung only while this page is open.');
+    : 'Right now you are rung only while this page is open.');
 }
 
 function explain(error) {
