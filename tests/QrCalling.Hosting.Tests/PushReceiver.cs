@@ -34,6 +34,9 @@ internal sealed class PushReceiver : IAsyncDisposable
     /// <summary>Status to answer per subscription id.</summary>
     public ConcurrentDictionary<string, int> Status { get; } = new();
 
+    /// <summary>How long to wait before answering, per subscription id (a push service that hangs).</summary>
+    public ConcurrentDictionary<string, TimeSpan> Delay { get; } = new();
+
     public static async Task<PushReceiver> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -47,6 +50,10 @@ internal sealed class PushReceiver : IAsyncDisposable
             await http.Request.Body.CopyToAsync(body);
             var headers = http.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
             await self!._received.Writer.WriteAsync(new ReceivedPush(id, headers, body.ToArray()));
+            if (self.Delay.TryGetValue(id, out var delay))
+            {
+                try { await Task.Delay(delay, http.RequestAborted); } catch (OperationCanceledException) { return Results.Empty; }
+            }
             return Results.StatusCode(self.Status.TryGetValue(id, out var status) ? status : StatusCodes.Status201Created);
         });
         await app.StartAsync();

@@ -362,4 +362,39 @@ public sealed class WebPushTests : IAsyncLifetime
         var error = await Assert.ThrowsAnyAsync<Exception>(() => StartHostAsync(_receiver, bad));
         Assert.Contains(key, error.Message);
     }
+
+    [Fact]
+    public async Task AHangingPushService_DoesNotDelayTheCall_AndThePushTimesOut()
+    {
+        await using var host = await StartHostAsync(_receiver, o => o.SendTimeout = TimeSpan.FromSeconds(1));
+        using var browser = new BrowserPushKeys();
+        var endpoint = NewEndpoint(out var id);
+        _receiver.Delay[id] = TimeSpan.FromSeconds(30);
+        await host.Client(owner: "erin").PostAsync("/api/v1/push/subscriptions", Http.Json(browser.Subscription(endpoint)));
+        var code = await host.Client(owner: "erin").IssueCodeAsync(new { label = "Porch" });
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        await host.Client().StartCallAsync(code.GetProperty("payload").GetString()!);
+        var callStarted = watch.Elapsed;
+        await _receiver.NextAsync(); // the push service has the request and does not answer
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (!host.Logs.AllText.Contains("timed out after", StringComparison.Ordinal))
+        {
+            await Task.Delay(20, cts.Token);
+        }
+
+        Assert.True(callStarted < TimeSpan.FromSeconds(1), $"POST /calls took {callStarted}");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10));
+        Assert.Single(await StoredOnAsync(host, "erin")); // a timeout is not a 410
+    }
+
+    private static async Task<List<PushSubscriptionRecord>> StoredOnAsync(TestHost host, string owner)
+    {
+        var list = new List<PushSubscriptionRecord>();
+        await foreach (var s in host.App.Services.GetRequiredService<IStorage>().PushSubscriptions.ListByOwnerAsync(owner, default))
+        {
+            list.Add(s);
+        }
+        return list;
+    }
 }
