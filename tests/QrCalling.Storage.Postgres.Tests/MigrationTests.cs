@@ -36,7 +36,7 @@ public sealed class MigrationTests : IAsyncLifetime
 
         Assert.Equal(PostgresMigrator.LatestVersion, applied.Sum());
         Assert.Equal(Enumerable.Range(1, PostgresMigrator.LatestVersion), await AppliedVersionsAsync());
-        Assert.Equal(new[] { "calls", "codes", "mailbox", "mailbox_heads", "schema_version" }, await TablesAsync());
+        Assert.Equal(new[] { "calls", "codes", "mailbox", "mailbox_heads", "push_subscriptions", "push_vapid_keys", "schema_version" }, await TablesAsync());
     }
 
     [Fact]

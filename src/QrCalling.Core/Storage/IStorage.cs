@@ -14,6 +14,9 @@ public interface IStorage
     ICallStore Calls { get; }
     /// <summary>Per-call mailboxes.</summary>
     IMailboxStore Mailbox { get; }
+    /// <summary>Web Push subscriptions and the generated VAPID keys. The default throws
+    /// <see cref="NotSupportedException"/>, for adapters written before push; the built-in adapters implement it.</summary>
+    IPushSubscriptionStore PushSubscriptions => throw new NotSupportedException($"{GetType().Name} does not store Web Push subscriptions.");
 
     /// <summary>Checks that the backend answers (used by the readiness health check).</summary>
     ValueTask PingAsync(CancellationToken cancellationToken);
