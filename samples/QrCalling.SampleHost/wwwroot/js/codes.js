@@ -253,7 +253,7 @@ function renderRow(code, kept, replaced) {
     `Created ${when(code.createdAt)} · ${code.lastScannedAt ? `last call ${when(code.lastScannedAt)}` : 'no calls yet'}`);
   const actions = el('td', { class: 'actions' });
   const button = (text, testid, label, onclick, cls = 'secondary') =>
-    el('button', { type: 'button', class: cls, testid, 'aria-label': `${label} ${name}`, onclick }, text);
+    el('button', { type: 'button', class: cls, testid, 'aria-label': label.includes('{name}') ? label.replace('{name}', name) : `${label} ${name}`, onclick }, text);
   if (state === 'active') {
     if (kept) {
       const share = button(typeof navigator.share === 'function' ? 'Share link' : 'Copy link', 'share-link', 'Share the link of', null);
@@ -263,11 +263,11 @@ function renderRow(code, kept, replaced) {
       actions.append(el('span', { class: 'hint qr-elsewhere', testid: 'qr-elsewhere' }, 'QR available only on the device that created it'));
     }
     actions.append(
-      button('Edit', 'edit-code', 'Edit', async () => { if (await editCode(code)) { feedback(`“${name}” was saved.`); await loadCodes(); } }),
-      button('Replace', 'rotate-code', 'Replace with a new code:', () => rotate(code, name)),
-      button('Withdraw', 'revoke-code', 'Withdraw', () => withdraw(code, name), 'danger'));
+      button('Edit', 'edit-code', 'Edit the code', async () => { if (await editCode(code)) { feedback(`“${name}” was saved.`); await loadCodes(); } }),
+      button('Replace', 'rotate-code', 'Replace the code {name} with a new one', () => rotate(code, name)),
+      button('Withdraw', 'revoke-code', 'Withdraw the code', () => withdraw(code, name), 'danger'));
   }
-  actions.append(button('Delete', 'delete-code', 'Delete', () => remove(code, name), 'danger'));
+  actions.append(button('Delete', 'delete-code', 'Delete the code', () => remove(code, name), 'danger'));
   const statusCell = el('td', { class: `status status-${state.replace(' ', '-')}`, testid: 'code-status' },
     state === 'replaced' ? 'Replaced' : state);
   if (state === 'replaced') statusCell.append(el('span', { class: 'hint' }, ' by a new code'));
