@@ -94,16 +94,17 @@ public sealed class CallService
             CallTokenHash = tokenHash,
             Label = code.Label,
             Media = media,
+            CodeMedia = code.Media,
             State = CallState.Ringing,
             CreatedAt = now,
             RingExpiresAt = now + _options.RingTimeout,
             ExpiresAt = now + _options.MaxCallDuration,
         };
         await _storage.Calls.CreateAsync(call, cancellationToken).ConfigureAwait(false);
-        // A revoke that ran between the counted scan and the create did not see this call: check once more, so a
-        // revoked code never rings its owner.
+        // A revoke or delete that ran between the counted scan and the create did not see this call: check once more,
+        // so a revoked or deleted code never rings its owner.
         var current = await _storage.Codes.FindByIdAsync(code.OwnerId, code.Id, cancellationToken).ConfigureAwait(false);
-        if (current?.RevokedAt is not null)
+        if (current is null || current.RevokedAt is not null)
         {
             await _storage.Calls.TryEndAsync(call.CallId, CallState.Ringing, CallEndReason.Revoked, now, cancellationToken).ConfigureAwait(false);
             Log.CallStartRefused(_logger, QrCallingErrorCodes.Unavailable);
