@@ -92,7 +92,7 @@ public static partial class SampleHostApp
 
         // QrCalling: binds the "QrCalling" section (PublicBaseUrl, Turn, Stun, lifetimes) and picks the storage.
         // MessagePack next to JSON for clients that ask for it (the web pages speak JSON).
-        var qrCalling = services.AddQrCalling(builder.Configuration).AddMessagePackProtocol();
+        var qrCalling = services.AddQrCalling(builder.Configuration).AddMessagePackProtocol().AddWebPush(builder.Configuration);
         switch (settings.Storage)
         {
             case "postgres":
@@ -236,7 +236,8 @@ public static partial class SampleHostApp
     /// (SignalR's WebSocket included: <c>connect-src 'self'</c> covers ws:/wss: to the same host), no inline scripts, no
     /// framing, no referrer.</summary>
     internal const string PageCsp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; " +
-        "media-src 'self' blob: mediastream:; connect-src 'self'; font-src 'self'; object-src 'none'; frame-ancestors 'none'; " +
+        "media-src 'self' blob: mediastream:; connect-src 'self'; font-src 'self'; worker-src 'self'; manifest-src 'self'; " +
+        "object-src 'none'; frame-ancestors 'none'; " +
         "base-uri 'none'; form-action 'self'";
 
     /// <summary>The OpenAPI document is data: nothing in it may load or run.</summary>

@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using QrCalling.SampleHost.Accounts;
 
 namespace QrCalling.SampleHost;
@@ -26,13 +28,31 @@ internal static class SampleProblems
         _ => ("invalid_request", "The request is not valid."),
     };
 
-    /// <summary>For <c>UseStatusCodePages</c>: a body for an error status that has none yet.</summary>
+    /// <summary>For <c>UseStatusCodePages</c>: a body for an error status that has none yet. A browser asking for a page
+    /// (GET or HEAD with <c>Accept: text/html</c>) at an unknown path outside the API gets the human 404 page
+    /// (<c>wwwroot/404.html</c>); everything else, and every path under <c>/api</c>, <c>/hubs</c>, <c>/openapi</c> and
+    /// <c>/health</c>, gets problem details.</summary>
     public static Task WriteStatusAsync(StatusCodeContext context)
     {
         var status = context.HttpContext.Response.StatusCode;
+        if (status == StatusCodes.Status404NotFound && WantsPage(context.HttpContext.Request)
+            && context.HttpContext.RequestServices.GetService<IWebHostEnvironment>()?.WebRootFileProvider.GetFileInfo("404.html") is { Exists: true } page)
+        {
+            context.HttpContext.Response.Headers.CacheControl = "no-store";
+            context.HttpContext.Response.ContentType = "text/html; charset=utf-8";
+            return context.HttpContext.Response.SendFileAsync(page, context.HttpContext.RequestAborted);
+        }
         var (code, detail) = ForStatus(status);
         return WriteAsync(context.HttpContext, status, code, detail);
     }
+
+    private static readonly string[] MachinePaths = ["/api", "/hubs", "/openapi", "/health", "/scalar"];
+
+    /// <summary>True for a browser's page request: GET or HEAD, <c>text/html</c> accepted, outside the machine paths.</summary>
+    internal static bool WantsPage(HttpRequest request) =>
+        (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
+        && !MachinePaths.Any(p => request.Path.StartsWithSegments(p, StringComparison.OrdinalIgnoreCase))
+        && request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("text/html", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>For <c>UseExceptionHandler</c>: the exception's status and code; never its message.</summary>
     public static Task WriteExceptionAsync(HttpContext context)

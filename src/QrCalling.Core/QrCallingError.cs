@@ -38,6 +38,9 @@ public static class QrCallingErrorCodes
     /// <summary>The recipient has not yet received (acknowledged) enough of what it was sent: its mailbox window is full.
     /// Nothing was stored or relayed; send again once the other side caught up (HTTP 429 with <c>Retry-After</c>).</summary>
     public const string MailboxFull = "mailbox_full";
+    /// <summary>The code the call was started from does not allow this media, e.g. a chat in the call of a voice-only
+    /// code (HTTP 403).</summary>
+    public const string MediaNotAllowed = "media_not_allowed";
 }
 
 /// <summary>An expected, typed failure of a QrCalling operation: a stable <see cref="Code"/> from
@@ -59,6 +62,10 @@ public sealed record QrCallingError(string Code, string Detail)
     /// <summary>The recipient's mailbox window is full; nothing was stored or relayed.</summary>
     public static QrCallingError MailboxFull { get; } = new(QrCallingErrorCodes.MailboxFull,
         "The other side has not received what was already sent; nothing was relayed. Send again once it caught up.");
+
+    /// <summary>A chat (or typing) in the call of a code whose owner did not allow chat.</summary>
+    public static QrCallingError ChatNotAllowed { get; } = new(QrCallingErrorCodes.MediaNotAllowed,
+        "The owner of this code does not allow chat.");
 
     /// <summary>An <see cref="QrCallingErrorCodes.InvalidState"/> error.</summary>
     public static QrCallingError InvalidState(string detail) => new(QrCallingErrorCodes.InvalidState, detail);

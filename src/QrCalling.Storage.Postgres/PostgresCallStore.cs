@@ -9,7 +9,8 @@ namespace QrCalling.Storage.Postgres;
 internal sealed class PostgresCallStore : ICallStore
 {
     private const string Columns = "call_id, code_id, owner_id, caller_id, callee_id, call_token_hash, label, media, state, end_reason, " +
-        "created_at, ring_expires_at, expires_at, answered_at, ended_at, accepted_device_id, caller_gone_since, callee_gone_since";
+        "created_at, ring_expires_at, expires_at, answered_at, ended_at, accepted_device_id, caller_gone_since, callee_gone_since, " +
+        "code_media";
 
     private readonly PostgresDatabase _db;
     private readonly string _insert, _get, _findByToken, _accept, _end, _callerPresence, _calleePresence,
@@ -22,7 +23,7 @@ internal sealed class PostgresCallStore : ICallStore
         var t = $"{s}.calls";
         _insert = $"""
             INSERT INTO {t} ({Columns}) VALUES (@id, @code, @owner, @caller, @callee, @token, @label, @media, @state, @reason,
-              @created, @ring, @expires, @answered, @ended, @device, @callerGone, @calleeGone)
+              @created, @ring, @expires, @answered, @ended, @device, @callerGone, @calleeGone, @codeMedia)
             """;
         _get = $"SELECT {Columns} FROM {t} WHERE call_id = @id";
         _findByToken = $"SELECT {Columns} FROM {t} WHERE call_token_hash = @token";
@@ -63,6 +64,7 @@ internal sealed class PostgresCallStore : ICallStore
             Param("created", call.CreatedAt), Param("ring", call.RingExpiresAt), Param("expires", call.ExpiresAt),
             Param("answered", call.AnsweredAt), Param("ended", call.EndedAt), Param("device", call.AcceptedDeviceId),
             Param("callerGone", call.CallerGoneSince), Param("calleeGone", call.CalleeGoneSince),
+            Param("codeMedia", (int)call.CodeMedia),
         ], "call create", cancellationToken);
     }
 
@@ -125,6 +127,7 @@ internal sealed class PostgresCallStore : ICallStore
         AcceptedDeviceId = r.IsDBNull(15) ? null : r.GetString(15),
         CallerGoneSince = NullableTime(r, 16),
         CalleeGoneSince = NullableTime(r, 17),
+        CodeMedia = r.IsDBNull(18) ? MediaKinds.All : (MediaKind)r.GetInt32(18),
     };
 
     private static CallState ParseState(string name) =>

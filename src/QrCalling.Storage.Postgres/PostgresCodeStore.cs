@@ -10,7 +10,7 @@ internal sealed class PostgresCodeStore : ICodeStore
     private const string Columns = "id, owner_id, key_hash, label, media, created_at, expires_at, max_scans, scan_count, last_scanned_at, revoked_at";
 
     private readonly PostgresDatabase _db;
-    private readonly string _insert, _findByKey, _findById, _listByOwner, _countScan, _revoke, _deleteStale;
+    private readonly string _insert, _findByKey, _findById, _listByOwner, _countScan, _revoke, _deleteStale, _update, _delete;
 
     public PostgresCodeStore(PostgresDatabase db)
     {
@@ -29,6 +29,9 @@ internal sealed class PostgresCodeStore : ICodeStore
             RETURNING {Columns}
             """;
         _revoke = $"UPDATE {t} SET revoked_at = @now WHERE id = @id AND owner_id = @owner AND revoked_at IS NULL";
+        // Sets only the fields given: a concurrent scan's scan_count update and this one queue on the row lock.
+        _update = $"UPDATE {t} SET label = COALESCE(@label, label), media = COALESCE(@media, media) WHERE id = @id AND owner_id = @owner RETURNING {Columns}";
+        _delete = $"DELETE FROM {t} WHERE id = @id AND owner_id = @owner";
         _deleteStale = $"""
             DELETE FROM {t} WHERE id IN (
               SELECT id FROM {t} WHERE expires_at < @cutoff
@@ -75,6 +78,14 @@ internal sealed class PostgresCodeStore : ICodeStore
         maxCount <= 0
             ? ValueTask.FromResult(0)
             : _db.ExecuteAsync(_deleteStale, [Param("cutoff", cutoff), Param("n", maxCount)], "code sweep", cancellationToken);
+
+    public ValueTask<CodeRecord?> UpdateAsync(string ownerId, string codeId, string? label, MediaKind? media, CancellationToken cancellationToken) =>
+        _db.SingleAsync(_update,
+            [Param("id", codeId), Param("owner", ownerId), Param("label", label), Param("media", media is { } m ? (int)m : null)],
+            Read, "code update", cancellationToken);
+
+    public async ValueTask<bool> DeleteAsync(string ownerId, string codeId, CancellationToken cancellationToken) =>
+        await _db.ExecuteAsync(_delete, [Param("id", codeId), Param("owner", ownerId)], "code delete", cancellationToken).ConfigureAwait(false) == 1;
 
     private static CodeRecord Read(NpgsqlDataReader r) => new()
     {

@@ -23,11 +23,13 @@ internal sealed class PostgresStorage : IStorage
         Codes = new PostgresCodeStore(_db);
         Calls = new PostgresCallStore(_db);
         Mailbox = new PostgresMailboxStore(_db);
+        PushSubscriptions = new PostgresPushSubscriptionStore(_db);
     }
 
     public ICodeStore Codes { get; }
     public ICallStore Calls { get; }
     public IMailboxStore Mailbox { get; }
+    public IPushSubscriptionStore PushSubscriptions { get; }
 
     public async ValueTask PingAsync(CancellationToken cancellationToken) =>
         await _db.ScalarAsync("SELECT 1", [], "ping", cancellationToken).ConfigureAwait(false);

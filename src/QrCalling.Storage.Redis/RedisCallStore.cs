@@ -129,6 +129,7 @@ internal sealed class RedisCallStore(RedisStorage storage) : ICallStore
         Add("tok", Convert.ToHexStringLower(call.CallTokenHash));
         Add("label", call.Label);
         Add("media", (int)call.Media);
+        Add("cmedia", (int)call.CodeMedia);
         Add("state", State(call.State));
         Add("created", RedisStorage.Ms(call.CreatedAt));
         Add("ring", RedisStorage.Ms(call.RingExpiresAt));
@@ -267,6 +268,7 @@ internal sealed class RedisCallStore(RedisStorage storage) : ICallStore
             AcceptedDeviceId = f.GetValueOrDefault("dev"),
             CallerGoneSince = RedisStorage.ParseTime(f.GetValueOrDefault("cgone")),
             CalleeGoneSince = RedisStorage.ParseTime(f.GetValueOrDefault("egone")),
+            CodeMedia = RedisStorage.ParseInt(f.GetValueOrDefault("cmedia")) is { } codeMedia ? (MediaKind)codeMedia : MediaKinds.All,
         };
     }
 }

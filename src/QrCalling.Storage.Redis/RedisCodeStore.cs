@@ -83,6 +83,25 @@ internal sealed class RedisCodeStore(RedisStorage storage) : ICodeStore
         return n
         """;
 
+    // KEYS: code. ARGV: owner, label or '', media or ''; ARGV[4] '1' when a label is given (it may be empty).
+    private const string UpdateScript = """
+        local owner = redis.call('HGET', KEYS[1], 'owner')
+        if not owner or owner ~= ARGV[1] then return nil end
+        if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 'label', ARGV[2]) end
+        if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'media', ARGV[3]) end
+        return redis.call('HGETALL', KEYS[1])
+        """;
+
+    // KEYS: code, codes-stale. ARGV: prefix, owner.
+    private const string DeleteScript = """
+        local f = redis.call('HMGET', KEYS[1], 'owner', 'key', 'id')
+        if not f[1] or f[1] ~= ARGV[2] then return 0 end
+        redis.call('DEL', KEYS[1], ARGV[1] .. 'codekey:' .. f[2])
+        redis.call('ZREM', ARGV[1] .. 'owner-codes:' .. f[1], f[3])
+        redis.call('ZREM', KEYS[2], f[3])
+        return 1
+        """;
+
     private RedisKeys Keys => storage.Keys;
 
     public async ValueTask CreateAsync(CodeRecord code, CancellationToken cancellationToken)
@@ -163,6 +182,24 @@ internal sealed class RedisCodeStore(RedisStorage storage) : ICodeStore
         var count = (int)(long)result;
         Log.Swept(storage.Logger, count, "codes");
         return count;
+    }
+
+    public async ValueTask<CodeRecord?> UpdateAsync(string ownerId, string codeId, string? label, MediaKind? media, CancellationToken cancellationToken)
+    {
+        RedisValue[] args =
+        [
+            ownerId, label ?? "", media is { } m ? ((int)m).ToString(CultureInfo.InvariantCulture) : RedisValue.EmptyString, label is null ? "0" : "1",
+        ];
+        var result = await storage.Connection.RunAsync(nameof(UpdateAsync),
+            db => db.ScriptEvaluateAsync(UpdateScript, [Keys.Code(codeId)], args), cancellationToken).ConfigureAwait(false);
+        return Parse(RedisStorage.ToFields(result));
+    }
+
+    public async ValueTask<bool> DeleteAsync(string ownerId, string codeId, CancellationToken cancellationToken)
+    {
+        var result = await storage.Connection.RunAsync(nameof(DeleteAsync),
+            db => db.ScriptEvaluateAsync(DeleteScript, [Keys.Code(codeId), Keys.StaleCodes], [Keys.Prefix, ownerId]), cancellationToken).ConfigureAwait(false);
+        return (long)result == 1;
     }
 
     private static DateTimeOffset? Min(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : (a < b ? a : b);

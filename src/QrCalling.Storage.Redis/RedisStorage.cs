@@ -35,6 +35,7 @@ internal sealed class RedisStorage : IStorage, IAsyncDisposable
         Codes = new RedisCodeStore(this);
         Calls = new RedisCallStore(this);
         Mailbox = new RedisMailboxStore(this);
+        PushSubscriptions = new RedisPushSubscriptionStore(this);
     }
 
     internal RedisConnection Connection { get; }
@@ -46,6 +47,7 @@ internal sealed class RedisStorage : IStorage, IAsyncDisposable
     public ICodeStore Codes { get; }
     public ICallStore Calls { get; }
     public IMailboxStore Mailbox { get; }
+    public IPushSubscriptionStore PushSubscriptions { get; }
 
     public async ValueTask PingAsync(CancellationToken cancellationToken) =>
         await Connection.RunAsync(nameof(PingAsync), db => db.PingAsync(), cancellationToken).ConfigureAwait(false);

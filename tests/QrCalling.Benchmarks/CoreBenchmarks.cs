@@ -154,6 +154,8 @@ public class CoreBenchmarks
             public ValueTask<CodeRecord?> TryCountScanAsync(byte[] keyHash, DateTimeOffset now, CancellationToken cancellationToken) => _store.TryCountScanAsync(keyHash, now, cancellationToken);
             public ValueTask<bool> RevokeAsync(string ownerId, string codeId, DateTimeOffset now, CancellationToken cancellationToken) => _store.RevokeAsync(ownerId, codeId, now, cancellationToken);
             public ValueTask<int> DeleteStaleAsync(DateTimeOffset cutoff, int maxCount, CancellationToken cancellationToken) => _store.DeleteStaleAsync(cutoff, maxCount, cancellationToken);
+            public ValueTask<CodeRecord?> UpdateAsync(string ownerId, string codeId, string? label, MediaKind? media, CancellationToken cancellationToken) => _store.UpdateAsync(ownerId, codeId, label, media, cancellationToken);
+            public ValueTask<bool> DeleteAsync(string ownerId, string codeId, CancellationToken cancellationToken) => _store.DeleteAsync(ownerId, codeId, cancellationToken);
         }
     }
 }

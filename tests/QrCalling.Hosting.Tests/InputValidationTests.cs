@@ -115,6 +115,8 @@ public sealed class InputValidationTests
             id => alice.GetAsync($"/api/v1/calls/{id}/events?deviceId=phone"),
             id => alice.PostAsync($"/api/v1/codes/{id}/revoke", null),
             id => alice.PostAsync($"/api/v1/codes/{id}/rotate", null),
+            id => alice.SendAsync(new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/codes/{id}") { Content = Http.Json(new { label = "x" }) }),
+            id => alice.DeleteAsync($"/api/v1/codes/{id}"),
         };
         foreach (var send in requests)
         {

@@ -69,4 +69,50 @@ public sealed class LogPrivacyTests
 
         Assert.Contains(SdpMarker, host.Logs.AllText);
     }
+
+    [Fact]
+    public async Task WebPush_EveryCategoryAtTrace_LogsHoldNoEndpointPathKeysLabelOrCallToken()
+    {
+        await using var receiver = await PushReceiver.StartAsync();
+        await using var host = await WebPushTests.StartHostAsync(receiver, configure: b =>
+        {
+            b.Logging.SetMinimumLevel(LogLevel.Trace);
+            b.Logging.AddFilter("Microsoft", LogLevel.Trace);
+            b.Logging.AddFilter("System", LogLevel.Trace);
+        });
+        var secrets = new List<string>();
+        foreach (var status in new[] { 201, 410, 500 })
+        {
+            using var browser = new BrowserPushKeys();
+            var id = "capability-" + Guid.NewGuid().ToString("N");
+            receiver.Status[id] = status;
+            var subscription = browser.Subscription(receiver.BaseUrl + "/push/" + id);
+            await host.Client(owner: "alice").PostAsync("/api/v1/push/subscriptions", Http.Json(subscription));
+            var keys = JsonSerializer.SerializeToElement(subscription).GetProperty("keys");
+            secrets.AddRange([id, keys.GetProperty("p256dh").GetString()!, keys.GetProperty("auth").GetString()!]);
+        }
+
+        const string Label = "Secret label 5F3A";
+        var (callId, callToken, callerId) = await WebPushTests.RingAsync(host, "alice", Label);
+        for (var i = 0; i < 3; i++)
+        {
+            await receiver.NextAsync();
+        }
+        var logs = host.Logs.AllText;
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!(logs.Contains("answered 410", StringComparison.Ordinal) && logs.Contains("refused a push with 500", StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+            logs = host.Logs.AllText;
+        }
+
+        Assert.Contains("Trace ", logs);
+        Assert.Contains("Push service " + receiver.BaseUrl + " answered 410", logs); // the push path did log
+        Assert.Contains("refused a push with 500", logs);
+        foreach (var secret in secrets.Concat([Label, callToken, callerId, receiver.BaseUrl + "/push/"]))
+        {
+            Assert.DoesNotContain(secret, logs);
+        }
+        Assert.NotEmpty(callId);
+    }
 }

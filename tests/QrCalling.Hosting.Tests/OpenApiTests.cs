@@ -14,7 +14,8 @@ public sealed class OpenApiTests
     private static readonly string[] OwnerOperations =
     [
         "post /api/v1/codes", "get /api/v1/codes", "post /api/v1/codes/{id}/revoke", "post /api/v1/codes/{id}/rotate", "post /api/v1/qr",
-        "post /api/v1/devices", "get /api/v1/calls",
+        "post /api/v1/devices", "get /api/v1/calls", "patch /api/v1/codes/{id}", "delete /api/v1/codes/{id}", "post /api/v1/push/subscriptions",
+        "delete /api/v1/push/subscriptions",
     ];
 
     private static readonly string[] ParticipantOperations =
@@ -23,11 +24,15 @@ public sealed class OpenApiTests
         "post /api/v1/calls/{callId}/events/ack", "get /api/v1/ice-servers", "post /api/v1/hub-tickets",
     ];
 
-    private static readonly string[] AnonymousOperations = ["post /api/v1/scan", "post /api/v1/calls"];
+    private static readonly string[] AnonymousOperations = ["post /api/v1/scan", "post /api/v1/calls", "get /api/v1/push/public-key"];
 
     private static async Task<(TestHost Host, JsonElement Document)> StartAsync(Action<QrCallingOpenApiOptions>? configure = null)
     {
-        var host = await TestHost.StartAsync(configure: b => b.Services.AddQrCallingOpenApi(configure: configure));
+        var host = await TestHost.StartAsync(configure: b =>
+        {
+            b.Services.AddQrCalling().AddWebPush(); // its routes are documented too
+            b.Services.AddQrCallingOpenApi(configure: configure);
+        });
         var text = await host.Client().GetStringAsync("/openapi/v1.json");
         return (host, JsonDocument.Parse(text).RootElement);
     }
@@ -189,13 +194,16 @@ public sealed class OpenApiTests
         var withBody = Operations(document).Where(o => o.Operation.TryGetProperty("requestBody", out _)).Select(o => o.Key).Order(StringComparer.Ordinal);
         Assert.Equal(withBody, posted.Select(p => p[..p.IndexOf(':', StringComparison.Ordinal)]).Order(StringComparer.Ordinal));
         Assert.Superset(new HashSet<string>(["post /api/v1/calls", "post /api/v1/calls/{callId}/events", "post /api/v1/calls/{callId}/events/ack",
-            "post /api/v1/codes", "post /api/v1/qr", "post /api/v1/scan"]), withBody.ToHashSet());
+            "post /api/v1/codes", "post /api/v1/qr", "post /api/v1/scan", "patch /api/v1/codes/{id}", "post /api/v1/push/subscriptions",
+            "delete /api/v1/push/subscriptions"]), withBody.ToHashSet());
         // The code and the QR are made; the example payload is well-formed and names no code.
         Assert.Contains(posted, p => p.StartsWith("post /api/v1/codes: 201", StringComparison.Ordinal));
         Assert.Contains(posted, p => p.StartsWith("post /api/v1/qr: 200", StringComparison.Ordinal));
         Assert.Contains(posted, p => p.StartsWith("post /api/v1/scan: 404", StringComparison.Ordinal) && p.Contains("unavailable", StringComparison.Ordinal));
         Assert.Contains(posted, p => p.StartsWith("post /api/v1/calls/{callId}/events: 202", StringComparison.Ordinal));
         Assert.Contains(posted, p => p.StartsWith("post /api/v1/calls/{callId}/events/ack: 204", StringComparison.Ordinal));
+        Assert.Contains(posted, p => p.StartsWith("patch /api/v1/codes/{id}: 200", StringComparison.Ordinal));
+        Assert.Contains(posted, p => p.StartsWith("post /api/v1/push/subscriptions: 201", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -20,7 +20,7 @@ internal sealed record HubSettings(bool MessagePack, bool Ack, bool FireAndForge
 /// arrival order by one reader at a time.</summary>
 internal sealed class HubPeer : IAsyncDisposable
 {
-    public const int AckEvery = 32;
+    public const int AckEvery = 16;
     private static readonly string[] Events = ["IncomingCall", "CallAccepted", "CallEnded", "Signal"];
     private readonly HubConnection _connection;
     private readonly bool _ack;

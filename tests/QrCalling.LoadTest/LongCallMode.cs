@@ -4,20 +4,18 @@ using Microsoft.AspNetCore.SignalR;
 namespace QrCalling.LoadTest;
 
 /// <summary>--mode longcall: ONE call, both sides sending offers (caller) and answers (owner) as fast as they can, up to
-/// <see cref="InFlight"/> Signal invocations in flight per side, for S seconds. Every seq a sender got back must arrive
+/// --in-flight Signal invocations in flight per side (16 by default), for S seconds. Every seq a sender got back must arrive
 /// exactly once, in order, at the other side; refusals (HubException, e.g. <c>too_large</c> when the mailbox window is
 /// full) are counted.</summary>
 internal static class LongCallMode
 {
-    private const int InFlight = 64;
-
     public static async Task<int> RunAsync(LoadOptions options, IReadOnlyList<int> hostPids, CancellationToken cancellationToken)
     {
-        Console.WriteLine($"longcall: one call, both sides at full speed ({InFlight} in flight each) for {options.DurationSeconds} s");
+        Console.WriteLine($"longcall: one call, both sides at full speed ({options.InFlight} in flight each, ack every {HubPeer.AckEvery}) for {options.DurationSeconds} s");
         using var client = new QrCallingClient(options.BaseUri, options.CallerUri, options.Hub);
         await using var owner = await client.CreateOwnerAsync(0, cancellationToken);
         await using var call = await client.SetUpCallAsync(owner, QrCallingClient.StepTimeout, cancellationToken);
-        Side[] sides = [new(call.Caller, "offer"), new(owner.Hub, "answer")];
+        Side[] sides = [new(call.Caller, "offer", options.InFlight), new(owner.Hub, "answer", options.InFlight)];
 
         using var receiving = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var receivers = sides.Select(s => s.ReceiveAsync(call.CallId, receiving.Token)).ToArray();
@@ -67,7 +65,7 @@ internal static class LongCallMode
     }
 
     /// <summary>One side of the call: what it sent (the seqs the hub gave back) and what it received.</summary>
-    private sealed class Side(HubPeer hub, string type)
+    private sealed class Side(HubPeer hub, string type, int inFlight)
     {
         private readonly HashSet<long> _sent = [];
         private readonly HashSet<long> _received = [];
@@ -105,7 +103,7 @@ internal static class LongCallMode
         /// <summary>Seqs this side sent that <paramref name="receiver"/> never got.</summary>
         public int LostAt(Side receiver) => _sent.Count(seq => !receiver._received.Contains(seq));
 
-        public Task SendAsync(string callId, CancellationToken stop) => Task.WhenAll(Enumerable.Range(0, InFlight).Select(async _ =>
+        public Task SendAsync(string callId, CancellationToken stop) => Task.WhenAll(Enumerable.Range(0, inFlight).Select(async _ =>
         {
             var data = Call.Description(type);
             while (!stop.IsCancellationRequested)

@@ -14,8 +14,9 @@ using QrCalling.LoadTest;
 //       and started with node; and prints a table with the ratios QrCalling/PeerJS and QrCalling/Kestrel.
 //       With --caller-url the callers use a second host instance (sharing storage and the Redis backplane) while the
 //       owners stay on <baseUrl>, so every ring, signal and hangup crosses instances; the CPU is then both instances'.
-//   --mode longcall [--duration-seconds 60] [--protocol ...] [--ack ...]
-//       ONE call, both sides sending signals as fast as they can (64 in flight per side) for S seconds; counts sent,
+//   --mode longcall [--duration-seconds 60] [--in-flight 16] [--protocol ...] [--ack ...]
+//       ONE call, both sides sending signals as fast as they can (N invocations in flight per side, acknowledging every
+//       16 received, as the web app does) for S seconds; counts sent,
 //       received, refused (HubException) and checks every seq arrives exactly once and in order. Exit code 1 if any
 //       was lost, duplicated, reordered or refused.
 //   --mode sustained [--owners 20] [--seconds 20] [--caller-url URL] [--protocol ...] [--ack ...]
@@ -31,7 +32,7 @@ using QrCalling.LoadTest;
 //   --signal send makes the relay's signals fire-and-forget hub sends (no completion message per signal comes back,
 //   as with PeerJS, which acknowledges nothing); invoke (default) waits for each signal's seq.
 //   --protocol messagepack uses SignalR's MessagePack hub protocol (the host must offer it). --ack on (default) sends
-//   the hub method Ack(callId, seq) every 32 received signals, fire and forget (a host without it ignores the call).
+//   the hub method Ack(callId, seq) every 16 received signals, fire and forget (a host without it ignores the call).
 //   Server CPU and memory come from /proc/PID/stat (utime + stime, in `getconf CLK_TCK` ticks, 100 if getconf fails)
 //   and /proc/PID/status (VmRSS) of each server process. The host's process is --host-pid, or else the process that
 //   listens on <baseUrl>'s port (found through /proc/net/tcp and tcp6 and /proc/*/fd).

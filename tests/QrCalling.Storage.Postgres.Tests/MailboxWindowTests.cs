@@ -29,9 +29,9 @@ public sealed class MailboxWindowTests : IAsyncLifetime
         var quiet = TestRecords.Call();
         foreach (var call in new[] { active, ringing, quiet })
         {
-            await storage.Calls.CreateAsync(call, CancellationToken.None); // the call store's columns exist in version 2
+            // Rows as version 2 stored them (today's call store writes columns that later migrations add).
+            await InsertVersion2CallAsync(call, accepted: call == active);
         }
-        Assert.NotNull(await storage.Calls.TryAcceptAsync(active.CallId, "device-1", TestRecords.T0, CancellationToken.None));
         // Entries as version 2 stored them (nothing acknowledged, no sizes), with non-ASCII data.
         var toCallee = TestRecords.Entry(CallSide.Callee, """{"sdp":"v=0 héllo 👋"}""");
         var toCaller = TestRecords.Entry(CallSide.Caller, """{"sdp":"answer"}""");
@@ -41,7 +41,9 @@ public sealed class MailboxWindowTests : IAsyncLifetime
 
         var applied = await PostgresMigrator.MigrateAsync(PostgresTestDatabase.DataSource, _schema);
 
-        Assert.Equal(PostgresMigrator.LatestVersion - 2, applied);
+        Assert.Equal(await ScalarAsync($"SELECT count(*) FROM \"{_schema}\".schema_version WHERE version > 2"), applied);
+        Assert.Equal(MediaKinds.All, (await storage.Calls.GetAsync(quiet.CallId, CancellationToken.None))!.CodeMedia);
+        Assert.Equal(CallState.Active, (await storage.Calls.GetAsync(active.CallId, CancellationToken.None))!.State);
         Assert.Equal(2L * toCallee.Size, await storage.Mailbox.GetPendingBytesAsync(active.CallId, CallSide.Callee, CancellationToken.None));
         Assert.Equal(toCaller.Size, await storage.Mailbox.GetPendingBytesAsync(active.CallId, CallSide.Caller, CancellationToken.None));
         Assert.Equal(toCallee.Size, await storage.Mailbox.GetPendingBytesAsync(ringing.CallId, CallSide.Callee, CancellationToken.None));
@@ -169,6 +171,36 @@ public sealed class MailboxWindowTests : IAsyncLifetime
     }
 
     /// <summary>Appends as version 2 did: the head's last seq bumped, the entry inserted with it.</summary>
+    private async Task InsertVersion2CallAsync(CallRecord call, bool accepted)
+    {
+        await using var cmd = PostgresTestDatabase.DataSource.CreateCommand($"""
+            INSERT INTO "{_schema}".calls (call_id, code_id, owner_id, caller_id, callee_id, call_token_hash, label, media, state,
+              created_at, ring_expires_at, expires_at, answered_at, accepted_device_id)
+            VALUES (@id, @code, @owner, @caller, @callee, @token, @label, @media, @state, @created, @ring, @expires, @answered, @device)
+            """);
+        cmd.Parameters.AddWithValue("id", call.CallId);
+        cmd.Parameters.AddWithValue("code", call.CodeId);
+        cmd.Parameters.AddWithValue("owner", call.OwnerId);
+        cmd.Parameters.AddWithValue("caller", call.CallerId);
+        cmd.Parameters.AddWithValue("callee", call.CalleeId);
+        cmd.Parameters.AddWithValue("token", call.CallTokenHash);
+        cmd.Parameters.AddWithValue("label", call.Label);
+        cmd.Parameters.AddWithValue("media", (int)call.Media);
+        cmd.Parameters.AddWithValue("state", accepted ? "active" : "ringing");
+        cmd.Parameters.AddWithValue("created", call.CreatedAt);
+        cmd.Parameters.AddWithValue("ring", call.RingExpiresAt);
+        cmd.Parameters.AddWithValue("expires", call.ExpiresAt);
+        cmd.Parameters.AddWithValue("answered", accepted ? call.CreatedAt : DBNull.Value);
+        cmd.Parameters.AddWithValue("device", accepted ? "device-1" : DBNull.Value);
+        await cmd.ExecuteNonQueryAsync();
+    }
+
+    private async Task<long> ScalarAsync(string sql)
+    {
+        await using var cmd = PostgresTestDatabase.DataSource.CreateCommand(sql);
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     private async Task InsertVersion2EntriesAsync(string callId, params MailboxEntry[] entries)
     {
         foreach (var entry in entries)

@@ -59,6 +59,10 @@ public sealed record CallRecord
     public string Label { get; init; } = "";
     /// <summary>The media kind the caller chose.</summary>
     public required MediaKind Media { get; init; }
+    /// <summary>The media the code allowed when the call started (the owner's setting). A chat or typing in the call
+    /// needs <see cref="MediaKind.Chat"/> in it, else <c>media_not_allowed</c>. Records stored before this field existed
+    /// read as <see cref="MediaKinds.All"/>.</summary>
+    public MediaKind CodeMedia { get; init; } = MediaKinds.All;
     /// <summary>Current state.</summary>
     public CallState State { get; init; } = CallState.Ringing;
     /// <summary>Why the call ended, once <see cref="State"/> is <see cref="CallState.Ended"/>.</summary>

@@ -94,22 +94,24 @@ public sealed class CallService
             CallTokenHash = tokenHash,
             Label = code.Label,
             Media = media,
+            CodeMedia = code.Media,
             State = CallState.Ringing,
             CreatedAt = now,
             RingExpiresAt = now + _options.RingTimeout,
             ExpiresAt = now + _options.MaxCallDuration,
         };
         await _storage.Calls.CreateAsync(call, cancellationToken).ConfigureAwait(false);
-        // A revoke that ran between the counted scan and the create did not see this call: check once more, so a
-        // revoked code never rings its owner.
+        // A revoke or delete that ran between the counted scan and the create did not see this call: check once more,
+        // so a revoked or deleted code never rings its owner.
         var current = await _storage.Codes.FindByIdAsync(code.OwnerId, code.Id, cancellationToken).ConfigureAwait(false);
-        if (current?.RevokedAt is not null)
+        if (current is null || current.RevokedAt is not null)
         {
             await _storage.Calls.TryEndAsync(call.CallId, CallState.Ringing, CallEndReason.Revoked, now, cancellationToken).ConfigureAwait(false);
             Log.CallStartRefused(_logger, QrCallingErrorCodes.Unavailable);
             return QrCallingError.Unavailable;
         }
 
+        _commands.Recent.Set(call); // the owner's accept (or the caller's cancel) starts from it
         var mediaName = MediaKinds.ToWireName(media);
         _metrics.CallsStarted.Add(1, new KeyValuePair<string, object?>("media", mediaName));
         Log.CallStarted(_logger, call.CallId, mediaName);
@@ -244,7 +246,7 @@ public sealed class CallService
     public ValueTask<IReadOnlyList<ServerEvent>> CatchUpAsync(CallActor caller, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(caller);
-        return _reader.CatchUpAsync(caller, cancellationToken);
+        return _reader.CatchUpAsync(caller, null, cancellationToken);
     }
 
     /// <summary>A call's status for a participant (the caller, or any device of the owner). Errors: not_participant.</summary>
@@ -273,6 +275,21 @@ public sealed class CallService
     {
         ArgumentNullException.ThrowIfNull(actor);
         await _commands.ExecuteAsync(callId, new CallCommand.Connected(actor), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A caller connection has just joined its call's delivery group: when it is the caller's only connection
+    /// (<paramref name="firstConnection"/>), does what <see cref="ConnectedAsync"/> does; then returns what
+    /// <see cref="CatchUpAsync"/> returns. Both come from one read of the call, made after the join.</summary>
+    public async ValueTask<IReadOnlyList<ServerEvent>> CallerJoinedAsync(CallActor caller, bool firstConnection, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        var callId = caller.CallerCallId ?? throw new ArgumentException("Only a caller joins this way.", nameof(caller));
+        CallRecord? call = null;
+        if (firstConnection)
+        {
+            call = (await _commands.ExecuteAsync(callId, new CallCommand.Connected(caller), cancellationToken).ConfigureAwait(false)).Record;
+        }
+        return await _reader.CatchUpAsync(caller, call, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A participant's connection to a call went away: marks it gone since now and tells the other side

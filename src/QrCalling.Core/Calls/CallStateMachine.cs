@@ -135,6 +135,8 @@ internal static class CallWire
 /// accepts); the owner side only from the accepting device once Active (<c>invalid_state</c> while Ringing,
 /// <c>not_participant</c> for another device). Typing: relayed only while Active between the two participants; a
 /// caller's typing while Ringing is accepted and dropped; an owner device's is <c>invalid_state</c>.</item>
+/// <item>Chat and Typing in a call whose code did not allow chat (<see cref="CallRecord.CodeMedia"/>):
+/// <c>media_not_allowed</c> for a participant that could otherwise send.</item>
 /// <item>A command arriving when the call is already due to end (rang out, past its maximum duration, a participant gone
 /// past the grace) is <c>invalid_state</c>; the next tick ends it.</item>
 /// <item>Tick: Ringing past RingExpiresAt: missed; Active past ExpiresAt: timeout; a participant gone longer than the
@@ -175,6 +177,11 @@ internal static class CallStateMachine
         if (DueEnd(call, now, limits) is not null)
         {
             return Fail(state, QrCallingError.InvalidState("The call is over."));
+        }
+        if (command is CallCommand.Chat or CallCommand.Typing && (call.CodeMedia & MediaKind.Chat) == 0)
+        {
+            // The owner's setting: no chat in the calls of this code (checked on the record already loaded; no read).
+            return Sender(state, role) ?? Fail(state, QrCallingError.ChatNotAllowed);
         }
 
         return command switch

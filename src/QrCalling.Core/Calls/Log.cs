@@ -3,19 +3,21 @@ using Microsoft.Extensions.Logging;
 namespace QrCalling;
 
 /// <summary>Source-generated log messages of the call side (EventIds 2000-2999). Messages carry ids such as the call id
-/// and never a token, payload, SDP, signal data or ciphertext.</summary>
+/// and never a token, payload, SDP, signal data or ciphertext. A call's start, accept and end are Debug, like the
+/// framework's per-request lines: at hundreds of calls a second they would cost more than the calls (the QrCalling Meter
+/// counts them).</summary>
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "Call {CallId} started ({Media}).")]
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Debug, Message = "Call {CallId} started ({Media}).")]
     public static partial void CallStarted(ILogger logger, string callId, string media);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Call start refused: {Code}.")]
     public static partial void CallStartRefused(ILogger logger, string code);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Call {CallId} accepted.")]
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Debug, Message = "Call {CallId} accepted.")]
     public static partial void CallAccepted(ILogger logger, string callId);
 
-    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Call {CallId} ended: {Reason}.")]
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Debug, Message = "Call {CallId} ended: {Reason}.")]
     public static partial void CallEnded(ILogger logger, string callId, string reason);
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Debug, Message = "Call {CallId}: {Command} refused with {Code}.")]

@@ -19,6 +19,17 @@ public sealed record CodeSpec
     public int? MaxScans { get; init; }
 }
 
+/// <summary>What an owner changes on an existing code; a null member keeps that field.</summary>
+public sealed record CodeUpdate
+{
+    /// <summary>The new label, validated as on issue (trimmed; at most <see cref="QrCallingOptions.MaxLabelLength"/>
+    /// characters; no control characters); null to keep the label.</summary>
+    public string? Label { get; init; }
+    /// <summary>The new set of allowed media (not empty); null to keep it. Calls already started keep the media their
+    /// code allowed when they started.</summary>
+    public MediaKind? Media { get; init; }
+}
+
 /// <summary>A newly issued code with its payload; the payload is shown here only and never stored.</summary>
 /// <param name="Code">The stored record.</param>
 /// <param name="Payload">The payload, UPPER case.</param>
@@ -182,6 +193,52 @@ public sealed class CodeService
         Log.CodeRevoked(_logger, codeId, ended);
         Log.CodeRotated(_logger, codeId, issued.Code.Id);
         return issued;
+    }
+
+    /// <summary>Changes the label and/or the media of an owner's code, validated as on issue, and returns the updated
+    /// record. Errors: invalid_request, not_found (unknown or another owner's code).</summary>
+    public async ValueTask<QrCallingResult<CodeRecord>> UpdateAsync(string ownerId, string codeId, CodeUpdate update, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(ownerId);
+        ArgumentNullException.ThrowIfNull(update);
+        if (!QrCallingIds.IsWellFormed(codeId))
+        {
+            return QrCallingError.NotFound;
+        }
+        var label = update.Label?.Trim();
+        var error = Validate(label ?? "", new CodeSpec { Media = update.Media });
+        if (error is not null)
+        {
+            Log.CodeRequestRejected(_logger, error.Detail);
+            return error;
+        }
+        var updated = await _storage.Codes.UpdateAsync(ownerId, codeId, label, update.Media, cancellationToken).ConfigureAwait(false);
+        if (updated is null)
+        {
+            return QrCallingError.NotFound;
+        }
+        Log.CodeUpdated(_logger, codeId);
+        return updated;
+    }
+
+    /// <summary>Deletes an owner's code for good and ends its open calls with <c>revoked</c>, as a revoke does. A scan of
+    /// it then answers exactly as for a code that never existed (<c>unavailable</c>). Error: not_found (unknown or
+    /// another owner's code).</summary>
+    public async ValueTask<QrCallingResult<bool>> DeleteAsync(string ownerId, string codeId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(ownerId);
+        if (!QrCallingIds.IsWellFormed(codeId))
+        {
+            return QrCallingError.NotFound;
+        }
+        if (!await _storage.Codes.DeleteAsync(ownerId, codeId, cancellationToken).ConfigureAwait(false))
+        {
+            return QrCallingError.NotFound;
+        }
+        // A call started from it at the same moment finds the code gone when it checks again and ends itself.
+        var ended = await _calls.EndCallsOfCodeAsync(codeId, CancellationToken.None).ConfigureAwait(false);
+        Log.CodeDeleted(_logger, codeId, ended);
+        return true;
     }
 
     /// <summary>What a scanner sees: label and media. Does not count against maxScans (starting a call does).

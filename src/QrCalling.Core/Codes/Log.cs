@@ -20,4 +20,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1004, Level = LogLevel.Debug, Message = "Scan rejected: {ErrorCode}")]
     public static partial void ScanRejected(ILogger logger, string errorCode);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "Code {CodeId} updated")]
+    public static partial void CodeUpdated(ILogger logger, string codeId);
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "Code {CodeId} deleted; {CallCount} open call(s) ended")]
+    public static partial void CodeDeleted(ILogger logger, string codeId, int callCount);
 }

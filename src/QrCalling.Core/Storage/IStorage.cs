@@ -14,6 +14,9 @@ public interface IStorage
     ICallStore Calls { get; }
     /// <summary>Per-call mailboxes.</summary>
     IMailboxStore Mailbox { get; }
+    /// <summary>Web Push subscriptions and the generated VAPID keys. The default throws
+    /// <see cref="NotSupportedException"/>, for adapters written before push; the built-in adapters implement it.</summary>
+    IPushSubscriptionStore PushSubscriptions => throw new NotSupportedException($"{GetType().Name} does not store Web Push subscriptions.");
 
     /// <summary>Checks that the backend answers (used by the readiness health check).</summary>
     ValueTask PingAsync(CancellationToken cancellationToken);
@@ -47,6 +50,16 @@ public interface ICodeStore
     /// <summary>Deletes up to <paramref name="maxCount"/> codes that expired or were revoked before
     /// <paramref name="cutoff"/>; returns how many were deleted.</summary>
     ValueTask<int> DeleteStaleAsync(DateTimeOffset cutoff, int maxCount, CancellationToken cancellationToken);
+
+    /// <summary>Atomically sets the label and/or the media of an owner's code (a null argument keeps that field) and
+    /// returns the updated record; null if the code is unknown or belongs to another owner. It changes nothing else: a
+    /// scan counted at the same time is never lost, and the update is never lost to a scan.</summary>
+    ValueTask<CodeRecord?> UpdateAsync(string ownerId, string codeId, string? label, MediaKind? media, CancellationToken cancellationToken);
+
+    /// <summary>Atomically deletes an owner's code for good (the record and its key hash, whatever its state); true if
+    /// this call deleted it, false if it is unknown or belongs to another owner. Once it returns, the code's key hash finds
+    /// nothing and <see cref="TryCountScanAsync"/> counts nothing on it, like a code that never existed.</summary>
+    ValueTask<bool> DeleteAsync(string ownerId, string codeId, CancellationToken cancellationToken);
 }
 
 /// <summary>Storage of calls.</summary>

@@ -144,6 +144,59 @@ internal sealed class InMemoryCodeStore : ICodeStore
         return new(deleted);
     }
 
+    public ValueTask<CodeRecord?> UpdateAsync(string ownerId, string codeId, string? label, MediaKind? media, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ownerId);
+        ArgumentNullException.ThrowIfNull(codeId);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!_byId.TryGetValue(codeId, out var entry))
+        {
+            return new((CodeRecord?)null);
+        }
+        lock (entry)
+        {
+            var code = entry.Record;
+            if (entry.Deleted || code.OwnerId != ownerId)
+            {
+                return new((CodeRecord?)null);
+            }
+            var updated = code with { Label = label ?? code.Label, Media = media ?? code.Media };
+            entry.Record = updated;
+            return new(updated);
+        }
+    }
+
+    public ValueTask<bool> DeleteAsync(string ownerId, string codeId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ownerId);
+        ArgumentNullException.ThrowIfNull(codeId);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!_byId.TryGetValue(codeId, out var entry))
+        {
+            return new(false);
+        }
+        lock (_structure)
+        {
+            lock (entry)
+            {
+                var code = entry.Record;
+                if (entry.Deleted || code.OwnerId != ownerId)
+                {
+                    return new(false);
+                }
+                // Marked under the entry's lock: a scan that already holds the entry counts nothing once this returns.
+                entry.Deleted = true;
+                _byId.TryRemove(code.Id, out _);
+                _byKey.TryRemove(code.KeyHash, out _);
+                if (_byOwner.TryGetValue(code.OwnerId, out var owned) && owned.TryRemove(code.Id, out _) && owned.IsEmpty)
+                {
+                    _byOwner.TryRemove(code.OwnerId, out _);
+                }
+                return new(true);
+            }
+        }
+    }
+
     /// <summary>One code: the current immutable record, replaced under the entry's lock.</summary>
     private sealed class Entry(CodeRecord record)
     {
@@ -155,7 +208,7 @@ internal sealed class InMemoryCodeStore : ICodeStore
             set => _record = value;
         }
 
-        /// <summary>Set (under the lock) when the sweep deleted the code, so a racing update does not resurrect it.</summary>
+        /// <summary>Set (under the lock) when the sweep or the owner deleted the code, so a racing update does not resurrect it.</summary>
         public bool Deleted { get; set; }
     }
 }

@@ -21,5 +21,7 @@ public sealed class InMemoryStorage : IStorage
     /// <inheritdoc />
     public IMailboxStore Mailbox => _mailbox;
     /// <inheritdoc />
+    public IPushSubscriptionStore PushSubscriptions { get; } = new InMemoryPushSubscriptionStore();
+    /// <inheritdoc />
     public ValueTask PingAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }

@@ -55,6 +55,10 @@ public static class QrCallingEndpointRouteBuilderExtensions
         var api = endpoints.MapGroup(options.RoutePrefix);
         api.AddEndpointFilter(GuardAsync);
         QrCallingEndpoints.Map(api);
+        if (endpoints.ServiceProvider.GetService<PushEndpointPolicy>() is not null)
+        {
+            PushEndpoints.Map(api); // AddWebPush was called
+        }
 
         var hub = endpoints.MapHub<CallHub>(options.HubPath);
         hub.Add(b => b.RequestDelegate = OriginGuard.Wrap(b.RequestDelegate!));

@@ -36,6 +36,7 @@ internal static class ApiResults
         QrCallingErrorCodes.Unavailable or QrCallingErrorCodes.NotFound => StatusCodes.Status404NotFound,
         QrCallingErrorCodes.Unauthorized => StatusCodes.Status401Unauthorized,
         QrCallingErrorCodes.NotParticipant or QrCallingErrorCodes.OriginNotAllowed or QrCallingErrorCodes.QuotaExceeded => StatusCodes.Status403Forbidden,
+        QrCallingErrorCodes.MediaNotAllowed => StatusCodes.Status403Forbidden,
         QrCallingErrorCodes.InvalidState => StatusCodes.Status409Conflict,
         QrCallingErrorCodes.TooLarge => StatusCodes.Status413PayloadTooLarge,
         QrCallingErrorCodes.UnsupportedMediaType => StatusCodes.Status415UnsupportedMediaType,

@@ -7,6 +7,11 @@ namespace QrCalling.Hosting.Http;
 
 internal sealed record CreateCodeRequest(string? Label, List<string?>? Media, long? ExpiresInSeconds, int? MaxScans);
 
+/// <summary><c>PATCH /codes/{id}</c>: the members to change; a member left out (or null) keeps its value.</summary>
+/// <param name="Label">The new label (may be empty; at most 80 characters by default).</param>
+/// <param name="Media">The new allowed media: a non-empty list of <c>audio</c>, <c>video</c>, <c>chat</c>.</param>
+internal sealed record UpdateCodeRequest(string? Label, List<string?>? Media);
+
 internal sealed record CodeCreatedResponse(string Id, string Payload, string Link, string Label, IReadOnlyList<string> Media,
     DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, int? MaxScans);
 

@@ -29,6 +29,7 @@ internal static class OpenApiDocs
     public const string CallsTag = "Calls";
     public const string MailboxTag = "Call mailbox";
     public const string DevicesTag = "Owner devices";
+    public const string PushTag = "Web Push";
     public const string HubTag = "Hub (SignalR)";
 
     /// <summary>The anchor of the hub's section in docs/protocol.md (GitHub's heading slug).</summary>
@@ -148,6 +149,55 @@ internal static class OpenApiDocs
         "so another session of the same account cannot act as the device that accepted a call.\n\n" + OwnerAuth,
         DevicesTag, OperationAccess.Owner);
 
+    public static readonly OperationDoc UpdateCode = new("Edit a code's label and media",
+        "Changes the label and/or the allowed media of one of the owner's codes (members left out keep their value), " +
+        "validated as on create: a label of at most the configured length (80 by default) with no control characters, media " +
+        "a non-empty list of `audio`, `video`, `chat`. Returns the code as `GET /codes` lists it. Calls already started keep " +
+        "the media their code allowed then. `404 not_found` for an unknown code or another owner's.\n\n" + OwnerAuth,
+        CodesTag, OperationAccess.Owner,
+        () => new JsonObject { ["label"] = "Blue car, Main St", ["media"] = new JsonArray("audio", "chat") });
+
+    public static readonly OperationDoc DeleteCode = new("Delete a code for good",
+        "Deletes one of the owner's codes, live or revoked: the record and its key hash are gone, and a ringing or active " +
+        "call started from it ends `revoked`, as on revoke. Scanning it afterwards answers exactly as for a code that never " +
+        "existed (`404 unavailable`). Its calls stay in the owner's history. `404 not_found` for an unknown code or another " +
+        "owner's.\n\n" + OwnerAuth,
+        CodesTag, OperationAccess.Owner);
+
+    public static readonly OperationDoc PushPublicKey = new("The server's VAPID public key",
+        "The application server key a browser needs for `PushManager.subscribe` (`applicationServerKey`), base64url. " +
+        "Configured, or generated once and kept in the store.\n\nAnyone.",
+        PushTag, OperationAccess.Anyone);
+
+    public static readonly OperationDoc PushSubscribe = new("Subscribe a browser to incoming-call pushes",
+        "Stores the browser's push subscription (`PushSubscription.toJSON()`: `{endpoint, keys: {p256dh, auth}}`) for the " +
+        "owner. A new incoming call then sends an `aes128gcm` push (RFC 8291) with a VAPID `Authorization` header to every " +
+        "subscription of the owner; it holds only \"incoming call\" and the code's label, encrypted to the device. The " +
+        "endpoint must be under `QrCalling:Push:AllowedEndpoints` (default: the major browsers' push services over https), " +
+        "else `400 endpoint_not_allowed`; past the per-owner cap `403 quota_exceeded`.\n\n" + OwnerAuth,
+        PushTag, OperationAccess.Owner,
+        () => new JsonObject { ["endpoint"] = ExamplePushEndpoint, ["keys"] = ExamplePushKeys() });
+
+    public static readonly OperationDoc PushUnsubscribe = new("Unsubscribe a browser",
+        "Removes the owner's subscription with this `endpoint`: `204`, or `404 not_found` when the owner has none with it." +
+        "\n\n" + OwnerAuth,
+        PushTag, OperationAccess.Owner,
+        () => new JsonObject { ["endpoint"] = ExamplePushEndpoint });
+
+    private const string ExamplePushEndpoint = "https://fcm.googleapis.com/fcm/send/example-subscription-id";
+
+    /// <summary>Valid subscription keys for the example (a fresh P-256 point and 16 random bytes): the server checks both.</summary>
+    private static JsonObject ExamplePushKeys()
+    {
+        using var ecdh = System.Security.Cryptography.ECDiffieHellman.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var point = ecdh.ExportParameters(false).Q;
+        return new JsonObject
+        {
+            ["p256dh"] = Microsoft.AspNetCore.WebUtilities.WebEncoders.Base64UrlEncode([0x04, .. point.X!, .. point.Y!]),
+            ["auth"] = Microsoft.AspNetCore.WebUtilities.WebEncoders.Base64UrlEncode(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)),
+        };
+    }
+
     /// <summary>The tags, in the order a reader meets them.</summary>
     public static readonly (string Name, string Description)[] Tags =
     [
@@ -155,6 +205,7 @@ internal static class OpenApiDocs
         (CallsTag, "A stranger scans a code and starts a call; both sides read its state and ICE servers. Ids are fresh and anonymous for every call."),
         (MailboxTag, "Signaling and chat over REST for clients without a persistent connection (the hub does the same live)."),
         (DevicesTag, "Credentials for connecting: owner devices and single-use hub tickets."),
+        (PushTag, "Ringing an owner whose page is closed: Web Push subscriptions (with AddWebPush)."),
         (HubTag, HubMarkdown),
     ];
 

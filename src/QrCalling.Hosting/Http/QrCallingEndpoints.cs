@@ -32,6 +32,10 @@ internal static class QrCallingEndpoints
         api.MapGet("/codes", ListCodesAsync).Describe(OpenApiDocs.ListCodes).RequireRateLimiting(OwnerPolicy).Produces<IReadOnlyList<CodeListItem>>().Problems(400, 401, 429);
         api.MapPost("/codes/{id}/revoke", RevokeCodeAsync).Describe(OpenApiDocs.RevokeCode).RequireRateLimiting(OwnerPolicy).Produces(StatusCodes.Status204NoContent).Problems(401, 404, 429);
         api.MapPost("/codes/{id}/rotate", RotateCodeAsync).Describe(OpenApiDocs.RotateCode).RequireRateLimiting(OwnerPolicy).Produces<CodeCreatedResponse>(StatusCodes.Status201Created).Problems(401, 404, 429);
+        api.MapPatch("/codes/{id}", UpdateCodeAsync).Describe(OpenApiDocs.UpdateCode).Accepts<UpdateCodeRequest>("application/json").RequireRateLimiting(OwnerPolicy)
+            .Produces<CodeListItem>().Problems(400, 401, 404, 413, 415, 429);
+        api.MapDelete("/codes/{id}", DeleteCodeAsync).Describe(OpenApiDocs.DeleteCode).RequireRateLimiting(OwnerPolicy)
+            .Produces(StatusCodes.Status204NoContent).Problems(401, 404, 429);
         api.MapPost("/qr", RenderQrAsync).Describe(OpenApiDocs.RenderQr).Accepts<QrRequest>("application/json").RequireRateLimiting(QrPolicy)
             .Produces(StatusCodes.Status200OK, typeof(byte[]), "image/png", "image/svg+xml").Problems(400, 401, 413, 429);
         api.MapPost("/scan", ScanAsync).Describe(OpenApiDocs.Scan).Accepts<PayloadRequest>("application/json").RequireRateLimiting(ScanPolicy)
@@ -194,6 +198,53 @@ internal static class QrCallingEndpoints
         var result = await codes.RotateAsync(owner, id, cancellationToken);
         return result.IsSuccess ? Created(http, result.Value, options.Value) : ApiResults.Problem(result.Error!);
     }
+
+    private static async Task<IResult> UpdateCodeAsync(HttpContext http, string id, CodeService codes, ParticipantResolver participants,
+        CancellationToken cancellationToken)
+    {
+        if (participants.OwnerId(http.User) is not { } owner)
+        {
+            return Unauthorized();
+        }
+        var (body, error) = await RequestReader.ReadAsync<UpdateCodeRequest>(http.Request, RequestReader.SmallBodyBytes, cancellationToken);
+        if (error is not null)
+        {
+            return ApiResults.Problem(error);
+        }
+        MediaKind? media = null;
+        if (body!.Media is not null)
+        {
+            if (!MediaKinds.TryParseSet(body.Media, out var set))
+            {
+                return ApiResults.Problem(QrCallingError.InvalidRequest("media must be a non-empty list of \"audio\", \"video\", \"chat\"."));
+            }
+            media = set;
+        }
+        if (!QrCallingIds.IsWellFormed(id))
+        {
+            return ApiResults.Problem(QrCallingError.NotFound); // as an unknown code
+        }
+        var result = await codes.UpdateAsync(owner, id, new CodeUpdate { Label = body.Label, Media = media }, cancellationToken);
+        return result.IsSuccess ? ApiResults.Json(ListItem(result.Value)) : ApiResults.Problem(result.Error!);
+    }
+
+    private static async Task<IResult> DeleteCodeAsync(HttpContext http, string id, CodeService codes, ParticipantResolver participants,
+        CancellationToken cancellationToken)
+    {
+        if (participants.OwnerId(http.User) is not { } owner)
+        {
+            return Unauthorized();
+        }
+        if (!QrCallingIds.IsWellFormed(id))
+        {
+            return ApiResults.Problem(QrCallingError.NotFound); // as an unknown code
+        }
+        var result = await codes.DeleteAsync(owner, id, cancellationToken);
+        return result.IsSuccess ? Results.NoContent() : ApiResults.Problem(result.Error!);
+    }
+
+    private static CodeListItem ListItem(CodeRecord c) =>
+        new(c.Id, c.Label, MediaKinds.ToWireNames(c.Media), c.CreatedAt, c.ExpiresAt, c.MaxScans, c.ScanCount, c.LastScannedAt, c.RevokedAt);
 
     /// <summary><c>POST /qr</c>: the image of a code's link form (default; spec v1.1) or, with <c>form: "payload"</c>, of the bare
     /// payload. The link's base is <see cref="QrCallingOptions.PublicBaseUrl"/> or the request's <c>{scheme}://{host}/c</c>, as

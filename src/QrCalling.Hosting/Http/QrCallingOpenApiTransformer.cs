@@ -167,12 +167,16 @@ internal sealed class QrCallingOpenApiTransformer(QrCallingOpenApiOptions option
         [typeof(ProofOfWorkSolution)] = ["challenge", "solution"],
         [typeof(PostEventRequest)] = ["type", "data"],
         [typeof(AckRequest)] = ["seq"],
+        [typeof(UpdateCodeRequest)] = [],
+        [typeof(PushSubscriptionRequest)] = ["endpoint", "keys"],
+        [typeof(PushSubscriptionKeys)] = ["p256dh", "auth"],
+        [typeof(PushUnsubscribeRequest)] = ["endpoint"],
     };
 
     private static IEnumerable<(string Property, string[] Values)> EnumsOf(Type type)
     {
         if (type == typeof(CreateCodeRequest) || type == typeof(CodeCreatedResponse) || type == typeof(CodeListItem)
-            || type == typeof(ScanResponse) || type == typeof(StartCallRequest))
+            || type == typeof(ScanResponse) || type == typeof(StartCallRequest) || type == typeof(UpdateCodeRequest))
         {
             yield return ("media", OpenApiDocs.Enums.Media);
         }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using QrCalling.Calls;
 using QrCalling.Hosting.Http;
 using QrCalling.Hosting.Internal;
+using QrCalling.Transport;
 
 namespace QrCalling.Hosting.Hubs;
 
@@ -87,13 +88,15 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
         await Groups.AddToGroupAsync(Context.ConnectionId, ConnectionTracker.CallerGroup(callId), Context.ConnectionAborted);
         // Only the caller's first connection here clears its gone mark; a second one (a reconnect that overtook the
         // old connection's end) changes nothing.
-        await presence.AddAsync(PresenceCounter.CallerKey(callId), () => calls.ConnectedAsync(caller, callId, Context.ConnectionAborted));
-        Context.Items[CountedKey] = true;
         // Whatever happened to the call while this connection joined its group (an accept, an end, an answer) was
         // sent to a group it was not in yet: send it now, to this connection only. Clients de-duplicate by seq.
-        foreach (var missed in await calls.CatchUpAsync(caller, Context.ConnectionAborted))
+        IReadOnlyList<ServerEvent>? missed = null;
+        await presence.AddAsync(PresenceCounter.CallerKey(callId), async () => missed = await calls.CallerJoinedAsync(caller, firstConnection: true, Context.ConnectionAborted));
+        Context.Items[CountedKey] = true;
+        missed ??= await calls.CallerJoinedAsync(caller, firstConnection: false, Context.ConnectionAborted);
+        foreach (var missedEvent in missed)
         {
-            await Clients.Caller.SendAsync(missed.Name, QrCallingJson.EventArgument(missed), Context.ConnectionAborted);
+            await Clients.Caller.SendAsync(missedEvent.Name, QrCallingJson.EventArgument(missedEvent), Context.ConnectionAborted);
         }
     }
 

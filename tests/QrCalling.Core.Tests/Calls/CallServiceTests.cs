@@ -737,6 +737,108 @@ public sealed class CallServiceRaceTests
         Assert.Equal("late", offer.Data.GetProperty("sdp").GetString());
         Assert.DoesNotContain(h.Transport.ForDevice(h.Owner, "d2"), e => e is QrCalling.Transport.SignalEvent);
     }
+
+    [Fact]
+    public async Task FullSetUp_AfterStart_ReadsTheCallOnce_TheCallersJoin()
+    {
+        using var h = CallHarness.CreateHooked();
+        var (_, started, caller) = await h.StartAsync();
+        var callId = started.Call.CallId;
+        var d1 = h.Device("d1");
+        var reads = h.Hooked.CountedCalls;
+
+        Assert.Empty(await h.Calls.CallerJoinedAsync(caller, firstConnection: true, CancellationToken.None)); // ringing
+        Assert.Equal(1, reads.Reads);
+        Assert.True((await h.Calls.AcceptAsync(d1, callId, CancellationToken.None)).IsSuccess);
+        Assert.True((await h.Calls.SignalAsync(caller, callId, "offer", CallHarness.Json("""{"sdp":"o"}"""), CancellationToken.None)).IsSuccess);
+        Assert.True((await h.Calls.SignalAsync(d1, callId, "answer", CallHarness.Json("""{"sdp":"a"}"""), CancellationToken.None)).IsSuccess);
+        Assert.True((await h.Calls.HangupAsync(caller, callId, CancellationToken.None)).IsSuccess);
+        await h.Calls.DisconnectedAsync(caller, callId, CancellationToken.None);
+
+        // Accept starts from the record the start cached, the relays and the hang-up from the accepted one, and the
+        // disconnect after the end from the ended one: the join's read (after joining the group) is the only one.
+        Assert.Equal(1, reads.Reads);
+        var ended = await h.Storage.Calls.GetAsync(callId, CancellationToken.None);
+        Assert.Equal((CallState.Ended, CallEndReason.Hangup, (DateTimeOffset?)null), (ended!.State, ended.EndReason, ended.CallerGoneSince));
+        Assert.Contains(h.Transport.ForDevice(h.Owner, "d1"), e => e is CallEndedEvent { Reason: "hangup" });
+    }
+
+    [Fact]
+    public async Task CallerJoinedAsync_AcceptedBeforeTheJoin_ReturnsCallAcceptedAndTheAnswerFromOneRead()
+    {
+        using var h = CallHarness.CreateHooked();
+        var (_, started, caller) = await h.StartAsync();
+        var callId = started.Call.CallId;
+        var d1 = h.Device("d1");
+        Assert.True((await h.Calls.AcceptAsync(d1, callId, CancellationToken.None)).IsSuccess);
+        var answer = (await h.Calls.SignalAsync(d1, callId, "answer", CallHarness.Json("""{"sdp":"a"}"""), CancellationToken.None)).Value;
+        var before = h.Hooked.CountedCalls.Reads;
+
+        var missed = await h.Calls.CallerJoinedAsync(caller, firstConnection: true, CancellationToken.None);
+
+        Assert.Equal(before + 1, h.Hooked.CountedCalls.Reads);
+        Assert.IsType<CallAcceptedEvent>(missed[0]);
+        Assert.Equal(answer, Assert.IsType<SignalEvent>(Assert.Single(missed, e => e is SignalEvent)).Seq);
+        // A second connection of the same caller changes no presence and still catches up.
+        Assert.Equal(missed.Count, (await h.Calls.CallerJoinedAsync(caller, firstConnection: false, CancellationToken.None)).Count);
+    }
+
+    [Fact]
+    public async Task AcceptAsync_CachedRingingRecord_AcceptedOnAnotherInstance_LosesAndKeepsTheOtherWinner()
+    {
+        using var h = CallHarness.CreateHooked();
+        var (_, started, _) = await h.StartAsync();
+        var callId = started.Call.CallId;
+        // Another instance (straight to the store) accepts on device d9; this instance still has the ringing record.
+        Assert.NotNull(await h.Storage.Calls.TryAcceptAsync(callId, "d9", CallHarness.T0, CancellationToken.None));
+
+        var result = await h.Calls.AcceptAsync(h.Device("d1"), callId, CancellationToken.None);
+
+        Assert.Equal(QrCallingErrorCodes.InvalidState, result.Error?.Code);
+        Assert.Equal("d9", (await h.Storage.Calls.GetAsync(callId, CancellationToken.None))!.AcceptedDeviceId);
+        Assert.DoesNotContain(h.Transport.ForCaller(callId), e => e is CallAcceptedEvent);
+    }
+
+    [Fact]
+    public async Task HangupAsync_CachedActiveRecord_EndedOnAnotherInstance_IsInvalidStateAndKeepsTheFirstEnd()
+    {
+        using var h = CallHarness.CreateHooked();
+        var (_, started, caller) = await h.StartAsync();
+        var callId = started.Call.CallId;
+        Assert.True((await h.Calls.AcceptAsync(h.Device("d1"), callId, CancellationToken.None)).IsSuccess);
+        Assert.NotNull(await h.Storage.Calls.TryEndAsync(callId, CallState.Active, CallEndReason.Timeout, CallHarness.T0, CancellationToken.None));
+
+        var result = await h.Calls.HangupAsync(caller, callId, CancellationToken.None);
+
+        Assert.Equal(QrCallingErrorCodes.InvalidState, result.Error?.Code);
+        Assert.Equal(CallEndReason.Timeout, (await h.Storage.Calls.GetAsync(callId, CancellationToken.None))!.EndReason);
+        Assert.DoesNotContain(h.Transport.Sent, s => s.Event is CallEndedEvent);
+    }
+
+    [Fact]
+    public void Usable_ByCommandAndRecord_OnlyWhereTheStoreCatchesAStaleRecord()
+    {
+        var caller = CallActor.Caller("call_x");
+        var device = CallActor.OwnerDevice("o", "d");
+        var open = new CallRecord
+        {
+            CallId = "call_x", CodeId = "c", OwnerId = "o", CallerId = "p1", CalleeId = "p2", CallTokenHash = [1], Label = "",
+            Media = MediaKind.Audio, State = CallState.Active, CreatedAt = CallHarness.T0, RingExpiresAt = CallHarness.T0, ExpiresAt = CallHarness.T0,
+        };
+        var signal = new CallCommand.Signal(caller, "offer", CallHarness.Json("{}"));
+        Assert.True(QrCalling.Calls.Internal.CallCommands.Usable(open, signal));
+        Assert.False(QrCalling.Calls.Internal.CallCommands.Usable(open with { State = CallState.Ringing }, signal));
+        Assert.True(QrCalling.Calls.Internal.CallCommands.Usable(open with { State = CallState.Ringing }, new CallCommand.Accept(device)));
+        Assert.True(QrCalling.Calls.Internal.CallCommands.Usable(open, new CallCommand.Hangup(caller)));
+        // A gone mark may be stale (cleared elsewhere) and would make the machine end the call as dropped.
+        Assert.False(QrCalling.Calls.Internal.CallCommands.Usable(open with { CallerGoneSince = CallHarness.T0 }, new CallCommand.Hangup(caller)));
+        Assert.False(QrCalling.Calls.Internal.CallCommands.Usable(open with { CalleeGoneSince = CallHarness.T0 }, new CallCommand.Accept(device)));
+        // Presence and the sweep always read; an ended call is final for every command.
+        Assert.False(QrCalling.Calls.Internal.CallCommands.Usable(open, new CallCommand.Connected(caller)));
+        Assert.False(QrCalling.Calls.Internal.CallCommands.Usable(open, new CallCommand.Disconnected(caller)));
+        Assert.False(QrCalling.Calls.Internal.CallCommands.Usable(open, new CallCommand.Tick()));
+        Assert.True(QrCalling.Calls.Internal.CallCommands.Usable(open with { State = CallState.Ended }, new CallCommand.Connected(caller)));
+    }
 }
 
 public sealed class CallWireNamesTests

@@ -172,5 +172,7 @@ public sealed class CodeResolverTests
         public ValueTask<CodeRecord?> TryCountScanAsync(byte[] keyHash, DateTimeOffset now, CancellationToken cancellationToken) => _inner.Codes.TryCountScanAsync(keyHash, now, cancellationToken);
         public ValueTask<bool> RevokeAsync(string ownerId, string codeId, DateTimeOffset now, CancellationToken cancellationToken) => _inner.Codes.RevokeAsync(ownerId, codeId, now, cancellationToken);
         public ValueTask<int> DeleteStaleAsync(DateTimeOffset cutoff, int maxCount, CancellationToken cancellationToken) => _inner.Codes.DeleteStaleAsync(cutoff, maxCount, cancellationToken);
+        public ValueTask<CodeRecord?> UpdateAsync(string ownerId, string codeId, string? label, MediaKind? media, CancellationToken cancellationToken) => _inner.Codes.UpdateAsync(ownerId, codeId, label, media, cancellationToken);
+        public ValueTask<bool> DeleteAsync(string ownerId, string codeId, CancellationToken cancellationToken) => _inner.Codes.DeleteAsync(ownerId, codeId, cancellationToken);
     }
 }

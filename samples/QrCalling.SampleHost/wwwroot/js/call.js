@@ -104,6 +104,7 @@ export class CallSession {
    * @param {'caller'|'owner'} o.role
    * @param {'audio'|'video'|'chat'} o.media
    * @param {string} [o.label] the code's label, for the call's title
+   * @param {boolean} [o.chatAllowed] false when the code does not allow chat (the server refuses it: media_not_allowed)
    * @param {() => Promise<RTCIceServer[]>} o.iceServers the call's ICE servers (first use)
    * @param {() => Promise<RTCIceServer[]>} [o.freshIceServers] new ones from GET /ice-servers: TURN credentials are short-lived,
    *   and a new allocation (an ICE restart, a rejoin) needs valid ones
@@ -160,6 +161,7 @@ export class CallSession {
     $('call-again').onclick = () => this.onCallAgain?.();
     $('call-close').onclick = () => this.onClose?.();
     $('chat-form').onsubmit = (e) => { e.preventDefault(); this.sendChat(); };
+    document.querySelector('#call .chat').hidden = this.chatAllowed === false;
     let typingTimer = null;
     $('chat-input').oninput = () => {
       if (!typingTimer) this.hub.invoke('Typing', this.callId, true).catch(() => {});
@@ -332,6 +334,7 @@ export class CallSession {
       }
     };
     $('media-chat').onclick = () => { $('media-problem').hidden = true; this.turnMediaOff('unavailable-here'); };
+    $('media-chat').hidden = this.chatAllowed === false;
     $('media-retry').focus();
   }
 

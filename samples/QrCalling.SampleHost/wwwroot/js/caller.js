@@ -98,6 +98,7 @@ async function startCall(media) {
     const saved = {
       callId: started.callId, callToken: started.callToken, callerId: started.callerId, expiresAt: started.expiresAt,
       iceServers: started.iceServers ?? [], media, label: codeInfo?.label ?? '', lastSeq: 0,
+      chatAllowed: codeInfo?.media?.includes('chat') ?? true, // the owner's setting: no chat in a voice-only code's call
     };
     saveCall(saved);
     await joinCall(saved, { localStream });
@@ -188,6 +189,7 @@ async function joinCall(saved, { localStream = null, rejoin = false } = {}) {
   show($('code'), false);
   session = new CallSession({
     hub: connection, callId: saved.callId, myId: saved.callerId, role: 'caller', media: saved.media, label: saved.label,
+    chatAllowed: saved.chatAllowed ?? true,
     // After a reload the saved TURN credentials may have expired: ask for fresh ones.
     iceServers: async () => (rejoin ? await freshIceServers(saved) : null) ?? saved.iceServers,
     freshIceServers: () => freshIceServers(saved),

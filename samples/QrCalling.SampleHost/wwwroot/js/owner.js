@@ -3,6 +3,8 @@
 import { $, api, ApiError, catchStrayErrors, connectHub, debugState, describeError, el, hubErrorCode, setHubState, show } from './api.js';
 import { CallSession, renderCallView, routeCallEvents } from './call.js';
 import { CallNotifier, RingTone, showAttention } from './ringer.js';
+import { attachLabelCounter, clearCodes, codeCreated, initCodes, labelProblem, loadCodes, refreshCodesSoon } from './codes.js';
+import { readCode } from './code-vault.js';
 import { clearOwnerCall, loadOwnerCall, persistOwnerCall, saveOwnerCall, stillActive } from './owner-rejoin.js';
 
 const TOKEN_KEY = 'qrcalling.owner.token';
@@ -16,6 +18,7 @@ let token = null;
 let hub = null;
 let session = null;
 let lastCreated = null;
+let creating = false;
 let missed = 0;
 const incoming = new Map();
 const ringTone = new RingTone();
@@ -78,6 +81,8 @@ function signOut(message = '') {
   connection?.stop();
   incoming.clear();
   renderIncoming();
+  clearCodes();
+  show($('qr-panel'), false);
   show($('auth'), true);
   show($('signed-in'), false);
   show($('sign-out'), false);
@@ -122,6 +127,9 @@ async function goOnline() {
     if (stopRinging(e.callId)) loadHistory();
     else if (session?.callId !== e.callId) loadHistory();
   });
+  // Counts in the code list follow the calls (scanCount grows with each call started).
+  connection.on('IncomingCall', refreshCodesSoon);
+  connection.on('CallEnded', refreshCodesSoon);
   connection.onreconnecting(() => setOnline(false));
   connection.onreconnected(() => { setOnline(true); loadHistory(); });
   connection.onclose(() => {
@@ -323,20 +331,36 @@ function selectedMedia() {
 
 async function createCode(event) {
   event.preventDefault();
+  // One code per press: the button stays disabled until the server answered (a double-click creates one code).
+  if (creating) return;
   $('code-error').textContent = '';
+  const labelError = labelProblem($('code-label').value);
+  if (labelError) {
+    $('code-error').textContent = labelError;
+    $('code-label').focus();
+    return;
+  }
   const media = selectedMedia();
   if (media.length === 0) {
     $('code-error').textContent = 'Allow at least one of voice, video or chat.';
     return;
   }
-  const body = { label: $('code-label').value.trim() || null, media };
+  const body = { label: $('code-label').value.trim(), media };
   if ($('code-expiry').value) body.expiresInSeconds = Number($('code-expiry').value);
   if ($('code-max-scans').value) body.maxScans = Number($('code-max-scans').value);
+  creating = true;
+  $('create-code').disabled = true;
+  $('create-code').setAttribute('aria-busy', 'true');
   try {
     const created = await authed('/codes', { method: 'POST', body });
+    await codeCreated(created);
     await showQr(created);
   } catch (e) {
     $('code-error').textContent = describeError(e, 'create the code');
+  } finally {
+    creating = false;
+    $('create-code').disabled = false;
+    $('create-code').removeAttribute('aria-busy');
   }
   await loadCodes();
 }
@@ -360,8 +384,12 @@ export function stickerText(label, media) {
   return `Scan to ${verb} ${subject}: anonymous, no app needed.`;
 }
 
-async function showQr(created) {
+async function showQr(created, { again = false } = {}) {
   lastCreated = created;
+  const kept = (await readCode(created.id)) !== null;
+  $('qr-hint').textContent = kept
+    ? `${again ? 'Shown again from this device. ' : ''}This device keeps the code, encrypted, so you can show and print it again from “Your codes”. The server keeps no copy: other devices cannot show it.`
+    : 'This is the only time the code is shown: download or print it now (this browser cannot keep it).';
   debug.lastCode = { id: created.id, link: created.link };
   $('qr-error').textContent = '';
   const png = await qrImage(created, 'png');
@@ -413,51 +441,6 @@ function printSticker() {
   window.print();
 }
 
-function status(code) {
-  if (code.revokedAt) return 'withdrawn';
-  if (code.expiresAt && new Date(code.expiresAt) < new Date()) return 'expired';
-  if (code.maxScans && code.scanCount >= code.maxScans) return 'used up';
-  return 'active';
-}
-
-async function codeAction(what, action) {
-  $('codes-error').textContent = '';
-  try {
-    await action();
-  } catch (e) {
-    $('codes-error').textContent = describeError(e, what);
-  }
-  await loadCodes();
-}
-
-async function loadCodes() {
-  let codes;
-  try {
-    codes = await authed('/codes');
-  } catch (e) {
-    $('codes-error').textContent = describeError(e, 'load your codes');
-    return;
-  }
-  const body = $('codes');
-  body.replaceChildren();
-  for (const code of codes) {
-    const state = status(code);
-    const media = code.media.map((m) => ({ audio: 'voice', video: 'video', chat: 'chat' }[m] ?? m)).join(', ');
-    const name = code.label || '(no label)';
-    const actions = el('td', {});
-    if (state === 'active') {
-      actions.append(
-        el('button', { type: 'button', class: 'secondary', 'aria-label': `Replace the code ${name} with a new one`,
-          onclick: () => codeAction('replace the code', async () => showQr(await authed(`/codes/${code.id}/rotate`, { method: 'POST' }))) }, 'Replace'),
-        el('button', { type: 'button', class: 'danger', 'aria-label': `Withdraw the code ${name}`,
-          onclick: () => codeAction('withdraw the code', () => authed(`/codes/${code.id}/revoke`, { method: 'POST' })) }, 'Withdraw'));
-    }
-    body.append(el('tr', { testid: 'code-row' },
-      el('td', {}, name), el('td', {}, media),
-      el('td', {}, `${code.scanCount}${code.maxScans ? ' / ' + code.maxScans : ''}`), el('td', {}, state), actions));
-  }
-}
-
 function historyText(call) {
   const when = new Date(call.createdAt).toLocaleString([], { dateStyle: 'short', timeStyle: 'short' });
   const what = MEDIA_WORDS[call.media] ?? call.media;
@@ -492,6 +475,8 @@ $('auth-form').addEventListener('submit', (e) => { e.preventDefault(); signIn(fa
 $('sign-up').addEventListener('click', () => { if ($('auth-form').reportValidity()) signIn(true); });
 $('sign-out').addEventListener('click', () => signOut());
 $('code-form').addEventListener('submit', createCode);
+attachLabelCounter($('code-label'));
+initCodes({ authed, showQr, signedIn: () => token !== null });
 $('download-png').addEventListener('click', () => download('png'));
 $('download-svg').addEventListener('click', () => download('svg'));
 $('print-qr').addEventListener('click', printSticker);

@@ -9,7 +9,7 @@ namespace QrCalling.Calls.Internal;
 /// <summary>Runs commands on calls: loads the call, applies <see cref="CallStateMachine"/>, performs the store's atomic
 /// operation the transition implies (accept, end with the expected state, presence, append), then delivers.</summary>
 /// <remarks>
-/// <para>The hot path is a relay on an active call: the call comes from <see cref="ActiveCalls"/> (no read), the
+/// <para>The hot path is a relay on an active call: the call comes from <see cref="Recent"/> (no read), the
 /// machine validates once, the store appends in one atomic step that also checks the call is open and the
 /// recipient's window has room and gives the seq, and the transport delivers the caller's own JSON data unchanged.</para>
 /// <para>A lost race (the call changed between load and store) is retried once on the fresh state. Once the store change
@@ -19,9 +19,10 @@ namespace QrCalling.Calls.Internal;
 internal sealed class CallCommands(IStorage storage, ITransport transport, MailboxWake wake, CallLimits limits,
     MailboxBudget budget, TimeSpan settleTime, TimeProvider time, ILogger logger, QrCallingMetrics metrics)
 {
-    /// <summary>Active calls recently seen on this instance, so relays skip the read. A call that ends elsewhere is
-    /// caught by the append (the store refuses appends to an ended call) and by the short lifetime of an entry.</summary>
-    public ActiveCallCache ActiveCalls { get; } = new(time);
+    /// <summary>Call records recently seen on this instance, so the commands that can work from them skip the read: see
+    /// <see cref="Usable"/>. A call that ends elsewhere is caught by the store (appends to an ended call and accepts or ends
+    /// from a state the call has left are refused) and by the short lifetime of an entry.</summary>
+    public RecentCallCache Recent { get; } = new(time);
 
     internal readonly record struct Outcome(QrCallingError? Error, CallRecord? Record, long Seq, int Delivered);
 
@@ -31,7 +32,7 @@ internal sealed class CallCommands(IStorage storage, ITransport transport, Mailb
         var relay = command is CallCommand.Signal or CallCommand.Chat or CallCommand.Typing;
         for (var attempt = 0; ; attempt++)
         {
-            var cached = relay && attempt == 0 && QrCallingIds.IsWellFormed(callId) ? ActiveCalls.TryGet(callId) : null;
+            var cached = attempt == 0 && QrCallingIds.IsWellFormed(callId) && Recent.TryGet(callId) is { } recent && Usable(recent, command) ? recent : null;
             var call = cached ?? (!QrCallingIds.IsWellFormed(callId) ? null : await storage.Calls.GetAsync(callId, cancellationToken).ConfigureAwait(false));
             if (call is null)
             {
@@ -40,7 +41,7 @@ internal sealed class CallCommands(IStorage storage, ITransport transport, Mailb
             }
             if (relay && cached is null)
             {
-                ActiveCalls.Set(call); // only what was read from the store: a cached record ages out after its second
+                Recent.Set(call); // only what was read from the store: a cached record ages out after its second
             }
             var now = time.GetUtcNow();
             var transition = CallStateMachine.Apply(CallSnapshot.Of(call), command, now, limits);
@@ -54,7 +55,7 @@ internal sealed class CallCommands(IStorage storage, ITransport transport, Mailb
             {
                 return committed.Value;
             }
-            ActiveCalls.Remove(callId);
+            Recent.Remove(callId);
             if (attempt > 0)
             {
                 Log.CallCommandRefused(logger, call.CallId, command.Name, QrCallingErrorCodes.InvalidState);
@@ -63,6 +64,23 @@ internal sealed class CallCommands(IStorage storage, ITransport transport, Mailb
             Log.CallRaceLost(logger, call.CallId, command.Name);
         }
     }
+
+    /// <summary>Whether <paramref name="command"/> may start from a cached record instead of reading the store.</summary>
+    /// <remarks><list type="bullet">
+    /// <item>An ended call never changes again: every command answers from it.</item>
+    /// <item>A relay needs an active call; the store's append refuses it if the call has ended meanwhile.</item>
+    /// <item>Accept, reject and hang-up end or accept only from the state they expect (the store checks it), so a stale
+    /// record loses that race and the command runs again on a fresh read. They use a record with no gone mark only: a
+    /// stale gone mark could make the machine end the call as dropped.</item>
+    /// <item>Presence changes (connected, disconnected) and the sweep's tick always read the store: a gone mark set or
+    /// cleared on another instance decides them.</item>
+    /// </list></remarks>
+    internal static bool Usable(CallRecord cached, CallCommand command) => cached.State == CallState.Ended || command switch
+    {
+        CallCommand.Signal or CallCommand.Chat or CallCommand.Typing => cached.State == CallState.Active,
+        CallCommand.Accept or CallCommand.Reject or CallCommand.Hangup => cached is { CallerGoneSince: null, CalleeGoneSince: null },
+        _ => false,
+    };
 
     /// <summary>Performs the store operation a transition implies, then its appends and deliveries. Null when the store
     /// refused because the call changed since it was loaded.</summary>
@@ -85,7 +103,7 @@ internal sealed class CallCommands(IStorage storage, ITransport transport, Mailb
                     return null;
                 }
                 record = accepted;
-                ActiveCalls.Set(accepted);
+                Recent.Set(accepted);
                 // Deliver the caller's early entries as stored now (including any appended while we accepted).
                 var early = await storage.Mailbox.ReadAsync(call.CallId, CallSide.Callee, 0, int.MaxValue, int.MaxValue, CancellationToken.None).ConfigureAwait(false);
                 transition = CallStateMachine.Apply(new CallSnapshot(call, [.. early.Where(e => e.To == CallSide.Callee)]), command, now, limits);
@@ -99,7 +117,7 @@ internal sealed class CallCommands(IStorage storage, ITransport transport, Mailb
                     return null;
                 }
                 record = ended;
-                ActiveCalls.Remove(call.CallId);
+                Recent.Set(ended); // final: later commands on it (a disconnect after a hang-up) need no read
                 var reason = CallWireNames.ToWireName(ended.EndReason!.Value);
                 metrics.Ended(reason);
                 Log.CallEnded(logger, call.CallId, reason);
@@ -109,7 +127,7 @@ internal sealed class CallCommands(IStorage storage, ITransport transport, Mailb
         {
             var side = next.CallerGoneSince != call.CallerGoneSince ? CallSide.Caller : CallSide.Callee;
             await storage.Calls.SetPresenceAsync(call.CallId, side, side == CallSide.Caller ? next.CallerGoneSince : next.CalleeGoneSince, cancellationToken).ConfigureAwait(false);
-            ActiveCalls.Remove(call.CallId); // presence is part of the record the cache holds
+            Recent.Remove(call.CallId); // presence is part of the record the cache holds
         }
 
         // From here on the change is made: finish it whatever happens to the request. Lifecycle entries always append.
@@ -141,7 +159,7 @@ internal sealed class CallCommands(IStorage storage, ITransport transport, Mailb
         switch (result.Status)
         {
             case MailboxAppendStatus.CallNotOpen:
-                ActiveCalls.Remove(call.CallId);
+                Recent.Remove(call.CallId);
                 var fresh = await storage.Calls.GetAsync(call.CallId, CancellationToken.None).ConfigureAwait(false);
                 if (fresh is not null && fresh.State != CallState.Ended && fresh.State != call.State)
                 {
@@ -224,11 +242,13 @@ internal sealed class CallCommands(IStorage storage, ITransport transport, Mailb
     }
 }
 
-/// <summary>Active call records seen recently on this instance, each kept for one second, at most 100,000 at once.</summary>
-internal sealed class ActiveCallCache(TimeProvider time)
+/// <summary>Call records seen recently on this instance: an open call's for one second, an ended call's (final) for
+/// thirty; at most 100,000 at once.</summary>
+internal sealed class RecentCallCache(TimeProvider time)
 {
     private const int MaxEntries = 100_000;
-    private static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan OpenLifetime = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan EndedLifetime = TimeSpan.FromSeconds(30);
     private readonly ConcurrentDictionary<string, (CallRecord Call, long Until)> _calls = new(StringComparer.Ordinal);
 
     public CallRecord? TryGet(string callId) =>
@@ -236,16 +256,12 @@ internal sealed class ActiveCallCache(TimeProvider time)
 
     public void Set(CallRecord call)
     {
-        if (call.State != CallState.Active)
-        {
-            Remove(call.CallId);
-            return;
-        }
         if (_calls.Count >= MaxEntries)
         {
             _calls.Clear();
         }
-        _calls[call.CallId] = (call, time.GetTimestamp() + (long)(Lifetime.TotalSeconds * time.TimestampFrequency));
+        var lifetime = call.State == CallState.Ended ? EndedLifetime : OpenLifetime;
+        _calls[call.CallId] = (call, time.GetTimestamp() + (long)(lifetime.TotalSeconds * time.TimestampFrequency));
     }
 
     public void Remove(string callId) => _calls.TryRemove(callId, out _);
