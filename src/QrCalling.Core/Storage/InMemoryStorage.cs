@@ -22,4 +22,6 @@ public sealed class InMemoryStorage : IStorage
     public IMailboxStore Mailbox => _mailbox;
     /// <inheritdoc />
     public ValueTask PingAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    /// <inheritdoc />
+    public IMessageStore Messages { get; } = new InMemoryMessageStore();
 }
