@@ -41,7 +41,7 @@ public sealed class MailboxWindowTests : IAsyncLifetime
 
         var applied = await PostgresMigrator.MigrateAsync(PostgresTestDatabase.DataSource, _schema);
 
-        Assert.Equal(PostgresMigrator.LatestVersion - 2, applied);
+        Assert.Equal(PostgresMigrator.Versions.Count(v => v > 2), applied);
         Assert.Equal(2L * toCallee.Size, await storage.Mailbox.GetPendingBytesAsync(active.CallId, CallSide.Callee, CancellationToken.None));
         Assert.Equal(toCaller.Size, await storage.Mailbox.GetPendingBytesAsync(active.CallId, CallSide.Caller, CancellationToken.None));
         Assert.Equal(toCallee.Size, await storage.Mailbox.GetPendingBytesAsync(ringing.CallId, CallSide.Callee, CancellationToken.None));
