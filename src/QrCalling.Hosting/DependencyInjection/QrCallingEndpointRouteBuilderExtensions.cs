@@ -55,6 +55,7 @@ public static class QrCallingEndpointRouteBuilderExtensions
         var api = endpoints.MapGroup(options.RoutePrefix).WithTags("QrCalling");
         api.AddEndpointFilter(GuardAsync);
         QrCallingEndpoints.Map(api);
+        MessageEndpoints.Map(api);
 
         var hub = endpoints.MapHub<CallHub>(options.HubPath);
         hub.Add(b => b.RequestDelegate = OriginGuard.Wrap(b.RequestDelegate!));
