@@ -3,6 +3,7 @@
 import { $, api, ApiError, catchStrayErrors, connectHub, debugState, describeError, el, hubErrorCode, setHubState, show } from './api.js';
 import { CallSession, renderCallView, routeCallEvents } from './call.js';
 import { CallNotifier, RingTone, showAttention } from './ringer.js';
+import { loadMessages } from './messages.js';
 
 const TOKEN_KEY = 'qrcalling.owner.token';
 const DEVICE_KEY = 'qrcalling.owner.deviceId';
@@ -81,6 +82,7 @@ function signOut(message = '') {
   show($('sign-out'), false);
   show($('offline-banner'), false);
   show($('missed'), false);
+  $('messages').replaceChildren();
   $('auth-error').textContent = message;
 }
 
@@ -91,7 +93,7 @@ async function enter(accessToken) {
   show($('signed-in'), true);
   show($('sign-out'), true);
   updateNotifyButton();
-  await Promise.all([goOnline(), loadCodes(), loadHistory()]);
+  await Promise.all([goOnline(), loadCodes(), loadHistory(), refreshMessages()]);
 }
 
 // ---- staying reachable ----
@@ -475,3 +477,9 @@ const saved = JSON.parse(localStorage.getItem(TOKEN_KEY) || 'null');
 if (saved && new Date(saved.expiresAt) > new Date(Date.now() + 60000)) {
   enter(saved.accessToken).catch(() => signOut());
 }
+
+// ---- messages callers left (decrypted in this browser) ----
+function refreshMessages() {
+  return loadMessages($('messages'), { token, onError: (text) => { $('messages-error').textContent = text; } });
+}
+$('refresh-messages').addEventListener('click', refreshMessages);
