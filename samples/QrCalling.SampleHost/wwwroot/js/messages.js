@@ -137,7 +137,7 @@ function accountOf(token) {
 
 /**
  * This browser's key pair for the account (made once; the private key cannot be exported) and its id; registers the
- * public key when the server holds another one or none, so this browser is where new messages can be read.
+ * public key, so this browser is where new messages can be read.
  */
 export async function ensureMessageKey(token) {
   const name = `owner:${accountOf(token)}`;
@@ -147,13 +147,8 @@ export async function ensureMessageKey(token) {
     await idb('readwrite', (s) => s.put(pair, name));
   }
   const publicKey = b64url(await crypto.subtle.exportKey('raw', pair.publicKey));
-  let registered = null;
-  try {
-    registered = await api('/message-key', { token });
-  } catch (e) {
-    if (e.code !== 'not_found') throw e;
-  }
-  if (registered?.publicKey !== publicKey) registered = await api('/message-key', { method: 'PUT', token, body: { publicKey } });
+  // Registering is idempotent; doing it on every load makes this browser the one new messages are sealed for.
+  const registered = await api('/message-key', { method: 'PUT', token, body: { publicKey } });
   return { privateKey: pair.privateKey, keyId: registered.keyId };
 }
 
