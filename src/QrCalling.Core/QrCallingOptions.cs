@@ -127,8 +127,9 @@ public sealed class QrCallingOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:01:00", "365.00:00:00")]
     public TimeSpan MessageRetention { get; set; } = TimeSpan.FromDays(7);
 
-    /// <summary>How long after an unanswered call ended its caller may still leave a message. Default 10 minutes. Together
-    /// with <see cref="RingTimeout"/> at most <see cref="MaxCallDuration"/> (the call token's lifetime).</summary>
+    /// <summary>How long after an unanswered call ended its caller may still leave a message. Default 10 minutes. The
+    /// caller leaves it with its call token, so the window also ends when the token expires (<see cref="MaxCallDuration"/>
+    /// after the call started).</summary>
     [Range(typeof(TimeSpan), "00:00:10", "1.00:00:00")]
     public TimeSpan MessageWindow { get; set; } = TimeSpan.FromMinutes(10);
 
@@ -157,12 +158,6 @@ public sealed class QrCallingOptions : IValidatableObject
             yield return new ValidationResult(
                 $"{SectionName}:{nameof(RingingMailboxBytes)} and {SectionName}:{nameof(MailboxBytesPerSide)} must hold at least one signal of {nameof(MaxSignalDataBytes)} ({MaxSignalDataBytes}) plus {MailboxEntry.Overhead} bytes.",
                 [nameof(RingingMailboxBytes), nameof(MailboxBytesPerSide)]);
-        }
-        if (RingTimeout + MessageWindow > MaxCallDuration)
-        {
-            yield return new ValidationResult(
-                $"{SectionName}:{nameof(MessageWindow)} plus {nameof(RingTimeout)} must be at most {nameof(MaxCallDuration)} ({MaxCallDuration}): the caller leaves a message with its call token.",
-                [nameof(MessageWindow)]);
         }
         for (var i = 0; i < PreviousPeppers.Count; i++)
         {

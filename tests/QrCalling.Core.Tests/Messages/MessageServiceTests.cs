@@ -16,7 +16,6 @@ public sealed class MessageServiceTests
 
     public static TheoryData<string, Action<QrCallingOptions>> BadOptions() => new()
     {
-        { nameof(QrCallingOptions.MessageWindow), o => { o.MaxCallDuration = TimeSpan.FromMinutes(5); o.MessageWindow = TimeSpan.FromMinutes(10); } },
         { nameof(QrCallingOptions.MessageWindow), o => o.MessageWindow = TimeSpan.FromSeconds(1) },
         { nameof(QrCallingOptions.MessageRetention), o => o.MessageRetention = TimeSpan.Zero },
         { nameof(QrCallingOptions.MaxMessageCiphertextBytes), o => o.MaxMessageCiphertextBytes = 10 },
