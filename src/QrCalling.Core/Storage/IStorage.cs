@@ -20,6 +20,10 @@ public interface IStorage
 
     /// <summary>Checks that the backend answers (used by the readiness health check).</summary>
     ValueTask PingAsync(CancellationToken cancellationToken);
+
+    /// <summary>Leave-a-message: owners' message keys and the encrypted messages callers left. The default throws
+    /// <see cref="NotSupportedException"/>, for adapters written before messages; the built-in adapters implement it.</summary>
+    IMessageStore Messages => throw new NotSupportedException($"{GetType().Name} does not store messages.");
 }
 
 /// <summary>Storage of codes, keyed by id and by the keyed hash of the token.</summary>
