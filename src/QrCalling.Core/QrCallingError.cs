@@ -41,6 +41,14 @@ public static class QrCallingErrorCodes
     /// <summary>The code the call was started from does not allow this media, e.g. a chat in the call of a voice-only
     /// code (HTTP 403).</summary>
     public const string MediaNotAllowed = "media_not_allowed";
+    /// <summary>The caller of this call already left its one message (HTTP 409).</summary>
+    public const string MessageExists = "message_exists";
+    /// <summary>The time to leave a message after the call has passed (HTTP 409).</summary>
+    public const string MessageWindowClosed = "message_window_closed";
+    /// <summary>The owner registered no key for messages, so none can be left (HTTP 404).</summary>
+    public const string MessagesUnavailable = "messages_unavailable";
+    /// <summary>The owner holds as many unread messages as allowed; nothing was stored (HTTP 429).</summary>
+    public const string InboxFull = "inbox_full";
 }
 
 /// <summary>An expected, typed failure of a QrCalling operation: a stable <see cref="Code"/> from

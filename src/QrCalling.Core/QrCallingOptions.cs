@@ -117,6 +117,31 @@ public sealed class QrCallingOptions : IValidatableObject
     [Range(1, 100_000)]
     public int SweepBatchSize { get; set; } = 500;
 
+    /// <summary>Whether <c>POST /scan</c> tells a scanner if the owner can be rung now (<c>reachable</c>): a deliberate,
+    /// coarse trade-off (whoever holds the sticker learns whether the owner is online now, nothing else). False omits the
+    /// field for every code. Default true.</summary>
+    public bool ShowReachability { get; set; } = true;
+
+    /// <summary>How long a message left after an unanswered call is kept (ciphertext only) unless its owner deletes it
+    /// first. Default 7 days.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "365.00:00:00")]
+    public TimeSpan MessageRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>How long after an unanswered call ended its caller may still leave a message. Default 10 minutes. The
+    /// caller leaves it with its call token, so the window also ends when the token expires (<see cref="MaxCallDuration"/>
+    /// after the call started).</summary>
+    [Range(typeof(TimeSpan), "00:00:10", "1.00:00:00")]
+    public TimeSpan MessageWindow { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Cap on a message's ciphertext in bytes (decoded, AES-GCM tag included). Default 4 KiB.</summary>
+    [Range(64, 64 * 1024)]
+    public int MaxMessageCiphertextBytes { get; set; } = 4 * 1024;
+
+    /// <summary>Most unexpired messages one owner may hold; one more is refused with <c>inbox_full</c> (nothing is dropped,
+    /// so a flood cannot push out messages the owner has not read). Default 50.</summary>
+    [Range(1, 100_000)]
+    public int MaxStoredMessagesPerOwner { get; set; } = 50;
+
     /// <summary>Rules across members that attributes cannot express: <see cref="DefaultCodeLifetime"/> lies within
     /// (0, <see cref="MaxCodeLifetime"/>], and every previous pepper is at least 16 characters like <see cref="Pepper"/>.</summary>
     /// <param name="validationContext">The validation context.</param>

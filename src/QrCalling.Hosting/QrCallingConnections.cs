@@ -11,12 +11,16 @@ public sealed class QrCallingConnections
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, (string OwnerId, HubCallerContext Context)> _owners = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _perOwner = new(StringComparer.Ordinal); // open connections per owner
 
     internal void Opened(string ownerId, HubCallerContext context)
     {
         lock (_lock)
         {
-            _owners[context.ConnectionId] = (ownerId, context);
+            if (_owners.TryAdd(context.ConnectionId, (ownerId, context)))
+            {
+                _perOwner[ownerId] = _perOwner.GetValueOrDefault(ownerId) + 1;
+            }
         }
     }
 
@@ -24,7 +28,19 @@ public sealed class QrCallingConnections
     {
         lock (_lock)
         {
-            _owners.Remove(connectionId);
+            if (_owners.Remove(connectionId, out var closed) && --_perOwner[closed.OwnerId] == 0)
+            {
+                _perOwner.Remove(closed.OwnerId);
+            }
+        }
+    }
+
+    /// <summary>True while the owner has at least one open hub connection on this instance.</summary>
+    internal bool HasConnection(string ownerId)
+    {
+        lock (_lock)
+        {
+            return _perOwner.ContainsKey(ownerId);
         }
     }
 

@@ -26,6 +26,9 @@ internal sealed class PostgresDatabase
 
     public NpgsqlDataSource DataSource => _dataSource;
 
+    /// <summary>The command timeout in seconds (for batches built outside <see cref="Command"/>).</summary>
+    public int CommandTimeoutSeconds => _commandTimeoutSeconds;
+
     public NpgsqlCommand Command(string sql)
     {
         var command = _dataSource.CreateCommand(sql);

@@ -27,6 +27,10 @@ public static partial class PostgresMigrator
     /// <summary>The latest migration version this assembly knows.</summary>
     public static int LatestVersion => Migrations.Value[^1].Version;
 
+    /// <summary>Every migration version this assembly knows, ascending (numbers may skip one that another branch of the
+    /// code took).</summary>
+    internal static IReadOnlyList<int> Versions => [.. Migrations.Value.Select(m => m.Version)];
+
     internal static async Task<int> MigrateAsync(NpgsqlDataSource dataSource, string schema, ILogger logger, CancellationToken cancellationToken) =>
         await MigrateAsync(dataSource, schema, int.MaxValue, logger, cancellationToken).ConfigureAwait(false);
 

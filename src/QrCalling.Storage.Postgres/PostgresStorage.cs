@@ -33,4 +33,7 @@ internal sealed class PostgresStorage : IStorage
 
     public async ValueTask PingAsync(CancellationToken cancellationToken) =>
         await _db.ScalarAsync("SELECT 1", [], "ping", cancellationToken).ConfigureAwait(false);
+
+    public IMessageStore Messages => _messages ??= new PostgresMessageStore(_db);
+    private PostgresMessageStore? _messages;
 }

@@ -52,6 +52,9 @@ internal sealed class RedisStorage : IStorage, IAsyncDisposable
     public async ValueTask PingAsync(CancellationToken cancellationToken) =>
         await Connection.RunAsync(nameof(PingAsync), db => db.PingAsync(), cancellationToken).ConfigureAwait(false);
 
+    public IMessageStore Messages => _messages ??= new RedisMessageStore(this);
+    private RedisMessageStore? _messages;
+
     /// <summary>Milliseconds from the store's clock until <paramref name="deadline"/>, at least <see cref="MinimumTtl"/>.</summary>
     internal long TtlMs(DateTimeOffset deadline) => Math.Max((long)(deadline - Time.GetUtcNow()).TotalMilliseconds, (long)MinimumTtl.TotalMilliseconds);
 

@@ -133,6 +133,8 @@ public class CoreBenchmarks
         public ICodeStore Codes => _codes ??= new RecyclingCodeStore(this);
         public ICallStore Calls => _inner.Calls;
         public IMailboxStore Mailbox => _inner.Mailbox;
+        public IPushSubscriptionStore PushSubscriptions => _inner.PushSubscriptions;
+        public IMessageStore Messages => _inner.Messages;
         public ValueTask PingAsync(CancellationToken cancellationToken) => default;
 
         private sealed class RecyclingCodeStore(RecyclingStorage owner) : ICodeStore

@@ -176,6 +176,8 @@ internal sealed class PickyStorage : IStorage
     public ICodeStore Codes { get; }
     public ICallStore Calls { get; }
     public IMailboxStore Mailbox { get; }
+    public IPushSubscriptionStore PushSubscriptions => _inner.PushSubscriptions;
+    public IMessageStore Messages => _inner.Messages;
 
     public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
 }

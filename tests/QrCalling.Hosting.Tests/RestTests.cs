@@ -235,6 +235,8 @@ public sealed class RestTests
         public ICodeStore Codes => Down ? throw new StorageUnavailableException() : _inner.Codes;
         public ICallStore Calls => Down ? throw new StorageUnavailableException() : _inner.Calls;
         public IMailboxStore Mailbox => Down ? throw new StorageUnavailableException() : _inner.Mailbox;
+        public IPushSubscriptionStore PushSubscriptions => Down ? throw new StorageUnavailableException() : _inner.PushSubscriptions;
+        public IMessageStore Messages => Down ? throw new StorageUnavailableException() : _inner.Messages;
         public ValueTask PingAsync(CancellationToken cancellationToken) => Down ? throw new StorageUnavailableException() : ValueTask.CompletedTask;
     }
 }

@@ -87,6 +87,8 @@ internal sealed class CountingStorage : IStorage
     public ICodeStore Codes => _inner.Codes;
     public ICallStore Calls => _calls;
     public IMailboxStore Mailbox => _inner.Mailbox;
+    public IPushSubscriptionStore PushSubscriptions => _inner.PushSubscriptions;
+    public IMessageStore Messages => _inner.Messages;
     public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
 
     private sealed class CountingCallStore(ICallStore inner) : ICallStore

@@ -41,7 +41,7 @@ public sealed class MailboxWindowTests : IAsyncLifetime
 
         var applied = await PostgresMigrator.MigrateAsync(PostgresTestDatabase.DataSource, _schema);
 
-        Assert.Equal(await ScalarAsync($"SELECT count(*) FROM \"{_schema}\".schema_version WHERE version > 2"), applied);
+        Assert.Equal(PostgresMigrator.Versions.Count(v => v > 2), applied);
         Assert.Equal(MediaKinds.All, (await storage.Calls.GetAsync(quiet.CallId, CancellationToken.None))!.CodeMedia);
         Assert.Equal(CallState.Active, (await storage.Calls.GetAsync(active.CallId, CancellationToken.None))!.State);
         Assert.Equal(2L * toCallee.Size, await storage.Mailbox.GetPendingBytesAsync(active.CallId, CallSide.Callee, CancellationToken.None));

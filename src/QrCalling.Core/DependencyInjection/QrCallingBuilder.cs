@@ -76,6 +76,18 @@ public static class QrCallingServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<CodeService>>(),
             sp.GetRequiredService<QrCallingMetrics>()));
+        // Leave-a-message and reachability (IOwnerPresence comes from the hosting package, like ITransport).
+        services.TryAddSingleton(sp => new QrCalling.Messages.MessageService(
+            sp.GetRequiredService<IStorage>(),
+            sp.GetRequiredService<IOptions<QrCallingOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<QrCalling.Messages.MessageService>>()));
+        services.TryAddSingleton(sp => new CodeReachability(
+            sp.GetRequiredService<IStorage>(),
+            sp.GetRequiredService<TokenHasher>(),
+            sp.GetRequiredService<QrCalling.Transport.IOwnerPresence>(),
+            sp.GetRequiredService<IOptions<QrCallingOptions>>(),
+            sp.GetRequiredService<TimeProvider>()));
         return new QrCallingBuilder(services);
     }
 }

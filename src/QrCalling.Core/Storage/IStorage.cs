@@ -14,12 +14,14 @@ public interface IStorage
     ICallStore Calls { get; }
     /// <summary>Per-call mailboxes.</summary>
     IMailboxStore Mailbox { get; }
-    /// <summary>Web Push subscriptions and the generated VAPID keys. The default throws
-    /// <see cref="NotSupportedException"/>, for adapters written before push; the built-in adapters implement it.</summary>
-    IPushSubscriptionStore PushSubscriptions => throw new NotSupportedException($"{GetType().Name} does not store Web Push subscriptions.");
+    /// <summary>Web Push subscriptions and the generated VAPID keys.</summary>
+    IPushSubscriptionStore PushSubscriptions { get; }
 
     /// <summary>Checks that the backend answers (used by the readiness health check).</summary>
     ValueTask PingAsync(CancellationToken cancellationToken);
+
+    /// <summary>Leave-a-message: owners' message keys and the encrypted messages callers left.</summary>
+    IMessageStore Messages { get; }
 }
 
 /// <summary>Storage of codes, keyed by id and by the keyed hash of the token.</summary>

@@ -24,4 +24,6 @@ public sealed class InMemoryStorage : IStorage
     public IPushSubscriptionStore PushSubscriptions { get; } = new InMemoryPushSubscriptionStore();
     /// <inheritdoc />
     public ValueTask PingAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    /// <inheritdoc />
+    public IMessageStore Messages { get; } = new InMemoryMessageStore();
 }

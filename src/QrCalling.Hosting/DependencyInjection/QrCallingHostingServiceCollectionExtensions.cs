@@ -91,13 +91,15 @@ public static class QrCallingHostingServiceCollectionExtensions
                 var origins = hostingOptions.Value.CorsOrigins.ToArray();
                 if (origins.Length > 0)
                 {
-                    cors.AddPolicy(CorsPolicyName, p => p.WithOrigins(origins).AllowAnyHeader().WithMethods("GET", "POST").AllowCredentials());
+                    cors.AddPolicy(CorsPolicyName, p => p.WithOrigins(origins).AllowAnyHeader().WithMethods("GET", "POST", "PUT", "DELETE").AllowCredentials());
                 }
             });
         services.AddAuthorization();
         services.AddProblemDetails();
         services.AddOpenApi();
         services.AddHostedService<CallSweepService>();
+        services.AddHostedService<MessageSweepService>();
+        services.TryAddSingleton<QrCalling.Transport.IOwnerPresence, SignalROwnerPresence>();
 
         // ASP.NET Core's request-start and request-finish lines (Information) print the query string, which holds the
         // call token (?access_token=) of browser hub connections. Keep that category at Warning so no token is logged.

@@ -24,7 +24,9 @@ internal sealed record QrRequest(string? Payload, string? Format, int? PixelsPer
 
 internal sealed record PayloadRequest(string? Payload);
 
-internal sealed record ScanResponse(string Label, IReadOnlyList<string> Media);
+/// <summary>The scan preview; <c>reachable</c> (additive) is left out when not shown (see <c>ShowReachability</c>).</summary>
+internal sealed record ScanResponse(string Label, IReadOnlyList<string> Media,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] bool? Reachable = null);
 
 internal sealed record StartCallRequest(string? Payload, string? Media, ProofOfWorkSolution? Proof = null);
 

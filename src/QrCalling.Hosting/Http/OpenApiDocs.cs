@@ -30,6 +30,7 @@ internal static class OpenApiDocs
     public const string MailboxTag = "Call mailbox";
     public const string DevicesTag = "Owner devices";
     public const string PushTag = "Web Push";
+    public const string MessagesTag = "Messages";
     public const string HubTag = "Hub (SignalR)";
 
     /// <summary>The anchor of the hub's section in docs/protocol.md (GitHub's heading slug).</summary>
@@ -38,6 +39,28 @@ internal static class OpenApiDocs
     /// <summary>A payload that parses (all-zero token, right checksum) but names no code: the examples of
     /// <c>/scan</c> and <c>/calls</c> are well-formed and answer <c>404 unavailable</c>.</summary>
     public static string ExamplePayload { get; } = CodePayload.Format(CodeToken.FromBytes(new byte[CodeToken.Length]));
+
+    /// <summary>For a route that carries its own summary and description: its tag, who may call it and an example body.</summary>
+    public static RouteHandlerBuilder Documented(this RouteHandlerBuilder builder, string tag, OperationAccess access, Func<JsonNode>? example = null) =>
+        builder.WithTags(tag).WithMetadata(new OperationDoc("", "", tag, access, example));
+
+    /// <summary>The example of <c>PUT /message-key</c>: a valid public key (a fresh P-256 point).</summary>
+    public static JsonNode ExampleMessageKey() => new JsonObject { ["publicKey"] = ExamplePoint() };
+
+    /// <summary>The example of <c>POST /calls/{callId}/message</c>: well-formed parts (the server cannot check the sealing).</summary>
+    public static JsonNode ExampleMessage() => new JsonObject
+    {
+        ["ephemeralPublicKey"] = ExamplePoint(),
+        ["iv"] = Microsoft.AspNetCore.WebUtilities.WebEncoders.Base64UrlEncode(new byte[12]),
+        ["ciphertext"] = Microsoft.AspNetCore.WebUtilities.WebEncoders.Base64UrlEncode(new byte[48]),
+    };
+
+    private static string ExamplePoint()
+    {
+        using var ecdh = System.Security.Cryptography.ECDiffieHellman.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var point = ecdh.ExportParameters(false).Q;
+        return Microsoft.AspNetCore.WebUtilities.WebEncoders.Base64UrlEncode([0x04, .. point.X!, .. point.Y!]);
+    }
 
     /// <summary>Applies an operation's documentation: summary, description, tag, and the metadata the transformers read.</summary>
     public static RouteHandlerBuilder Describe(this RouteHandlerBuilder builder, OperationDoc doc) =>
@@ -206,6 +229,7 @@ internal static class OpenApiDocs
         (MailboxTag, "Signaling and chat over REST for clients without a persistent connection (the hub does the same live)."),
         (DevicesTag, "Credentials for connecting: owner devices and single-use hub tickets."),
         (PushTag, "Ringing an owner whose page is closed: Web Push subscriptions (with AddWebPush)."),
+        (MessagesTag, "Leave-a-message: after an unanswered call the caller may leave one message sealed to the owner's key; the server keeps ciphertext only."),
         (HubTag, HubMarkdown),
     ];
 

@@ -294,7 +294,7 @@ internal static class QrCallingEndpoints
     private static string QrLinkBase(HttpContext http, QrCallingOptions options) =>
         options.PublicBaseUrl ?? $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}/c";
 
-    private static async Task<IResult> ScanAsync(HttpContext http, CodeService codes, CancellationToken cancellationToken)
+    private static async Task<IResult> ScanAsync(HttpContext http, CodeService codes, CodeReachability reachability, CancellationToken cancellationToken)
     {
         var (body, error) = await RequestReader.ReadAsync<PayloadRequest>(http.Request, RequestReader.SmallBodyBytes, cancellationToken);
         if (error is not null)
@@ -303,7 +303,8 @@ internal static class QrCallingEndpoints
         }
         var result = await codes.ScanAsync(body!.Payload, cancellationToken);
         return result.IsSuccess
-            ? ApiResults.Json(new ScanResponse(result.Value.Label, MediaKinds.ToWireNames(result.Value.Media)))
+            ? ApiResults.Json(new ScanResponse(result.Value.Label, MediaKinds.ToWireNames(result.Value.Media),
+                await reachability.OfPayloadAsync(body.Payload, cancellationToken)))
             : ApiResults.Problem(result.Error!);
     }
 

@@ -171,6 +171,8 @@ internal sealed class QrCallingOpenApiTransformer(QrCallingOpenApiOptions option
         [typeof(PushSubscriptionRequest)] = ["endpoint", "keys"],
         [typeof(PushSubscriptionKeys)] = ["p256dh", "auth"],
         [typeof(PushUnsubscribeRequest)] = ["endpoint"],
+        [typeof(MessageKeyRequest)] = ["publicKey"],
+        [typeof(LeaveMessageRequest)] = ["ephemeralPublicKey", "iv", "ciphertext"],
     };
 
     private static IEnumerable<(string Property, string[] Values)> EnumsOf(Type type)

@@ -126,6 +126,8 @@ internal sealed class HookedStorage : IStorage, IMailboxStore
     public ICodeStore Codes => Inner.Codes;
     public ICallStore Calls => CountedCalls;
     public IMailboxStore Mailbox => this;
+    public IPushSubscriptionStore PushSubscriptions => Inner.PushSubscriptions;
+    public IMessageStore Messages => Inner.Messages;
 
     /// <summary>The call store, counting reads of one call by id (what the cache of recent calls saves).</summary>
     public CountingCallStore CountedCalls => _countedCalls ??= new CountingCallStore(Inner.Calls);

@@ -128,6 +128,8 @@ public sealed class CodeResolverTests
         public ICodeStore Codes => _inner.Codes;
         public ICallStore Calls => this;
         public IMailboxStore Mailbox => _inner.Mailbox;
+        public IPushSubscriptionStore PushSubscriptions => _inner.PushSubscriptions;
+        public IMessageStore Messages => _inner.Messages;
         public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
 
         public async ValueTask CreateAsync(CallRecord call, CancellationToken cancellationToken)
@@ -159,6 +161,8 @@ public sealed class CodeResolverTests
         public ICodeStore Codes => this;
         public ICallStore Calls => _inner.Calls;
         public IMailboxStore Mailbox => _inner.Mailbox;
+        public IPushSubscriptionStore PushSubscriptions => _inner.PushSubscriptions;
+        public IMessageStore Messages => _inner.Messages;
         public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
 
         public ValueTask CreateAsync(CodeRecord code, CancellationToken cancellationToken) => _inner.Codes.CreateAsync(code, cancellationToken);

@@ -4,6 +4,7 @@
 import { $, api, catchStrayErrors, connectHub, debugState, describeError, setHubState, show } from './api.js';
 import { acquireMedia, CallSession, MediaProblem, renderCallView, routeCallEvents } from './call.js';
 import { solveProof } from './pow.js';
+import { offerMessage, reachabilityText } from './messages.js';
 
 const CALL_KEY = 'qrcalling.caller.call';
 const debug = debugState();
@@ -42,6 +43,13 @@ function showCodeView() {
   show($('call'), false);
   show($('code'), true);
   $('code-label').textContent = codeInfo.label || 'Call';
+  // reachable: the owner's devices are online now (coarse; absent when the server does not say).
+  $('code-reach').textContent = reachabilityText(codeInfo.reachable);
+  $('code-reach').dataset.reachable = String(codeInfo.reachable ?? '');
+  show($('leave-message'), codeInfo.reachable === false);
+  $('leave-message').disabled = false;
+  $('leave-message').onclick = leaveMessageNow;
+  show($('message'), false);
   for (const button of mediaButtons()) {
     button.hidden = !codeInfo.media.includes(button.dataset.media);
     button.disabled = false;
@@ -196,7 +204,12 @@ async function joinCall(saved, { localStream = null, rejoin = false } = {}) {
     localStream,
     restored: rejoin ? saved : undefined,
     persist: (state) => { if (loadCall()?.callId === saved.callId) saveCall({ ...saved, ...state }); },
-    onEnded: () => { clearCall(); setTimeout(() => connection.stop(), 0); },
+    onEnded: (reason) => {
+      clearCall();
+      setTimeout(() => connection.stop(), 0);
+      // Nobody answered: the caller may leave one message, sealed for the owner.
+      if (UNANSWERED.has(reason)) showMessageBox(saved);
+    },
     onCallAgain: payload ? () => { closeCall(); startCall(saved.media); } : null,
     onClose: closeCall,
   });
@@ -225,8 +238,42 @@ async function freshIceServers(saved) {
   }
 }
 
+const UNANSWERED = new Set(['missed', 'rejected', 'canceled']);
+
+function showMessageBox(saved) {
+  show($('message'), true);
+  offerMessage($('message'), { callId: saved.callId, callToken: saved.callToken }).catch((e) => console.warn('message', e));
+}
+
+/** The owner is not reachable: a message needs a call of its own (its token authorizes the one message), so start one
+ * and hang it up at once (it ends "canceled" without ringing anyone who is online), then offer the message box. */
+async function leaveMessageNow() {
+  $('code-error').textContent = '';
+  $('leave-message').disabled = true;
+  for (const button of mediaButtons()) button.disabled = true;
+  try {
+    const started = await startWithProof(codeInfo.media.includes('chat') ? 'chat' : codeInfo.media[0]);
+    const connection = connectHub(async () => (await api('/hub-tickets', { method: 'POST', token: started.callToken })).ticket);
+    await connection.start();
+    try {
+      await connection.invoke('Hangup', started.callId);
+    } finally {
+      connection.stop();
+    }
+    show($('code'), false);
+    showMessageBox({ callId: started.callId, callToken: started.callToken });
+  } catch (e) {
+    $('code-error').textContent = describeError(e, 'leave a message');
+    $('leave-message').disabled = false;
+    for (const button of mediaButtons()) button.disabled = false;
+  } finally {
+    $('code-status').textContent = '';
+  }
+}
+
 function closeCall() {
   show($('call'), false);
+  show($('message'), false);
   session = null;
   if (codeInfo && payload) showCodeView();
   else show($('scan'), true);

@@ -5,6 +5,7 @@ import { CallSession, renderCallView, routeCallEvents } from './call.js';
 import { CallNotifier, RingTone, showAttention } from './ringer.js';
 import { attachLabelCounter, clearCodes, codeCreated, initCodes, labelProblem, loadCodes, refreshCodesSoon } from './codes.js';
 import { readCode } from './code-vault.js';
+import { loadMessages } from './messages.js';
 import { clearOwnerCall, loadOwnerCall, persistOwnerCall, saveOwnerCall, stillActive } from './owner-rejoin.js';
 
 const TOKEN_KEY = 'qrcalling.owner.token';
@@ -88,6 +89,7 @@ function signOut(message = '') {
   show($('sign-out'), false);
   show($('offline-banner'), false);
   show($('missed'), false);
+  $('messages').replaceChildren();
   $('auth-error').textContent = message;
 }
 
@@ -98,7 +100,7 @@ async function enter(accessToken) {
   show($('signed-in'), true);
   show($('sign-out'), true);
   updateNotifyButton();
-  await Promise.all([goOnline(), loadCodes(), loadHistory()]);
+  await Promise.all([goOnline(), loadCodes(), loadHistory(), refreshMessages()]);
 }
 
 // ---- staying reachable ----
@@ -491,3 +493,9 @@ const saved = JSON.parse(localStorage.getItem(TOKEN_KEY) || 'null');
 if (saved && new Date(saved.expiresAt) > new Date(Date.now() + 60000)) {
   enter(saved.accessToken).catch(() => signOut());
 }
+
+// ---- messages callers left (decrypted in this browser) ----
+function refreshMessages() {
+  return loadMessages($('messages'), { token, onError: (text) => { $('messages-error').textContent = text; } });
+}
+$('refresh-messages').addEventListener('click', refreshMessages);
