@@ -375,7 +375,7 @@ public sealed class CodeManagementTests(BrowserFixture browser)
     }
 
     [Fact]
-    public async Task VoiceOnlyCode_CallerPageOffersNoChatInTheCall()
+    public async Task VoiceOnlyCode_NeitherPageOffersChatInTheCall()
     {
         await using var server = await SampleHostServer.StartAsync();
         await using var context = await ContextAsync("phone", server.BaseUrl);
@@ -394,6 +394,12 @@ public sealed class CodeManagementTests(BrowserFixture browser)
         await Expect(caller.Locator("#call .chat")).ToBeHiddenAsync();
         await Expect(caller.GetByTestId("chat-input")).ToBeHiddenAsync();
         await WebApp.ScreenshotAsync(caller, "voice-only-call-phone");
+        // The owner's side too: IncomingCall's codeMedia says the code allows no chat.
+        await owner.GetByTestId("accept").ClickAsync(new() { Timeout = 10_000 });
+        await Expect(owner.GetByTestId("call")).ToBeVisibleAsync(new() { Timeout = 10_000 });
+        await Expect(owner.Locator("#call .chat")).ToBeHiddenAsync();
+        await Expect(owner.GetByTestId("chat-input")).ToBeHiddenAsync();
+        await WebApp.ScreenshotAsync(owner, "voice-only-call-owner-phone");
         Assert.Empty(errors);
     }
 

@@ -171,7 +171,9 @@ public sealed class CodeManagementTests
         var callToken = started.GetProperty("callToken").GetString()!;
         var caller = await host.ConnectAsync(HttpTransportType.WebSockets, callToken: callToken);
         var rest = host.Client(bearer: callToken);
-        await device.WaitForAsync("IncomingCall");
+        // The ring tells the owner's app what the code allows, so it can leave chat out.
+        var incoming = await device.WaitForAsync("IncomingCall");
+        Assert.Equal(["audio"], incoming.GetProperty("codeMedia").EnumerateArray().Select(m => m.GetString()));
 
         // While ringing: the caller's early chat is refused, its early offer is not.
         var early = await Assert.ThrowsAsync<HubException>(() => caller.Connection.InvokeAsync<long>("Chat", callId, "Y2lwaGVy"));

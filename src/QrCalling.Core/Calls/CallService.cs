@@ -154,6 +154,7 @@ public sealed class CallService
         Label = call.Label,
         Media = MediaKinds.ToWireName(call.Media),
         ExpiresAt = call.RingExpiresAt,
+        CodeMedia = MediaKinds.ToWireNames(call.CodeMedia),
     };
 
     /// <summary>Resolves a call token to the caller actor of its call; null for an unknown, malformed or expired token.</summary>

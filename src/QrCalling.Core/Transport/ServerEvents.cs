@@ -30,6 +30,9 @@ public sealed record IncomingCallEvent : ServerEvent
     public required string Media { get; init; }
     /// <summary>When ringing stops.</summary>
     public required DateTimeOffset ExpiresAt { get; init; }
+    /// <summary>Additive: the media the call's code allows (wire names), so the owner's app can leave out what the server
+    /// would refuse in this call (chat in a voice-only code's call: <c>media_not_allowed</c>).</summary>
+    public IReadOnlyList<string>? CodeMedia { get; init; }
 }
 
 /// <summary><c>CallAccepted {callId}</c>: to the caller and the accepting device.</summary>

@@ -253,7 +253,9 @@ async function acceptCall(call) {
   stopRinging(call.callId);
   tabs?.postMessage({ type: 'handled', callId: call.callId });
   if (busy()) await session.hangup();
-  const saved = { callId: call.callId, calleeId: call.calleeId, media: call.media, label: call.label, lastSeq: 0 };
+  // codeMedia (additive in IncomingCall): no chat box where the code does not allow chat (the server refuses it).
+  const chatAllowed = Array.isArray(call.codeMedia) ? call.codeMedia.includes('chat') : true;
+  const saved = { callId: call.callId, calleeId: call.calleeId, media: call.media, label: call.label, chatAllowed, lastSeq: 0 };
   const current = openSession(saved);
   try {
     await hub.invoke('Accept', call.callId);
@@ -272,7 +274,7 @@ function openSession(saved, restored = undefined) {
   const ice = async () => (await authed(`/ice-servers?callId=${encodeURIComponent(saved.callId)}`)).iceServers;
   const current = new CallSession({
     hub, callId: saved.callId, myId: saved.calleeId, role: 'owner', media: saved.media, label: saved.label,
-    iceServers: ice, freshIceServers: ice, restored, persist: persistOwnerCall(saved),
+    chatAllowed: saved.chatAllowed ?? true, iceServers: ice, freshIceServers: ice, restored, persist: persistOwnerCall(saved),
     onEnded: () => { clearOwnerCall(); loadHistory(); renderIncoming(); },
     onClose: () => { show($('call'), false); if (session === current) session = null; renderIncoming(); },
   });
