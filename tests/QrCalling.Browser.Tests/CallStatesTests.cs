@@ -285,13 +285,37 @@ public sealed class CallStatesTests(BrowserFixture browser)
         var after = await caller.EvaluateAsync<string>("() => window.qrcallingDebug.pc.getSenders().find(s => s.track?.kind === 'video').track.id");
         Assert.NotEqual(before, after);
         await owner.WaitForFunctionAsync("() => document.querySelector('[data-testid=remote-video]').videoWidth > 0");
+
+        // Several microphones (Chromium's fake devices): a choice, which replaces the track that is sent and keeps the
+        // microphone muted.
+        await Expect(caller.GetByTestId("mic-select")).ToBeVisibleAsync();
+        var mics = await caller.GetByTestId("mic-select").Locator("option").EvaluateAllAsync<string[]>("os => os.map(o => o.value)");
+        Assert.True(mics.Length >= 2, $"{mics.Length} microphones listed");
+        const string SentAudio = "() => { const t = window.qrcallingDebug.pc.getSenders().find(s => s.track?.kind === 'audio').track; return [t.id, t.getSettings().deviceId, String(t.enabled)]; }";
+        var micBefore = await caller.EvaluateAsync<string[]>(SentAudio);
+        var otherMic = mics.First(m => m != micBefore[1]);
+        await caller.GetByTestId("mic-select").SelectOptionAsync(otherMic);
+        await caller.WaitForFunctionAsync($"() => window.qrcallingDebug.pc.getSenders().find(s => s.track?.kind === 'audio').track.id !== '{micBefore[0]}'");
+        var micAfter = await caller.EvaluateAsync<string[]>(SentAudio);
+        Assert.Equal((otherMic, "false"), (micAfter[1], micAfter[2]));
+        await Expect(caller.GetByTestId("muted-badge")).ToBeVisibleAsync();
+        // A speaker choice only where the browser can route audio (setSinkId) and has more than one output.
+        var speakers = await caller.EvaluateAsync<int>("async () => 'setSinkId' in HTMLMediaElement.prototype ? (await navigator.mediaDevices.enumerateDevices()).filter(d => d.kind === 'audiooutput' && d.deviceId).length : 0");
+        if (speakers >= 2)
+        {
+            await Expect(caller.GetByTestId("speaker-select")).ToBeVisibleAsync();
+        }
+        else
+        {
+            await Expect(caller.GetByTestId("speaker-select")).ToBeHiddenAsync();
+        }
         await WebApp.ScreenshotAsync(caller, $"call-screen-{device}", fullPage: false);
 
         // The owner hangs up: the caller sees why and for how long, and only "Call again" and "Close".
         await owner.GetByTestId("hangup").ClickAsync();
         await Expect(caller.GetByTestId("call-ended")).ToHaveTextAsync(new Regex("^The other side hung up\\. · 0:\\d\\d$"), new() { Timeout = 10_000 });
         await Expect(caller.GetByTestId("call-state")).ToHaveTextAsync("Call ended");
-        foreach (var gone in new[] { "hangup", "mute", "camera", "switch-camera", "chat-input", "call-timer", "direct-prompt" })
+        foreach (var gone in new[] { "hangup", "mute", "camera", "switch-camera", "mic-select", "chat-input", "call-timer", "direct-prompt" })
         {
             await Expect(caller.GetByTestId(gone)).ToBeHiddenAsync();
         }

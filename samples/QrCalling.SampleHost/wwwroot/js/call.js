@@ -157,6 +157,9 @@ export class CallSession {
     $('mute').onclick = () => this.toggleMute();
     $('camera').onclick = () => this.toggleCamera();
     $('switch-camera').onclick = () => this.switchCamera().catch((e) => this.showNote(describeError(e, 'switch the camera')));
+    $('devices').hidden = true;
+    $('mic-select').onchange = (e) => this.switchMicrophone(e.target.value).catch((err) => this.showNote(describeError(err, 'switch the microphone')));
+    $('speaker-select').onchange = (e) => this.switchSpeaker(e.target.value).catch((err) => this.showNote(describeError(err, 'switch the speaker')));
     $('hangup').onclick = () => this.hangup();
     $('call-again').onclick = () => this.onCallAgain?.();
     $('call-close').onclick = () => this.onClose?.();
@@ -341,6 +344,7 @@ export class CallSession {
   showLocal() {
     $('local-video').srcObject = this.localStream;
     this.updateCameraSwitch();
+    this.updateDeviceChoice();
   }
 
   stopLocal() {
@@ -372,6 +376,7 @@ export class CallSession {
     $('mute').hidden = true;
     $('camera').hidden = true;
     $('switch-camera').hidden = true;
+    $('devices').hidden = true;
     $('ip-notice').hidden = true;
     $('media-off').textContent = MEDIA_OFF_TEXT[this.mediaOff] ?? '';
     $('media-off').hidden = false;
@@ -709,6 +714,43 @@ export class CallSession {
     $('switch-camera').setAttribute('aria-label', `Switch camera (now ${next.label || 'camera ' + (this.cameraIndex + 1)})`);
   }
 
+  /** Microphone and speaker choice, shown when the device has more than one (a headset, a car's hands-free). A
+   *  speaker choice needs the browser's setSinkId. */
+  async updateDeviceChoice() {
+    if (!this.withMedia || !navigator.mediaDevices?.enumerateDevices) return;
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    const fill = (select, list, current) => {
+      select.replaceChildren(...list.map((d, i) => el('option', { value: d.deviceId }, d.label || `Device ${i + 1}`)));
+      if (current) select.value = current;
+    };
+    const mics = devices.filter((d) => d.kind === 'audioinput' && d.deviceId);
+    const speakers = 'setSinkId' in HTMLMediaElement.prototype ? devices.filter((d) => d.kind === 'audiooutput' && d.deviceId) : [];
+    fill($('mic-select'), mics, this.localStream?.getAudioTracks()[0]?.getSettings().deviceId);
+    fill($('speaker-select'), speakers, $('remote-video').sinkId || 'default');
+    $('mic-choice').hidden = mics.length < 2;
+    $('speaker-choice').hidden = speakers.length < 2;
+    $('devices').hidden = (mics.length < 2 && speakers.length < 2) || !!this.mediaOff || this.ended;
+  }
+
+  /** Sends another microphone's sound from now on; a muted microphone stays muted. */
+  async switchMicrophone(deviceId) {
+    const current = this.localStream?.getAudioTracks()[0];
+    if (!current || current.getSettings().deviceId === deviceId) return;
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: { deviceId: { exact: deviceId } } });
+    const track = stream.getAudioTracks()[0];
+    track.enabled = current.enabled;
+    const sender = this.pc?.getSenders().find((s) => s.track?.kind === 'audio');
+    await sender?.replaceTrack(track);
+    this.localStream.removeTrack(current);
+    current.stop();
+    this.localStream.addTrack(track);
+  }
+
+  /** Plays the other side through another speaker (or headset). */
+  async switchSpeaker(deviceId) {
+    await $('remote-video').setSinkId(deviceId);
+  }
+
   async hangup() {
     // The server's CallEnded may arrive before Hangup returns: it is still this side that hung up.
     this.hangingUp = true;
@@ -732,7 +774,7 @@ export class CallSession {
     $('call-ended').hidden = false;
     $('call-ended').textContent = endText(reason, this.role, byMe) + duration;
     // Nothing left to press but what makes sense now.
-    for (const id of ['direct-prompt', 'media-problem', 'call-controls', 'ip-notice', 'chat-form', 'typing', 'call-timer']) $(id).hidden = true;
+    for (const id of ['direct-prompt', 'media-problem', 'call-controls', 'devices', 'ip-notice', 'chat-form', 'typing', 'call-timer']) $(id).hidden = true;
     $('call-media').hidden = true;
     $('call-again').hidden = !this.onCallAgain;
     $('end-controls').hidden = false;
@@ -802,6 +844,10 @@ export function renderCallView() {
       <button type="button" id="camera" data-testid="camera" aria-pressed="false" aria-label="Turn camera off">Camera off</button>
       <button type="button" id="switch-camera" data-testid="switch-camera" aria-label="Switch camera" hidden>Switch camera</button>
       <button type="button" id="hangup" class="danger" data-testid="hangup" aria-label="Hang up">Hang up</button>
+    </div>
+    <div id="devices" class="row devices" data-testid="devices" hidden>
+      <label id="mic-choice" hidden>Microphone <select id="mic-select" data-testid="mic-select"></select></label>
+      <label id="speaker-choice" hidden>Speaker <select id="speaker-select" data-testid="speaker-select"></select></label>
     </div>
     <p id="ip-notice" data-testid="ip-notice" class="hint notice" role="note" hidden>Direct connection: the other side of
       this call can see your IP address.</p>
