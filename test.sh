@@ -77,9 +77,14 @@ pg_port=55432
 redis_port=56379
 mkdir -p "$work/pg" "$work/pgsock" "$work/pglog" "$work/redis" "$work/results"
 [ "$real_root" -eq 1 ] && chown postgres "$work/pg" "$work/pgsock" "$work/pglog"
+# What CI keeps: each project's log and results, and the browser tests' screenshots (artifacts/ is git-ignored).
+artifacts_dir="${QRCALLING_ARTIFACTS_DIR:-$PWD/artifacts/test-results}"
 cleanup() {
   [ -f "$work/pg/postmaster.pid" ] && as_postgres "$pg_bin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1
   [ -f "$work/redis.pid" ] && kill "$(cat "$work/redis.pid")" 2>/dev/null
+  if [ -d "$work/results" ]; then
+    rm -rf "$artifacts_dir" && mkdir -p "$artifacts_dir" && cp -r "$work/results/." "$artifacts_dir/" 2>/dev/null || true
+  fi
   if [ "$keep" -eq 0 ]; then rm -rf "$work"; else log "kept $work"; fi
 }
 trap cleanup EXIT
