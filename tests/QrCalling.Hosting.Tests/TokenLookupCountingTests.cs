@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.Extensions.DependencyInjection;
 using QrCalling.Calls;
 using QrCalling.Storage;
+using QrCalling.Testing;
 using Xunit;
 
 namespace QrCalling.Hosting.Tests;
@@ -90,32 +91,4 @@ internal sealed class CountingStorage : IStorage
     public IPushSubscriptionStore PushSubscriptions => _inner.PushSubscriptions;
     public IMessageStore Messages => _inner.Messages;
     public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
-
-    private sealed class CountingCallStore(ICallStore inner) : ICallStore
-    {
-        private int _lookups;
-        public int TokenLookups => Volatile.Read(ref _lookups);
-
-        public ValueTask<CallRecord?> FindByTokenHashAsync(byte[] callTokenHash, CancellationToken cancellationToken)
-        {
-            Interlocked.Increment(ref _lookups);
-            return inner.FindByTokenHashAsync(callTokenHash, cancellationToken);
-        }
-
-        public ValueTask CreateAsync(CallRecord call, CancellationToken cancellationToken) => inner.CreateAsync(call, cancellationToken);
-        public ValueTask<CallRecord?> GetAsync(string callId, CancellationToken cancellationToken) => inner.GetAsync(callId, cancellationToken);
-        public ValueTask<CallRecord?> TryAcceptAsync(string callId, string deviceId, DateTimeOffset now, CancellationToken cancellationToken) =>
-            inner.TryAcceptAsync(callId, deviceId, now, cancellationToken);
-        public ValueTask<CallRecord?> TryEndAsync(string callId, CallState expectedState, CallEndReason reason, DateTimeOffset now, CancellationToken cancellationToken) =>
-            inner.TryEndAsync(callId, expectedState, reason, now, cancellationToken);
-        public ValueTask SetPresenceAsync(string callId, CallSide side, DateTimeOffset? goneSince, CancellationToken cancellationToken) =>
-            inner.SetPresenceAsync(callId, side, goneSince, cancellationToken);
-        public IAsyncEnumerable<CallRecord> ListByOwnerAsync(string ownerId, int limit, DateTimeOffset? before, CancellationToken cancellationToken) =>
-            inner.ListByOwnerAsync(ownerId, limit, before, cancellationToken);
-        public IAsyncEnumerable<CallRecord> ListOpenAsync(int maxCount, CancellationToken cancellationToken) => inner.ListOpenAsync(maxCount, cancellationToken);
-        public IAsyncEnumerable<CallRecord> ListOpenByCodeAsync(string codeId, int maxCount, CancellationToken cancellationToken) =>
-            inner.ListOpenByCodeAsync(codeId, maxCount, cancellationToken);
-        public ValueTask<int> DeleteEndedBeforeAsync(DateTimeOffset cutoff, int maxCount, CancellationToken cancellationToken) =>
-            inner.DeleteEndedBeforeAsync(cutoff, maxCount, cancellationToken);
-    }
 }

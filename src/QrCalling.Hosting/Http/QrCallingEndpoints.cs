@@ -67,6 +67,22 @@ internal static class QrCallingEndpoints
     private static IResult Unauthorized() =>
         ApiResults.Problem(ParticipantResolver.Unauthorized("Owner authentication is required."));
 
+    /// <summary>A code's optional media list: null when left out, else the parsed set; false for a bad list.</summary>
+    private static bool TryParseMedia(IReadOnlyList<string?>? names, out MediaKind? media)
+    {
+        media = null;
+        if (names is null)
+        {
+            return true;
+        }
+        if (!MediaKinds.TryParseSet(names, out var set))
+        {
+            return false;
+        }
+        media = set;
+        return true;
+    }
+
     private static async Task<IResult> CreateCodeAsync(HttpContext http, CodeService codes, ParticipantResolver participants,
         IOptions<QrCallingOptions> options, CancellationToken cancellationToken)
     {
@@ -79,14 +95,9 @@ internal static class QrCallingEndpoints
         {
             return ApiResults.Problem(error);
         }
-        MediaKind? media = null;
-        if (body!.Media is not null)
+        if (!TryParseMedia(body!.Media, out var media))
         {
-            if (!MediaKinds.TryParseSet(body.Media, out var set))
-            {
-                return ApiResults.Problem(QrCallingError.InvalidRequest("media must be a non-empty list of \"audio\", \"video\", \"chat\"."));
-            }
-            media = set;
+            return ApiResults.Problem(QrCallingError.InvalidRequest("media must be a non-empty list of \"audio\", \"video\", \"chat\"."));
         }
         var spec = new CodeSpec { Label = body.Label, Media = media, ExpiresInSeconds = body.ExpiresInSeconds, MaxScans = body.MaxScans };
         var issued = await codes.IssueAsync(owner, spec, cancellationToken);
@@ -211,14 +222,9 @@ internal static class QrCallingEndpoints
         {
             return ApiResults.Problem(error);
         }
-        MediaKind? media = null;
-        if (body!.Media is not null)
+        if (!TryParseMedia(body!.Media, out var media))
         {
-            if (!MediaKinds.TryParseSet(body.Media, out var set))
-            {
-                return ApiResults.Problem(QrCallingError.InvalidRequest("media must be a non-empty list of \"audio\", \"video\", \"chat\"."));
-            }
-            media = set;
+            return ApiResults.Problem(QrCallingError.InvalidRequest("media must be a non-empty list of \"audio\", \"video\", \"chat\"."));
         }
         if (!QrCallingIds.IsWellFormed(id))
         {

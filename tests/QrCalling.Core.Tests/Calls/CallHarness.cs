@@ -155,34 +155,3 @@ internal sealed class HookedStorage : IStorage, IMailboxStore
     public ValueTask<int> DeleteForCallsEndedBeforeAsync(DateTimeOffset cutoff, int maxCount, CancellationToken cancellationToken) =>
         Inner.Mailbox.DeleteForCallsEndedBeforeAsync(cutoff, maxCount, cancellationToken);
 }
-
-/// <summary>A call store that counts <see cref="ICallStore.GetAsync"/> and passes everything through.</summary>
-internal sealed class CountingCallStore(ICallStore inner) : ICallStore
-{
-    private int _reads;
-
-    public int Reads => Volatile.Read(ref _reads);
-
-    public ValueTask<CallRecord?> GetAsync(string callId, CancellationToken cancellationToken)
-    {
-        Interlocked.Increment(ref _reads);
-        return inner.GetAsync(callId, cancellationToken);
-    }
-
-    public ValueTask CreateAsync(CallRecord call, CancellationToken cancellationToken) => inner.CreateAsync(call, cancellationToken);
-    public ValueTask<CallRecord?> FindByTokenHashAsync(byte[] callTokenHash, CancellationToken cancellationToken) =>
-        inner.FindByTokenHashAsync(callTokenHash, cancellationToken);
-    public ValueTask<CallRecord?> TryAcceptAsync(string callId, string deviceId, DateTimeOffset now, CancellationToken cancellationToken) =>
-        inner.TryAcceptAsync(callId, deviceId, now, cancellationToken);
-    public ValueTask<CallRecord?> TryEndAsync(string callId, CallState expectedState, CallEndReason reason, DateTimeOffset now, CancellationToken cancellationToken) =>
-        inner.TryEndAsync(callId, expectedState, reason, now, cancellationToken);
-    public ValueTask SetPresenceAsync(string callId, CallSide side, DateTimeOffset? goneSince, CancellationToken cancellationToken) =>
-        inner.SetPresenceAsync(callId, side, goneSince, cancellationToken);
-    public IAsyncEnumerable<CallRecord> ListByOwnerAsync(string ownerId, int limit, DateTimeOffset? before, CancellationToken cancellationToken) =>
-        inner.ListByOwnerAsync(ownerId, limit, before, cancellationToken);
-    public IAsyncEnumerable<CallRecord> ListOpenAsync(int maxCount, CancellationToken cancellationToken) => inner.ListOpenAsync(maxCount, cancellationToken);
-    public IAsyncEnumerable<CallRecord> ListOpenByCodeAsync(string codeId, int maxCount, CancellationToken cancellationToken) =>
-        inner.ListOpenByCodeAsync(codeId, maxCount, cancellationToken);
-    public ValueTask<int> DeleteEndedBeforeAsync(DateTimeOffset cutoff, int maxCount, CancellationToken cancellationToken) =>
-        inner.DeleteEndedBeforeAsync(cutoff, maxCount, cancellationToken);
-}
