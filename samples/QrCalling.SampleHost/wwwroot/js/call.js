@@ -701,14 +701,7 @@ export class CallSession {
     const index = Math.max(0, this.cameras.findIndex((c) => c.deviceId === current.getSettings().deviceId));
     this.cameraIndex = ((this.cameraIndex ?? index) + 1) % this.cameras.length;
     const next = this.cameras[this.cameraIndex];
-    const stream = await navigator.mediaDevices.getUserMedia({ video: next.deviceId ? { deviceId: { exact: next.deviceId } } : true });
-    const track = stream.getVideoTracks()[0];
-    track.enabled = current.enabled;
-    const sender = this.pc?.getSenders().find((s) => s.track?.kind === 'video');
-    await sender?.replaceTrack(track);
-    this.localStream.removeTrack(current);
-    current.stop();
-    this.localStream.addTrack(track);
+    await this.replaceLocalTrack(current, next.deviceId ? { deviceId: { exact: next.deviceId } } : true);
     $('local-video').srcObject = this.localStream;
     $('switch-camera').dataset.camera = String(this.cameraIndex);
     $('switch-camera').setAttribute('aria-label', `Switch camera (now ${next.label || 'camera ' + (this.cameraIndex + 1)})`);
@@ -736,10 +729,16 @@ export class CallSession {
   async switchMicrophone(deviceId) {
     const current = this.localStream?.getAudioTracks()[0];
     if (!current || current.getSettings().deviceId === deviceId) return;
-    const stream = await navigator.mediaDevices.getUserMedia({ audio: { deviceId: { exact: deviceId } } });
-    const track = stream.getAudioTracks()[0];
+    await this.replaceLocalTrack(current, { deviceId: { exact: deviceId } });
+  }
+
+  /** Replaces a local track with one from another device (same kind, same on/off state) in what is sent (no
+   *  renegotiation) and in this side's stream. */
+  async replaceLocalTrack(current, constraints) {
+    const stream = await navigator.mediaDevices.getUserMedia({ [current.kind]: constraints });
+    const track = stream.getTracks()[0];
     track.enabled = current.enabled;
-    const sender = this.pc?.getSenders().find((s) => s.track?.kind === 'audio');
+    const sender = this.pc?.getSenders().find((s) => s.track?.kind === current.kind);
     await sender?.replaceTrack(track);
     this.localStream.removeTrack(current);
     current.stop();
