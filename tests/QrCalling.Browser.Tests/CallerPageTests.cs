@@ -109,12 +109,15 @@ public sealed class CallerPageTests(BrowserFixture browser)
         await owner.GetByTestId("accept").ClickAsync();
         await WebApp.AnswerDirectAsync(owner, yes: true);
         await WebApp.WaitConnectedAsync(owner, caller);
+        await Expect(caller.GetByTestId("call-timer")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^0:0[2-9]$"), new() { Timeout = 5_000 });
 
         await caller.ReloadAsync();
 
         // The answer to the direct-connection question holds for this call: no second question.
         await WebApp.WaitConnectedAsync(caller, owner);
         await Expect(caller.GetByTestId("direct-prompt")).ToBeHiddenAsync();
+        // The timer counts from the answer, not from the reload.
+        Assert.Matches("^0:(0[2-9]|[1-5][0-9])$", await caller.GetByTestId("call-timer").TextContentAsync());
         await WebApp.AssertAudioFlowsAsync(caller, "caller after reload");
         await WebApp.AssertAudioFlowsAsync(owner, "owner after the caller's reload");
         await WebApp.WaitChatReadyAsync(caller);

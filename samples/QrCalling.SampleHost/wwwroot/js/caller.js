@@ -219,6 +219,7 @@ async function joinCall(saved, { localStream = null, rejoin = false } = {}) {
       session.end(status.endReason ?? 'ended');
       return;
     }
+    session.restored = { ...saved, answeredAt: status.answeredAt }; // the timer counts from the answer, not the reload
     await session.startAsCaller({ accepted: status.state === 'active' });
     await session.resume();
   } else {
