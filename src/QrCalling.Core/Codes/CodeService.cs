@@ -38,7 +38,11 @@ public sealed record IssuedCode(CodeRecord Code, string Payload);
 /// <summary>What a scanner learns about a code: label and media, nothing else.</summary>
 /// <param name="Label">The label.</param>
 /// <param name="Media">Allowed media.</param>
-public sealed record CodeInfo(string Label, MediaKind Media);
+public sealed record CodeInfo(string Label, MediaKind Media)
+{
+    /// <summary>The owner, for <see cref="CodeReachability"/>; never shown to the scanner.</summary>
+    internal string? OwnerId { get; init; }
+}
 
 /// <summary>The code lifecycle: issue, list, revoke, rotate, scan. Bad input is a typed result, never an exception.</summary>
 public sealed class CodeService
@@ -251,7 +255,7 @@ public sealed class CodeService
             Log.ScanRejected(_logger, resolved.Error!.Code);
             return resolved.Error!;
         }
-        return new CodeInfo(resolved.Value.Label, resolved.Value.Media);
+        return new CodeInfo(resolved.Value.Label, resolved.Value.Media) { OwnerId = resolved.Value.OwnerId };
     }
 
     /// <summary>A fresh code id: <see cref="CodeIdPrefix"/> and 16 random bytes in lower-case base32 (28 characters).</summary>

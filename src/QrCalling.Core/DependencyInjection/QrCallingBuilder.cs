@@ -83,11 +83,8 @@ public static class QrCallingServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<QrCalling.Messages.MessageService>>()));
         services.TryAddSingleton(sp => new CodeReachability(
-            sp.GetRequiredService<IStorage>(),
-            sp.GetRequiredService<TokenHasher>(),
             sp.GetRequiredService<QrCalling.Transport.IOwnerPresence>(),
-            sp.GetRequiredService<IOptions<QrCallingOptions>>(),
-            sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<IOptions<QrCallingOptions>>()));
         return new QrCallingBuilder(services);
     }
 }

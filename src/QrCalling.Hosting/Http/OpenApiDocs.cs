@@ -87,8 +87,8 @@ internal static class OpenApiDocs
         CodesTag, OperationAccess.Owner);
 
     public static readonly OperationDoc RevokeCode = new("Revoke a code",
-        "Withdraws a code at once: scanning it answers `404 unavailable`, like an unknown code, and its ringing calls end " +
-        "`revoked`. An unknown id, another owner's code or one already revoked is `404 not_found`.\n\n" + OwnerAuth,
+        "Withdraws a code at once: scanning it answers `404 unavailable`, like an unknown code, and its open calls (ringing " +
+        "or active) end `revoked`. An unknown id, another owner's code or one already revoked is `404 not_found`.\n\n" + OwnerAuth,
         CodesTag, OperationAccess.Owner);
 
     public static readonly OperationDoc RotateCode = new("Replace a code with a new one",

@@ -310,7 +310,7 @@ internal static class QrCallingEndpoints
         var result = await codes.ScanAsync(body!.Payload, cancellationToken);
         return result.IsSuccess
             ? ApiResults.Json(new ScanResponse(result.Value.Label, MediaKinds.ToWireNames(result.Value.Media),
-                await reachability.OfPayloadAsync(body.Payload, cancellationToken)))
+                await reachability.OfScannedCodeAsync(result.Value, cancellationToken)))
             : ApiResults.Problem(result.Error!);
     }
 

@@ -38,6 +38,36 @@ public sealed class CodeResolverTests
     }
 
     [Fact]
+    public async Task ScanThenReachability_LooksTheCodeUpOnce_AndAsksThePresenceForItsOwner()
+    {
+        var storage = new CountingStorage();
+        using var host = new CodeTestHost(null, storage);
+        var code = await host.IssueAsync(Owner);
+        var asked = new List<string>();
+        var reachability = new CodeReachability(new AskedPresence(asked), Microsoft.Extensions.Options.Options.Create(new QrCallingOptions()));
+
+        storage.Lookups = 0;
+        var scanned = (await host.Codes.ScanAsync(code.Payload, default)).Value;
+        var reachable = await reachability.OfScannedCodeAsync(scanned, default);
+
+        Assert.Equal(1, storage.Lookups); // the preview's look-up serves the reachability too
+        Assert.True(reachable);
+        Assert.Equal([Owner], asked);
+        var hidden = new CodeReachability(new AskedPresence(asked), Microsoft.Extensions.Options.Options.Create(new QrCallingOptions { ShowReachability = false }));
+        Assert.Null(await hidden.OfScannedCodeAsync(scanned, default));
+        Assert.Single(asked);
+    }
+
+    private sealed class AskedPresence(List<string> asked) : QrCalling.Transport.IOwnerPresence
+    {
+        public ValueTask<bool?> IsReachableAsync(string ownerId, CancellationToken cancellationToken)
+        {
+            asked.Add(ownerId);
+            return ValueTask.FromResult<bool?>(true);
+        }
+    }
+
+    [Fact]
     public async Task ResolveAsync_PreviousPeppers_UnavailableAndUnknownCodesCostTheSameLookups()
     {
         var storage = new CountingStorage();
