@@ -28,6 +28,7 @@ public sealed class MessageTests(BrowserFixture browser)
         var errors = WebApp.CollectErrors(owner, caller);
         var link = await WebApp.SignUpAndCreateCodeAsync(owner, "Blue van", "audio", "chat");
         await Expect(owner.GetByTestId("messages-empty")).ToBeVisibleAsync(); // this browser's key is registered
+        Assert.Equal("none", await owner.GetByTestId("messages-empty").EvaluateAsync<string>("e => getComputedStyle(e).listStyleType")); // not "1."
 
         await caller.GotoAsync(link);
         await Expect(caller.GetByTestId("code-reach")).ToHaveTextAsync("The owner can be rung now.");

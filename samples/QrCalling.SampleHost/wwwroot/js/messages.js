@@ -210,5 +210,5 @@ export async function loadMessages(list, { token, onError = () => {} }) {
 }
 
 function emptyItem() {
-  return el('li', { class: 'hint', testid: 'messages-empty' }, 'No messages.');
+  return el('li', { class: 'hint empty', testid: 'messages-empty' }, 'No messages.');
 }
