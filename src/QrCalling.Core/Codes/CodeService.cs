@@ -40,8 +40,14 @@ public sealed record IssuedCode(CodeRecord Code, string Payload);
 /// <param name="Media">Allowed media.</param>
 public sealed record CodeInfo(string Label, MediaKind Media)
 {
-    /// <summary>The owner, for <see cref="CodeReachability"/>; never shown to the scanner.</summary>
+    /// <summary>The owner, for <see cref="CodeReachability"/>; never shown to the scanner, and not part of equality.</summary>
     internal string? OwnerId { get; init; }
+
+    /// <summary>Equal when what a scanner learns is equal: label and media.</summary>
+    public bool Equals(CodeInfo? other) => other is not null && Label == other.Label && Media == other.Media;
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Label, Media);
 }
 
 /// <summary>The code lifecycle: issue, list, revoke, rotate, scan. Bad input is a typed result, never an exception.</summary>
