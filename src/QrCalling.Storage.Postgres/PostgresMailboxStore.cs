@@ -97,11 +97,13 @@ internal sealed class PostgresMailboxStore : IMailboxStore
           SELECT @id, first_seq, size FROM a WHERE size <= room
           ON CONFLICT (call_id) DO UPDATE SET last_seq = h.last_seq + 1, {side}_pending = h.{side}_pending + EXCLUDED.{side}_pending
           WHERE h.{side}_pending + EXCLUDED.{side}_pending <= (SELECT room FROM a)
-          RETURNING last_seq),
-        {bumpEpoch}
-        INSERT INTO {s}.mailbox (call_id, seq, type, sender, recipient, data, at)
-        SELECT @id, last_seq, @type, @from, '{side}', @data, @at FROM head
-        RETURNING seq
+          RETURNING last_seq, {side}_pending AS pending),
+        {bumpEpoch},
+        entry AS (
+          INSERT INTO {s}.mailbox (call_id, seq, type, sender, recipient, data, at)
+          SELECT @id, last_seq, @type, @from, '{side}', @data, @at FROM head
+          RETURNING seq)
+        SELECT entry.seq, head.pending::bigint FROM entry, head
         """;
 
     /// <summary>Deletes a side's entries up to a seq and frees their bytes, in one statement (the head row's lock makes
@@ -133,12 +135,12 @@ internal sealed class PostgresMailboxStore : IMailboxStore
             var lifecycleSeq = await _db.ScalarAsync(_appendLifecycle, common, "mailbox append", cancellationToken).ConfigureAwait(false);
             return MailboxAppendResult.Appended((long)lifecycleSeq!);
         }
-        var seq = await _db.ScalarAsync(to == CallSide.Caller ? _appendToCaller : _appendToCallee,
+        var appended = await _db.SingleAsync(to == CallSide.Caller ? _appendToCaller : _appendToCallee,
             [.. common, Param("sideBytes", budget.SideBytes), Param("ringingBytes", budget.RingingBytes)],
-            "mailbox append", cancellationToken).ConfigureAwait(false);
-        if (seq is long appended)
+            static r => new[] { r.GetInt64(0), r.GetInt64(1) }, "mailbox append", cancellationToken).ConfigureAwait(false);
+        if (appended is [var seq, var pending])
         {
-            return MailboxAppendResult.Appended(appended);
+            return MailboxAppendResult.Appended(seq, pending);
         }
         // Refused (the slow path): tell a missing or ended call from a full window.
         var state = await _db.ScalarAsync(_callState, [Param("id", callId)], "mailbox append", cancellationToken).ConfigureAwait(false) as string;

@@ -39,20 +39,22 @@ internal sealed class RedisMailboxStore(RedisStorage storage) : IMailboxStore
     // KEYS: call, mbox-seq, the entry's set (mbox-caller, mbox-callee or mbox-both), mbox-bytes.
     // ARGV: side field ('caller', 'callee', or '' for a lifecycle entry), header json, data, ringing budget, side budget,
     // clock ms, mailbox retention ms, floor ms, fallback ttl ms.
-    // Returns the seq, or -1 (call unknown or ended), or -2 (the side's budget is used up). Call states: '0' Ringing,
+    // Returns {seq, the side's unacknowledged bytes after it (0 for a lifecycle entry)}, or -1 (call unknown or ended),
+    // or -2 (the side's budget is used up). Call states: '0' Ringing,
     // '1' Active, '2' Ended (RedisCallStore). A refused append writes nothing.
     private const string AppendScript = """
         local f = redis.call('HMGET', KEYS[1], 'state', 'exp', 'ended')
         local side = ARGV[1]
         local size = #ARGV[3] + 64
+        local pending = 0
         if side ~= '' then
           local limit
           if f[1] == '0' then limit = tonumber(ARGV[4])
           elseif f[1] == '1' then limit = tonumber(ARGV[5])
           else return -1 end
-          local pending = tonumber(redis.call('HGET', KEYS[4], side) or '0')
+          pending = tonumber(redis.call('HGET', KEYS[4], side) or '0')
           if pending + size > limit then return -2 end
-          redis.call('HINCRBY', KEYS[4], side, size)
+          pending = redis.call('HINCRBY', KEYS[4], side, size)
         end
         local seq = redis.call('INCR', KEYS[2])
         redis.call('ZADD', KEYS[3], seq, seq .. '|' .. size .. '|' .. ARGV[2] .. ARGV[3])
@@ -63,7 +65,7 @@ internal sealed class RedisMailboxStore(RedisStorage storage) : IMailboxStore
         redis.call('PEXPIRE', KEYS[2], ttl)
         redis.call('PEXPIRE', KEYS[3], ttl)
         if side ~= '' then redis.call('PEXPIRE', KEYS[4], ttl) end
-        return seq
+        return { seq, pending }
         """;
 
     // KEYS: the side's set, mbox-both. ARGV: after seq, max count, max bytes.
@@ -157,14 +159,13 @@ internal sealed class RedisMailboxStore(RedisStorage storage) : IMailboxStore
             Keys.Call(callId), Keys.MailboxSeq(callId),
             entry.To is { } side ? Keys.MailboxTo(callId, side) : Keys.MailboxBoth(callId), Keys.MailboxBytes(callId),
         ];
-        var result = (long)await storage.Connection.RunAsync(nameof(AppendAsync),
+        var result = await storage.Connection.RunAsync(nameof(AppendAsync),
             db => db.ScriptEvaluateAsync(AppendScript, keys, args), cancellationToken).ConfigureAwait(false);
-        return result switch
+        if (result.Length != 2)
         {
-            CallNotOpen => MailboxAppendResult.CallNotOpen,
-            Full => MailboxAppendResult.Full,
-            _ => MailboxAppendResult.Appended(result),
-        };
+            return (long)result == CallNotOpen ? MailboxAppendResult.CallNotOpen : MailboxAppendResult.Full;
+        }
+        return MailboxAppendResult.Appended((long)result[0], (long)result[1]);
     }
 
     public async ValueTask<IReadOnlyList<MailboxEntry>> ReadAsync(string callId, CallSide side, long afterSeq, int maxCount, int maxBytes, CancellationToken cancellationToken)

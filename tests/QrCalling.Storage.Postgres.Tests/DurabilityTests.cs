@@ -51,7 +51,7 @@ public sealed class DurabilityTests : IAsyncLifetime
         Assert.NotNull(await storage.Calls.TryAcceptAsync(call.CallId, "device-1", TestRecords.T0, CancellationToken.None));
         for (var i = 1; i <= 3; i++)
         {
-            Assert.Equal(MailboxAppendResult.Appended(i), await storage.Mailbox.AppendAsync(call.CallId, entry, budget, CancellationToken.None));
+            Assert.Equal(i, (await storage.Mailbox.AppendAsync(call.CallId, entry, budget, CancellationToken.None)).Seq);
         }
 
         await postgres.StopServerAsync();
@@ -60,7 +60,7 @@ public sealed class DurabilityTests : IAsyncLifetime
 
         Assert.Equal([1L, 2L, 3L], (await storage.Mailbox.ReadAsync(call.CallId, CallSide.Callee, 0, 10, int.MaxValue, CancellationToken.None)).Select(e => e.Seq));
         Assert.Equal(3L * entry.Size, await storage.Mailbox.GetPendingBytesAsync(call.CallId, CallSide.Callee, CancellationToken.None));
-        Assert.Equal(MailboxAppendResult.Appended(4), await storage.Mailbox.AppendAsync(call.CallId, entry, budget, CancellationToken.None));
+        Assert.Equal(4, (await storage.Mailbox.AppendAsync(call.CallId, entry, budget, CancellationToken.None)).Seq);
 
         await postgres.CrashServerAsync();
         await postgres.StartServerAsync();
@@ -71,15 +71,15 @@ public sealed class DurabilityTests : IAsyncLifetime
         Assert.Empty(await storage.Mailbox.ReadAsync(call.CallId, CallSide.Callee, 0, 10, int.MaxValue, CancellationToken.None));
         Assert.Equal(0, await storage.Mailbox.GetPendingBytesAsync(call.CallId, CallSide.Callee, CancellationToken.None));
         var afterCrash = await storage.Mailbox.AppendAsync(call.CallId, entry, budget, CancellationToken.None);
-        Assert.Equal(MailboxAppendResult.Appended((1L << 32) + 1), afterCrash);
+        Assert.Equal((1L << 32) + 1, afterCrash.Seq);
         Assert.Equal([afterCrash.Seq], (await storage.Mailbox.ReadAsync(call.CallId, CallSide.Callee, 4, 10, int.MaxValue, CancellationToken.None)).Select(e => e.Seq));
-        Assert.Equal(MailboxAppendResult.Appended((1L << 32) + 2), await storage.Mailbox.AppendAsync(call.CallId, entry, budget, CancellationToken.None));
+        Assert.Equal((1L << 32) + 2, (await storage.Mailbox.AppendAsync(call.CallId, entry, budget, CancellationToken.None)).Seq);
         Assert.Equal(2L * entry.Size, await storage.Mailbox.GetPendingBytesAsync(call.CallId, CallSide.Callee, CancellationToken.None));
 
         await postgres.CrashServerAsync();
         await postgres.StartServerAsync();
         dataSource.Clear();
 
-        Assert.Equal(MailboxAppendResult.Appended((2L << 32) + 1), await storage.Mailbox.AppendAsync(call.CallId, entry, budget, CancellationToken.None));
+        Assert.Equal((2L << 32) + 1, (await storage.Mailbox.AppendAsync(call.CallId, entry, budget, CancellationToken.None)).Seq);
     }
 }

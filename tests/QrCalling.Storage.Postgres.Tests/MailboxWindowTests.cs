@@ -52,9 +52,9 @@ public sealed class MailboxWindowTests : IAsyncLifetime
         Assert.Equal([1L, 1L, 0L, 0L], await EpochsAsync(active.CallId, ringing.CallId, quiet.CallId, "no-such-call"));
 
         // The migrated entries live on in the new contract: seqs continue, sides read their own, acknowledgements free.
-        Assert.Equal(MailboxAppendResult.Appended(5), await storage.Mailbox.AppendAsync(active.CallId, toCaller, Budget, CancellationToken.None));
-        Assert.Equal(MailboxAppendResult.Appended(2), await storage.Mailbox.AppendAsync(ringing.CallId, toCallee, Budget, CancellationToken.None));
-        Assert.Equal(MailboxAppendResult.Appended(1), await storage.Mailbox.AppendAsync(quiet.CallId, toCallee, Budget, CancellationToken.None));
+        Assert.Equal(5, (await storage.Mailbox.AppendAsync(active.CallId, toCaller, Budget, CancellationToken.None)).Seq);
+        Assert.Equal(2, (await storage.Mailbox.AppendAsync(ringing.CallId, toCallee, Budget, CancellationToken.None)).Seq);
+        Assert.Equal(1, (await storage.Mailbox.AppendAsync(quiet.CallId, toCallee, Budget, CancellationToken.None)).Seq);
         var callee = await storage.Mailbox.ReadAsync(active.CallId, CallSide.Callee, 0, 10, int.MaxValue, CancellationToken.None);
         Assert.Equal([1L, 3L, 4L], callee.Select(e => e.Seq));
         Assert.Equal(toCallee.DataJson, callee[0].DataJson);

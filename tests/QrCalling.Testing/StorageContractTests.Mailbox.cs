@@ -144,7 +144,24 @@ public abstract partial class StorageContractTests
         var otherSide = await Storage.Mailbox.AppendAsync(call.CallId, entry with { To = CallSide.Caller }, budget, CancellationToken.None);
 
         Assert.Equal(MailboxAppendStatus.Full, full.Status);
-        Assert.Equal(MailboxAppendResult.Appended(2), otherSide);
+        Assert.Equal(MailboxAppendResult.Appended(2, 564), otherSide); // the other side's pending bytes, this entry's
+    }
+
+    [Fact]
+    public async Task MailboxAppend_ToASide_ReportsThatSidesPendingBytesIncludingTheEntry()
+    {
+        var call = await OpenCallAsync();
+        var entry = NewMailboxEntry("ice-candidate", dataJson: "\"" + new string('c', 34) + "\""); // 100 bytes
+
+        var first = await Storage.Mailbox.AppendAsync(call.CallId, entry, LargeBudget, CancellationToken.None);
+        var second = await Storage.Mailbox.AppendAsync(call.CallId, entry, LargeBudget, CancellationToken.None);
+        var toCaller = await Storage.Mailbox.AppendAsync(call.CallId, entry with { To = CallSide.Caller }, LargeBudget, CancellationToken.None);
+        var lifecycle = await Storage.Mailbox.AppendAsync(call.CallId, NewLifecycleEntry(), LargeBudget, CancellationToken.None);
+        await Storage.Mailbox.AcknowledgeAsync(call.CallId, CallSide.Callee, second.Seq, CancellationToken.None);
+        var afterAck = await Storage.Mailbox.AppendAsync(call.CallId, entry, LargeBudget, CancellationToken.None);
+
+        Assert.Equal([100L, 200L, 100L, 0L, 100L], [first.PendingBytes, second.PendingBytes, toCaller.PendingBytes, lifecycle.PendingBytes, afterAck.PendingBytes]);
+        Assert.Equal(afterAck.PendingBytes, await Storage.Mailbox.GetPendingBytesAsync(call.CallId, CallSide.Callee, CancellationToken.None));
     }
 
     [Fact]
@@ -185,7 +202,7 @@ public abstract partial class StorageContractTests
         Assert.Equal(0, backwards);
         Assert.Equal(100, await Storage.Mailbox.GetPendingBytesAsync(call.CallId, CallSide.Callee, CancellationToken.None));
         Assert.Equal(100, await Storage.Mailbox.GetPendingBytesAsync(call.CallId, CallSide.Caller, CancellationToken.None));
-        Assert.Equal(MailboxAppendResult.Appended(6), await Storage.Mailbox.AppendAsync(call.CallId, entry, budget, CancellationToken.None));
+        Assert.Equal(MailboxAppendResult.Appended(6, 200), await Storage.Mailbox.AppendAsync(call.CallId, entry, budget, CancellationToken.None));
         var callee = await Storage.Mailbox.ReadAsync(call.CallId, CallSide.Callee, 0, 100, int.MaxValue, CancellationToken.None);
         var caller = await Storage.Mailbox.ReadAsync(call.CallId, CallSide.Caller, 0, 100, int.MaxValue, CancellationToken.None);
         Assert.Equal([3L, 5L, 6L], callee.Select(e => e.Seq));

@@ -35,6 +35,7 @@ public sealed class CallService
     private readonly CallCommands _commands;
     private readonly MailboxReader _reader;
     private readonly MailboxWake _wake;
+    private readonly SenderPacing _pacing;
     private readonly CallSweeper _sweeper;
 
     internal CallService(IStorage storage, ITransport transport, CodeResolver resolver, TokenHasher hasher,
@@ -51,9 +52,10 @@ public sealed class CallService
         var limits = CallLimits.From(_options);
         var budget = new MailboxBudget(_options.MailboxBytesPerSide, _options.RingingMailboxBytes);
         var wake = _wake = new MailboxWake();
+        var pacing = _pacing = new SenderPacing(timeProvider);
         _tokens = new CallTokens(storage, hasher, timeProvider);
-        _commands = new CallCommands(storage, transport, wake, limits, budget, _options.DeliveredEntrySettleTime, timeProvider, logger, metrics);
-        _reader = new MailboxReader(storage, wake, timeProvider);
+        _commands = new CallCommands(storage, transport, wake, pacing, limits, budget, _options.DeliveredEntrySettleTime, timeProvider, logger, metrics);
+        _reader = new MailboxReader(storage, wake, pacing, timeProvider);
         _sweeper = new CallSweeper(storage, _commands, _options, limits, timeProvider, logger);
     }
 
@@ -62,7 +64,7 @@ public sealed class CallService
 
     /// <summary>How often a waiting <see cref="ReadEventsAsync"/> looks at storage, to see appends made by another host
     /// instance (appends made through this instance wake it at once).</summary>
-    internal TimeSpan PollInterval { get => _reader.PollInterval; init => _reader = new MailboxReader(_storage, _wake, _time) { PollInterval = value }; }
+    internal TimeSpan PollInterval { get => _reader.PollInterval; init => _reader = new MailboxReader(_storage, _wake, _pacing, _time) { PollInterval = value }; }
 
     /// <summary>Starts a call from a payload: counts a scan atomically, creates fresh callerId/calleeId and a call token,
     /// rings the owner's devices (IncomingCall). Errors: malformed, checksum, unavailable, invalid_request (media not

@@ -19,6 +19,9 @@ public static class QrCallingDiagnostics
     public const string SignalsRelayed = "qrcalling.signals.relayed";
     /// <summary>Counter of signals and chats refused because the recipient's mailbox window was full.</summary>
     public const string MailboxFull = "qrcalling.mailbox.full";
+    /// <summary>Counter of signals and chats whose answer to the sender waited for the recipient's next acknowledgement
+    /// (the recipient's window was more than half full): back-pressure instead of a refusal.</summary>
+    public const string SendersPaced = "qrcalling.senders.paced";
 }
 
 /// <summary>The instruments, created from <see cref="IMeterFactory"/> so each DI container has its own.</summary>
@@ -33,6 +36,7 @@ internal sealed class QrCallingMetrics
         CallsEnded = meter.CreateCounter<long>(QrCallingDiagnostics.CallsEnded, "{call}", "Calls ended by reason");
         SignalsRelayed = meter.CreateCounter<long>(QrCallingDiagnostics.SignalsRelayed, "{message}", "Signals and chats relayed");
         MailboxFull = meter.CreateCounter<long>(QrCallingDiagnostics.MailboxFull, "{message}", "Signals and chats refused: the recipient's window was full");
+        SendersPaced = meter.CreateCounter<long>(QrCallingDiagnostics.SendersPaced, "{message}", "Signals and chats answered after the lagging recipient's next acknowledgement");
     }
 
     public Counter<long> CodesIssued { get; }
@@ -41,6 +45,7 @@ internal sealed class QrCallingMetrics
     public Counter<long> CallsEnded { get; }
     public Counter<long> SignalsRelayed { get; }
     public Counter<long> MailboxFull { get; }
+    public Counter<long> SendersPaced { get; }
 
     public void Scan(string outcome) => Scans.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
     public void Ended(string reason) => CallsEnded.Add(1, new KeyValuePair<string, object?>("reason", reason));

@@ -168,8 +168,17 @@ public enum MailboxAppendStatus
 /// <param name="Seq">The seq given to the entry when <see cref="MailboxAppendStatus.Appended"/>, else 0.</param>
 public readonly record struct MailboxAppendResult(MailboxAppendStatus Status, long Seq)
 {
+    /// <summary>For an appended entry addressed to a side: that side's unacknowledged bytes including this entry (what
+    /// <see cref="IMailboxStore.GetPendingBytesAsync"/> would answer right after it); 0 when the store does not report it
+    /// or the entry is a lifecycle entry. The call service uses it to pace senders whose recipient lags.</summary>
+    public long PendingBytes { get; init; }
+
     /// <summary>An append that succeeded with <paramref name="seq"/>.</summary>
     public static MailboxAppendResult Appended(long seq) => new(MailboxAppendStatus.Appended, seq);
+
+    /// <summary>An append to a side that succeeded with <paramref name="seq"/>, leaving <paramref name="pendingBytes"/>
+    /// unacknowledged for that side.</summary>
+    public static MailboxAppendResult Appended(long seq, long pendingBytes) => new(MailboxAppendStatus.Appended, seq) { PendingBytes = pendingBytes };
     /// <summary>An append refused because the budget is used up.</summary>
     public static MailboxAppendResult Full { get; } = new(MailboxAppendStatus.Full, 0);
     /// <summary>An append refused because the call is unknown or ended.</summary>

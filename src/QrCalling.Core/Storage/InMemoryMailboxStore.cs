@@ -41,7 +41,7 @@ internal sealed class InMemoryMailboxStore : IMailboxStore
             pending += size;
             var seq = ++box.LastSeq;
             box.Entries.Add(new Stored(entry with { Seq = seq }, size));
-            return ValueTask.FromResult(MailboxAppendResult.Appended(seq));
+            return ValueTask.FromResult(MailboxAppendResult.Appended(seq, pending));
         }
     }
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using QrCalling.Calls;
+using QrCalling.Calls.Internal;
 using QrCalling.Storage;
 using QrCalling.Diagnostics;
 using QrCalling.Transport;
@@ -363,7 +364,7 @@ public sealed class CallServiceTests
             var sent = await h.Calls.SignalAsync(caller, callId, "offer", offer, None);
             Assert.True(sent.IsSuccess, $"message {i}: {sent.Error?.Code}");
             lastSeq = sent.Value;
-            if (i % 16 == 15)
+            if (i % 8 == 7) // under half the window between acknowledgements: the sender is never paced
             {
                 Assert.True((await h.Calls.AcknowledgeAsync(device, callId, lastSeq, None)).IsSuccess);
             }
@@ -374,6 +375,119 @@ public sealed class CallServiceTests
         Assert.Equal(5000, delivered.Count);
         Assert.Equal(delivered.Order(), delivered);
         Assert.Equal(delivered.Count, delivered.Distinct().Count());
+    }
+
+    /// <summary>An active call whose callee acknowledged once (so it is a side that acknowledges), with the callee's window
+    /// filled to just under half by <paramref name="h"/>'s caller; returns the call id, the caller, the device and a signal
+    /// whose append takes the window over half.</summary>
+    private static async Task<(string CallId, CallActor Caller, CallActor Device, JsonElement Offer)> HalfFullWindowAsync(CallHarness h)
+    {
+        var (_, started, caller) = await h.StartAsync();
+        var callId = started.Call.CallId;
+        var device = h.Device("d1");
+        Assert.True((await h.Calls.AcceptAsync(device, callId, None)).IsSuccess);
+        var offer = Json($$"""{"type":"offer","sdp":"{{new string('s', 1000)}}"}"""); // about 1.1 KB each
+        var first = await h.Calls.SignalAsync(caller, callId, "offer", offer, None);
+        Assert.True((await h.Calls.AcknowledgeAsync(device, callId, first.Value, None)).IsSuccess);
+        while (await h.Storage.Mailbox.GetPendingBytesAsync(callId, CallSide.Callee, None) + 1100 < 8 * 1024)
+        {
+            Assert.True((await h.Calls.SignalAsync(caller, callId, "offer", offer, None)).IsSuccess); // under half: no wait
+        }
+        return (callId, caller, device, offer);
+    }
+
+    [Fact]
+    public async Task Signal_RecipientLagsBehind_SenderIsAnsweredAtItsNextAcknowledgementNotRefused()
+    {
+        using var h = Create(o =>
+        {
+            o.MaxSignalDataBytes = 4096;
+            o.MailboxBytesPerSide = 16 * 1024;
+        });
+        var (callId, caller, device, offer) = await HalfFullWindowAsync(h);
+
+        var paced = h.Calls.SignalAsync(caller, callId, "offer", offer, None).AsTask();
+        await Task.Delay(50);
+        var waitedForTheAck = !paced.IsCompleted;
+        var delivered = h.Transport.ForDevice(h.Owner, "d1").OfType<SignalEvent>().Last().Seq;
+        await h.Calls.AcknowledgeAsync(device, callId, delivered - 4, None); // the recipient catches up a little
+        var sent = await paced.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.True(waitedForTheAck);
+        Assert.True(sent.IsSuccess);
+        Assert.Equal(delivered, sent.Value); // appended and delivered before the wait: pacing delays, it never refuses
+    }
+
+    [Fact]
+    public async Task Signal_RecipientLagsAndNeverAcknowledgesAgain_SenderIsAnsweredAfterTheLongestWait()
+    {
+        using var h = Create(o =>
+        {
+            o.MaxSignalDataBytes = 4096;
+            o.MailboxBytesPerSide = 16 * 1024;
+        });
+        var (callId, caller, _, offer) = await HalfFullWindowAsync(h);
+
+        var paced = h.Calls.SignalAsync(caller, callId, "offer", offer, None).AsTask();
+        await Task.Delay(50);
+        var waiting = !paced.IsCompleted;
+        h.Time.Advance(SenderPacing.MaxWait);
+        var sent = await paced.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.True(waiting);
+        Assert.True(sent.IsSuccess);
+    }
+
+    [Fact]
+    public async Task Signal_RecipientThatNeverAcknowledged_IsNotWaitedFor()
+    {
+        using var h = Create(o =>
+        {
+            o.MaxSignalDataBytes = 4096;
+            o.MailboxBytesPerSide = 16 * 1024;
+        });
+        var (_, started, caller) = await h.StartAsync();
+        var callId = started.Call.CallId;
+        await h.Calls.AcceptAsync(h.Device("d1"), callId, None);
+        var offer = Json($$"""{"type":"offer","sdp":"{{new string('s', 1000)}}"}""");
+
+        var sent = 0;
+        while ((await h.Calls.SignalAsync(caller, callId, "offer", offer, None)).IsSuccess) // a v1 recipient: no waits
+        {
+            sent++;
+        }
+
+        Assert.Equal(16 * 1024 / (offer.GetRawText().Length + MailboxEntry.Overhead), sent);
+    }
+
+    [Fact]
+    public async Task Signal_BothSidesLagging_TheSecondSenderIsNotPacedWhileTheFirstWaits()
+    {
+        using var h = Create(o =>
+        {
+            o.MaxSignalDataBytes = 4096;
+            o.MailboxBytesPerSide = 16 * 1024;
+        });
+        var (callId, caller, device, offer) = await HalfFullWindowAsync(h);
+        var toCaller = await h.Calls.SignalAsync(device, callId, "answer", offer, None);
+        Assert.True((await h.Calls.AcknowledgeAsync(caller, callId, toCaller.Value, None)).IsSuccess); // the caller acknowledges too
+        while (await h.Storage.Mailbox.GetPendingBytesAsync(callId, CallSide.Caller, None) + 1100 < 8 * 1024)
+        {
+            Assert.True((await h.Calls.SignalAsync(device, callId, "answer", offer, None)).IsSuccess);
+        }
+
+        // The caller's send waits for the device's acknowledgement, which (on a hub) would queue behind the device's own
+        // send: that send must not wait for the caller in turn.
+        var callerWaits = h.Calls.SignalAsync(caller, callId, "offer", offer, None).AsTask();
+        await Task.Delay(50);
+        var deviceSend = await h.Calls.SignalAsync(device, callId, "answer", offer, None).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        var callerWasWaiting = !callerWaits.IsCompleted;
+        await h.Calls.AcknowledgeAsync(device, callId, await h.Storage.Mailbox.GetLastSeqAsync(callId, None), None);
+        var callerSend = await callerWaits.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.True(callerWasWaiting);
+        Assert.True(deviceSend.IsSuccess);
+        Assert.True(callerSend.IsSuccess);
     }
 
     [Fact]

@@ -16,7 +16,7 @@ namespace QrCalling.Calls.Internal;
 /// is made, appends and deliveries run to completion even if the request is canceled; a failed delivery is logged and
 /// never fails the operation, because clients catch up through the mailbox.</para>
 /// </remarks>
-internal sealed class CallCommands(IStorage storage, ITransport transport, MailboxWake wake, CallLimits limits,
+internal sealed class CallCommands(IStorage storage, ITransport transport, MailboxWake wake, SenderPacing pacing, CallLimits limits,
     MailboxBudget budget, TimeSpan settleTime, TimeProvider time, ILogger logger, QrCallingMetrics metrics)
 {
     /// <summary>Call records recently seen on this instance, so the commands that can work from them skip the read: see
@@ -118,6 +118,7 @@ internal sealed class CallCommands(IStorage storage, ITransport transport, Mailb
                 }
                 record = ended;
                 Recent.Set(ended); // final: later commands on it (a disconnect after a hang-up) need no read
+                pacing.Forget(call.CallId);
                 var reason = CallWireNames.ToWireName(ended.EndReason!.Value);
                 metrics.Ended(reason);
                 Log.CallEnded(logger, call.CallId, reason);
@@ -193,6 +194,12 @@ internal sealed class CallCommands(IStorage storage, ITransport transport, Mailb
                 await DeliverAsync(new Delivery(Recipient.Device(fresh.OwnerId, winner), CallWire.ToEvent(call.CallId, entry with { Seq = seq }))).ConfigureAwait(false);
                 delivered++;
             }
+        }
+        // Back-pressure: a recipient that lags behind keeps its sender's answer until it acknowledges again.
+        if (call.State == CallState.Active && result.PendingBytes > budget.SideBytes / 2
+            && await pacing.WaitForAcknowledgementAsync(call.CallId, entry.To!.Value, cancellationToken).ConfigureAwait(false))
+        {
+            metrics.SendersPaced.Add(1);
         }
         return new Outcome(null, call, seq, delivered);
     }

@@ -5,7 +5,7 @@ namespace QrCalling.Calls.Internal;
 
 /// <summary>Reads a participant's side of a call's mailbox (Resume, long polls, the catch-up after a connect) and takes
 /// its acknowledgements, which trim the window.</summary>
-internal sealed class MailboxReader(IStorage storage, MailboxWake wake, TimeProvider time)
+internal sealed class MailboxReader(IStorage storage, MailboxWake wake, SenderPacing pacing, TimeProvider time)
 {
     /// <summary>Most entries one read returns.</summary>
     public const int MaxEntriesPerRead = 500;
@@ -36,6 +36,7 @@ internal sealed class MailboxReader(IStorage storage, MailboxWake wake, TimeProv
         if (afterSeq > 0)
         {
             await storage.Mailbox.AcknowledgeAsync(call.CallId, side, afterSeq, cancellationToken).ConfigureAwait(false);
+            pacing.Acknowledged(call.CallId, side);
         }
         wait = wait < TimeSpan.Zero ? TimeSpan.Zero : wait > MaxWait ? MaxWait : wait;
         if (call.State == CallState.Ended)
@@ -69,7 +70,13 @@ internal sealed class MailboxReader(IStorage storage, MailboxWake wake, TimeProv
         {
             return QrCallingError.NotParticipant;
         }
-        return upToSeq <= 0 ? 0 : await storage.Mailbox.AcknowledgeAsync(call.CallId, side, upToSeq, cancellationToken).ConfigureAwait(false);
+        if (upToSeq <= 0)
+        {
+            return 0;
+        }
+        var freed = await storage.Mailbox.AcknowledgeAsync(call.CallId, side, upToSeq, cancellationToken).ConfigureAwait(false);
+        pacing.Acknowledged(call.CallId, side);
+        return freed;
     }
 
     /// <summary>What a caller connection that just joined its call's group may have missed while it joined: the call's
