@@ -283,6 +283,95 @@ public sealed class MailboxWindowTests
         Assert.True(await PendingBytesAsync(host, callId) <= 16 * 1024);
     }
 
+    [Fact]
+    public async Task BothSidesAtFullSpeed_SixteenInFlightAckingEverySixteen_IsPacedNeverRefusedAndLosesNothing()
+    {
+        // The load tool's longcall in small: each side keeps 16 Signals of about 2 KB in flight and acknowledges every
+        // 16 it receives, and stops reading for 150 ms every 500. A lagging recipient slows its sender (back-pressure)
+        // instead of getting it refused.
+        const int PerSide = 3000;
+        await using var host = await TestHost.StartAsync(hosting: o =>
+        {
+            o.RateLimits.HubBurst = 1_000_000;
+            o.RateLimits.HubPerSecond = 1_000_000;
+        });
+        var (callId, callToken, device) = await RingingCallAsync(host, HttpTransportType.WebSockets);
+        await device.Connection.InvokeAsync("Accept", callId);
+        var caller = await host.ConnectAsync(HttpTransportType.WebSockets, callToken: callToken);
+        var sdp = JsonSerializer.SerializeToElement(new { type = "offer", sdp = new string('s', 2000) });
+
+        async Task<(List<long> Sent, int Refused)> SendAsync(HubConnection from)
+        {
+            var sent = new List<long>();
+            var refused = 0;
+            var next = 0;
+            await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
+            {
+                while (Interlocked.Increment(ref next) <= PerSide)
+                {
+                    try
+                    {
+                        var seq = await from.InvokeAsync<long>("Signal", callId, "offer", sdp);
+                        lock (sent)
+                        {
+                            sent.Add(seq);
+                        }
+                    }
+                    catch (HubException)
+                    {
+                        Interlocked.Increment(ref refused);
+                    }
+                }
+            }));
+            return (sent, refused);
+        }
+        (HashSet<long> Seqs, TaskCompletionSource All) Receive(HubConnection at)
+        {
+            var seqs = new HashSet<long>();
+            var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var count = 0;
+            at.On<JsonElement>("Signal", e =>
+            {
+                var seq = e.GetProperty("seq").GetInt64();
+                lock (seqs)
+                {
+                    seqs.Add(seq);
+                }
+                if (++count % 16 == 0)
+                {
+                    _ = at.SendAsync("Ack", callId, seq);
+                }
+                if (count % 500 == 0)
+                {
+                    Thread.Sleep(150); // a recipient that lags now and then (a busy phone): handlers run one at a time
+                }
+                if (count == PerSide)
+                {
+                    all.TrySetResult();
+                }
+            });
+            return (seqs, all);
+        }
+        var atDevice = Receive(device.Connection);
+        var atCaller = Receive(caller.Connection);
+
+        var results = await Task.WhenAll(SendAsync(caller.Connection), SendAsync(device.Connection));
+        var everything = Task.WhenAll(atDevice.All.Task, atCaller.All.Task);
+        var arrived = await Task.WhenAny(everything, Task.Delay(TimeSpan.FromSeconds(60))) == everything;
+
+        Assert.Equal([0, 0], results.Select(r => r.Refused));
+        Assert.Equal([PerSide, PerSide], results.Select(r => r.Sent.Count));
+        Assert.True(arrived, "every signal arrives");
+        lock (atDevice.Seqs)
+        {
+            Assert.Subset(atDevice.Seqs, results[0].Sent.ToHashSet());
+        }
+        lock (atCaller.Seqs)
+        {
+            Assert.Subset(atCaller.Seqs, results[1].Sent.ToHashSet());
+        }
+    }
+
     private static async Task<long> PendingBytesAsync(TestHost host, string callId) =>
         await host.App.Services.GetRequiredService<QrCalling.Storage.IStorage>().Mailbox
             .GetPendingBytesAsync(callId, QrCalling.Calls.CallSide.Callee, CancellationToken.None);

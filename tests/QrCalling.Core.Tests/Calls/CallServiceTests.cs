@@ -461,7 +461,7 @@ public sealed class CallServiceTests
     }
 
     [Fact]
-    public async Task Signal_BothSidesLagging_TheSecondSenderIsNotPacedWhileTheFirstWaits()
+    public async Task Signal_BothSidesLagging_TheSecondSenderWaitsOnlyTheShortMutualWait()
     {
         using var h = Create(o =>
         {
@@ -476,17 +476,22 @@ public sealed class CallServiceTests
             Assert.True((await h.Calls.SignalAsync(device, callId, "answer", offer, None)).IsSuccess);
         }
 
-        // The caller's send waits for the device's acknowledgement, which (on a hub) would queue behind the device's own
-        // send: that send must not wait for the caller in turn.
+        // The caller's send waits for the device's acknowledgement, which (on a hub) could queue behind the device's own
+        // send: that send waits only the short mutual wait, so the device's queue moves on.
         var callerWaits = h.Calls.SignalAsync(caller, callId, "offer", offer, None).AsTask();
         await Task.Delay(50);
-        var deviceSend = await h.Calls.SignalAsync(device, callId, "answer", offer, None).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
-        var callerWasWaiting = !callerWaits.IsCompleted;
+        var deviceWaits = h.Calls.SignalAsync(device, callId, "answer", offer, None).AsTask();
+        await Task.Delay(50);
+        var bothWaiting = !callerWaits.IsCompleted && !deviceWaits.IsCompleted;
+        h.Time.Advance(SenderPacing.MutualMaxWait);
+        var deviceSend = await deviceWaits.WaitAsync(TimeSpan.FromSeconds(10));
+        var callerStillWaiting = !callerWaits.IsCompleted;
         await h.Calls.AcknowledgeAsync(device, callId, await h.Storage.Mailbox.GetLastSeqAsync(callId, None), None);
         var callerSend = await callerWaits.WaitAsync(TimeSpan.FromSeconds(10));
 
-        Assert.True(callerWasWaiting);
+        Assert.True(bothWaiting);
         Assert.True(deviceSend.IsSuccess);
+        Assert.True(callerStillWaiting);
         Assert.True(callerSend.IsSuccess);
     }
 

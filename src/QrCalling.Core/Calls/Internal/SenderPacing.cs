@@ -10,14 +10,18 @@ namespace QrCalling.Calls.Internal;
 /// this instance only: behind a backplane, a sender whose recipient acknowledges through another instance waits at most
 /// <see cref="MaxWait"/>.</para>
 /// <para>A hub connection runs its invocations one at a time, so a waiting sender's own acknowledgements queue behind
-/// its wait. Two sides that paced for each other at once would each wait for an acknowledgement queued behind the other's
-/// wait: a side is therefore not paced for while it is itself waiting (the other side proceeds, its queued
-/// acknowledgement is processed and the wait ends).</para>
+/// its wait. Two sides that paced for each other at once could each wait for an acknowledgement queued behind the other's
+/// wait: the second of them therefore waits at most <see cref="MutualMaxWait"/>, so its queue moves on, its
+/// acknowledgement is processed and the first wait ends. When both recipients really have stopped reading, both
+/// senders still slow down (the second one less).</para>
 /// </remarks>
 internal sealed class SenderPacing(TimeProvider time)
 {
     /// <summary>The longest a sender waits for its recipient's next acknowledgement.</summary>
     public static readonly TimeSpan MaxWait = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The longest a sender waits while the other side is itself waiting for this sender's acknowledgements.</summary>
+    public static readonly TimeSpan MutualMaxWait = TimeSpan.FromMilliseconds(10);
 
     /// <summary>Recipients forgotten after this long without an acknowledgement (their call ended or moved).</summary>
     private static readonly TimeSpan Idle = TimeSpan.FromMinutes(2);
@@ -77,20 +81,21 @@ internal sealed class SenderPacing(TimeProvider time)
         b?.TrySetResult();
     }
 
-    /// <summary>Waits until <paramref name="recipient"/> acknowledges again, at most <see cref="MaxWait"/>, if it is a side
-    /// that acknowledges through this instance and is not itself waiting for the other side (see the remarks). Returns
-    /// whether it waited.</summary>
+    /// <summary>Waits until <paramref name="recipient"/> acknowledges again, if it is a side that acknowledges through
+    /// this instance: at most <see cref="MaxWait"/>, or <see cref="MutualMaxWait"/> while the recipient is itself waiting
+    /// for this sender's acknowledgements (see the remarks). Returns whether it waited.</summary>
     public async ValueTask<bool> WaitForAcknowledgementAsync(string callId, CallSide recipient, CancellationToken cancellationToken)
     {
         Task next;
+        TimeSpan maxWait;
         var sender = recipient == CallSide.Caller ? CallSide.Callee : CallSide.Caller;
         lock (_gate)
         {
-            if (!_recipients.TryGetValue((callId, recipient), out var tracked)
-                || _recipients.TryGetValue((callId, sender), out var other) && other.Waiters > 0)
+            if (!_recipients.TryGetValue((callId, recipient), out var tracked))
             {
                 return false;
             }
+            maxWait = _recipients.TryGetValue((callId, sender), out var other) && other.Waiters > 0 ? MutualMaxWait : MaxWait;
             tracked.Next ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             tracked.Waiters++;
             next = tracked.Next.Task;
@@ -98,7 +103,7 @@ internal sealed class SenderPacing(TimeProvider time)
         try
         {
             using var delayCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var delay = Task.Delay(MaxWait, time, delayCancel.Token);
+            var delay = Task.Delay(maxWait, time, delayCancel.Token);
             await Task.WhenAny(next, delay).ConfigureAwait(false);
             await delayCancel.CancelAsync().ConfigureAwait(false);
             return true;
