@@ -6,7 +6,8 @@ namespace QrCalling.LoadTest;
 /// <summary>--mode idle: the host's resident memory per idle hub connection. Opens N owner connections (one account
 /// per <see cref="DevicesPerOwner"/> devices) as raw WebSockets speaking SignalR's JSON handshake and keep-alive pings
 /// (far lighter on the client than HubConnection), waits until the host's VmRSS settles, and reports
-/// (after − before) / N; then does the same against the bare Kestrel WebSocket relay as the baseline.</summary>
+/// (after − before) / N; then does the same against a bare SignalR hub (the framework's floor) and the bare Kestrel
+/// WebSocket relay as baselines.</summary>
 internal static class IdleMode
 {
     private const int DevicesPerOwner = 100;
@@ -33,6 +34,13 @@ internal static class IdleMode
         var hub = new UriBuilder(options.BaseUri) { Scheme = options.BaseUri.Scheme == "https" ? "wss" : "ws", Path = "/hubs/calls" }.Uri;
         var qrCalling = await MeasureAsync("QrCalling host", hostPid, count, signalR: true,
             i => new Uri(hub, $"?access_token={Uri.EscapeDataString(tokens[i / DevicesPerOwner])}&deviceId=idle-{i}"), cancellationToken);
+        var (bare, bareAddress) = await BareHubBaseline.StartAsync(cancellationToken);
+        IdleResult bareHub;
+        await using (bare)
+        {
+            var bareUri = new UriBuilder(bareAddress) { Scheme = "ws", Path = "/hubs/calls" }.Uri;
+            bareHub = await MeasureAsync("bare SignalR hub", bare.Pid, count, signalR: true, i => new Uri(bareUri, $"?call=idle-{i}&side=1"), cancellationToken);
+        }
         var (relay, address) = await EchoRelayBaseline.StartAsync(cancellationToken);
         IdleResult kestrel;
         await using (relay)
@@ -41,13 +49,14 @@ internal static class IdleMode
         }
 
         Console.WriteLine();
-        foreach (var r in new[] { qrCalling, kestrel })
+        foreach (var r in new[] { qrCalling, bareHub, kestrel })
         {
             Console.WriteLine($"{r.Server,-24} RSS {r.BeforeKilobytes / 1024.0,8:F1} MB before, {r.AfterKilobytes / 1024.0,8:F1} MB with {count} connections: " +
                 $"{r.KilobytesPerConnection,6:F1} KB per connection ({r.Open} still open)");
         }
+        Console.WriteLine($"QrCalling / bare SignalR hub: memory per idle connection x{qrCalling.KilobytesPerConnection / bareHub.KilobytesPerConnection:F2}");
         Console.WriteLine($"QrCalling / bare Kestrel WebSocket: memory per idle connection x{qrCalling.KilobytesPerConnection / kestrel.KilobytesPerConnection:F2}");
-        return qrCalling.Open == count && kestrel.Open == count ? 0 : 1;
+        return qrCalling.Open == count && bareHub.Open == count && kestrel.Open == count ? 0 : 1;
     }
 
     private static async Task<IdleResult> MeasureAsync(string server, int pid, int count, bool signalR, Func<int, Uri> uri, CancellationToken cancellationToken)

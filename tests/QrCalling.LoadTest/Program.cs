@@ -10,8 +10,9 @@ using QrCalling.LoadTest;
 //       ({type, sdp} with a ~2 KB SDP): the caller offers, the owner answers when the offer arrives, M times each way,
 //       all calls at once. Reports msgs/s, p50/p99 send-to-arrival latency and server CPU µs per message, then runs the
 //       same workload through (a) a bare Kestrel WebSocket relay, run as a child process of this tool so that its CPU
-//       is measured apart from the tool's, and (b) a PeerJS server: npm `peer@1.0.2` installed into a temporary folder
-//       and started with node; and prints a table with the ratios QrCalling/PeerJS and QrCalling/Kestrel.
+//       is measured apart from the tool's, (b) a bare SignalR hub with the same Signal method and nothing else (the
+//       framework's floor; also a child process), and (c) a PeerJS server: npm `peer@1.0.2` installed into a temporary
+//       folder and started with node; and prints a table with the ratios against each.
 //       With --caller-url the callers use a second host instance (sharing storage and the Redis backplane) while the
 //       owners stay on <baseUrl>, so every ring, signal and hangup crosses instances; the CPU is then both instances'.
 //   --mode longcall [--duration-seconds 60] [--in-flight 16] [--protocol ...] [--ack ...]
@@ -26,7 +27,7 @@ using QrCalling.LoadTest;
 //   --mode idle [--connections 10000]
 //       Opens N owner hub connections (raw WebSockets with SignalR's JSON handshake and pings, 100 devices per owner
 //       account) and reports the host's VmRSS growth per connection once it settled, against the same number of
-//       bare Kestrel WebSockets. Needs an open-files limit above N in both the host's and this tool's shells:
+//       connections to the bare SignalR hub (handshake and pings) and of bare Kestrel WebSockets. Needs an open-files limit above N in both the host's and this tool's shells:
 //       `ulimit -n 65536` before starting each (above the hard limit only as root, where the container allows it).
 //
 //   --signal send makes the relay's signals fire-and-forget hub sends (no completion message per signal comes back,
@@ -52,6 +53,11 @@ using QrCalling.LoadTest;
 if (args is [EchoRelayBaseline.ServeArgument])
 {
     await EchoRelayBaseline.ServeAsync();
+    return 0;
+}
+if (args is [BareHubBaseline.ServeArgument])
+{
+    await BareHubBaseline.ServeAsync();
     return 0;
 }
 

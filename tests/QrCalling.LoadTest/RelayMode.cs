@@ -1,7 +1,7 @@
 namespace QrCalling.LoadTest;
 
 /// <summary>--mode relay: N calls set up on the host, the offer/answer workload through it, then the same workload
-/// through the bare Kestrel relay and the PeerJS server, and a table with the ratios.</summary>
+/// through the bare Kestrel relay, a bare SignalR hub and the PeerJS server, and a table with the ratios.</summary>
 internal static class RelayMode
 {
     public static async Task<int> RunAsync(LoadOptions options, IReadOnlyList<int> hostPids, CancellationToken cancellationToken)
@@ -9,21 +9,23 @@ internal static class RelayMode
         Console.WriteLine($"relay: {options.Owners} calls · {options.Signals} offers and {options.Signals} answers per call, ping-pong · {Message.Sdp.Length}-character SDPs");
         var (qrCalling, failures) = await RunQrCallingAsync(options, hostPids, cancellationToken);
         var kestrel = await EchoRelayBaseline.RunAsync(options.Owners, options.Signals, cancellationToken);
+        var bareHub = await BareHubBaseline.RunAsync(options.Owners, options.Signals, options.Hub, cancellationToken);
         var peerJs = await PeerJsBaseline.RunAsync(options.Owners, options.Signals, cancellationToken);
 
         Console.WriteLine();
         Console.WriteLine($"{"server",-30} {"msgs/s",9} {"p50 ms",8} {"p99 ms",8} {"CPU µs/msg",11} {"messages",9} {"failed",7}");
-        foreach (var r in new[] { qrCalling, kestrel, peerJs })
+        foreach (var r in new[] { qrCalling, bareHub, kestrel, peerJs })
         {
             Console.WriteLine($"{r.Server,-30} {r.PerSecond,9:F0} {r.Latency.P50,8:F2} {r.Latency.P99,8:F2} {r.CpuMicrosecondsPerMessage,11:F1} " +
                 $"{r.Latency.Count,9} {r.Failures,7}");
         }
-        foreach (var baseline in new[] { peerJs, kestrel })
+        foreach (var baseline in new[] { peerJs, bareHub, kestrel })
         {
             Console.WriteLine($"QrCalling / {baseline.Server}: msgs/s x{qrCalling.PerSecond / baseline.PerSecond:F2}, " +
                 $"p99 x{qrCalling.Latency.P99 / baseline.Latency.P99:F2}, CPU/msg x{qrCalling.CpuMicrosecondsPerMessage / baseline.CpuMicrosecondsPerMessage:F2}");
         }
-        return failures + qrCalling.Failures + kestrel.Failures + peerJs.Failures == 0 ? 0 : 1;
+        Console.WriteLine($"bare SignalR hub / PeerJS server: CPU/msg x{bareHub.CpuMicrosecondsPerMessage / peerJs.CpuMicrosecondsPerMessage:F2} (the framework's floor)");
+        return failures + qrCalling.Failures + kestrel.Failures + bareHub.Failures + peerJs.Failures == 0 ? 0 : 1;
     }
 
     /// <summary>Owners, one call each, the workload, hang-ups; returns the relay result and the set-up and hang-up
