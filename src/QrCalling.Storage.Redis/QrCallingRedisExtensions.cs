@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -8,7 +7,7 @@ using StackExchange.Redis;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Adds Redis storage and the Redis backplane to QrCalling.</summary>
+/// <summary>Adds Redis storage to QrCalling. (The SignalR Redis backplane is QrCalling.Hosting's <c>UseRedisBackplane</c>.)</summary>
 public static class QrCallingRedisExtensions
 {
     /// <summary>Stores codes, calls and mailboxes in Redis (7.0 or later, a single primary or Sentinel; not Cluster),
@@ -32,53 +31,10 @@ public static class QrCallingRedisExtensions
                 : RedisConnection.FromConfiguration(options.Configuration!, logger);
         });
         services.TryAddSingleton<RedisStorage>();
+        // Shared with QrCalling.Hosting's UseRedisBackplane, which asks for it by this key (it does not reference this package).
+        services.TryAddKeyedSingleton<Func<CancellationToken, ValueTask<IConnectionMultiplexer>>>(RedisStorageOptions.SharedConnectionKey,
+            (sp, _) => sp.GetRequiredService<RedisConnection>().GetMultiplexerAsync);
         return builder.UseStorage(sp => sp.GetRequiredService<RedisStorage>());
     }
 
-    /// <summary>Delivers hub events across host instances through SignalR's Redis backplane, so QrCalling's
-    /// group-based transport reaches an owner's devices and a caller on whichever instance they are connected to.
-    /// Works with PostgreSQL or Redis storage; with <c>.UseRedisStorage(…)</c> and no connection of its own it shares
-    /// the storage connection.</summary>
-    /// <param name="builder">The QrCalling builder.</param>
-    /// <param name="configure">Optionally sets an own connection and the channel prefix.</param>
-    public static QrCallingBuilder UseRedisBackplane(this QrCallingBuilder builder, Action<RedisBackplaneOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        var services = builder.Services;
-        var options = services.AddOptions<RedisBackplaneOptions>();
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
-        options.ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisBackplaneOptions>, RedisBackplaneOptionsValidator>());
-        if (services.Any(d => d.ServiceType == typeof(BackplaneMarker)))
-        {
-            return builder;
-        }
-        services.AddSingleton<BackplaneMarker>();
-        services.AddSignalR().AddStackExchangeRedis();
-        services.AddOptions<RedisOptions>().Configure<IServiceProvider, IOptions<RedisBackplaneOptions>>((redis, sp, backplane) =>
-        {
-            var settings = backplane.Value;
-            redis.Configuration.ChannelPrefix = RedisChannel.Literal(settings.ChannelPrefix);
-            redis.ConnectionFactory = async _ =>
-            {
-                if (settings.ConnectionMultiplexerFactory is { } factory)
-                {
-                    return await factory(sp).ConfigureAwait(false);
-                }
-                if (!string.IsNullOrWhiteSpace(settings.Configuration))
-                {
-                    var own = ConfigurationOptions.Parse(settings.Configuration);
-                    RedisConnection.ApplyFailFastDefaults(own, settings.Configuration);
-                    return await ConnectionMultiplexer.ConnectAsync(own).ConfigureAwait(false);
-                }
-                return await sp.GetRequiredService<RedisConnection>().GetMultiplexerAsync(CancellationToken.None).ConfigureAwait(false);
-            };
-        });
-        return builder;
-    }
-
-    private sealed class BackplaneMarker;
 }

@@ -117,6 +117,21 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
         }
     }
 
+    [Fact]
+    public void StorageAdapters_DoNotPullInAspNetCore()
+    {
+        foreach (var id in feed.Packages.Where(p => p.StartsWith("QrCalling.Storage.", StringComparison.Ordinal) || p == "QrCalling.Core"))
+        {
+            using var zip = ZipFile.OpenRead(Path.Combine(feed.Feed, $"{id}.{feed.Version}.nupkg"));
+            var nuspec = Nuspec(zip);
+            var frameworks = nuspec.Descendants().Where(e => e.Name.LocalName == "frameworkReference").Select(e => e.Attribute("name")!.Value);
+            var dependencies = nuspec.Descendants().Where(e => e.Name.LocalName == "dependency").Select(e => e.Attribute("id")!.Value);
+
+            Assert.DoesNotContain("Microsoft.AspNetCore.App", frameworks);
+            Assert.DoesNotContain(dependencies, d => d.StartsWith("Microsoft.AspNetCore.", StringComparison.Ordinal));
+        }
+    }
+
     [Theory]
     [InlineData("postgres")]
     [InlineData("redis")]

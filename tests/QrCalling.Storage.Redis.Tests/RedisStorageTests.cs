@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using QrCalling.Calls;
 using QrCalling.Codes;
+using QrCalling.Hosting;
 using QrCalling.Testing;
 using StackExchange.Redis;
 using Xunit;
