@@ -12,12 +12,23 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// push (RFC 8030/8291/8292) for every new incoming call, also with no page open.</summary>
 public static class QrCallingWebPushExtensions
 {
+    /// <summary>Registers Web Push with the default <see cref="QrCallingPushOptions"/>: see
+    /// <see cref="AddWebPush(QrCallingBuilder, Action{QrCallingPushOptions})"/>.</summary>
+    /// <param name="builder">The builder that <c>AddQrCalling</c> returned.</param>
+    public static QrCallingBuilder AddWebPush(this QrCallingBuilder builder) => AddWebPushCore(builder, null);
+
     /// <summary>Registers Web Push: the routes (mapped by <c>MapQrCalling()</c>), the VAPID keys (configured, or generated
     /// once and kept in the storage), and a background sender fed by a bounded queue, so pushing never delays a call.
     /// Safe to call more than once.</summary>
     /// <param name="builder">The builder that <c>AddQrCalling</c> returned.</param>
     /// <param name="configure">Configures <see cref="QrCallingPushOptions"/>.</param>
-    public static QrCallingBuilder AddWebPush(this QrCallingBuilder builder, Action<QrCallingPushOptions>? configure = null)
+    public static QrCallingBuilder AddWebPush(this QrCallingBuilder builder, Action<QrCallingPushOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        return AddWebPushCore(builder, configure);
+    }
+
+    private static QrCallingBuilder AddWebPushCore(QrCallingBuilder builder, Action<QrCallingPushOptions>? configure)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
