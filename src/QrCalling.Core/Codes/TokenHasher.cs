@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace QrCalling.Codes;
 
 /// <summary>Computes the at-rest keys of tokens: <c>HMAC-SHA256(pepper, tokenBytes)</c>, or SHA-256 without a pepper.</summary>
-public sealed class TokenHasher
+internal sealed class TokenHasher
 {
     // Key of the current pepper (null: plain SHA-256), then the previous peppers' keys in order.
     private readonly byte[]?[] _keys;
