@@ -11,6 +11,10 @@ public static class AccountEndpoints
     /// <summary>The rate-limiter policy of both endpoints.</summary>
     public const string RateLimitPolicy = "sample-account";
 
+    /// <summary>The default issuer and audience of the sample's access tokens (see <c>QrCalling:Sample:JwtIssuer</c> and
+    /// <c>QrCalling:Sample:JwtAudience</c>, and <see cref="SampleTokenIssuer.Issuer"/> for the configured ones).</summary>
+    public const string Issuer = SampleSettings.DefaultJwtName;
+
     /// <summary>How long an access token lasts.</summary>
     public static readonly TimeSpan TokenLifetime = TimeSpan.FromHours(12);
 
