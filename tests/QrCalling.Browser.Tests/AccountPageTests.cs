@@ -23,8 +23,9 @@ public sealed class AccountPageTests(BrowserFixture browser)
 
     private static async Task<string> OpenAccountPageAsync(IPage page)
     {
-        await page.GetByTestId("account-link").ClickAsync();
-        await page.WaitForURLAsync(new Regex("/account\\.html$"));
+        await Expect(page.GetByTestId("account-link")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("account-link")).ToHaveAttributeAsync("href", "/account.html");
+        await page.GotoAsync("/account.html");
         await Expect(page.GetByTestId("profile-username")).Not.ToBeEmptyAsync();
         return (await page.GetByTestId("profile-username").TextContentAsync())!;
     }

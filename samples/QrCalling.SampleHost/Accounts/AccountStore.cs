@@ -105,8 +105,13 @@ public interface IAccountStore
     /// false (and no change) if the account was changed meanwhile or is gone.</summary>
     ValueTask<bool> TryUpdateAsync(SampleAccount account, CancellationToken cancellationToken);
 
-    /// <summary>Deletes an account with its refresh token families and audit log; false if there was none.</summary>
+    /// <summary>Deletes an account with its refresh token families and audit log, and leaves a tombstone (the SHA-256 of
+    /// the id, never the id) for at least <see cref="AccountTombstone.Lifetime"/>, so that its unexpired access tokens are
+    /// refused; false if there was no account.</summary>
     ValueTask<bool> DeleteAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>True when an account with this id was deleted (its tombstone is there).</summary>
+    ValueTask<bool> IsDeletedAsync(string id, CancellationToken cancellationToken);
 
     /// <summary>Stores a new refresh token family.</summary>
     ValueTask AddRefreshFamilyAsync(RefreshFamily family, CancellationToken cancellationToken);
@@ -129,6 +134,17 @@ public interface IAccountStore
     ValueTask<IReadOnlyList<AuditEntry>> ListAuditAsync(string accountId, int limit, CancellationToken cancellationToken);
 }
 
+/// <summary>The mark a deleted account leaves: the SHA-256 (hex) of its id, kept while its access tokens could still be
+/// presented. It names nobody: the id is random and the hash cannot be turned back into it.</summary>
+public static class AccountTombstone
+{
+    /// <summary>How long a tombstone is kept at least (longer than an access token lives).</summary>
+    public static readonly TimeSpan Lifetime = TimeSpan.FromDays(2);
+
+    /// <summary>The tombstone of an id.</summary>
+    public static string Of(string id) => Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(id)));
+}
+
 /// <summary>Accounts kept in process memory, with <c>QrCalling:Storage=memory</c> (PostgreSQL and Redis have their own
 /// stores). Accounts are the host's business, not QrCalling's: a real host keeps them in its own user database.</summary>
 public sealed class InMemoryAccountStore : IAccountStore
@@ -138,6 +154,7 @@ public sealed class InMemoryAccountStore : IAccountStore
     private readonly Dictionary<string, string> _names = new(StringComparer.Ordinal); // id -> user name
     private readonly Dictionary<string, RefreshFamily> _families = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<AuditEntry>> _audit = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _tombstones = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
     public ValueTask<bool> TryAddAsync(SampleAccount account, CancellationToken cancellationToken)
@@ -196,11 +213,21 @@ public sealed class InMemoryAccountStore : IAccountStore
             }
             _accounts.Remove(name);
             _audit.Remove(id);
+            _tombstones.Add(AccountTombstone.Of(id));
             foreach (var family in _families.Values.Where(f => f.AccountId == id).ToList())
             {
                 _families.Remove(family.FamilyId);
             }
             return ValueTask.FromResult(true);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> IsDeletedAsync(string id, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_tombstones.Contains(AccountTombstone.Of(id)));
         }
     }
 

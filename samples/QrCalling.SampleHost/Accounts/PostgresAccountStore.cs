@@ -37,9 +37,19 @@ public sealed class PostgresAccountStore(string connectionString) : IAccountStor
     public ValueTask<bool> DeleteAsync(string id, CancellationToken cancellationToken) => GuardAsync(async ct =>
         await ExecuteAsync("""
             WITH f AS (DELETE FROM qrcalling_sample.refresh_families WHERE account_id = $1),
-                 a AS (DELETE FROM qrcalling_sample.audit WHERE account_id = $1)
-            DELETE FROM qrcalling_sample.accounts WHERE id = $1
-            """, [id], ct) == 1, cancellationToken);
+                 a AS (DELETE FROM qrcalling_sample.audit WHERE account_id = $1),
+                 d AS (DELETE FROM qrcalling_sample.accounts WHERE id = $1 RETURNING id)
+            INSERT INTO qrcalling_sample.deleted_accounts (id_hash, deleted_at) SELECT $2, now() FROM d
+            ON CONFLICT (id_hash) DO UPDATE SET deleted_at = EXCLUDED.deleted_at
+            """, [id, AccountTombstone.Of(id)], ct) == 1, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<bool> IsDeletedAsync(string id, CancellationToken cancellationToken) => GuardAsync(async ct =>
+    {
+        await EnsureSchemaAsync(ct);
+        await using var command = Command("SELECT 1 FROM qrcalling_sample.deleted_accounts WHERE id_hash = $1", [AccountTombstone.Of(id)]);
+        return await command.ExecuteScalarAsync(ct) is not null;
+    }, cancellationToken);
 
     /// <inheritdoc />
     public ValueTask AddRefreshFamilyAsync(RefreshFamily family, CancellationToken cancellationToken) => GuardAsync(async ct =>
@@ -175,6 +185,9 @@ public sealed class PostgresAccountStore(string connectionString) : IAccountStor
                         at timestamptz NOT NULL,
                         kind text NOT NULL,
                         client text NOT NULL);
+                    CREATE TABLE IF NOT EXISTS qrcalling_sample.deleted_accounts (
+                        id_hash text PRIMARY KEY,
+                        deleted_at timestamptz NOT NULL);
                     CREATE INDEX IF NOT EXISTS audit_account_idx ON qrcalling_sample.audit (account_id, seq DESC);
                     """);
                 await command.ExecuteNonQueryAsync(cancellationToken);

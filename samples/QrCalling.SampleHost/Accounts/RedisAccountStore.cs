@@ -35,12 +35,13 @@ public sealed class RedisAccountStore(string configuration) : IAccountStore, IAs
         return 1
         """;
 
-    // KEYS: account-id, account-refresh, audit. ARGV: prefix.
+    // KEYS: account-id, account-refresh, audit, tombstone. ARGV: prefix, tombstone ttl ms.
     private const string DeleteScript = """
         local name = redis.call('GET', KEYS[1])
         if not name then return 0 end
         for _, f in ipairs(redis.call('SMEMBERS', KEYS[2])) do redis.call('DEL', ARGV[1] .. 'refresh:' .. f) end
         redis.call('DEL', ARGV[1] .. 'account:' .. name, KEYS[1], KEYS[2], KEYS[3])
+        redis.call('SET', KEYS[4], '1', 'PX', ARGV[2])
         return 1
         """;
 
@@ -79,7 +80,11 @@ public sealed class RedisAccountStore(string configuration) : IAccountStore, IAs
 
     /// <inheritdoc />
     public ValueTask<bool> DeleteAsync(string id, CancellationToken cancellationToken) => GuardAsync(async db =>
-        (int)await db.ScriptEvaluateAsync(DeleteScript, [IdKey(id), FamiliesKey(id), AuditKey(id)], [Prefix]) == 1);
+        (int)await db.ScriptEvaluateAsync(DeleteScript, [IdKey(id), FamiliesKey(id), AuditKey(id), TombstoneKey(id)],
+            [Prefix, (long)AccountTombstone.Lifetime.TotalMilliseconds]) == 1);
+
+    /// <inheritdoc />
+    public ValueTask<bool> IsDeletedAsync(string id, CancellationToken cancellationToken) => GuardAsync(db => db.KeyExistsAsync(TombstoneKey(id)));
 
     /// <inheritdoc />
     public ValueTask AddRefreshFamilyAsync(RefreshFamily family, CancellationToken cancellationToken) => GuardAsync(async db =>
@@ -173,6 +178,7 @@ public sealed class RedisAccountStore(string configuration) : IAccountStore, IAs
     private static RedisKey RefreshKey(string familyId) => Prefix + "refresh:" + familyId;
     private static RedisKey FamiliesKey(string id) => Prefix + "account-refresh:" + id;
     private static RedisKey AuditKey(string id) => Prefix + "audit:" + id;
+    private static RedisKey TombstoneKey(string id) => Prefix + "deleted:" + AccountTombstone.Of(id);
 
     private async ValueTask<T> GuardAsync<T>(Func<IDatabase, Task<T>> action)
     {

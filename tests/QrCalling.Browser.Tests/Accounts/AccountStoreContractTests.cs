@@ -141,8 +141,13 @@ public abstract class AccountStoreContractTests : IAsyncLifetime
         await _store.AddAuditAsync(account.Id, new AuditEntry(T0, "login_failed", "c"), 10, default);
         await _store.AddAuditAsync(other.Id, new AuditEntry(T0, "login_failed", "c"), 10, default);
 
+        Assert.False(await _store.IsDeletedAsync(account.Id, default));
         Assert.True(await _store.DeleteAsync(account.Id, default));
         Assert.False(await _store.DeleteAsync(account.Id, default));
+
+        Assert.True(await _store.IsDeletedAsync(account.Id, default)); // its unexpired tokens are refused
+        Assert.False(await _store.IsDeletedAsync(other.Id, default));
+        Assert.False(await _store.IsDeletedAsync(InMemoryAccountStore.NewId(), default));
 
         Assert.Null(await _store.FindAsync(account.UserName, default));
         Assert.Null(await _store.FindByIdAsync(account.Id, default));
