@@ -118,7 +118,8 @@ public static partial class SampleHostApp
             : durable ? Encoding.UTF8.GetBytes(QrCallingSecretFileExtensions.LoadOrCreateSecret(Path.Combine(keysPath, "jwt-signing-key")))
             : RandomNumberGenerator.GetBytes(32);
         var signingKey = new SymmetricSecurityKey(keyBytes);
-        services.AddSingleton(new SampleTokenIssuer(signingKey, TimeProvider.System));
+        services.AddSingleton(sp => new SampleTokenIssuer(signingKey, sp.GetRequiredService<TimeProvider>(), settings.JwtIssuer, settings.JwtAudience));
+        services.AddSingleton<AccountSecurity>();
         // Accounts live with the selected storage: a table in PostgreSQL, hashes in Redis, a dictionary in memory.
         services.AddSingleton<IAccountStore>(_ => settings.Storage switch
         {
@@ -132,26 +133,48 @@ public static partial class SampleHostApp
         {
             o.TokenValidationParameters = new TokenValidationParameters
             {
-                ValidIssuer = AccountEndpoints.Issuer,
-                ValidAudience = AccountEndpoints.Issuer,
+                ValidIssuer = settings.JwtIssuer,
+                ValidAudience = settings.JwtAudience,
                 IssuerSigningKey = signingKey,
                 ClockSkew = TimeSpan.FromSeconds(30),
             };
             o.Events = new JwtBearerEvents
             {
                 OnMessageReceived = ReadOwnerToken,
-                // A token revoked by sign-out no longer authenticates (nor can it get hub tickets).
-                OnTokenValidated = context =>
+                // A token revoked by sign-out no longer authenticates (nor can it get hub tickets), nor one issued before the
+                // account's generation moved on (sign-out everywhere, password change) or of a deleted account. The hub
+                // checks this at connect: its connections need a hub ticket or a token, both checked here.
+                OnTokenValidated = async context =>
                 {
                     var revoked = context.HttpContext.RequestServices.GetRequiredService<RevokedTokens>();
                     if (revoked.IsRevoked(context.Principal?.FindFirst(Microsoft.IdentityModel.JsonWebTokens.JwtRegisteredClaimNames.Jti)?.Value))
                     {
                         context.Fail("The access token was revoked.");
+                        return;
                     }
-                    return Task.CompletedTask;
+                    var ownerId = context.Principal?.FindFirst(System.Security.Claims.ClaimTypes.NameIdentifier)?.Value;
+                    var store = context.HttpContext.RequestServices.GetRequiredService<IAccountStore>();
+                    // An account the store does not know and that was not deleted (an in-memory host after a restart, which
+                    // forgets its accounts) keeps its tokens until they expire, as before generations existed.
+                    var aborted = context.HttpContext.RequestAborted;
+                    var account = ownerId is null ? null : await store.FindByIdAsync(ownerId, aborted);
+                    if (ownerId is null
+                        || (account is null && await store.IsDeletedAsync(ownerId, aborted))
+                        || (account is not null && account.Generation != SampleTokenIssuer.Generation(context.Principal!.Identity as System.Security.Claims.ClaimsIdentity)))
+                    {
+                        context.Fail("The access token was revoked.");
+                    }
                 },
             };
         });
+        // Token lifetimes are checked against the host's TimeProvider (the tests' FakeTimeProvider too), like every other
+        // time in the host.
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<TimeProvider>((o, time) =>
+            o.TokenValidationParameters.LifetimeValidator = (notBefore, expires, _, parameters) =>
+            {
+                var now = time.GetUtcNow().UtcDateTime;
+                return expires is { } e && now < e + parameters.ClockSkew && (notBefore is not { } n || now >= n - parameters.ClockSkew);
+            });
         services.AddAuthorization();
 
         // Behind a TLS proxy every request comes from the proxy: trust its X-Forwarded-For/-Proto, and only from the
@@ -200,6 +223,7 @@ public static partial class SampleHostApp
         app.MapScalarApiReference(o => o.WithNonce().DisableDefaultFonts().DisableTelemetry().DisableAgent().DisableMcp());
         app.MapQrCalling(); // On a WebApplication this also adds the rate limiter middleware (used by the account endpoints too).
         app.MapSampleAccounts();
+        app.MapSampleAccountManagement();
         app.MapGet("/c", (IWebHostEnvironment env) => Results.Stream(env.WebRootFileProvider.GetFileInfo("caller.html").CreateReadStream(), "text/html; charset=utf-8"))
             .ExcludeFromDescription();
         return app;

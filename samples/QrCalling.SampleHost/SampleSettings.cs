@@ -12,6 +12,12 @@ public sealed record SampleSettings
     public string? ConnectionString { get; init; }
     /// <summary>The JWT signing key (at least 32 characters), or null for a random key per process.</summary>
     public string? JwtKey { get; init; }
+    /// <summary>The <c>iss</c> of the sample's access tokens (QrCalling:Sample:JwtIssuer).</summary>
+    public string JwtIssuer { get; init; } = DefaultJwtName;
+    /// <summary>The <c>aud</c> of the sample's access tokens (QrCalling:Sample:JwtAudience).</summary>
+    public string JwtAudience { get; init; } = DefaultJwtName;
+    /// <summary>The issuer and audience when none is configured.</summary>
+    public const string DefaultJwtName = "qrcalling-sample";
     /// <summary>How many register/login requests one client address may make per minute.</summary>
     public int AccountPermitsPerMinute { get; init; } = 20;
     /// <summary>Reverse proxies whose X-Forwarded-For/-Proto headers are trusted (QrCalling:Sample:KnownProxies).</summary>
@@ -50,6 +56,9 @@ public sealed record SampleSettings
             throw new SampleConfigurationException("QrCalling:Sample:JwtKey must be at least 32 characters (or unset: kept in QrCalling:Sample:KeysPath with durable storage, random per process in memory).");
         }
 
+        var jwtIssuer = JwtName(configuration, "QrCalling:Sample:JwtIssuer");
+        var jwtAudience = JwtName(configuration, "QrCalling:Sample:JwtAudience");
+
         var permits = 20;
         var permitsText = configuration["QrCalling:Sample:AccountPermitsPerMinute"];
         if (permitsText is not null && (!int.TryParse(permitsText, out permits) || permits < 1 || permits > 100_000))
@@ -69,9 +78,27 @@ public sealed record SampleSettings
             ConnectionString = connectionString,
             JwtKey = string.IsNullOrEmpty(jwtKey) ? null : jwtKey,
             AccountPermitsPerMinute = permits,
+            JwtIssuer = jwtIssuer,
+            JwtAudience = jwtAudience,
             KnownProxies = proxies,
             KnownNetworks = networks,
         };
+    }
+
+    /// <summary>An issuer or audience: unset means the default; otherwise 1 to 200 visible ASCII characters (a name or an
+    /// absolute URI, as a relying party compares it byte for byte).</summary>
+    private static string JwtName(IConfiguration configuration, string key)
+    {
+        var value = configuration[key];
+        if (value is null)
+        {
+            return DefaultJwtName;
+        }
+        if (value.Length is < 1 or > 200 || !value.All(c => c is > ' ' and <= '~'))
+        {
+            throw new SampleConfigurationException($"{key} must be 1 to 200 visible ASCII characters without spaces (a name or an absolute URI), or unset for \"{DefaultJwtName}\".");
+        }
+        return value;
     }
 
     private delegate bool TryParse<T>(string text, out T value);

@@ -6,7 +6,7 @@ namespace QrCalling.Storage.Postgres;
 
 /// <summary><see cref="IStorage"/> on PostgreSQL: the three stores over one data source and schema. Registered by
 /// <c>UsePostgresStorage</c>; the data source is not owned here.</summary>
-internal sealed class PostgresStorage : IStorage
+internal sealed partial class PostgresStorage : IStorage
 {
     private readonly PostgresDatabase _db;
 

@@ -11,7 +11,7 @@ namespace QrCalling.Storage.Redis;
 /// as sorted sets scored by seq (one per recipient side, one for lifecycle entries) with a hash of each side's
 /// unacknowledged bytes; every atomic operation is one Lua script. Records expire through key TTLs (retention),
 /// and the sweep methods delete what is stale and clean index entries of keys that expired.</summary>
-internal sealed class RedisStorage : IStorage, IAsyncDisposable
+internal sealed partial class RedisStorage : IStorage, IAsyncDisposable
 {
     /// <summary>Shortest TTL given to a record, even one already past its retention when written, so that a record
     /// never vanishes between two steps of one operation (e.g. a call ending and its call-ended event).</summary>

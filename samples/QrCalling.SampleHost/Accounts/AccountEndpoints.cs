@@ -11,8 +11,9 @@ public static class AccountEndpoints
     /// <summary>The rate-limiter policy of both endpoints.</summary>
     public const string RateLimitPolicy = "sample-account";
 
-    /// <summary>Issuer and audience of the sample's access tokens.</summary>
-    public const string Issuer = "qrcalling-sample";
+    /// <summary>The default issuer and audience of the sample's access tokens (see <c>QrCalling:Sample:JwtIssuer</c> and
+    /// <c>QrCalling:Sample:JwtAudience</c>, and <see cref="SampleTokenIssuer.Issuer"/> for the configured ones).</summary>
+    public const string Issuer = SampleSettings.DefaultJwtName;
 
     /// <summary>How long an access token lasts.</summary>
     public static readonly TimeSpan TokenLifetime = TimeSpan.FromHours(12);
@@ -20,14 +21,17 @@ public static class AccountEndpoints
     /// <summary>The register/login request body.</summary>
     /// <param name="Username">3 to 32 characters: letters, digits, '.', '_' or '-'.</param>
     /// <param name="Password">8 to 128 characters.</param>
-    public sealed record Credentials(string? Username, string? Password);
+    /// <param name="Totp">Login only, once MFA is on: the 6-digit code of the authenticator app, or a recovery code.</param>
+    public sealed record Credentials(string? Username, string? Password, string? Totp = null);
 
     /// <summary>The login response.</summary>
     /// <param name="AccessToken">A JWT bearer for the owner endpoints and the hub.</param>
     /// <param name="ExpiresAt">When it stops working.</param>
-    public sealed record LoginResponse(string AccessToken, DateTimeOffset ExpiresAt);
+    /// <param name="RefreshToken">A one-time token for <c>POST /api/v1/account/refresh</c>.</param>
+    /// <param name="RefreshExpiresAt">When the refresh token stops working.</param>
+    public sealed record LoginResponse(string AccessToken, DateTimeOffset ExpiresAt, string? RefreshToken = null, DateTimeOffset? RefreshExpiresAt = null);
 
-    /// <summary>Maps the two endpoints.</summary>
+    /// <summary>Maps the account endpoints (the owner's own routes are in <see cref="AccountManagementEndpoints"/>).</summary>
     public static IEndpointRouteBuilder MapSampleAccounts(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/v1/account").WithTags("Account").RequireRateLimiting(RateLimitPolicy).AllowAnonymous();
@@ -50,8 +54,10 @@ public static class AccountEndpoints
         group.MapPost("/login", LoginAsync)
             .WithSummary("Sign in")
             .WithDescription("Answers a bearer `accessToken` (a JWT valid 12 hours) for the owner endpoints, and for " +
-                "`POST /hub-tickets` to connect to the hub. A wrong name or password is `401 unauthorized` (the same answer " +
-                "for both). Anyone; rate limited per client.")
+                "`POST /hub-tickets` to connect to the hub, with a one-time `refreshToken` (30 days) for `POST /account/refresh`. " +
+                "A wrong name or password is `401 unauthorized` (the same answer for both). Once MFA is on, a right password " +
+                "without `totp` is `401 mfa_required` with an `mfaTicket` (valid 5 minutes) for `POST /account/login/mfa`; a wrong " +
+                "`totp` is `401 mfa_invalid`, and after 5 wrong codes in 10 minutes `429 mfa_locked`. Anyone; rate limited per client.")
             .AddOpenApiOperationTransformer(ExampleCredentials)
             .Produces<LoginResponse>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -62,25 +68,30 @@ public static class AccountEndpoints
 
     /// <summary>The example body of register and login in the OpenAPI document (a test posts it).</summary>
     private static Task ExampleCredentials(Microsoft.OpenApi.OpenApiOperation operation, Microsoft.AspNetCore.OpenApi.OpenApiOperationTransformerContext context,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        Example(operation, new System.Text.Json.Nodes.JsonObject { ["username"] = "alice.example", ["password"] = "correct horse battery" });
+
+    /// <summary>Sets the example of an operation's JSON request body.</summary>
+    internal static Task Example(Microsoft.OpenApi.OpenApiOperation operation, System.Text.Json.Nodes.JsonObject example)
     {
         foreach (var media in operation.RequestBody?.Content?.Values ?? [])
         {
             if (media is Microsoft.OpenApi.OpenApiMediaType concrete)
             {
-                concrete.Example = new System.Text.Json.Nodes.JsonObject { ["username"] = "alice.example", ["password"] = "correct horse battery" };
+                concrete.Example = example.DeepClone();
             }
         }
         return Task.CompletedTask;
     }
 
-    private static async Task<IResult> RegisterAsync(Credentials? body, IAccountStore store, IPasswordHasher<SampleAccount> hasher, CancellationToken cancellationToken)
+    private static async Task<IResult> RegisterAsync(Credentials? body, IAccountStore store, IPasswordHasher<SampleAccount> hasher, TimeProvider time,
+        CancellationToken cancellationToken)
     {
         if (Validate(body) is { } invalid)
         {
             return invalid;
         }
-        var account = new SampleAccount(InMemoryAccountStore.NewId(), body!.Username!.Trim(), "");
+        var account = new SampleAccount(InMemoryAccountStore.NewId(), body!.Username!.Trim(), "") { CreatedAt = time.GetUtcNow() };
         account = account with { PasswordHash = hasher.HashPassword(account, body.Password!) };
         if (!await store.TryAddAsync(account, cancellationToken))
         {
@@ -89,7 +100,8 @@ public static class AccountEndpoints
         return Results.Created((string?)null, new { username = account.UserName });
     }
 
-    private static async Task<IResult> LoginAsync(Credentials? body, IAccountStore store, IPasswordHasher<SampleAccount> hasher, SampleTokenIssuer issuer, CancellationToken cancellationToken)
+    private static async Task<IResult> LoginAsync(Credentials? body, HttpContext http, IAccountStore store, IPasswordHasher<SampleAccount> hasher,
+        SampleTokenIssuer issuer, AccountSecurity security, CancellationToken cancellationToken)
     {
         if (Validate(body) is { } invalid)
         {
@@ -101,11 +113,38 @@ public static class AccountEndpoints
         var verdict = hasher.VerifyHashedPassword(candidate, candidate.PasswordHash, body.Password!);
         if (account is null || verdict == PasswordVerificationResult.Failed)
         {
+            if (account is not null)
+            {
+                await security.AuditAsync(account.Id, "login_failed", http, cancellationToken);
+            }
             return Problem(StatusCodes.Status401Unauthorized, "unauthorized", "Wrong user name or password.");
         }
-        var (token, expiresAt) = issuer.Issue(account.Id);
-        return Results.Ok(new LoginResponse(token, expiresAt));
+        if (account.MfaEnabled)
+        {
+            if (string.IsNullOrWhiteSpace(body.Totp))
+            {
+                var (ticket, ticketExpiresAt) = issuer.IssueMfaTicket(account.Id, account.Generation);
+                return Results.Problem(detail: "Enter the code from your authenticator app.", statusCode: StatusCodes.Status401Unauthorized,
+                    extensions: new Dictionary<string, object?> { ["code"] = "mfa_required", ["mfaTicket"] = ticket, ["mfaTicketExpiresAt"] = ticketExpiresAt });
+            }
+            if (await SecondFactorProblemAsync(security, account, body.Totp, http, cancellationToken) is { } refused)
+            {
+                return refused;
+            }
+        }
+        return Results.Ok(await security.SignInAsync(account, cancellationToken));
     }
+
+    /// <summary>Null when the second factor is right; otherwise <c>401 mfa_invalid</c> or <c>429 mfa_locked</c>.</summary>
+    internal static async Task<IResult?> SecondFactorProblemAsync(AccountSecurity security, SampleAccount account, string? code, HttpContext http,
+        CancellationToken cancellationToken) =>
+        await security.CheckSecondFactorAsync(account, code, http, cancellationToken) switch
+        {
+            SecondFactorResult.Totp or SecondFactorResult.RecoveryCode => null,
+            SecondFactorResult.Locked => Problem(StatusCodes.Status429TooManyRequests, "mfa_locked",
+                "Too many wrong codes. Wait ten minutes and try again."),
+            _ => Problem(StatusCodes.Status401Unauthorized, "mfa_invalid", "That code is not right (or was already used). Enter the current code."),
+        };
 
     /// <summary>Sign-out: this token stops working at once (its id is revoked until it would have expired), and the
     /// owner's hub connections on this instance close; the owner's other signed-in devices reconnect with their own
@@ -147,32 +186,6 @@ public static class AccountEndpoints
     /// <summary>A problem details result with a stable <c>code</c> member.</summary>
     public static IResult Problem(int status, string code, string detail) =>
         Results.Problem(detail: detail, statusCode: status, extensions: new Dictionary<string, object?> { ["code"] = code });
-}
-
-/// <summary>Issues the sample's JWT access tokens (subject = owner id, which JwtBearer maps to NameIdentifier).</summary>
-public sealed class SampleTokenIssuer(SymmetricSecurityKey key, TimeProvider timeProvider)
-{
-    /// <summary>The signing key (also used to validate).</summary>
-    public SymmetricSecurityKey Key { get; } = key;
-
-    /// <summary>Issues a token for an owner id.</summary>
-    public (string Token, DateTimeOffset ExpiresAt) Issue(string ownerId)
-    {
-        var now = timeProvider.GetUtcNow();
-        var expiresAt = now + AccountEndpoints.TokenLifetime;
-        var descriptor = new SecurityTokenDescriptor
-        {
-            Issuer = AccountEndpoints.Issuer,
-            Audience = AccountEndpoints.Issuer,
-            Subject = new ClaimsIdentity([new Claim(JwtRegisteredClaimNames.Sub, ownerId),
-                new Claim(JwtRegisteredClaimNames.Jti, Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)))]),
-            IssuedAt = now.UtcDateTime,
-            NotBefore = now.UtcDateTime,
-            Expires = expiresAt.UtcDateTime,
-            SigningCredentials = new SigningCredentials(Key, SecurityAlgorithms.HmacSha256),
-        };
-        return (new JsonWebTokenHandler().CreateToken(descriptor), expiresAt);
-    }
 }
 
 /// <summary>Access tokens revoked by sign-out, each until it would have expired anyway. Kept in memory: with several

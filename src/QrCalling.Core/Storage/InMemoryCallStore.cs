@@ -6,7 +6,7 @@ namespace QrCalling.Storage;
 
 /// <summary>In-memory <see cref="ICallStore"/>; deleting a call deletes its mailbox. Every change runs under one lock,
 /// so the atomic operations (accept, end, presence) are right by construction; reads see immutable records.</summary>
-internal sealed class InMemoryCallStore : ICallStore
+internal sealed partial class InMemoryCallStore : ICallStore
 {
     private readonly InMemoryMailboxStore _mailbox;
     private readonly Lock _gate = new();

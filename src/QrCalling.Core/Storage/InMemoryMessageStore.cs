@@ -2,7 +2,7 @@ namespace QrCalling.Storage;
 
 /// <summary>In-memory <see cref="IMessageStore"/>: every change runs under one lock, so "one message per call" and the
 /// per-owner cap are atomic by construction.</summary>
-internal sealed class InMemoryMessageStore : IMessageStore
+internal sealed partial class InMemoryMessageStore : IMessageStore
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, OwnerMessageKey> _keys = new(StringComparer.Ordinal);

@@ -2,7 +2,7 @@ namespace QrCalling.Storage;
 
 /// <summary>The embedded default: thread-safe in-memory storage, lost on restart; a single host instance only.
 /// Expired and ended records are deleted by the sweep (<see cref="Calls.CallService.SweepAsync"/>).</summary>
-public sealed class InMemoryStorage : IStorage
+public sealed partial class InMemoryStorage : IStorage
 {
     private readonly InMemoryMailboxStore _mailbox;
 

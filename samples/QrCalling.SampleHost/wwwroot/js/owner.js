@@ -61,6 +61,8 @@ async function signIn(register) {
     localStorage.setItem(TOKEN_KEY, JSON.stringify(login));
     await enter(login.accessToken);
   } catch (e) {
+    // Two-step sign-in: the account page asks for the code (the ticket proves the password was right).
+    if (e.code === 'mfa_required') { sessionStorage.setItem('qrcalling.owner.mfa', JSON.stringify({ ticket: e.problem.mfaTicket })); location.assign('/account.html#mfa'); return; }
     $('auth-error').textContent = e.code === 'username_taken' ? 'That user name is taken.'
       : e.code === 'unauthorized' ? 'Wrong user name or password.'
       : e.code === 'invalid_request' ? 'Use 3 to 32 letters, digits, dots, dashes or underscores for the name, and at least 8 characters for the password.'
@@ -87,6 +89,7 @@ function signOut(message = '') {
   show($('auth'), true);
   show($('signed-in'), false);
   show($('sign-out'), false);
+  show($('account-link'), false);
   show($('offline-banner'), false);
   show($('missed'), false);
   $('messages').replaceChildren();
@@ -99,6 +102,7 @@ async function enter(accessToken) {
   show($('auth'), false);
   show($('signed-in'), true);
   show($('sign-out'), true);
+  show($('account-link'), true);
   updateNotifyButton();
   await Promise.all([goOnline(), loadCodes(), loadHistory(), refreshMessages()]);
 }
