@@ -19,6 +19,12 @@ public static class QrCallingDiagnostics
     public const string SignalsRelayed = "qrcalling.signals.relayed";
     /// <summary>Counter of signals and chats refused because the recipient's mailbox window was full.</summary>
     public const string MailboxFull = "qrcalling.mailbox.full";
+    /// <summary>Counter: callers blocked by owners.</summary>
+    public const string CallersBlocked = "qrcalling.callers.blocked";
+    /// <summary>Counter: scans and call starts of a blocked caller (answered <c>unavailable</c>).</summary>
+    public const string BlockedAttempts = "qrcalling.callers.blocked_attempts";
+    /// <summary>Counter: call starts refused by a code's policy, by <c>reason</c> (quiet_hours, chat_only).</summary>
+    public const string PolicyRefusals = "qrcalling.calls.policy_refusals";
 }
 
 /// <summary>The instruments, created from <see cref="IMeterFactory"/> so each DI container has its own.</summary>
@@ -33,6 +39,9 @@ internal sealed class QrCallingMetrics
         CallsEnded = meter.CreateCounter<long>(QrCallingDiagnostics.CallsEnded, "{call}", "Calls ended by reason");
         SignalsRelayed = meter.CreateCounter<long>(QrCallingDiagnostics.SignalsRelayed, "{message}", "Signals and chats relayed");
         MailboxFull = meter.CreateCounter<long>(QrCallingDiagnostics.MailboxFull, "{message}", "Signals and chats refused: the recipient's window was full");
+        CallersBlocked = meter.CreateCounter<long>(QrCallingDiagnostics.CallersBlocked, "{caller}", "Callers blocked by owners");
+        BlockedAttempts = meter.CreateCounter<long>(QrCallingDiagnostics.BlockedAttempts, "{request}", "Scans and call starts of blocked callers");
+        PolicyRefusals = meter.CreateCounter<long>(QrCallingDiagnostics.PolicyRefusals, "{call}", "Call starts refused by quiet hours or chat-only mode");
     }
 
     public Counter<long> CodesIssued { get; }
@@ -41,6 +50,9 @@ internal sealed class QrCallingMetrics
     public Counter<long> CallsEnded { get; }
     public Counter<long> SignalsRelayed { get; }
     public Counter<long> MailboxFull { get; }
+    public Counter<long> CallersBlocked { get; }
+    public Counter<long> BlockedAttempts { get; }
+    public Counter<long> PolicyRefusals { get; }
 
     public void Scan(string outcome) => Scans.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
     public void Ended(string reason) => CallsEnded.Add(1, new KeyValuePair<string, object?>("reason", reason));
