@@ -1,15 +1,19 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
 using QrCalling.Codes;
 
 namespace QrCalling.Storage;
 
-/// <summary>In-memory <see cref="ICallerControlStore"/>. Every write and the code store's deletes run under the code
-/// store's structure lock, so a write never lands on a code being deleted and a delete takes everything of the code.</summary>
+/// <summary>In-memory <see cref="ICallerControlStore"/>. Every write, and the code store's deletes, run under the code
+/// store's structure lock, so a write never lands on a code being deleted and a delete takes everything of the code.
+/// Reads (the scan and call-start path) take no lock: each code's policy and blocks are immutable values swapped whole.</summary>
 internal sealed class InMemoryCallerControlStore : ICallerControlStore
 {
     private readonly InMemoryCodeStore _codes;
-    private readonly Dictionary<string, CallPolicy> _policies = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, List<CallerBlock>> _blocks = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, CallCaller> _callers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CallPolicy> _policies = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ImmutableList<CallerBlock>> _blocks = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CallCaller> _callers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, bool>> _callersByCode = new(StringComparer.Ordinal);
 
     public InMemoryCallerControlStore(InMemoryCodeStore codes)
     {
@@ -22,10 +26,7 @@ internal sealed class InMemoryCallerControlStore : ICallerControlStore
     public ValueTask<CallPolicy> GetPolicyAsync(string codeId, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        lock (Sync)
-        {
-            return new(_policies.GetValueOrDefault(codeId) ?? CallPolicy.None);
-        }
+        return new(_policies.GetValueOrDefault(codeId) ?? CallPolicy.None);
     }
 
     public ValueTask<bool> SetPolicyAsync(string codeId, CallPolicy policy, CancellationToken cancellationToken)
@@ -40,7 +41,7 @@ internal sealed class InMemoryCallerControlStore : ICallerControlStore
             }
             if (policy.IsEmpty)
             {
-                _policies.Remove(codeId);
+                _policies.TryRemove(codeId, out _);
             }
             else
             {
@@ -54,13 +55,10 @@ internal sealed class InMemoryCallerControlStore : ICallerControlStore
     {
         ArgumentNullException.ThrowIfNull(pseudonyms);
         cancellationToken.ThrowIfCancellationRequested();
-        lock (Sync)
-        {
-            var policy = _policies.GetValueOrDefault(codeId) ?? CallPolicy.None;
-            var blocked = _blocks.TryGetValue(codeId, out var list)
-                && list.Any(b => pseudonyms.Any(p => p.AsSpan().SequenceEqual(b.Pseudonym)));
-            return new(new CallerAdmission(policy, blocked));
-        }
+        var policy = _policies.GetValueOrDefault(codeId) ?? CallPolicy.None;
+        var blocked = pseudonyms.Count > 0 && _blocks.TryGetValue(codeId, out var list)
+            && list.Any(b => pseudonyms.Any(p => p.AsSpan().SequenceEqual(b.Pseudonym)));
+        return new(new CallerAdmission(policy, blocked));
     }
 
     public ValueTask<CallerBlock?> BlockAsync(CallerBlock block, CancellationToken cancellationToken)
@@ -73,17 +71,14 @@ internal sealed class InMemoryCallerControlStore : ICallerControlStore
             {
                 return new((CallerBlock?)null);
             }
-            if (!_blocks.TryGetValue(block.CodeId, out var list))
-            {
-                _blocks[block.CodeId] = list = [];
-            }
+            var list = _blocks.GetValueOrDefault(block.CodeId) ?? [];
             var existing = list.FirstOrDefault(b => b.Pseudonym.AsSpan().SequenceEqual(block.Pseudonym));
             if (existing is not null)
             {
                 return new(existing);
             }
             var stored = block with { Pseudonym = (byte[])block.Pseudonym.Clone() };
-            list.Add(stored);
+            _blocks[block.CodeId] = list.Add(stored);
             return new(stored);
         }
     }
@@ -91,13 +86,10 @@ internal sealed class InMemoryCallerControlStore : ICallerControlStore
     public ValueTask<IReadOnlyList<CallerBlock>> ListBlocksAsync(string codeId, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        lock (Sync)
-        {
-            IReadOnlyList<CallerBlock> result = _blocks.TryGetValue(codeId, out var list)
-                ? [.. list.OrderByDescending(b => b.CreatedAt).ThenByDescending(b => b.BlockId, StringComparer.Ordinal)]
-                : [];
-            return new(result);
-        }
+        IReadOnlyList<CallerBlock> result = _blocks.TryGetValue(codeId, out var list)
+            ? [.. list.OrderByDescending(b => b.CreatedAt).ThenByDescending(b => b.BlockId, StringComparer.Ordinal)]
+            : [];
+        return new(result);
     }
 
     public ValueTask<bool> UnblockAsync(string codeId, string blockId, CancellationToken cancellationToken)
@@ -105,7 +97,12 @@ internal sealed class InMemoryCallerControlStore : ICallerControlStore
         cancellationToken.ThrowIfCancellationRequested();
         lock (Sync)
         {
-            return new(_blocks.TryGetValue(codeId, out var list) && list.RemoveAll(b => b.BlockId == blockId) > 0);
+            if (!_blocks.TryGetValue(codeId, out var list) || list.FirstOrDefault(b => b.BlockId == blockId) is not { } found)
+            {
+                return new(false);
+            }
+            _blocks[codeId] = list.Remove(found);
+            return new(true);
         }
     }
 
@@ -118,6 +115,7 @@ internal sealed class InMemoryCallerControlStore : ICallerControlStore
             if (_codes.ExistsUnderLock(caller.CodeId))
             {
                 _callers[caller.CallId] = caller with { Pseudonym = (byte[])caller.Pseudonym.Clone() };
+                _callersByCode.GetOrAdd(caller.CodeId, static _ => new(StringComparer.Ordinal))[caller.CallId] = true;
             }
         }
         return ValueTask.CompletedTask;
@@ -126,34 +124,42 @@ internal sealed class InMemoryCallerControlStore : ICallerControlStore
     public ValueTask<CallCaller?> FindCallerAsync(string callId, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        lock (Sync)
-        {
-            return new(_callers.GetValueOrDefault(callId));
-        }
+        return new(_callers.GetValueOrDefault(callId));
     }
 
     public ValueTask<int> DeleteExpiredCallersAsync(DateTimeOffset now, int maxCount, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        lock (Sync)
+        var deleted = 0;
+        foreach (var caller in _callers.Values)
         {
-            var expired = _callers.Values.Where(c => c.ExpiresAt <= now).Take(maxCount).Select(c => c.CallId).ToList();
-            foreach (var id in expired)
+            if (deleted >= maxCount)
             {
-                _callers.Remove(id);
+                break;
             }
-            return new(expired.Count);
+            if (caller.ExpiresAt <= now && _callers.TryRemove(new KeyValuePair<string, CallCaller>(caller.CallId, caller)))
+            {
+                if (_callersByCode.TryGetValue(caller.CodeId, out var ids))
+                {
+                    ids.TryRemove(caller.CallId, out _);
+                }
+                deleted++;
+            }
         }
+        return new(deleted);
     }
 
     /// <summary>Called by the code store under its structure lock when a code is deleted.</summary>
     private void OnCodeDeleted(string codeId)
     {
-        _policies.Remove(codeId);
-        _blocks.Remove(codeId);
-        foreach (var id in _callers.Values.Where(c => c.CodeId == codeId).Select(c => c.CallId).ToList())
+        _policies.TryRemove(codeId, out _);
+        _blocks.TryRemove(codeId, out _);
+        if (_callersByCode.TryRemove(codeId, out var ids))
         {
-            _callers.Remove(id);
+            foreach (var callId in ids.Keys)
+            {
+                _callers.TryRemove(callId, out _);
+            }
         }
     }
 }
