@@ -49,6 +49,12 @@ public static class QrCallingErrorCodes
     public const string MessagesUnavailable = "messages_unavailable";
     /// <summary>The owner holds as many unread messages as allowed; nothing was stored (HTTP 429).</summary>
     public const string InboxFull = "inbox_full";
+    /// <summary>The code's owner has quiet hours now: only chat calls are taken (HTTP 403).</summary>
+    public const string QuietHours = "quiet_hours";
+    /// <summary>The code's owner takes chats only on this code now (HTTP 403).</summary>
+    public const string ChatOnly = "chat_only";
+    /// <summary>The caller of this call cannot be blocked: it sent no caller key, or its record is gone (HTTP 409).</summary>
+    public const string CallerUnknown = "caller_unknown";
 }
 
 /// <summary>An expected, typed failure of a QrCalling operation: a stable <see cref="Code"/> from

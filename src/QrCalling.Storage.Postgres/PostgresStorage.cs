@@ -24,12 +24,14 @@ internal sealed partial class PostgresStorage : IStorage
         Calls = new PostgresCallStore(_db);
         Mailbox = new PostgresMailboxStore(_db);
         PushSubscriptions = new PostgresPushSubscriptionStore(_db);
+        CallerControls = new PostgresCallerControlStore(_db);
     }
 
     public ICodeStore Codes { get; }
     public ICallStore Calls { get; }
     public IMailboxStore Mailbox { get; }
     public IPushSubscriptionStore PushSubscriptions { get; }
+    public ICallerControlStore CallerControls { get; }
 
     public async ValueTask PingAsync(CancellationToken cancellationToken) =>
         await _db.ScalarAsync("SELECT 1", [], "ping", cancellationToken).ConfigureAwait(false);

@@ -67,7 +67,7 @@ internal sealed class RedisCodeStore(RedisStorage storage) : ICodeStore
         """;
 
     // KEYS: codes-stale. ARGV: prefix, cutoff ms, max.
-    private const string DeleteStaleScript = """
+    private const string DeleteStaleScript = RedisCallerControlStore.DropControlsLua + "\n" + """
         local ids = redis.call('ZRANGE', KEYS[1], '-inf', '(' .. ARGV[2], 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[3]))
         local n = 0
         for _, id in ipairs(ids) do
@@ -76,6 +76,7 @@ internal sealed class RedisCodeStore(RedisStorage storage) : ICodeStore
           if f[1] then
             redis.call('DEL', k, ARGV[1] .. 'codekey:' .. f[2])
             redis.call('ZREM', ARGV[1] .. 'owner-codes:' .. f[1], id)
+            drop_controls(ARGV[1], id)
             n = n + 1
           end
           redis.call('ZREM', KEYS[1], id)
@@ -93,10 +94,11 @@ internal sealed class RedisCodeStore(RedisStorage storage) : ICodeStore
         """;
 
     // KEYS: code, codes-stale. ARGV: prefix, owner.
-    private const string DeleteScript = """
+    private const string DeleteScript = RedisCallerControlStore.DropControlsLua + "\n" + """
         local f = redis.call('HMGET', KEYS[1], 'owner', 'key', 'id')
         if not f[1] or f[1] ~= ARGV[2] then return 0 end
         redis.call('DEL', KEYS[1], ARGV[1] .. 'codekey:' .. f[2])
+        drop_controls(ARGV[1], f[3])
         redis.call('ZREM', ARGV[1] .. 'owner-codes:' .. f[1], f[3])
         redis.call('ZREM', KEYS[2], f[3])
         return 1

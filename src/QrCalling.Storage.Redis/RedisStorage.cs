@@ -36,6 +36,7 @@ internal sealed partial class RedisStorage : IStorage, IAsyncDisposable
         Calls = new RedisCallStore(this);
         Mailbox = new RedisMailboxStore(this);
         PushSubscriptions = new RedisPushSubscriptionStore(this);
+        CallerControls = new RedisCallerControlStore(this);
     }
 
     internal RedisConnection Connection { get; }
@@ -48,6 +49,7 @@ internal sealed partial class RedisStorage : IStorage, IAsyncDisposable
     public ICallStore Calls { get; }
     public IMailboxStore Mailbox { get; }
     public IPushSubscriptionStore PushSubscriptions { get; }
+    public ICallerControlStore CallerControls { get; }
 
     public async ValueTask PingAsync(CancellationToken cancellationToken) =>
         await Connection.RunAsync(nameof(PingAsync), db => db.PingAsync(), cancellationToken).ConfigureAwait(false);

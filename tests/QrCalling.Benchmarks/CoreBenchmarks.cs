@@ -135,6 +135,7 @@ public class CoreBenchmarks
         public IMailboxStore Mailbox => _inner.Mailbox;
         public IPushSubscriptionStore PushSubscriptions => _inner.PushSubscriptions;
         public IMessageStore Messages => _inner.Messages;
+        public ICallerControlStore CallerControls => _inner.CallerControls;
         public ValueTask PingAsync(CancellationToken cancellationToken) => default;
 
         private sealed class RecyclingCodeStore(RecyclingStorage owner) : ICodeStore

@@ -178,6 +178,7 @@ internal sealed class PickyStorage : IStorage
     public IMailboxStore Mailbox { get; }
     public IPushSubscriptionStore PushSubscriptions => _inner.PushSubscriptions;
     public IMessageStore Messages => _inner.Messages;
+    public ICallerControlStore CallerControls => _inner.CallerControls;
 
     public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
 }

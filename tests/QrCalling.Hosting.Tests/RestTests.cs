@@ -237,6 +237,7 @@ public sealed class RestTests
         public IMailboxStore Mailbox => Down ? throw new StorageUnavailableException() : _inner.Mailbox;
         public IPushSubscriptionStore PushSubscriptions => Down ? throw new StorageUnavailableException() : _inner.PushSubscriptions;
         public IMessageStore Messages => Down ? throw new StorageUnavailableException() : _inner.Messages;
+        public ICallerControlStore CallerControls => Down ? throw new StorageUnavailableException() : _inner.CallerControls;
         public ValueTask PingAsync(CancellationToken cancellationToken) => Down ? throw new StorageUnavailableException() : ValueTask.CompletedTask;
     }
 }

@@ -90,5 +90,6 @@ internal sealed class CountingStorage : IStorage
     public IMailboxStore Mailbox => _inner.Mailbox;
     public IPushSubscriptionStore PushSubscriptions => _inner.PushSubscriptions;
     public IMessageStore Messages => _inner.Messages;
+    public ICallerControlStore CallerControls => _inner.CallerControls;
     public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
 }

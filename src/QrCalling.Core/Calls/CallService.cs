@@ -69,14 +69,27 @@ public sealed class CallService
     /// <summary>Starts a call from a payload: counts a scan atomically, creates fresh callerId/calleeId and a call token,
     /// rings the owner's devices (IncomingCall). Errors: malformed, checksum, unavailable, invalid_request (media not
     /// allowed by the code).</summary>
-    public async ValueTask<QrCallingResult<StartedCall>> StartAsync(string? payload, MediaKind media, CancellationToken cancellationToken)
+    public ValueTask<QrCallingResult<StartedCall>> StartAsync(string? payload, MediaKind media, CancellationToken cancellationToken) =>
+        StartAsync(payload, media, callerKey: null, cancellationToken);
+
+    /// <summary>As <see cref="StartAsync(string?, MediaKind, CancellationToken)"/>, for a caller whose browser keeps
+    /// <paramref name="callerKey"/> (base64url of 32 random bytes; null for none): a caller the owner blocked on the code
+    /// gets unavailable, exactly as for a dead code; the code's quiet hours or chat-only mode refuse voice and video with
+    /// quiet_hours or chat_only (no scan spent); and the call records the caller's per-code pseudonym so the owner can
+    /// block it (<see cref="CallerControlService.BlockCallerAsync"/>).</summary>
+    public async ValueTask<QrCallingResult<StartedCall>> StartAsync(string? payload, MediaKind media, string? callerKey, CancellationToken cancellationToken)
     {
         if (media is not (MediaKind.Audio or MediaKind.Video or MediaKind.Chat))
         {
             Log.CallStartRefused(_logger, QrCallingErrorCodes.InvalidRequest);
             return QrCallingError.InvalidRequest("media must be one of audio, video or chat.");
         }
-        var resolved = await _resolver.ResolveAsync(payload, countScan: true, media, cancellationToken).ConfigureAwait(false);
+        if (!CallerControlService.TryParseOptional(callerKey, out var key))
+        {
+            Log.CallStartRefused(_logger, QrCallingErrorCodes.InvalidRequest);
+            return CallerControlService.BadCallerKey;
+        }
+        var resolved = await _resolver.ResolveAsync(payload, countScan: true, media, key, cancellationToken).ConfigureAwait(false);
         if (resolved.Error is { } error)
         {
             Log.CallStartRefused(_logger, error.Code);
@@ -113,6 +126,10 @@ public sealed class CallService
             return QrCallingError.Unavailable;
         }
 
+        if (key is not null)
+        {
+            await _resolver.Controls.RecordCallerAsync(call, key, cancellationToken).ConfigureAwait(false);
+        }
         _commands.Recent.Set(call); // the owner's accept (or the caller's cancel) starts from it
         var mediaName = MediaKinds.ToWireName(media);
         _metrics.CallsStarted.Add(1, new KeyValuePair<string, object?>("media", mediaName));

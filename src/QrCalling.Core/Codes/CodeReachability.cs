@@ -17,7 +17,7 @@ public sealed class CodeReachability
         _options = (options ?? throw new ArgumentNullException(nameof(options))).Value;
     }
 
-    /// <summary>Whether the owner of the code a successful <see cref="CodeService.ScanAsync"/> described can be rung now;
+    /// <summary>Whether the owner of the code a successful <see cref="CodeService.ScanAsync(string?, CancellationToken)"/> described can be rung now;
     /// null when not shown. Uses the code the scan already found: no second look-up. Kept apart from the scan so that
     /// the code lifecycle (and its scan metrics) knows nothing of presence.</summary>
     public ValueTask<bool?> OfScannedCodeAsync(CodeInfo scanned, CancellationToken cancellationToken)

@@ -13,8 +13,9 @@ internal sealed class CodeResolver
     private readonly TimeProvider _timeProvider;
     private readonly QrCallingMetrics _metrics;
 
-    public CodeResolver(IStorage storage, TokenHasher hasher, TimeProvider timeProvider, QrCallingMetrics metrics)
+    public CodeResolver(IStorage storage, TokenHasher hasher, TimeProvider timeProvider, QrCallingMetrics metrics, CallerControlService controls)
     {
+        Controls = controls ?? throw new ArgumentNullException(nameof(controls));
         _storage = storage ?? throw new ArgumentNullException(nameof(storage));
         _hasher = hasher ?? throw new ArgumentNullException(nameof(hasher));
         _timeProvider = timeProvider ?? throw new ArgumentNullException(nameof(timeProvider));
@@ -27,11 +28,21 @@ internal sealed class CodeResolver
     public ValueTask<QrCallingResult<CodeRecord>> ResolveAsync(string? payload, bool countScan, CancellationToken cancellationToken) =>
         ResolveAsync(payload, countScan, MediaKind.None, cancellationToken);
 
+    /// <summary>The owner's controls over callers (blocks, quiet hours, chat-only), checked on every resolve.</summary>
+    public CallerControlService Controls { get; }
+
     /// <summary>Resolves a payload for a caller who wants <paramref name="media"/>: an available code that does not allow
     /// it gives invalid_request, checked before the scan is counted, so a wrong choice never spends a scan of a
     /// limited code. Availability is checked first, so the answer for unavailable codes stays the one
     /// <see cref="QrCallingError.Unavailable"/>.</summary>
-    public async ValueTask<QrCallingResult<CodeRecord>> ResolveAsync(string? payload, bool countScan, MediaKind media, CancellationToken cancellationToken)
+    public ValueTask<QrCallingResult<CodeRecord>> ResolveAsync(string? payload, bool countScan, MediaKind media, CancellationToken cancellationToken) =>
+        ResolveAsync(payload, countScan, media, callerKey: null, cancellationToken);
+
+    /// <summary>As <see cref="ResolveAsync(string?, bool, MediaKind, CancellationToken)"/>, for a caller whose browser sent
+    /// <paramref name="callerKey"/>: a caller the owner blocked on the code gets <see cref="QrCallingError.Unavailable"/>,
+    /// exactly as for a dead code (checked before anything else about the code), and a media the code's policy holds back
+    /// now gives quiet_hours or chat_only; both before the scan is counted.</summary>
+    public async ValueTask<QrCallingResult<CodeRecord>> ResolveAsync(string? payload, bool countScan, MediaKind media, byte[]? callerKey, CancellationToken cancellationToken)
     {
         var parsed = CodePayload.Parse(payload);
         switch (parsed.Status)
@@ -60,6 +71,15 @@ internal sealed class CodeResolver
             }
             // An unknown key and an unavailable code both go on to the next candidate, so revoked, expired and used-up
             // codes cost the same look-ups as unknown ones (no timing difference between the four).
+        }
+        if (found is not null && (callerKey is not null || media != MediaKind.None)
+            && await Controls.AdmitAsync(found, media, callerKey, now, cancellationToken).ConfigureAwait(false) is { } refusal)
+        {
+            if (refusal.Code != QrCallingErrorCodes.Unavailable)
+            {
+                return refusal;
+            }
+            found = null; // blocked: answered below exactly as a dead code
         }
         if (found is not null && media != MediaKind.None && (found.Media & media) == 0)
         {

@@ -43,6 +43,10 @@ public sealed record CodeInfo(string Label, MediaKind Media)
     /// <summary>The owner, for <see cref="CodeReachability"/>; never shown to the scanner, and not part of equality.</summary>
     internal string? OwnerId { get; init; }
 
+    /// <summary>What the code's owner allows now (quiet hours, chat only); null when not looked up. Not part of
+    /// equality.</summary>
+    public CallPolicyDecision? Policy { get; init; }
+
     /// <summary>Equal when what a scanner learns is equal: label and media.</summary>
     public bool Equals(CodeInfo? other) => other is not null && Label == other.Label && Media == other.Media;
 
@@ -66,7 +70,7 @@ public sealed class CodeService
     private readonly CodeResolver _resolver;
 
     internal CodeService(IStorage storage, TokenHasher hasher, ICodeCallEnder calls, IOptions<QrCallingOptions> options,
-        TimeProvider timeProvider, ILogger<CodeService> logger, QrCallingMetrics metrics)
+        TimeProvider timeProvider, ILogger<CodeService> logger, QrCallingMetrics metrics, CallerControlService controls)
     {
         _storage = storage ?? throw new ArgumentNullException(nameof(storage));
         _hasher = hasher ?? throw new ArgumentNullException(nameof(hasher));
@@ -75,7 +79,7 @@ public sealed class CodeService
         _timeProvider = timeProvider ?? throw new ArgumentNullException(nameof(timeProvider));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         _metrics = metrics ?? throw new ArgumentNullException(nameof(metrics));
-        _resolver = new CodeResolver(storage, hasher, timeProvider, metrics);
+        _resolver = new CodeResolver(storage, hasher, timeProvider, metrics, controls);
     }
 
     /// <summary>Issues a code for an owner. Errors: invalid_request (label too long, bad media, lifetime out of range,
@@ -253,15 +257,33 @@ public sealed class CodeService
 
     /// <summary>What a scanner sees: label and media. Does not count against maxScans (starting a call does).
     /// Errors: malformed, checksum, unavailable.</summary>
-    public async ValueTask<QrCallingResult<CodeInfo>> ScanAsync(string? payload, CancellationToken cancellationToken)
+    public ValueTask<QrCallingResult<CodeInfo>> ScanAsync(string? payload, CancellationToken cancellationToken) =>
+        ScanAsync(payload, callerKey: null, cancellationToken);
+
+    /// <summary>As <see cref="ScanAsync(string?, CancellationToken)"/>, and says what the owner allows now
+    /// (<see cref="CodeInfo.Policy"/>: quiet hours, chat only). A caller whose browser sent <paramref name="callerKey"/>
+    /// (base64url of 32 bytes) and whom the owner blocked on this code gets <c>unavailable</c>, exactly as for a dead
+    /// code. Errors: malformed, checksum, unavailable, invalid_request (a malformed caller key).</summary>
+    public async ValueTask<QrCallingResult<CodeInfo>> ScanAsync(string? payload, string? callerKey, CancellationToken cancellationToken)
     {
-        var resolved = await _resolver.ResolveAsync(payload, countScan: false, cancellationToken).ConfigureAwait(false);
+        if (!CallerControlService.TryParseOptional(callerKey, out var key))
+        {
+            Log.ScanRejected(_logger, QrCallingErrorCodes.InvalidRequest);
+            return CallerControlService.BadCallerKey;
+        }
+        var resolved = await _resolver.ResolveAsync(payload, countScan: false, MediaKind.None, key, cancellationToken).ConfigureAwait(false);
         if (!resolved.IsSuccess)
         {
             Log.ScanRejected(_logger, resolved.Error!.Code);
             return resolved.Error!;
         }
-        return new CodeInfo(resolved.Value.Label, resolved.Value.Media) { OwnerId = resolved.Value.OwnerId };
+        var code = resolved.Value;
+        var admission = await _resolver.Controls.AdmissionAsync(code, callerKey: null, cancellationToken).ConfigureAwait(false);
+        return new CodeInfo(code.Label, code.Media)
+        {
+            OwnerId = code.OwnerId,
+            Policy = CallPolicyEvaluator.Evaluate(admission.Policy, code.Media, _timeProvider.GetUtcNow()),
+        };
     }
 
     /// <summary>A fresh code id: <see cref="CodeIdPrefix"/> and 16 random bytes in lower-case base32 (28 characters).</summary>

@@ -27,3 +27,20 @@ internal static partial class Log
     [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "Code {CodeId} deleted; {CallCount} open call(s) ended")]
     public static partial void CodeDeleted(ILogger logger, string codeId, int callCount);
 }
+
+/// <summary>Log messages of the caller controls (EventIds 1100-1199). Never a caller key or pseudonym: only code and
+/// block ids.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1100, Level = LogLevel.Information, Message = "Code {CodeId}: call policy set (chat only {ChatOnly}, quiet hours {HasQuietHours})")]
+    public static partial void CallPolicySet(ILogger logger, string codeId, bool chatOnly, bool hasQuietHours);
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Code {CodeId}: a caller was blocked ({BlockId})")]
+    public static partial void CallerBlocked(ILogger logger, string codeId, string blockId);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Information, Message = "Code {CodeId}: block {BlockId} removed")]
+    public static partial void CallerUnblocked(ILogger logger, string codeId, string blockId);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Debug, Message = "Caller control request rejected: {Reason}")]
+    public static partial void CallerControlRejected(ILogger logger, string reason);
+}

@@ -66,7 +66,12 @@ public static class QrCallingServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<CallService>>(),
             sp.GetRequiredService<QrCallingMetrics>()));
-        services.TryAddSingleton<CodeResolver>();
+        services.TryAddSingleton(sp => new CodeResolver(
+            sp.GetRequiredService<IStorage>(),
+            sp.GetRequiredService<TokenHasher>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<QrCallingMetrics>(),
+            sp.GetRequiredService<CallerControlService>()));
         // CodeService's constructor is internal (it takes internal types), which the container does not call by itself.
         services.TryAddSingleton(sp => new CodeService(
             sp.GetRequiredService<IStorage>(),
@@ -75,6 +80,15 @@ public static class QrCallingServiceCollectionExtensions
             sp.GetRequiredService<IOptions<QrCallingOptions>>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<CodeService>>(),
+            sp.GetRequiredService<QrCallingMetrics>(),
+            sp.GetRequiredService<CallerControlService>()));
+        services.TryAddSingleton<CallerPseudonyms>();
+        services.TryAddSingleton(sp => new CallerControlService(
+            sp.GetRequiredService<IStorage>(),
+            sp.GetRequiredService<CallerPseudonyms>(),
+            sp.GetRequiredService<IOptions<QrCallingOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<CallerControlService>>(),
             sp.GetRequiredService<QrCallingMetrics>()));
         // Leave-a-message and reachability (IOwnerPresence comes from the hosting package, like ITransport).
         services.TryAddSingleton(sp => new QrCalling.Messages.MessageService(

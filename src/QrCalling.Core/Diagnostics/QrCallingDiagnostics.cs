@@ -22,6 +22,12 @@ public static class QrCallingDiagnostics
     /// <summary>Counter of signals and chats whose answer to the sender waited for the recipient's next acknowledgement
     /// (the recipient's window was more than half full): back-pressure instead of a refusal.</summary>
     public const string SendersPaced = "qrcalling.senders.paced";
+    /// <summary>Counter: callers blocked by owners.</summary>
+    public const string CallersBlocked = "qrcalling.callers.blocked";
+    /// <summary>Counter: scans and call starts of a blocked caller (answered <c>unavailable</c>).</summary>
+    public const string BlockedAttempts = "qrcalling.callers.blocked_attempts";
+    /// <summary>Counter: call starts refused by a code's policy, by <c>reason</c> (quiet_hours, chat_only).</summary>
+    public const string PolicyRefusals = "qrcalling.calls.policy_refusals";
 }
 
 /// <summary>The instruments, created from <see cref="IMeterFactory"/> so each DI container has its own.</summary>
@@ -37,6 +43,9 @@ internal sealed class QrCallingMetrics
         SignalsRelayed = meter.CreateCounter<long>(QrCallingDiagnostics.SignalsRelayed, "{message}", "Signals and chats relayed");
         MailboxFull = meter.CreateCounter<long>(QrCallingDiagnostics.MailboxFull, "{message}", "Signals and chats refused: the recipient's window was full");
         SendersPaced = meter.CreateCounter<long>(QrCallingDiagnostics.SendersPaced, "{message}", "Signals and chats answered after the lagging recipient's next acknowledgement");
+        CallersBlocked = meter.CreateCounter<long>(QrCallingDiagnostics.CallersBlocked, "{caller}", "Callers blocked by owners");
+        BlockedAttempts = meter.CreateCounter<long>(QrCallingDiagnostics.BlockedAttempts, "{request}", "Scans and call starts of blocked callers");
+        PolicyRefusals = meter.CreateCounter<long>(QrCallingDiagnostics.PolicyRefusals, "{call}", "Call starts refused by quiet hours or chat-only mode");
     }
 
     public Counter<long> CodesIssued { get; }
@@ -46,6 +55,9 @@ internal sealed class QrCallingMetrics
     public Counter<long> SignalsRelayed { get; }
     public Counter<long> MailboxFull { get; }
     public Counter<long> SendersPaced { get; }
+    public Counter<long> CallersBlocked { get; }
+    public Counter<long> BlockedAttempts { get; }
+    public Counter<long> PolicyRefusals { get; }
 
     public void Scan(string outcome) => Scans.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
     public void Ended(string reason) => CallsEnded.Add(1, new KeyValuePair<string, object?>("reason", reason));

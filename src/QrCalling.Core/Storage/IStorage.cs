@@ -22,6 +22,10 @@ public interface IStorage
 
     /// <summary>Leave-a-message: owners' message keys and the encrypted messages callers left.</summary>
     IMessageStore Messages { get; }
+
+    /// <summary>Who may call a code and when: its quiet hours and chat-only mode, its blocked callers, and which
+    /// (pseudonymous) caller started which call.</summary>
+    ICallerControlStore CallerControls { get; }
 }
 
 /// <summary>Storage of codes, keyed by id and by the keyed hash of the token.</summary>

@@ -14,6 +14,16 @@ internal sealed class InMemoryCodeStore : ICodeStore
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, Entry>> _byOwner = new(StringComparer.Ordinal);
     private readonly Lock _structure = new();
 
+    /// <summary>The store-wide lock that creates and deletes take; the caller-control store writes under it too.</summary>
+    internal Lock StructureLock => _structure;
+
+    /// <summary>Raised under <see cref="StructureLock"/> with the id of each code deleted (by its owner or the sweep), so
+    /// everything kept for the code goes in the same step.</summary>
+    internal event Action<string>? Deleted;
+
+    /// <summary>Whether a code exists; call under <see cref="StructureLock"/>.</summary>
+    internal bool ExistsUnderLock(string codeId) => _byId.ContainsKey(codeId);
+
     public ValueTask CreateAsync(CodeRecord code, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(code);
@@ -137,6 +147,7 @@ internal sealed class InMemoryCodeStore : ICodeStore
                         // Safe under _structure: a create for this owner cannot add to the set meanwhile.
                         _byOwner.TryRemove(code.OwnerId, out _);
                     }
+                    Deleted?.Invoke(code.Id);
                     deleted++;
                 }
             }
@@ -192,6 +203,7 @@ internal sealed class InMemoryCodeStore : ICodeStore
                 {
                     _byOwner.TryRemove(code.OwnerId, out _);
                 }
+                Deleted?.Invoke(code.Id);
                 return new(true);
             }
         }

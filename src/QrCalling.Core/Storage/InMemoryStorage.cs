@@ -10,7 +10,9 @@ public sealed partial class InMemoryStorage : IStorage
     public InMemoryStorage()
     {
         _mailbox = new InMemoryMailboxStore();
-        Codes = new InMemoryCodeStore();
+        var codes = new InMemoryCodeStore();
+        Codes = codes;
+        CallerControls = new InMemoryCallerControlStore(codes);
         Calls = new InMemoryCallStore(_mailbox);
     }
 
@@ -24,6 +26,8 @@ public sealed partial class InMemoryStorage : IStorage
     public IPushSubscriptionStore PushSubscriptions { get; } = new InMemoryPushSubscriptionStore();
     /// <inheritdoc />
     public ValueTask PingAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    /// <inheritdoc />
+    public ICallerControlStore CallerControls { get; }
     /// <inheritdoc />
     public IMessageStore Messages { get; } = new InMemoryMessageStore();
 }

@@ -60,6 +60,7 @@ public static class QrCallingEndpointRouteBuilderExtensions
             PushEndpoints.Map(api); // AddWebPush was called
         }
         MessageEndpoints.Map(api);
+        CallerControlEndpoints.Map(api);
 
         var hub = endpoints.MapHub<CallHub>(options.HubPath);
         hub.Add(b => b.RequestDelegate = OriginGuard.Wrap(b.RequestDelegate!));

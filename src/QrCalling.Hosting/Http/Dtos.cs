@@ -22,13 +22,18 @@ internal sealed record CodeListItem(string Id, string Label, IReadOnlyList<strin
 /// <c>payload</c> (the bare payload, for apps that scan in-app).</summary>
 internal sealed record QrRequest(string? Payload, string? Format, int? PixelsPerModule, string? Form = null);
 
-internal sealed record PayloadRequest(string? Payload);
+/// <summary><c>POST /scan</c>: the payload, and (additive) the caller key the caller's browser keeps.</summary>
+internal sealed record PayloadRequest(string? Payload, string? CallerKey = null);
 
-/// <summary>The scan preview; <c>reachable</c> (additive) is left out when not shown (see <c>ShowReachability</c>).</summary>
+/// <summary>The scan preview; <c>reachable</c> (additive) is left out when not shown (see <c>ShowReachability</c>).
+/// <c>callsAllowed</c>, <c>chatOnly</c> and <c>quietUntil</c> (additive) say what the owner takes now; <c>quietUntil</c>
+/// is left out outside quiet hours.</summary>
 internal sealed record ScanResponse(string Label, IReadOnlyList<string> Media,
-    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] bool? Reachable = null);
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] bool? Reachable = null,
+    bool CallsAllowed = true, bool ChatOnly = false,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? QuietUntil = null);
 
-internal sealed record StartCallRequest(string? Payload, string? Media, ProofOfWorkSolution? Proof = null);
+internal sealed record StartCallRequest(string? Payload, string? Media, ProofOfWorkSolution? Proof = null, string? CallerKey = null);
 
 /// <summary>A solved proof-of-work challenge (see <c>proof_required</c>).</summary>
 internal sealed record ProofOfWorkSolution(string? Challenge, string? Solution);
@@ -58,3 +63,20 @@ internal sealed record DeviceRegisteredResponse(string DeviceId, string DeviceCr
 
 /// <summary>A single-use hub ticket and when it expires.</summary>
 internal sealed record HubTicketResponse(string Ticket, DateTimeOffset ExpiresAt);
+
+/// <summary>Quiet hours on the wire: <c>start</c>/<c>end</c> as <c>HH:mm</c> local time, <c>days</c> (the days a quiet
+/// period starts) as <c>sun</c>…<c>sat</c>, <c>timeZone</c> an IANA id.</summary>
+internal sealed record QuietHoursDto(string? Start, string? End, List<string?>? Days, string? TimeZone);
+
+/// <summary><c>PUT /codes/{id}/availability</c>: the whole policy (a member left out is off).</summary>
+internal sealed record AvailabilityRequest(bool? ChatOnly, QuietHoursDto? QuietHours);
+
+/// <summary>What the policy allows now.</summary>
+internal sealed record AvailabilityNow(bool CallsAllowed, bool ChatOnly,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? QuietUntil);
+
+/// <summary>A code's availability: its policy and what it allows now.</summary>
+internal sealed record AvailabilityResponse(bool ChatOnly, QuietHoursDto? QuietHours, AvailabilityNow Now);
+
+/// <summary>A blocked caller as the owner sees it: an opaque id and the date, nothing about the caller.</summary>
+internal sealed record BlockResponse(string BlockId, string CodeId, DateTimeOffset CreatedAt);

@@ -105,16 +105,23 @@ internal static class OpenApiDocs
         () => new JsonObject { ["payload"] = ExamplePayload, ["format"] = "png", ["pixelsPerModule"] = 8, ["form"] = "link" });
 
     public static readonly OperationDoc Scan = new("Preview a code",
-        "What a scanner may know before calling: the code's `label` and allowed `media`. It does not count against " +
-        "`maxScans`. Takes the payload or its link form. `400 malformed` / `400 checksum` for a misread code; unknown, " +
-        "revoked, expired and used-up codes are all the same `404 unavailable`.\n\nAnyone (anonymous, rate limited per client).",
+        "What a scanner may know before calling: the code's `label` and allowed `media`, and (additive) what the owner " +
+        "takes now: `callsAllowed` (voice or video may start), `chatOnly` (only chat now: the owner's chat-only mode or quiet " +
+        "hours) and `quietUntil` (when quiet hours end; left out outside them). It does not count against `maxScans`. Takes " +
+        "the payload or its link form, and optionally `callerKey` (base64url of 32 random bytes the caller's browser keeps; " +
+        "anything else is `400 invalid_request`): a caller the owner blocked on this code gets `404 unavailable`. `400 " +
+        "malformed` / `400 checksum` for a misread code; unknown, revoked, expired and used-up codes are all the same `404 " +
+        "unavailable`.\n\nAnyone (anonymous, rate limited per client).",
         CallsTag, OperationAccess.Anyone,
         () => new JsonObject { ["payload"] = ExamplePayload });
 
     public static readonly OperationDoc StartCall = new("Start a call",
         "Rings the code's owner. Answers the call's fresh anonymous ids, its **call token** (`qct_…`: the caller's bearer " +
         "for this call's endpoints and, through a hub ticket, the hub) and ICE servers with short-lived TURN credentials. " +
-        "Counts one scan atomically. A media kind the code does not allow is `400 invalid_request`. Over a code's per-code " +
+        "Counts one scan atomically. A media kind the code does not allow is `400 invalid_request`. With `callerKey` " +
+        "(additive, as in `POST /scan`) a caller the owner blocked on this code gets `404 unavailable`, and the owner can " +
+        "block this caller later. Voice or video while the owner's quiet hours or chat-only mode hold them back is " +
+        "`403 quiet_hours` or `403 chat_only` (no scan spent; chat still works). Over a code's per-code " +
         "budget the answer is `429 proof_required` with `challenge` and `difficulty`: find a `solution` such that SHA-256 of " +
         "`challenge:solution` starts with `difficulty` zero bits and start again with `proof`.\n\nAnyone (anonymous, rate " +
         "limited per client and per code).",

@@ -41,7 +41,7 @@ internal static class QrCallingEndpoints
         api.MapPost("/scan", ScanAsync).Describe(OpenApiDocs.Scan).Accepts<PayloadRequest>("application/json").RequireRateLimiting(ScanPolicy)
             .Produces<ScanResponse>().Problems(400, 404, 413, 429);
         api.MapPost("/calls", StartCallAsync).Describe(OpenApiDocs.StartCall).Accepts<StartCallRequest>("application/json").RequireRateLimiting(CallsPolicy)
-            .Produces<CallStartedResponse>(StatusCodes.Status201Created).Problems(400, 404, 413, 429);
+            .Produces<CallStartedResponse>(StatusCodes.Status201Created).Problems(400, 403, 404, 413, 429);
         api.MapGet("/calls", HistoryAsync).Describe(OpenApiDocs.History).RequireRateLimiting(OwnerPolicy).Produces<IReadOnlyList<CallHistoryItem>>().Problems(400, 401);
         api.MapGet("/calls/{callId}", GetCallAsync).Describe(OpenApiDocs.GetCall).RequireRateLimiting(ParticipantPolicy)
             .Produces<CallStatusResponse>().Problems(401, 403, 429);
@@ -307,11 +307,14 @@ internal static class QrCallingEndpoints
         {
             return ApiResults.Problem(error);
         }
-        var result = await codes.ScanAsync(body!.Payload, cancellationToken);
-        return result.IsSuccess
-            ? ApiResults.Json(new ScanResponse(result.Value.Label, MediaKinds.ToWireNames(result.Value.Media),
-                await reachability.OfScannedCodeAsync(result.Value, cancellationToken)))
-            : ApiResults.Problem(result.Error!);
+        var result = await codes.ScanAsync(body!.Payload, body.CallerKey, cancellationToken);
+        if (!result.IsSuccess)
+        {
+            return ApiResults.Problem(result.Error!);
+        }
+        var policy = result.Value.Policy ?? new CallPolicyDecision(result.Value.Media, false, null);
+        return ApiResults.Json(new ScanResponse(result.Value.Label, MediaKinds.ToWireNames(result.Value.Media),
+            await reachability.OfScannedCodeAsync(result.Value, cancellationToken), policy.CallsAllowed, policy.ChatOnly, policy.QuietUntil));
     }
 
     private static async Task<IResult> StartCallAsync(HttpContext http, CallService calls, CodeCallLimiter perCode, IceServerProvider ice,
@@ -342,7 +345,7 @@ internal static class QrCallingEndpoints
                     QrCallingErrorCodes.ProofRequired, challenge, difficulty), QrCallingJson.Options, ApiResults.ProblemContentType, status);
             }
         }
-        var result = await calls.StartAsync(body.Payload, media, cancellationToken);
+        var result = await calls.StartAsync(body.Payload, media, body.CallerKey, cancellationToken);
         if (!result.IsSuccess)
         {
             return ApiResults.Problem(result.Error!);

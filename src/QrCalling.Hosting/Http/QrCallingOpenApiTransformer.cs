@@ -173,6 +173,8 @@ internal sealed class QrCallingOpenApiTransformer(QrCallingOpenApiOptions option
         [typeof(PushUnsubscribeRequest)] = ["endpoint"],
         [typeof(MessageKeyRequest)] = ["publicKey"],
         [typeof(LeaveMessageRequest)] = ["ephemeralPublicKey", "iv", "ciphertext"],
+        [typeof(AvailabilityRequest)] = [],
+        [typeof(QuietHoursDto)] = ["start", "end", "timeZone"],
     };
 
     private static IEnumerable<(string Property, string[] Values)> EnumsOf(Type type)

@@ -9,7 +9,7 @@ namespace QrCalling.Hosting.Internal;
 /// <see cref="QrCallingOptions.SweepInterval"/>, in batches of <see cref="QrCallingOptions.SweepBatchSize"/> (reads already
 /// skip expired ones).</summary>
 internal sealed class MessageSweepService(MessageService messages, IOptions<QrCallingOptions> options, TimeProvider timeProvider,
-    ILogger<MessageSweepService> logger) : BackgroundService
+    ILogger<MessageSweepService> logger, QrCalling.Codes.CallerControlService callerControls) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -21,6 +21,7 @@ internal sealed class MessageSweepService(MessageService messages, IOptions<QrCa
                 try
                 {
                     await messages.SweepAsync(stoppingToken);
+                    await callerControls.SweepAsync(stoppingToken); // caller records (for "block this caller") past the call history
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {

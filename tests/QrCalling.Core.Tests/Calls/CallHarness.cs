@@ -128,6 +128,7 @@ internal sealed class HookedStorage : IStorage, IMailboxStore
     public IMailboxStore Mailbox => this;
     public IPushSubscriptionStore PushSubscriptions => Inner.PushSubscriptions;
     public IMessageStore Messages => Inner.Messages;
+    public ICallerControlStore CallerControls => Inner.CallerControls;
 
     /// <summary>The call store, counting reads of one call by id (what the cache of recent calls saves).</summary>
     public CountingCallStore CountedCalls => _countedCalls ??= new CountingCallStore(Inner.Calls);

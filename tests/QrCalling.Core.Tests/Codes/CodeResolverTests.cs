@@ -160,6 +160,7 @@ public sealed class CodeResolverTests
         public IMailboxStore Mailbox => _inner.Mailbox;
         public IPushSubscriptionStore PushSubscriptions => _inner.PushSubscriptions;
         public IMessageStore Messages => _inner.Messages;
+        public ICallerControlStore CallerControls => _inner.CallerControls;
         public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
 
         public async ValueTask CreateAsync(CallRecord call, CancellationToken cancellationToken)
@@ -193,6 +194,7 @@ public sealed class CodeResolverTests
         public IMailboxStore Mailbox => _inner.Mailbox;
         public IPushSubscriptionStore PushSubscriptions => _inner.PushSubscriptions;
         public IMessageStore Messages => _inner.Messages;
+        public ICallerControlStore CallerControls => _inner.CallerControls;
         public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
 
         public ValueTask CreateAsync(CodeRecord code, CancellationToken cancellationToken) => _inner.Codes.CreateAsync(code, cancellationToken);

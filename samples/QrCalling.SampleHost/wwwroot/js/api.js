@@ -70,6 +70,9 @@ export function describeError(error, what = 'do that') {
     case 'not_participant': return `Could not ${what}: you are not part of this call any more.`;
     case 'mailbox_full': return `Could not ${what}: the other side is not keeping up. Try again in a moment.`;
     case 'media_not_allowed': return `Could not ${what}: chat is turned off for this code.`;
+    case 'quiet_hours': return `Could not ${what}: the owner has quiet hours now. You can send a chat instead.`;
+    case 'chat_only': return `Could not ${what}: the owner takes chats only right now.`;
+    case 'caller_unknown': return `Could not ${what}: this caller cannot be blocked.`;
     case 'proof_required': return `Could not ${what}: many people are calling this code right now. Try again in a moment.`;
     default:
       if (status >= 500) return `Could not ${what}: the server has a problem. Try again in a moment.`;

@@ -7,6 +7,7 @@ import { solveProof } from './pow.js';
 import { offerMessage, reachabilityText } from './messages.js';
 
 const CALL_KEY = 'qrcalling.caller.call';
+const CALLER_KEY = 'qrcalling.caller.key';
 const debug = debugState();
 let payload = null;
 let codeInfo = null;
@@ -36,6 +37,36 @@ function takeFragment() {
   return fragment;
 }
 
+/** This browser's caller key: 32 random bytes (base64url), made once and kept in localStorage. The server turns it into
+ * a different pseudonym for every code, so an owner can block "this caller on this code" and nothing links the caller
+ * across codes. Without storage (private mode may refuse it) a fresh key per page load still works. */
+function callerKey() {
+  const valid = (k) => typeof k === 'string' && /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/.test(k); // 32 bytes: the last character holds 4 bits
+  if (callerKey.fallback) return callerKey.fallback;
+  try {
+    const kept = localStorage.getItem(CALLER_KEY);
+    if (valid(kept)) return kept;
+  } catch { /* storage unavailable */ }
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  const key = btoa(String.fromCharCode(...bytes)).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+  try { localStorage.setItem(CALLER_KEY, key); } catch { /* kept for this page only */ }
+  callerKey.fallback = key;
+  return key;
+}
+
+/** What the owner takes now (from the scan): chat only, or quiet hours until a time. Null when everything is open. */
+export function policyText(info) {
+  const chat = info.media.includes('chat');
+  const calls = info.media.some((m) => m !== 'chat');
+  if (info.quietUntil) {
+    const until = new Date(info.quietUntil).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    if (!chat) return `Quiet hours until ${until}: the owner takes no calls until then. Try again later.`;
+    return `Quiet hours until ${until} — no voice or video calls, but you can send a chat or leave a message.`;
+  }
+  if (info.chatOnly && calls) return chat ? 'The owner takes chats only right now.' : 'The owner takes no calls on this code right now.';
+  return null;
+}
+
 function mediaButtons() { return [...document.querySelectorAll('#media-buttons button')]; }
 
 function showCodeView() {
@@ -46,12 +77,19 @@ function showCodeView() {
   // reachable: the owner's devices are online now (coarse; absent when the server does not say).
   $('code-reach').textContent = reachabilityText(codeInfo.reachable);
   $('code-reach').dataset.reachable = String(codeInfo.reachable ?? '');
-  show($('leave-message'), codeInfo.reachable === false);
+  // What the owner takes now (additive scan fields; a server without them allows everything the code allows).
+  const restricted = codeInfo.callsAllowed === false || codeInfo.chatOnly === true;
+  const policy = policyText(codeInfo);
+  $('code-policy').textContent = policy ?? '';
+  $('code-policy').dataset.quiet = String(Boolean(codeInfo.quietUntil));
+  $('code-policy').dataset.chatOnly = String(codeInfo.chatOnly === true);
+  show($('code-policy'), policy !== null);
+  show($('leave-message'), codeInfo.reachable === false || (Boolean(codeInfo.quietUntil) && codeInfo.media.includes('chat')));
   $('leave-message').disabled = false;
   $('leave-message').onclick = leaveMessageNow;
   show($('message'), false);
   for (const button of mediaButtons()) {
-    button.hidden = !codeInfo.media.includes(button.dataset.media);
+    button.hidden = !codeInfo.media.includes(button.dataset.media) || (restricted && button.dataset.media !== 'chat');
     button.disabled = false;
     button.onclick = () => startCall(button.dataset.media);
   }
@@ -67,7 +105,7 @@ async function useCode(text) {
   }
   $('scan-error').textContent = '';
   try {
-    codeInfo = await api('/scan', { method: 'POST', body: { payload: decoded } });
+    codeInfo = await api('/scan', { method: 'POST', body: { payload: decoded, callerKey: callerKey() } });
     payload = decoded;
     stopScanner();
     showCodeView();
@@ -137,7 +175,8 @@ async function startWithProof(media) {
   let proof;
   for (let round = 0; ; round++) {
     try {
-      return await api('/calls', { method: 'POST', body: proof ? { payload, media, proof } : { payload, media } });
+      const body = { payload, media, callerKey: callerKey() };
+      return await api('/calls', { method: 'POST', body: proof ? { ...body, proof } : body });
     } catch (e) {
       const { challenge, difficulty } = e?.problem ?? {};
       if (e?.code !== 'proof_required' || round >= 3 || typeof challenge !== 'string' || !(difficulty > 0)) throw e;

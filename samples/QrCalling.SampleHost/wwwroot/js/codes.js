@@ -3,6 +3,7 @@
 // live counts, refreshed on call events and every 15 s without redrawing rows that did not change.
 import { $, describeError, el } from './api.js';
 import { forgetCode, keepCode, keptCodeIds, readCode } from './code-vault.js';
+import { openWhoMayCall, quotaText } from './caller-controls.js';
 
 export const MAX_LABEL = 80;
 const REPLACED_KEY = 'qrcalling.owner.replaced';
@@ -264,6 +265,7 @@ function renderRow(code, kept, replaced) {
     }
     actions.append(
       button('Edit', 'edit-code', 'Edit the code', async () => { if (await editCode(code)) { feedback(`“${name}” was saved.`); await loadCodes(); } }),
+      button('Who may call', 'who-may-call', 'Who may call, and when, for', () => openWhoMayCall(code, { authed: ctx.authed, feedback })),
       button('Replace', 'rotate-code', 'Replace the code {name} with a new one', () => rotate(code, name)),
       button('Withdraw', 'revoke-code', 'Withdraw the code', () => withdraw(code, name), 'danger'));
   }
@@ -274,7 +276,7 @@ function renderRow(code, kept, replaced) {
   return el('tr', { testid: 'code-row', 'data-code-id': code.id, 'data-state': state, class: code.id === justCreated ? 'just-created' : '' },
     el('td', {}, el('span', { class: 'code-name', testid: 'code-name' }, name), dates),
     el('td', {}, media),
-    el('td', { testid: 'code-calls' }, `${code.scanCount}${code.maxScans ? ' / ' + code.maxScans : ''}`),
+    el('td', { testid: 'code-calls', title: quotaText(code), 'aria-label': quotaText(code) }, `${code.scanCount}${code.maxScans ? ' / ' + code.maxScans : ''}`),
     statusCell,
     actions);
 }

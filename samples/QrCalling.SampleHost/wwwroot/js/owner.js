@@ -6,6 +6,7 @@ import { CallNotifier, RingTone, showAttention } from './ringer.js';
 import { attachLabelCounter, clearCodes, codeCreated, initCodes, labelProblem, loadCodes, refreshCodesSoon } from './codes.js';
 import { readCode } from './code-vault.js';
 import { loadMessages } from './messages.js';
+import { blockCaller } from './caller-controls.js';
 import { clearOwnerCall, loadOwnerCall, persistOwnerCall, saveOwnerCall, stillActive } from './owner-rejoin.js';
 
 const TOKEN_KEY = 'qrcalling.owner.token';
@@ -220,6 +221,7 @@ function renderIncoming(newCallId = null) {
     isBusy ? el('p', { class: 'ring-busy', testid: 'busy' }, 'Busy: you are in a call. Answering this one ends it.') : null,
     el('div', { class: 'row' }, ...(isBusy ? [decline, accept] : [accept, decline])),
     el('p', { class: 'hint keys' }, isBusy ? 'Escape declines.' : 'Enter answers · Escape declines.'),
+    el('button', { type: 'button', class: 'link-button ring-block', testid: 'ring-block', 'aria-label': `Block the caller of this ${what} for ${label}`, onclick: () => blockRinging(call) }, 'Block this caller'),
     ringTone.audible ? null : el('p', { class: 'hint', testid: 'tap-for-sound' }, 'Tap anywhere to hear the ring.'));
     card.addEventListener('keydown', (e) => {
       if (e.key === 'Escape') { e.preventDefault(); declineCall(call); }
@@ -463,6 +465,19 @@ function historyText(call) {
   return `${when} · ${call.label || '(no label)'} · ${what} · ${outcome}`;
 }
 
+function historyFeedback(text) {
+  $('history-error').textContent = '';
+  $('history-status').textContent = text;
+  clearTimeout(historyFeedback.timer);
+  historyFeedback.timer = setTimeout(() => { $('history-status').textContent = ''; }, 8000);
+}
+
+/** "Block this caller" on a ringing call: asks, then declines the call and blocks its caller on the code. */
+async function blockRinging(call) {
+  const blocked = await blockCaller(call, { authed, feedback: historyFeedback, onError: showPageError });
+  if (blocked && incoming.has(call.callId)) declineCall(call);
+}
+
 async function loadHistory() {
   if (!token) return;
   let calls;
@@ -473,7 +488,12 @@ async function loadHistory() {
     $('history-error').textContent = describeError(e, 'load the call history');
     return;
   }
-  $('history').replaceChildren(...calls.map((call) => el('li', { class: call.answeredAt ? '' : 'unanswered' }, historyText(call))));
+  $('history').replaceChildren(...calls.map((call) => el('li', { class: call.answeredAt ? '' : 'unanswered', 'data-call-id': call.callId },
+    el('span', {}, historyText(call)), ' ',
+    el('button', {
+      type: 'button', class: 'link-button', testid: 'block-caller', 'aria-label': `Block the caller of this call: ${historyText(call)}`,
+      onclick: () => blockCaller(call, { authed, feedback: historyFeedback, onError: (text) => { $('history-error').textContent = text; } }),
+    }, 'Block caller'))));
   updateMissed(calls);
 }
 
