@@ -38,6 +38,9 @@ public static class QrCallingSecretFileExtensions
         }
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         var secret = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(bytes));
+        // Written to a file of its own, then moved into place without overwriting (a hard link on Unix: atomic), so a
+        // process racing this one reads either no file or the whole secret, never a half-written or locked one.
+        var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
         try
         {
             var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
@@ -45,14 +48,21 @@ public static class QrCallingSecretFileExtensions
             {
                 options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
             }
-            using var stream = new FileStream(path, options);
-            using var writer = new StreamWriter(stream);
-            writer.Write(secret);
+            using (var stream = new FileStream(temporary, options))
+            using (var writer = new StreamWriter(stream))
+            {
+                writer.Write(secret);
+            }
+            File.Move(temporary, path, overwrite: false);
             return secret;
         }
         catch (IOException) when (File.Exists(path))
         {
             return ReadSecret(path); // another process created it first
+        }
+        finally
+        {
+            File.Delete(temporary); // gone already once moved
         }
     }
 
