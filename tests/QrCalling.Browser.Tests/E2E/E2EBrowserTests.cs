@@ -1,0 +1,257 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using Xunit;
+using static Microsoft.Playwright.Assertions;
+
+namespace QrCalling.Browser.Tests.E2E;
+
+/// <summary>The web app's end-to-end encryption (docs/e2e.md, wwwroot/js/e2e.js) in Chromium: the shared test vectors,
+/// the same check code on both pages, a different one when the relay substitutes a key, the DTLS fingerprints in the
+/// code of a voice call, and a server that only ever received ciphertext.</summary>
+[Collection(BrowserCollection.Name)]
+public sealed class E2EBrowserTests(BrowserFixture browser) : IAsyncLifetime
+{
+    private readonly List<IBrowserContext> _contexts = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var context in _contexts)
+        {
+            await context.DisposeAsync();
+        }
+    }
+
+    private const string CheckCodePattern = "^[0-9]{3} [0-9]{3}$";
+
+    [Fact]
+    public async Task E2EModule_SharedTestVectors_AllMatchInChromium()
+    {
+        await using var server = await SampleHostServer.StartAsync();
+        await using var context = await browser.NewDesktopContextAsync(server.BaseUrl);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/");
+        var vectors = await File.ReadAllTextAsync(Path.Combine(TestPaths.RepositoryRoot, "tests", "vectors", "e2e-v1.json"));
+        var check = (await File.ReadAllTextAsync(Path.Combine(TestPaths.RepositoryRoot, "tests", "QrCalling.Browser.Tests", "E2E", "e2e-vectors-check.js")))
+            .Replace("export async function check", "async function check", StringComparison.Ordinal);
+
+        var failures = await page.EvaluateAsync<string[]>(
+            $"async (vectors) => {{ {check}\n const e2e = await import('/js/e2e.js'); return await check(e2e, JSON.parse(vectors)); }}", vectors);
+
+        Assert.Empty(failures);
+        var cases = JsonDocument.Parse(vectors).RootElement.GetProperty("cases").GetArrayLength();
+        Assert.Equal(3, cases);
+    }
+
+    [Fact]
+    public async Task ChatCall_BothPagesShowTheSameCheckCode_AndTheServerOnlyEverReceivedCiphertext()
+    {
+        var received = new ConcurrentQueue<(string Method, string Arguments)>();
+        await using var server = await SampleHostServer.StartAsync(builder =>
+            builder.Services.Configure<HubOptions>(o => o.AddFilter(new RecordHubInvocations(received))));
+        var (owner, caller, errors) = await StartChatCallAsync(server, "Secret chat");
+
+        var code = await SameCheckCodeAsync(owner, caller);
+        Assert.Matches(CheckCodePattern, code);
+        foreach (var page in new[] { owner, caller })
+        {
+            await Expect(page.GetByTestId("chat-safety")).ToContainTextAsync($"Compare this code with the other person: {code}");
+            await Expect(page.GetByTestId("chat-safety")).ToContainTextAsync("It covers this chat.");
+        }
+        const string fromCaller = "the plaintext-canary-from-the-caller 4417";
+        const string fromOwner = "the plaintext-canary-from-the-owner 9352";
+        await WebApp.SendChatAsync(caller, owner, fromCaller);
+        await WebApp.SendChatAsync(owner, caller, fromOwner);
+        await WebApp.ScreenshotAsync(caller, "e2e-check-code-caller");
+
+        // What the hub received from both pages: the key exchange and the chat, never a plaintext.
+        var all = received.ToArray();
+        Assert.DoesNotContain(all, r => r.Arguments.Contains("canary", StringComparison.Ordinal));
+        var chats = all.Where(r => r.Method == "Chat").Select(r => JsonNode.Parse(r.Arguments)![1]!.GetValue<string>()).ToList();
+        Assert.Equal(2, chats.Count);
+        foreach (var ciphertext in chats)
+        {
+            var bytes = Convert.FromBase64String(ciphertext);
+            Assert.Equal(1, bytes[0]); // version 1 header: version, direction, counter
+            Assert.Equal(1UL, System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes.AsSpan(2)));
+        }
+        Assert.NotEqual(Convert.FromBase64String(chats[0])[1], Convert.FromBase64String(chats[1])[1]); // one key per direction
+        var kinds = all.Where(r => r.Method == "Signal" && r.Arguments.Contains("key-exchange", StringComparison.Ordinal))
+            .Select(r => JsonNode.Parse(r.Arguments)![2]!["kind"]!.GetValue<string>()).ToList();
+        Assert.Equal(["commit", "key", "reveal"], kinds);
+        var commit = all.First(r => r.Arguments.Contains("\"commit\"", StringComparison.Ordinal)).Arguments;
+        Assert.DoesNotContain("publicKey", commit, StringComparison.Ordinal); // the caller's key stays hidden until the owner's is sent
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task ChatCall_RelaySubstitutesTheOwnersKey_CheckCodesDifferAndTheOwnerCannotRead()
+    {
+        await using var server = await SampleHostServer.StartAsync();
+        // A malicious relay in front of the caller's page: the owner's public key is replaced by another valid point.
+        var substituted = 0;
+        var (owner, caller, _) = await StartChatCallAsync(server, "Tampered", async callerPage =>
+            await callerPage.RouteWebSocketAsync(new Regex("/hubs/calls"), ws =>
+            {
+                var hub = ws.ConnectToServer();
+                ws.OnMessage(frame => { if (frame.Text is { } text) hub.Send(text); else hub.Send(frame.Binary!); });
+                hub.OnMessage(frame =>
+                {
+                    if (frame.Text is not { } text)
+                    {
+                        ws.Send(frame.Binary!);
+                        return;
+                    }
+                    var changed = SubstituteOwnerKey(text);
+                    if (!ReferenceEquals(changed, text)) Interlocked.Increment(ref substituted);
+                    ws.Send(changed);
+                });
+            }));
+
+        var ownerCode = owner.GetByTestId("check-code");
+        var callerCode = caller.GetByTestId("check-code");
+        await Expect(ownerCode).ToHaveTextAsync(new Regex(CheckCodePattern), new() { Timeout = 15_000 });
+        await Expect(callerCode).ToHaveTextAsync(new Regex(CheckCodePattern), new() { Timeout = 15_000 });
+        Assert.Equal(1, Volatile.Read(ref substituted));
+        Assert.NotEqual(await ownerCode.TextContentAsync(), await callerCode.TextContentAsync());
+        await WebApp.ScreenshotAsync(caller, "e2e-substituted-caller");
+
+        await caller.GetByTestId("chat-input").FillAsync("can you read this?");
+        await caller.GetByTestId("chat-send").ClickAsync();
+        await Expect(owner.GetByTestId("chat-notice")).ToHaveTextAsync("(could not decrypt)", new() { Timeout = 10_000 });
+        await Expect(owner.GetByTestId("chat-message")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task AudioCall_CheckCodeCoversTheDtlsFingerprintsOfBothConnections()
+    {
+        await using var server = await SampleHostServer.StartAsync();
+        await using var ownerContext = await browser.NewPhoneContextAsync(server.BaseUrl);
+        await using var callerContext = await browser.NewPhoneContextAsync(server.BaseUrl);
+        var owner = await ownerContext.NewPageAsync();
+        var caller = await callerContext.NewPageAsync();
+        var errors = WebApp.CollectErrors(owner, caller);
+        var link = await WebApp.SignUpAndCreateCodeAsync(owner, "Voice", "audio", "chat");
+        await caller.GotoAsync(link);
+        await caller.GetByTestId("call-audio").ClickAsync();
+        await WebApp.AnswerDirectAsync(caller, yes: true);
+        await owner.GetByTestId("accept").ClickAsync();
+        await WebApp.AnswerDirectAsync(owner, yes: true);
+        await WebApp.WaitConnectedAsync(owner, caller);
+
+        var code = await SameCheckCodeAsync(owner, caller);
+        Assert.Matches(CheckCodePattern, code);
+        foreach (var page in new[] { owner, caller })
+        {
+            await Expect(page.GetByTestId("chat-safety")).ToContainTextAsync("It covers this chat and the voice/video connection.");
+            // The fingerprints the key exchange carried are the ones of the connected DTLS transports, both ways.
+            var fingerprints = await page.EvaluateAsync<string[]>("""
+                async () => {
+                  const { fingerprintFromSdp } = await import('/js/e2e.js');
+                  const d = window.qrcallingDebug;
+                  return [d.e2e.localFingerprint, fingerprintFromSdp(d.pc.localDescription.sdp), d.e2e.peerFingerprint, fingerprintFromSdp(d.pc.remoteDescription.sdp)];
+                }
+                """);
+            Assert.StartsWith("sha-256 ", fingerprints[0], StringComparison.Ordinal);
+            Assert.Equal(fingerprints[0], fingerprints[1]);
+            Assert.Equal(fingerprints[2], fingerprints[3]);
+            Assert.NotEqual(fingerprints[0], fingerprints[2]);
+        }
+        await WebApp.SendChatAsync(caller, owner, "voice and chat");
+        Assert.Empty(errors);
+    }
+
+    /// <summary>Owner signs up and creates a chat code; the caller opens it and starts a chat; the owner accepts.</summary>
+    private async Task<(IPage Owner, IPage Caller, ConcurrentQueue<string> Errors)> StartChatCallAsync(SampleHostServer server, string label,
+        Func<IPage, Task>? prepareCaller = null)
+    {
+        var ownerContext = await browser.NewPhoneContextAsync(server.BaseUrl);
+        var callerContext = await browser.NewPhoneContextAsync(server.BaseUrl);
+        _contexts.AddRange([ownerContext, callerContext]);
+        var owner = await ownerContext.NewPageAsync();
+        var caller = await callerContext.NewPageAsync();
+        if (prepareCaller is not null)
+        {
+            await prepareCaller(caller);
+        }
+        var errors = WebApp.CollectErrors(owner, caller);
+        var link = await WebApp.SignUpAndCreateCodeAsync(owner, label, "chat");
+        await caller.GotoAsync(link);
+        await caller.GetByTestId("call-chat").ClickAsync();
+        await Expect(owner.GetByTestId("incoming-call")).ToBeVisibleAsync(new() { Timeout = 10_000 });
+        await owner.GetByTestId("accept").ClickAsync();
+        return (owner, caller, errors);
+    }
+
+    private static async Task<string> SameCheckCodeAsync(IPage owner, IPage caller)
+    {
+        await Expect(owner.GetByTestId("check-code")).ToHaveTextAsync(new Regex(CheckCodePattern), new() { Timeout = 15_000 });
+        var code = (await owner.GetByTestId("check-code").TextContentAsync())!;
+        await Expect(caller.GetByTestId("check-code")).ToHaveTextAsync(code, new() { Timeout = 15_000 });
+        return code;
+    }
+
+    /// <summary>SignalR JSON frames (each ends with 0x1e): the <c>publicKey</c> of any <c>key-exchange</c> data of kind
+    /// <c>key</c> (live Signal or in a Resume result) replaced by another valid P-256 point. The same string when nothing
+    /// changed.</summary>
+    private static string SubstituteOwnerKey(string text)
+    {
+        if (!text.Contains("\"key\"", StringComparison.Ordinal))
+        {
+            return text;
+        }
+        var frames = text.Split('\u001e');
+        var changed = false;
+        for (var i = 0; i < frames.Length; i++)
+        {
+            if (frames[i].Length == 0 || JsonNode.Parse(frames[i]) is not { } node)
+            {
+                continue;
+            }
+            if (Substitute(node))
+            {
+                frames[i] = node.ToJsonString();
+                changed = true;
+            }
+        }
+        return changed ? string.Join('\u001e', frames) : text;
+
+        static bool Substitute(JsonNode? node)
+        {
+            switch (node)
+            {
+                case JsonObject o when o["type"]?.GetValueKind() == JsonValueKind.String && o["type"]!.GetValue<string>() == "key-exchange"
+                    && o["data"] is JsonObject data && data["kind"]?.GetValue<string>() == "key":
+                    data["publicKey"] = ServerPublicKey;
+                    return true;
+                case JsonObject o:
+                    return o.Select(p => p.Value).ToList().Aggregate(false, (any, child) => Substitute(child) | any);
+                case JsonArray a:
+                    return a.ToList().Aggregate(false, (any, child) => Substitute(child) | any);
+                default:
+                    return false;
+            }
+        }
+    }
+
+    /// <summary>A valid P-256 point that is nobody's in this call (the responder key of the vectors' second case).</summary>
+    private static readonly string ServerPublicKey = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestPaths.RepositoryRoot, "tests", "vectors", "e2e-v1.json")))
+        .RootElement.GetProperty("cases")[1].GetProperty("responder").GetProperty("publicKey").GetString()!;
+
+    /// <summary>Records every hub method call the server received, with its arguments as JSON.</summary>
+    private sealed class RecordHubInvocations(ConcurrentQueue<(string Method, string Arguments)> received) : IHubFilter
+    {
+        public ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
+        {
+            received.Enqueue((invocationContext.HubMethodName, JsonSerializer.Serialize(invocationContext.HubMethodArguments)));
+            return next(invocationContext);
+        }
+    }
+}
