@@ -130,6 +130,33 @@ public sealed class E2EBrowserTests(BrowserFixture browser) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ChatCall_EitherSideReloads_NewKeyExchangeAndTheOtherPageSaysTheCodeChanged()
+    {
+        await using var server = await SampleHostServer.StartAsync();
+        var (owner, caller, errors) = await StartChatCallAsync(server, "Re-key");
+        var first = await SameCheckCodeAsync(owner, caller);
+        await WebApp.SendChatAsync(caller, owner, "before the reload");
+
+        await caller.ReloadAsync();
+
+        await Expect(owner.GetByTestId("call-note")).ToContainTextAsync("The check code changed to", new() { Timeout = 15_000 });
+        var second = await SameCheckCodeAsync(owner, caller);
+        Assert.NotEqual(first, second);
+        await Expect(owner.GetByTestId("call-note")).ToContainTextAsync($"The check code changed to {second}");
+        await Expect(owner.GetByTestId("chat-safety")).ToHaveAttributeAsync("data-changed", "true");
+        await WebApp.SendChatAsync(owner, caller, "after the caller's reload");
+
+        await owner.ReloadAsync();
+
+        await Expect(caller.GetByTestId("call-note")).ToContainTextAsync("The check code changed to", new() { Timeout = 15_000 });
+        var third = await SameCheckCodeAsync(owner, caller);
+        Assert.NotEqual(second, third);
+        await Expect(caller.GetByTestId("call-note")).ToContainTextAsync($"The check code changed to {third}");
+        await WebApp.SendChatAsync(caller, owner, "after the owner's reload");
+        Assert.Empty(errors);
+    }
+
+    [Fact]
     public async Task AudioCall_CheckCodeCoversTheDtlsFingerprintsOfBothConnections()
     {
         await using var server = await SampleHostServer.StartAsync();

@@ -274,6 +274,8 @@ export class CallSession {
   async mediaAllowed() {
     this.policy ??= icePolicy(await this.iceList());
     if (this.policy === 'relay') return true;
+    // Media may have been turned off meanwhile (the other side's "no" waited in the mailbox): no question then.
+    if (this.mediaOff || this.ended) return false;
     if (this.direct === undefined) {
       this.direct = await this.askDirect();
       this.save();
