@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using QrCalling.Client.E2E;
 using Xunit;
 using static Microsoft.Playwright.Assertions;
 
@@ -48,6 +49,51 @@ public sealed class E2EBrowserTests(BrowserFixture browser) : IAsyncLifetime
         Assert.Empty(failures);
         var cases = JsonDocument.Parse(vectors).RootElement.GetProperty("cases").GetArrayLength();
         Assert.Equal(3, cases);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task E2EModule_TalksToTheDotNetClient_SameCheckCodeAndChatBothWays(bool browserIsInitiator)
+    {
+        await using var server = await SampleHostServer.StartAsync();
+        await using var context = await browser.NewDesktopContextAsync(server.BaseUrl);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/");
+        const string callId = "call_interop000000000000001";
+        const string browserFp = "sha-256 0A:0B:0C:0D:0E:0F:10:11:12:13:14:15:16:17:18:19:1A:1B:1C:1D:1E:1F:20:21:22:23:24:25:26:27:28:29";
+        const string dotnetFp = "sha-256 F0:F1:F2:F3:F4:F5:F6:F7:F8:F9:FA:FB:FC:FD:FE:FF:00:01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:0E:0F";
+        using var dotnet = new E2ESession(browserIsInitiator ? E2ERole.Responder : E2ERole.Initiator, callId, dotnetFp);
+        // The page's session; each message crosses as JSON text, as a signal's data would.
+        await page.EvaluateAsync("""
+            async ([role, callId, fp]) => {
+              const { E2ESession } = await import('/js/e2e.js');
+              window.__e2e = new E2ESession({ role, contextId: callId, localFingerprint: fp });
+            }
+            """, new[] { browserIsInitiator ? "initiator" : "responder", callId, browserFp });
+        async Task<string?> BrowserReceiveAsync(string json) => await page.EvaluateAsync<string?>(
+            "async (json) => { const r = await window.__e2e.receive(JSON.parse(json)); return r.reply ? JSON.stringify(r.reply) : null; }", json);
+
+        if (browserIsInitiator)
+        {
+            var commit = await page.EvaluateAsync<string>("async () => JSON.stringify(await window.__e2e.start())");
+            var reveal = await BrowserReceiveAsync(dotnet.Receive(E2EMessage.Parse(commit)).Reply!.ToJson());
+            Assert.Null(dotnet.Receive(E2EMessage.Parse(reveal!)).Reply);
+        }
+        else
+        {
+            var key = await BrowserReceiveAsync(dotnet.Start().ToJson());
+            Assert.Null(await BrowserReceiveAsync(dotnet.Receive(E2EMessage.Parse(key!)).Reply!.ToJson()));
+        }
+
+        Assert.Equal(E2ESessionState.Established, dotnet.State);
+        Assert.Matches(CheckCodePattern, dotnet.CheckCode!);
+        Assert.Equal(dotnet.CheckCode, await page.EvaluateAsync<string>("() => window.__e2e.checkCode"));
+        Assert.Equal(browserFp, dotnet.PeerFingerprint);
+        Assert.Equal(dotnetFp, await page.EvaluateAsync<string>("() => window.__e2e.peerFingerprint"));
+        var fromBrowser = await page.EvaluateAsync<string>("async () => await window.__e2e.encrypt('from the browser ✓')");
+        Assert.Equal("from the browser ✓", dotnet.Decrypt(fromBrowser).Text);
+        Assert.Equal("from .NET", await page.EvaluateAsync<string>("async (c) => (await window.__e2e.decrypt(c)).text", dotnet.Encrypt("from .NET")));
     }
 
     [Fact]
