@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -16,7 +17,7 @@ namespace QrCalling.Browser.Tests.E2E;
 /// the same check code on both pages, a different one when the relay substitutes a key, the DTLS fingerprints in the
 /// code of a voice call, and a server that only ever received ciphertext.</summary>
 [Collection(BrowserCollection.Name)]
-public sealed class E2EBrowserTests(BrowserFixture browser) : IAsyncLifetime
+public sealed partial class E2EBrowserTests(BrowserFixture browser) : IAsyncLifetime
 {
     private readonly List<IBrowserContext> _contexts = [];
 
@@ -142,30 +143,14 @@ public sealed class E2EBrowserTests(BrowserFixture browser) : IAsyncLifetime
     {
         await using var server = await SampleHostServer.StartAsync();
         // A malicious relay in front of the caller's page: the owner's public key is replaced by another valid point.
-        var substituted = 0;
-        var (owner, caller, _) = await StartChatCallAsync(server, "Tampered", async callerPage =>
-            await callerPage.RouteWebSocketAsync(new Regex("/hubs/calls"), ws =>
-            {
-                var hub = ws.ConnectToServer();
-                ws.OnMessage(frame => { if (frame.Text is { } text) hub.Send(text); else hub.Send(frame.Binary!); });
-                hub.OnMessage(frame =>
-                {
-                    if (frame.Text is not { } text)
-                    {
-                        ws.Send(frame.Binary!);
-                        return;
-                    }
-                    var changed = SubstituteOwnerKey(text);
-                    if (!ReferenceEquals(changed, text)) Interlocked.Increment(ref substituted);
-                    ws.Send(changed);
-                });
-            }));
+        var substituted = new StrongBox<int>();
+        var (owner, caller, _) = await StartChatCallAsync(server, "Tampered", page => RouteThroughRelayAsync(page, SubstituteOwnerKey, substituted));
 
         var ownerCode = owner.GetByTestId("check-code");
         var callerCode = caller.GetByTestId("check-code");
         await Expect(ownerCode).ToHaveTextAsync(new Regex(CheckCodePattern), new() { Timeout = 15_000 });
         await Expect(callerCode).ToHaveTextAsync(new Regex(CheckCodePattern), new() { Timeout = 15_000 });
-        Assert.Equal(1, Volatile.Read(ref substituted));
+        Assert.Equal(1, Volatile.Read(ref substituted.Value));
         Assert.NotEqual(await ownerCode.TextContentAsync(), await callerCode.TextContentAsync());
         await WebApp.ScreenshotAsync(caller, "e2e-substituted-caller");
 
@@ -241,6 +226,34 @@ public sealed class E2EBrowserTests(BrowserFixture browser) : IAsyncLifetime
         Assert.Empty(errors);
     }
 
+    [Fact]
+    public async Task AudioCall_RelaySubstitutesTheFingerprintInTheAnswer_CallerRefusesTheMedia()
+    {
+        await using var server = await SampleHostServer.StartAsync();
+        await using var ownerContext = await browser.NewPhoneContextAsync(server.BaseUrl);
+        await using var callerContext = await browser.NewPhoneContextAsync(server.BaseUrl);
+        var owner = await ownerContext.NewPageAsync();
+        var caller = await callerContext.NewPageAsync();
+        var substituted = new StrongBox<int>();
+        await RouteThroughRelayAsync(caller, SubstituteAnswerFingerprint, substituted);
+        var link = await WebApp.SignUpAndCreateCodeAsync(owner, "DTLS", "audio", "chat");
+        await caller.GotoAsync(link);
+        await caller.GetByTestId("call-audio").ClickAsync();
+        await WebApp.AnswerDirectAsync(caller, yes: true);
+        await owner.GetByTestId("accept").ClickAsync();
+        await WebApp.AnswerDirectAsync(owner, yes: true);
+
+        await Expect(caller.GetByTestId("call-note")).ToContainTextAsync("Voice/video refused", new() { Timeout = 15_000 });
+        Assert.True(Volatile.Read(ref substituted.Value) >= 1);
+        Assert.Contains("fingerprint", await caller.EvaluateAsync<string[]>("() => window.qrcallingDebug.e2eRefusals ?? []"));
+        // The answer was never applied: no DTLS towards a certificate the key exchange did not agree.
+        Assert.Null(await caller.EvaluateAsync<string?>("() => window.qrcallingDebug.pc?.remoteDescription?.sdp ?? null"));
+        Assert.NotEqual("connected", await caller.EvaluateAsync<string>("() => window.qrcallingDebug.pc?.connectionState ?? 'none'"));
+        // The chat's keys are not affected (the relay changed only the SDP): the same code, and the chat works.
+        await SameCheckCodeAsync(owner, caller);
+        await WebApp.SendChatAsync(caller, owner, "the call did not connect");
+    }
+
     /// <summary>Owner signs up and creates a chat code; the caller opens it and starts a chat; the owner accepts.</summary>
     private async Task<(IPage Owner, IPage Caller, ConcurrentQueue<string> Errors)> StartChatCallAsync(SampleHostServer server, string label,
         Func<IPage, Task>? prepareCaller = null)
@@ -274,9 +287,38 @@ public sealed class E2EBrowserTests(BrowserFixture browser) : IAsyncLifetime
     /// <summary>SignalR JSON frames (each ends with 0x1e): the <c>publicKey</c> of any <c>key-exchange</c> data of kind
     /// <c>key</c> (live Signal or in a Resume result) replaced by another valid P-256 point. The same string when nothing
     /// changed.</summary>
-    private static string SubstituteOwnerKey(string text)
+    private static string SubstituteOwnerKey(string text) => RewriteFrames(text, "\"key\"", o =>
     {
-        if (!text.Contains("\"key\"", StringComparison.Ordinal))
+        if (o["type"]?.GetValueKind() != JsonValueKind.String || o["type"]!.GetValue<string>() != "key-exchange"
+            || o["data"] is not JsonObject data || data["kind"]?.GetValue<string>() != "key")
+        {
+            return false;
+        }
+        data["publicKey"] = ServerPublicKey;
+        return true;
+    });
+
+    /// <summary>The DTLS fingerprint of any <c>answer</c> signal's SDP replaced by another one (the relay's own
+    /// certificate, as a DTLS man in the middle would need).</summary>
+    private static string SubstituteAnswerFingerprint(string text) => RewriteFrames(text, "\"answer\"", o =>
+    {
+        if (o["type"]?.GetValueKind() != JsonValueKind.String || o["type"]!.GetValue<string>() != "answer"
+            || o["data"] is not JsonObject data || data["sdp"]?.GetValue<string>() is not { } sdp)
+        {
+            return false;
+        }
+        data["sdp"] = FingerprintLine().Replace(sdp, "a=fingerprint:sha-256 " + string.Join(':', Enumerable.Repeat("EE", 32)));
+        return true;
+    });
+
+    [GeneratedRegex("a=fingerprint:[^\r\n]+")]
+    private static partial Regex FingerprintLine();
+
+    /// <summary>Applies <paramref name="change"/> to every JSON object in the SignalR JSON frames of a WebSocket
+    /// message; the same string when nothing changed.</summary>
+    private static string RewriteFrames(string text, string mustContain, Func<JsonObject, bool> change)
+    {
+        if (!text.Contains(mustContain, StringComparison.Ordinal))
         {
             return text;
         }
@@ -288,7 +330,7 @@ public sealed class E2EBrowserTests(BrowserFixture browser) : IAsyncLifetime
             {
                 continue;
             }
-            if (Substitute(node))
+            if (Walk(node))
             {
                 frames[i] = node.ToJsonString();
                 changed = true;
@@ -296,23 +338,33 @@ public sealed class E2EBrowserTests(BrowserFixture browser) : IAsyncLifetime
         }
         return changed ? string.Join('\u001e', frames) : text;
 
-        static bool Substitute(JsonNode? node)
+        bool Walk(JsonNode? node) => node switch
         {
-            switch (node)
-            {
-                case JsonObject o when o["type"]?.GetValueKind() == JsonValueKind.String && o["type"]!.GetValue<string>() == "key-exchange"
-                    && o["data"] is JsonObject data && data["kind"]?.GetValue<string>() == "key":
-                    data["publicKey"] = ServerPublicKey;
-                    return true;
-                case JsonObject o:
-                    return o.Select(p => p.Value).ToList().Aggregate(false, (any, child) => Substitute(child) | any);
-                case JsonArray a:
-                    return a.ToList().Aggregate(false, (any, child) => Substitute(child) | any);
-                default:
-                    return false;
-            }
-        }
+            JsonObject o => change(o) | o.Select(p => p.Value).ToList().Aggregate(false, (any, child) => Walk(child) | any),
+            JsonArray a => a.ToList().Aggregate(false, (any, child) => Walk(child) | any),
+            _ => false,
+        };
     }
+
+    /// <summary>A relay in front of a page: every text frame from the server to the page goes through
+    /// <paramref name="rewrite"/>; <paramref name="changed"/> counts the frames it changed.</summary>
+    private static Task RouteThroughRelayAsync(IPage page, Func<string, string> rewrite, StrongBox<int> changed) =>
+        page.RouteWebSocketAsync(new Regex("/hubs/calls"), ws =>
+        {
+            var hub = ws.ConnectToServer();
+            ws.OnMessage(frame => { if (frame.Text is { } text) hub.Send(text); else hub.Send(frame.Binary!); });
+            hub.OnMessage(frame =>
+            {
+                if (frame.Text is not { } text)
+                {
+                    ws.Send(frame.Binary!);
+                    return;
+                }
+                var result = rewrite(text);
+                if (!ReferenceEquals(result, text)) Interlocked.Increment(ref changed.Value);
+                ws.Send(result);
+            });
+        });
 
     /// <summary>A valid P-256 point that is nobody's in this call (the responder key of the vectors' second case).</summary>
     private static readonly string ServerPublicKey = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestPaths.RepositoryRoot, "tests", "vectors", "e2e-v1.json")))
