@@ -150,7 +150,7 @@ public sealed partial class E2EBrowserTests(BrowserFixture browser) : IAsyncLife
         var callerCode = caller.GetByTestId("check-code");
         await Expect(ownerCode).ToHaveTextAsync(new Regex(CheckCodePattern), new() { Timeout = 15_000 });
         await Expect(callerCode).ToHaveTextAsync(new Regex(CheckCodePattern), new() { Timeout = 15_000 });
-        Assert.Equal(1, Volatile.Read(ref substituted.Value));
+        Assert.True(Volatile.Read(ref substituted.Value) >= 1); // live, and again if a Resume result repeats it (the page de-duplicates by seq)
         Assert.NotEqual(await ownerCode.TextContentAsync(), await callerCode.TextContentAsync());
         await WebApp.ScreenshotAsync(caller, "e2e-substituted-caller");
 
