@@ -27,7 +27,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 log() { printf '[test.sh] %s\n' "$*" >&2; }
-projects=(QrCalling.Core.Tests QrCalling.Hosting.Tests QrCalling.Storage.Postgres.Tests QrCalling.Storage.Redis.Tests QrCalling.Browser.Tests QrCalling.Packaging.Tests)
+projects=(QrCalling.Core.Tests QrCalling.Client.Tests QrCalling.Hosting.Tests QrCalling.Storage.Postgres.Tests QrCalling.Storage.Redis.Tests QrCalling.Browser.Tests QrCalling.Packaging.Tests)
 
 if [ -z "${QRCALLING_TEST_INSIDE:-}" ]; then
   # ---------------------------------------------------------------- 1. Debian packages

@@ -15,12 +15,14 @@ namespace QrCalling.Browser.Tests;
 internal sealed class SampleHostServer : IAsyncDisposable
 {
     private readonly string[] _args;
+    private readonly Action<WebApplicationBuilder>? _configure;
     private WebApplication? _app;
 
-    private SampleHostServer(string[] args, ConcurrentQueue<string> requests)
+    private SampleHostServer(string[] args, ConcurrentQueue<string> requests, Action<WebApplicationBuilder>? configure = null)
     {
         _args = args;
         RequestTargets = requests;
+        _configure = configure;
     }
 
     /// <summary>Base address, e.g. http://127.0.0.1:41234 (no trailing slash). It stays the same across a restart.</summary>
@@ -32,7 +34,11 @@ internal sealed class SampleHostServer : IAsyncDisposable
     /// <summary>The running application's services (changes with a restart).</summary>
     public IServiceProvider Services => _app!.Services;
 
-    public static async Task<SampleHostServer> StartAsync(params string[] settings)
+    public static Task<SampleHostServer> StartAsync(params string[] settings) => StartAsync(null, settings);
+
+    /// <summary>Starts the host with <paramref name="configure"/> applied to its builder first (e.g. a hub filter that
+    /// records what the server received).</summary>
+    public static async Task<SampleHostServer> StartAsync(Action<WebApplicationBuilder>? configure, params string[] settings)
     {
         string[] args =
         [
@@ -44,7 +50,7 @@ internal sealed class SampleHostServer : IAsyncDisposable
             "--QrCalling:RateLimits:CallsPerCode=1000",
             .. settings,
         ];
-        var server = new SampleHostServer(args, new ConcurrentQueue<string>());
+        var server = new SampleHostServer(args, new ConcurrentQueue<string>(), configure);
         await server.StartOnAsync("http://127.0.0.1:0");
         return server;
     }
@@ -91,6 +97,7 @@ internal sealed class SampleHostServer : IAsyncDisposable
         {
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             builder.Services.AddSingleton<IStartupFilter>(new RecordRequests(RequestTargets));
+            _configure?.Invoke(builder);
         });
         try
         {

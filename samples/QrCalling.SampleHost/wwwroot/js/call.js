@@ -1,5 +1,6 @@
 // One call on either side: WebRTC media (caller offers, owner answers), signaling through the hub,
-// end-to-end encrypted chat (ECDH P-256 key exchange over Signal "key-exchange", AES-GCM with WebCrypto),
+// end-to-end encrypted chat (E2E v1, docs/e2e.md, in e2e.js: a commit-then-reveal ECDH P-256 key exchange over Signal
+// "key-exchange", AES-GCM per direction, a 6-digit check code over both keys and both DTLS fingerprints),
 // and Resume(callId, lastSeq) after the hub reconnects or the caller's page reloads.
 //
 // Web-app conventions on top of the wire contract (the server relays `data` unchanged):
@@ -9,11 +10,8 @@
 //   (reason 'declined': the user refused a direct connection; 'unavailable': no microphone or camera).
 import { $, debugState, describeError, el, hubErrorCode } from './api.js';
 import { hasTurn, icePolicy, sanitizeCandidate, sanitizeSdp } from './ice.js';
+import { E2EError, E2ESession, certificateFingerprint, fingerprintFromSdp } from './e2e.js';
 
-const enc = new TextEncoder();
-const dec = new TextDecoder();
-const b64 = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)));
-const unb64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 const newId = () => Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
 
 export { hasTurn, icePolicy } from './ice.js';
@@ -131,12 +129,11 @@ export class CallSession {
     this.policy = null;
     this.direct = restored.direct; // the user's answer to DIRECT_QUESTION on this call
     this.mediaOff = restored.mediaOff ?? null;
-    this.chatKey = null;
-    this.peerPublic = null;
-    // Made up front: the peer's key may arrive (early, from the mailbox) before we send ours.
-    this.keyPair = crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, false, ['deriveBits']);
     this.ended = false;
     this.withMedia = this.media !== 'chat';
+    this.shownCode = null; // the check code on screen: a new one is announced, never swapped in silently
+    // Made up front: the other side's key-exchange message may arrive (early, from the mailbox) before we send ours.
+    this.e2eReady = this.makeE2E();
     this.queue = Promise.resolve();
     this.startedAt = null;
     this.timer = null;
@@ -205,6 +202,24 @@ export class CallSession {
   }
 
   // ---- start ----
+  /** The E2E session of this page (docs/e2e.md): the caller is the initiator. A call with voice or video makes its DTLS
+   *  certificate first, so that its fingerprint travels in the key exchange and the check code covers it; every
+   *  RTCPeerConnection of this page uses that certificate. */
+  async makeE2E() {
+    let localFingerprint = '';
+    if (this.withMedia && typeof RTCPeerConnection?.generateCertificate === 'function') {
+      try {
+        this.certificate = await RTCPeerConnection.generateCertificate({ name: 'ECDSA', namedCurve: 'P-256' });
+        localFingerprint = certificateFingerprint(this.certificate);
+      } catch (e) {
+        console.warn('no DTLS certificate', e);
+      }
+    }
+    this.e2e = new E2ESession({ role: this.role === 'caller' ? 'initiator' : 'responder', contextId: this.callId, localFingerprint });
+    debugState().e2e = this.e2e;
+    return this.e2e;
+  }
+
   /** Caller: key exchange, then (while it rings) voice/video: early offer, after consent when there is no TURN. */
   async startAsCaller({ accepted = false } = {}) {
     this.setState('ringing');
@@ -213,11 +228,11 @@ export class CallSession {
     if (this.withMedia && !this.mediaOff) this.setUpMedia().catch((e) => this.mediaFailed(e));
   }
 
-  /** Owner, after Accept: key exchange; voice/video after consent (no TURN) and the microphone; the offer arrives
-   *  through Signal (or Resume). */
+  /** Owner, after Accept: the caller's commitment waits in the mailbox and our key answers it; voice/video after
+   *  consent (no TURN) and the microphone; the offer arrives through Signal (or Resume). */
   async startAsOwner() {
     this.markAccepted();
-    await this.sendKeyExchange();
+    await this.e2eReady;
     if (this.withMedia && !this.mediaOff) this.setUpMedia().catch((e) => this.mediaFailed(e));
   }
 
@@ -259,6 +274,8 @@ export class CallSession {
   async mediaAllowed() {
     this.policy ??= icePolicy(await this.iceList());
     if (this.policy === 'relay') return true;
+    // Media may have been turned off meanwhile (the other side's "no" waited in the mailbox): no question then.
+    if (this.mediaOff || this.ended) return false;
     if (this.direct === undefined) {
       this.direct = await this.askDirect();
       this.save();
@@ -309,7 +326,7 @@ export class CallSession {
     if (this.role === 'caller') {
       await this.ensurePeerConnection(true);
       await this.sendOffer();
-    } else if (this.pendingOffer) {
+    } else if (this.pendingOffer && this.e2e?.established) {
       const offer = this.pendingOffer;
       this.pendingOffer = null;
       await this.enqueueTask(() => this.answerOffer(offer));
@@ -386,9 +403,12 @@ export class CallSession {
     if (this.pc && !fresh) return this.pc;
     this.pc?.close();
     const iceServers = await this.iceList();
+    await this.e2eReady;
     this.policy ??= icePolicy(iceServers);
     const relayOnly = this.policy === 'relay';
-    const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: relayOnly ? 'relay' : 'all' });
+    // The certificate whose fingerprint went into the key exchange (and the check code).
+    const certificates = this.certificate ? [this.certificate] : undefined;
+    const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: relayOnly ? 'relay' : 'all', certificates });
     this.pc = pc;
     if (this.role === 'caller') this.pcId = newId();
     const pcId = this.pcId;
@@ -448,6 +468,7 @@ export class CallSession {
 
   /** Owner: answers the caller's offer; an offer of a new caller connection (its page reloaded) gets a fresh one. */
   async answerOffer(data) {
+    if (!this.sdpMatchesKeys(data?.sdp)) return;
     const pcId = data?.pcId ?? null;
     const fresh = !this.pc || (pcId !== null && pcId !== this.pcId);
     if (!fresh && /\r\na=ice-ufrag:/.test(data.sdp ?? '') && this.pc.remoteDescription
@@ -504,11 +525,13 @@ export class CallSession {
     switch (evt.type) {
       case 'offer':
         if (this.role !== 'owner' || this.mediaOff) break;
-        if (!this.mediaReady) { this.pendingOffer = data; break; }
+        // Answered once the microphone is ready and the keys (with the caller's DTLS fingerprint) are agreed.
+        if (!this.mediaReady || !this.e2e?.established) { this.pendingOffer = data; break; }
         await this.answerOffer(data);
         break;
       case 'answer':
         if (stale || !this.pc || this.pc.signalingState !== 'have-local-offer') break;
+        if (!this.sdpMatchesKeys(data.sdp)) break;
         await this.pc.setRemoteDescription({ type: data.type, sdp: data.sdp });
         await this.flushCandidates();
         break;
@@ -592,51 +615,99 @@ export class CallSession {
     this.persist?.({ lastSeq: this.lastSeq, direct: this.direct, mediaOff: this.mediaOff });
   }
 
-  // ---- chat, end to end encrypted ----
+  // ---- chat, end to end encrypted (docs/e2e.md) ----
+  /** Caller: a new key exchange (its commitment). Owner after a reload: asks the caller to start a new one. */
   async sendKeyExchange() {
-    const keyPair = await this.keyPair;
-    this.myPublic = new Uint8Array(await crypto.subtle.exportKey('raw', keyPair.publicKey));
-    await this.signal('key-exchange', { publicKey: b64(this.myPublic) });
+    const session = await this.e2eReady;
+    const message = await session.start();
+    if (this.role === 'caller') this.showEncryptionPending();
+    await this.signal('key-exchange', message);
   }
 
   async receiveKeyExchange(data) {
-    if (typeof data?.publicKey !== 'string' || data.publicKey === this.peerPublic) return;
-    // A new key from the other side: its page was reloaded. Answer with ours again so it can derive the key too.
-    const changed = this.peerPublic !== null;
-    const peerKey = await crypto.subtle.importKey('raw', unb64(data.publicKey), { name: 'ECDH', namedCurve: 'P-256' }, false, []);
-    const keyPair = await this.keyPair;
-    this.myPublic ??= new Uint8Array(await crypto.subtle.exportKey('raw', keyPair.publicKey));
-    const shared = await crypto.subtle.deriveBits({ name: 'ECDH', public: peerKey }, keyPair.privateKey, 256);
-    const hkdf = await crypto.subtle.importKey('raw', shared, 'HKDF', false, ['deriveKey']);
-    this.chatKey = await crypto.subtle.deriveKey(
-      { name: 'HKDF', hash: 'SHA-256', salt: enc.encode(this.callId), info: enc.encode('qrcalling chat v1') },
-      hkdf, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
-    this.peerPublic = data.publicKey;
-    // A short safety code both sides can compare: SHA-256 over both public keys in a fixed order.
-    const [a, b] = [b64(this.myPublic), data.publicKey].sort();
-    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', enc.encode(a + b)));
-    const code = Array.from(digest.slice(0, 3), (x) => x.toString().padStart(3, '0')).join(' ');
-    $('chat-safety').textContent = `End-to-end encrypted · safety code ${code}`;
-    $('chat-input').disabled = false;
-    $('chat-send').disabled = false;
-    if (changed) {
-      this.showNote('The other side reconnected; the safety code changed.');
-      await this.sendKeyExchange();
+    const session = await this.e2eReady;
+    let result;
+    try {
+      result = await session.receive(data);
+    } catch (e) {
+      if (!(e instanceof E2EError)) throw e;
+      (debugState().e2eRefusals ??= []).push(e.reason);
+      if (e.reason === 'commit-mismatch') this.showE2EFailure();
+      else console.warn('key-exchange message refused:', e.reason);
+      return;
     }
+    // The reply goes out before the chat opens: it reaches the other side before any message under the new keys.
+    if (result.reply) await this.signal('key-exchange', result.reply);
+    if (result.established) this.showCheckCode();
+    else this.showEncryptionPending(result.reset);
+    if (result.established && this.role === 'owner' && this.pendingOffer && this.mediaReady) {
+      const offer = this.pendingOffer; // it waited for the caller's DTLS fingerprint
+      this.pendingOffer = null;
+      await this.answerOffer(offer);
+    }
+  }
+
+  /** A remote SDP must carry the DTLS fingerprint the key exchange agreed (and the check code covers); another one means
+   *  the voice or video would be encrypted to someone else. */
+  sdpMatchesKeys(sdp) {
+    const session = this.e2e;
+    if (session?.established && fingerprintFromSdp(sdp) === session.peerFingerprint) return true;
+    (debugState().e2eRefusals ??= []).push('fingerprint');
+    this.showNote('Voice/video refused: the connection\'s security fingerprint is not the one agreed in the key exchange. '
+      + 'Someone may be interfering with this call.');
+    return false;
+  }
+
+  setChatEnabled(enabled) {
+    $('chat-input').disabled = !enabled;
+    $('chat-send').disabled = !enabled;
+  }
+
+  showEncryptionPending(reset = false) {
+    this.setChatEnabled(false);
+    const safety = $('chat-safety');
+    safety.dataset.e2e = 'pending';
+    safety.textContent = reset || this.shownCode
+      ? 'The other side started a new key exchange: setting up encryption again…'
+      : 'Setting up encryption…';
+  }
+
+  showE2EFailure() {
+    this.setChatEnabled(false);
+    const safety = $('chat-safety');
+    safety.dataset.e2e = 'failed';
+    safety.textContent = 'Encryption failed: the other side\'s key is not the one it had committed to. Someone may be '
+      + 'interfering with this call; the chat stays off.';
+  }
+
+  /** "Compare this code with the other person: 123 456", and a note when it replaced another one. */
+  showCheckCode() {
+    const session = this.e2e;
+    const code = session.checkCode;
+    const scope = session.localFingerprint && session.peerFingerprint
+      ? 'It covers this chat and the voice/video connection.'
+      : 'It covers this chat.';
+    const safety = $('chat-safety');
+    safety.dataset.e2e = 'established';
+    safety.replaceChildren('End-to-end encrypted. Compare this code with the other person: ',
+      el('strong', { testid: 'check-code', class: 'check-code' }, code), `. ${scope} If your codes differ, someone may be listening in.`);
+    if (this.shownCode !== null && this.shownCode !== code) {
+      safety.dataset.changed = 'true';
+      this.showNote(`The check code changed to ${code}: a new key exchange (the other side reloaded its page, or someone `
+        + 'interfered). Compare the new code with the other person.');
+    }
+    this.shownCode = code;
+    this.setChatEnabled(true);
   }
 
   async sendChat() {
     const input = $('chat-input');
     const text = input.value.trim();
-    if (!text || !this.chatKey) return;
+    if (!text || !this.e2e?.established) return;
     $('chat-error').textContent = '';
     try {
-      const iv = crypto.getRandomValues(new Uint8Array(12));
-      const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, this.chatKey, enc.encode(text)));
-      const message = new Uint8Array(iv.length + sealed.length);
-      message.set(iv);
-      message.set(sealed, iv.length);
-      await this.hub.invoke('Chat', this.callId, b64(message));
+      const ciphertext = await this.e2e.encrypt(text);
+      await this.hub.invoke('Chat', this.callId, ciphertext);
       input.value = '';
       this.appendChat('me', text);
     } catch (e) {
@@ -646,14 +717,22 @@ export class CallSession {
 
   async receiveChat(ciphertext) {
     this.showTyping(false);
-    if (!this.chatKey || typeof ciphertext !== 'string') { this.appendChat('them', '(could not decrypt)'); return; }
+    if (!this.e2e?.established || typeof ciphertext !== 'string') { this.appendChatNotice('(could not decrypt)'); return; }
     try {
-      const bytes = unb64(ciphertext);
-      const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: bytes.slice(0, 12) }, this.chatKey, bytes.slice(12));
-      this.appendChat('them', dec.decode(plain));
-    } catch {
-      this.appendChat('them', '(could not decrypt)');
+      const { text, missed } = await this.e2e.decrypt(ciphertext);
+      if (missed > 0) this.appendChatNotice(missed === 1 ? '(1 message did not arrive)' : `(${missed} messages did not arrive)`);
+      this.appendChat('them', text);
+    } catch (e) {
+      if (!(e instanceof E2EError)) throw e;
+      (debugState().e2eRefusals ??= []).push(e.reason);
+      this.appendChatNotice(e.reason === 'replay' ? '(a repeated or out-of-order message was refused)' : '(could not decrypt)');
     }
+  }
+
+  appendChatNotice(text) {
+    const li = el('li', { class: 'notice', testid: 'chat-notice' }, text);
+    $('chat-log').append(li);
+    li.scrollIntoView?.({ block: 'nearest' });
   }
 
   appendChat(who, text) {
@@ -857,7 +936,7 @@ export function renderCallView() {
       <button type="button" id="call-close" data-testid="call-close" class="secondary">Close</button>
     </div>
     <div class="chat" aria-label="Chat">
-      <p id="chat-safety" class="hint">Setting up encryption…</p>
+      <p id="chat-safety" data-testid="chat-safety" class="hint" role="status">Setting up encryption…</p>
       <ol id="chat-log" aria-live="polite" aria-label="Chat messages"></ol>
       <p id="typing" class="hint" aria-live="polite"></p>
       <form id="chat-form" class="row">
