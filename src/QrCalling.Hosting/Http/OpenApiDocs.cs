@@ -159,7 +159,12 @@ internal static class OpenApiDocs
         "(`413 too_large`). A full window of unacknowledged entries is `429 mailbox_full` with `Retry-After: 1`: nothing " +
         "was stored, send it again later.\n\n" + ParticipantAuth,
         MailboxTag, OperationAccess.Participant,
-        () => new JsonObject { ["type"] = "key-exchange", ["data"] = new JsonObject { ["publicKey"] = "BNQ1j9Uo2v0P3Bx5n0Yt9qL1u0c8Jm4pHk2wZ7a6sXy=" } });
+        // An E2E v1 commitment (docs/e2e.md): the first key-exchange message of a call's chat encryption.
+        () => new JsonObject
+        {
+            ["type"] = "key-exchange",
+            ["data"] = new JsonObject { ["e2e"] = 1, ["kind"] = "commit", ["sid"] = "q3k1Zb8cR0y2n5W7xT4uVg", ["commit"] = "7mJ2pQ9sX1vL4cN8bR6tY0wZ3kF5hD2gA9eU1iO7oPs" },
+        });
 
     public static readonly OperationDoc AckEvents = new("Acknowledge received entries",
         "Everything addressed to the asking side up to `seq` was received: the server trims it from that side's mailbox " +
