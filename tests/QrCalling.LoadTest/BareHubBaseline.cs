@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -21,19 +20,8 @@ internal static class BareHubBaseline
     private const string ReadyPrefix = "bare hub listening on ";
 
     /// <summary>Starts the hub as a child process; the result's ready line holds its address.</summary>
-    public static async Task<(ServerProcess Server, Uri Address)> StartAsync(CancellationToken cancellationToken)
-    {
-        var tool = Environment.ProcessPath!;
-        var start = new ProcessStartInfo(tool);
-        if (Path.GetFileNameWithoutExtension(tool) == "dotnet")
-        {
-            start.ArgumentList.Add(typeof(BareHubBaseline).Assembly.Location);
-        }
-        start.ArgumentList.Add(ServeArgument);
-        start.Environment["DOTNET_gcServer"] = "1";
-        var (server, line) = await ServerProcess.StartAsync(start, l => l.StartsWith(ReadyPrefix, StringComparison.Ordinal), cancellationToken);
-        return (server, new Uri(line[ReadyPrefix.Length..]));
-    }
+    public static Task<(ServerProcess Server, Uri Address)> StartAsync(CancellationToken cancellationToken) =>
+        ServerProcess.StartToolChildAsync(ServeArgument, ReadyPrefix, cancellationToken);
 
     /// <summary>The offer/answer workload through the bare hub, <paramref name="calls"/> calls at once, with the same
     /// SignalR client settings (protocol, invoke or send) as the QrCalling run; no acknowledgements (the hub has none).</summary>

@@ -26,16 +26,8 @@ internal static class EchoRelayBaseline
     /// <summary>Starts the relay as a child process; the result's ready line holds its address.</summary>
     public static async Task<(ServerProcess Server, Uri Address)> StartAsync(CancellationToken cancellationToken)
     {
-        var tool = Environment.ProcessPath!;
-        var start = new ProcessStartInfo(tool);
-        if (Path.GetFileNameWithoutExtension(tool) == "dotnet")
-        {
-            start.ArgumentList.Add(typeof(EchoRelayBaseline).Assembly.Location); // run as `dotnet QrCalling.LoadTest.dll`
-        }
-        start.ArgumentList.Add(ServeArgument);
-        start.Environment["DOTNET_gcServer"] = "1";
-        var (server, line) = await ServerProcess.StartAsync(start, l => l.StartsWith(ReadyPrefix, StringComparison.Ordinal), cancellationToken);
-        return (server, new Uri(line[ReadyPrefix.Length..].Replace("http://", "ws://", StringComparison.Ordinal)));
+        var (server, address) = await ServerProcess.StartToolChildAsync(ServeArgument, ReadyPrefix, cancellationToken);
+        return (server, new UriBuilder(address) { Scheme = "ws" }.Uri);
     }
 
     /// <summary>The offer/answer workload through the relay, <paramref name="calls"/> rooms at once.</summary>

@@ -14,6 +14,22 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
+    /// <summary>Starts this tool again as a child serving a baseline (<paramref name="serveArgument"/>, Server GC like the
+    /// sample host) and returns it with the address its ready line (<paramref name="readyPrefix"/> + address) gave.</summary>
+    public static async Task<(ServerProcess Server, Uri Address)> StartToolChildAsync(string serveArgument, string readyPrefix, CancellationToken cancellationToken)
+    {
+        var tool = Environment.ProcessPath!;
+        var start = new ProcessStartInfo(tool);
+        if (Path.GetFileNameWithoutExtension(tool) == "dotnet")
+        {
+            start.ArgumentList.Add(typeof(ServerProcess).Assembly.Location); // run as `dotnet QrCalling.LoadTest.dll`
+        }
+        start.ArgumentList.Add(serveArgument);
+        start.Environment["DOTNET_gcServer"] = "1";
+        var (server, line) = await StartAsync(start, l => l.StartsWith(readyPrefix, StringComparison.Ordinal), cancellationToken);
+        return (server, new Uri(line[readyPrefix.Length..]));
+    }
+
     /// <summary>Starts the process and waits for the first stdout line that <paramref name="isReady"/> accepts; returns the
     /// server once that line came. Throws (with the end of its stderr) if it exits or stays silent for 30 s.</summary>
     public static async Task<(ServerProcess Server, string ReadyLine)> StartAsync(ProcessStartInfo start, Func<string, bool> isReady, CancellationToken cancellationToken)
