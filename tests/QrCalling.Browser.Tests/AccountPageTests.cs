@@ -209,5 +209,5 @@ public sealed class AccountPageTests(BrowserFixture browser)
     /// no CSP violation.</summary>
     private static void AssertOnlyRefusals(IEnumerable<string> errors) =>
         Assert.All(errors, e => Assert.Matches(
-            "^(Failed to load resource: the server responded with a status of 4|\\[[^\\]]+\\] Error: Failed to start the connection: )", e));
+            "^(Failed to load resource: the server responded with a status of 4|\\[[^\\]]+\\] Error: Failed to start )", e));
 }
