@@ -86,6 +86,16 @@ internal sealed class RedisHost : IAsyncDisposable
         var recorder = new HubEventRecorder(connection);
         await connection.StartAsync();
         _connections.Add(connection);
+        // The handshake completes before the server's OnConnectedAsync has registered the connection's presence and
+        // groups; any invocation runs after it, so one refused Resume makes the connection ready.
+        try
+        {
+            await connection.InvokeAsync<System.Text.Json.JsonElement>("Resume", "", 0L);
+        }
+        catch (Microsoft.AspNetCore.SignalR.HubException ex) when (ex.Message.Contains("HubException: invalid_request: ", StringComparison.Ordinal))
+        {
+            // Refused by the method: the connection is up.
+        }
         return recorder;
     }
 
