@@ -38,40 +38,51 @@ public static class QrCallingSecretFileExtensions
         }
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         var secret = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(bytes));
-        // Written to a file of its own, then moved into place without overwriting (a hard link on Unix: atomic), so a
-        // process racing this one reads either no file or the whole secret, never a half-written or locked one.
-        var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
         try
         {
+            // CreateNew is atomic (O_EXCL): exactly one racing process creates the file.
             var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
             if (!OperatingSystem.IsWindows())
             {
                 options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
             }
-            using (var stream = new FileStream(temporary, options))
-            using (var writer = new StreamWriter(stream))
-            {
-                writer.Write(secret);
-            }
-            File.Move(temporary, path, overwrite: false);
+            using var stream = new FileStream(path, options);
+            using var writer = new StreamWriter(stream);
+            writer.Write(secret);
             return secret;
         }
         catch (IOException) when (File.Exists(path))
         {
             return ReadSecret(path); // another process created it first
         }
-        finally
-        {
-            File.Delete(temporary); // gone already once moved
-        }
     }
 
+    /// <summary>Reads a secret file. A process racing to create it may still hold it (locked) or not have written it yet
+    /// (empty): both are retried for up to two seconds before the file counts as unreadable or too short.</summary>
     private static string ReadSecret(string path)
     {
-        var secret = File.ReadAllText(path).Trim();
-        return secret.Length >= 16
-            ? secret
-            : throw new InvalidOperationException($"The secret file '{path}' holds fewer than 16 characters; delete it to have a new one made.");
+        for (var attempt = 0; ; attempt++)
+        {
+            string secret;
+            try
+            {
+                secret = File.ReadAllText(path).Trim();
+            }
+            catch (IOException) when (attempt < 100)
+            {
+                Thread.Sleep(20);
+                continue;
+            }
+            if (secret.Length >= 16)
+            {
+                return secret;
+            }
+            if (attempt >= 100)
+            {
+                throw new InvalidOperationException($"The secret file '{path}' holds fewer than 16 characters; delete it to have a new one made.");
+            }
+            Thread.Sleep(20);
+        }
     }
 
     private sealed class PepperFromFile(string path) : IPostConfigureOptions<QrCallingOptions>
