@@ -32,7 +32,7 @@ projects=(QrCalling.Core.Tests QrCalling.Client.Tests QrCalling.Hosting.Tests Qr
 if [ -z "${QRCALLING_TEST_INSIDE:-}" ]; then
   # ---------------------------------------------------------------- 1. Debian packages
   as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi; }
-  packages=(postgresql redis-server coturn zbar-tools chromium iproute2 util-linux)
+  packages=(postgresql redis-server coturn zbar-tools chromium iproute2 util-linux nginx nftables)
   missing=()
   for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
