@@ -43,11 +43,11 @@ public sealed class MinimalCallerExampleTests(BrowserFixture browser)
         await caller.GetByTestId("message").FillAsync("hello from the module");
         await caller.GetByTestId("send").ClickAsync();
         await Expect(owner.Locator("[data-testid=chat-message].them").Last).ToHaveTextAsync("hello from the module", new() { Timeout = 10_000 });
-        await Expect(caller.Locator("[data-testid=log] li.me").Last).ToHaveTextAsync("hello from the module");
+        await Expect(caller.Locator("[data-testid=log] li.me").Last).ToHaveTextAsync("You: hello from the module");
 
         await owner.GetByTestId("chat-input").FillAsync("hello from the owner page");
         await owner.GetByTestId("chat-send").ClickAsync();
-        await Expect(caller.Locator("[data-testid=log] li.them").Last).ToHaveTextAsync("hello from the owner page", new() { Timeout = 10_000 });
+        await Expect(caller.Locator("[data-testid=log] li.them").Last).ToHaveTextAsync("Owner: hello from the owner page", new() { Timeout = 10_000 });
 
         await WebApp.ScreenshotAsync(caller, $"minimal-caller-{device}");
         await caller.GetByTestId("hangup").ClickAsync();
