@@ -4,7 +4,8 @@ import { QrCallingCaller } from '/js/qrcalling-client.js';
 const $ = (id) => document.getElementById(id);
 const caller = new QrCallingCaller({ signalR: window.signalR });
 const say = (text) => { $('status').textContent = text; };
-const log = (who, text) => $('log').append(Object.assign(document.createElement('li'), { className: who, textContent: `${who === 'me' ? 'You' : 'Owner'}: ${text}` }));
+const log = (who, text) => $('log').append(
+  Object.assign(document.createElement('li'), { className: who, textContent: `${who === 'me' ? 'You' : 'Owner'}: ${text}` }));
 let call = null;
 const ENDED = { hangup: 'The call ended.', rejected: 'The owner declined.', missed: 'No answer.', canceled: 'You hung up.' };
 
