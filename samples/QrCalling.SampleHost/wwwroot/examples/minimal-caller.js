@@ -24,19 +24,21 @@ $('start').addEventListener('click', async () => {
   $('start').hidden = true;
   say('Calling…');
   try {
-    call = await caller.call($('link').value, 'chat');
-  } catch (error) {
+    // Listeners go in with the call: the owner may answer (and the keys be agreed) before `call` resolves.
+    call = await caller.call($('link').value, 'chat', { on: {
+      accepted: () => say('Answered. Setting up encryption…'),
+      e2e: ({ detail, target }) => {
+        call = target;
+        if (detail.status === 'established') { say(`Encrypted. Check code: ${detail.checkCode}`); $('chat-form').hidden = false; }
+        if (detail.status === 'failed') say('Encryption failed: someone may be interfering.');
+      },
+      chat: ({ detail }) => log('them', detail.text),
+      ended: ({ detail }) => { say(ENDED[detail.reason] ?? 'The call ended.'); $('chat-form').hidden = true; },
+    } });
+  } catch {
     say('The call could not start. Try again in a moment.');
     $('start').hidden = false;
-    return;
   }
-  call.addEventListener('accepted', () => say('Answered. Setting up encryption…'));
-  call.addEventListener('e2e', ({ detail }) => {
-    if (detail.status === 'established') { say(`Encrypted. Check code: ${detail.checkCode}`); $('chat-form').hidden = false; }
-    if (detail.status === 'failed') say('Encryption failed: someone may be interfering.');
-  });
-  call.addEventListener('chat', ({ detail }) => log('them', detail.text));
-  call.addEventListener('ended', ({ detail }) => { say(ENDED[detail.reason] ?? 'The call ended.'); $('chat-form').hidden = true; });
 });
 
 $('chat-form').addEventListener('submit', async (e) => {

@@ -293,6 +293,9 @@ export interface CallEventMap {
   entry: CustomEvent<{ kind: 'signal' | 'chat'; type?: string; seq?: number }>;
 }
 
+/** Listeners of a Call's events, by type. */
+export type CallListeners = { [K in keyof CallEventMap]?: (this: Call, event: CallEventMap[K]) => void };
+
 /** One call on either side: signaling, WebRTC, Resume and seq de-duplication, acknowledgements and the E2E chat. */
 export class Call extends EventTarget {
   constructor(options: CallOptions);
@@ -400,6 +403,9 @@ export class QrCallingCaller {
   /** Starts a call (solving a busy code's proof of work), connects the hub with hub tickets and sends the key
    * commitment; the hub stops when the call ends. */
   call(payloadOrLink: string, media: MediaKind, options?: {
+    /** Event listeners by type, added before anything can happen (the owner may answer before this resolves). */
+    on?: CallListeners;
+    /** Microphone/camera already acquired (voice or video). */
     localStream?: MediaStream;
     onProof?: (round: number) => void;
     askDirect?: CallOptions['askDirect'];

@@ -6,9 +6,10 @@
 //   import { QrCallingCaller } from '/js/qrcalling-client.js';
 //   const caller = new QrCallingCaller({ signalR });          // the @microsoft/signalr namespace
 //   const { label, media } = await caller.scan(link);
-//   const call = await caller.call(link, 'chat');
-//   call.addEventListener('chat', (e) => console.log(e.detail.text));
-//   call.addEventListener('e2e', (e) => e.detail.status === 'established' && call.sendChat('Hello'));
+//   const call = await caller.call(link, 'chat', { on: {
+//     e2e: (e) => { if (e.detail.status === 'established') call.sendChat('Hello'); },
+//     chat: (e) => console.log(e.detail.text),
+//   } });
 import { Call, routeCallEvents } from './client/call.js';
 import { QrCallingApi, createHubConnection, isCallerKey, newCallerKey } from './client/rest.js';
 
@@ -51,8 +52,9 @@ export class QrCallingCaller {
   }
 
   /** Starts a call and connects it: resolves with the `Call` once the hub is up and the key exchange was sent.
-   *  `localStream`: microphone/camera already acquired (for voice or video). The hub stops when the call ends. */
-  async call(payloadOrLink, media, { localStream, onProof, askDirect, persist } = {}) {
+   *  `localStream`: microphone/camera already acquired (for voice or video); `on`: event listeners by type, added before
+   *  anything can happen (an early answer may arrive before this resolves). The hub stops when the call ends. */
+  async call(payloadOrLink, media, { localStream, onProof, askDirect, persist, on } = {}) {
     const started = await this.api.startCallWithProof(payloadOrLink, media, { callerKey: this.callerKey, onProof });
     const hub = createHubConnection({
       signalR: this.signalR, baseUrl: this.baseUrl, accessTokenFactory: () => this.api.hubTicket(started.callToken),
@@ -63,6 +65,7 @@ export class QrCallingCaller {
       freshIceServers: () => this.api.iceServers(started.callToken),
       localStream, forceRelay: this.forceRelay, askDirect: askDirect ?? this.askDirect, persist,
     });
+    for (const [type, listener] of Object.entries(on ?? {})) call.addEventListener(type, listener);
     call.callToken = started.callToken;
     call.expiresAt = started.expiresAt;
     routeCallEvents(hub, () => call);

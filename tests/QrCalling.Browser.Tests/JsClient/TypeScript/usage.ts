@@ -13,7 +13,11 @@ export async function caller(link: string): Promise<void> {
   const info: ScanResult = await client.scan(link);
   const media: MediaKind = info.media.includes('chat') ? 'chat' : 'audio';
   const localStream = media === 'chat' ? undefined : await acquireMedia(media);
-  const call: Call = await client.call(link, media, { localStream, onProof: (round: number) => console.log(round) });
+  const call: Call = await client.call(link, media, {
+    localStream,
+    onProof: (round: number) => console.log(round),
+    on: { accepted: () => console.log('answered'), typing: (e) => console.log(e.detail.isTyping === true) },
+  });
   call.addEventListener('statechange', (e) => { const state: CallState = e.detail.state; console.log(state); });
   call.addEventListener('e2e', (e) => {
     const detail: E2EStatusDetail = e.detail;
