@@ -382,8 +382,11 @@ export function routeCallEvents(hub: HubConnectionLike, currentCall: () => Call 
 
 /** Options of QrCallingCaller. */
 export interface CallerOptions {
-  /** The @microsoft/signalr namespace. */
-  signalR: SignalRNamespace;
+  /** The @microsoft/signalr namespace (or give `createHub`). */
+  signalR?: SignalRNamespace;
+  /** Makes the hub connection of a call instead (e.g. with another transport or protocol); it must take its access
+   * token from `accessTokenFactory` (a fresh hub ticket per connect). */
+  createHub?: (accessTokenFactory: () => Promise<string>) => HubConnectionLike;
   /** The host's origin ('' for the page's own). */
   baseUrl?: string;
   api?: QrCallingApi;

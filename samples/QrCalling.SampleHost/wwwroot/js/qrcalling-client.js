@@ -37,8 +37,10 @@ export async function keepConnected(hub, { wanted = () => true, delayMs = 3000, 
 /** The caller's side in a few calls: scan a code, start a call (with the proof of work a busy code asks for), connect
  * the hub with single-use tickets, and get a started `Call`. */
 export class QrCallingCaller {
-  constructor({ signalR, baseUrl = '', api, callerKey, forceRelay = false, askDirect } = {}) {
+  constructor({ signalR, createHub, baseUrl = '', api, callerKey, forceRelay = false, askDirect } = {}) {
+    if (!signalR && !createHub) throw new TypeError('QrCallingCaller needs the @microsoft/signalr namespace (signalR) or createHub.');
     this.signalR = signalR;
+    this.createHub = createHub ?? null;
     this.baseUrl = baseUrl;
     this.api = api ?? new QrCallingApi({ baseUrl });
     this.callerKey = isCallerKey(callerKey) ? callerKey : newCallerKey();
@@ -56,9 +58,10 @@ export class QrCallingCaller {
    *  anything can happen (an early answer may arrive before this resolves). The hub stops when the call ends. */
   async call(payloadOrLink, media, { localStream, onProof, askDirect, persist, on } = {}) {
     const started = await this.api.startCallWithProof(payloadOrLink, media, { callerKey: this.callerKey, onProof });
-    const hub = createHubConnection({
-      signalR: this.signalR, baseUrl: this.baseUrl, accessTokenFactory: () => this.api.hubTicket(started.callToken),
-    });
+    const accessTokenFactory = () => this.api.hubTicket(started.callToken);
+    const hub = this.createHub
+      ? this.createHub(accessTokenFactory)
+      : createHubConnection({ signalR: this.signalR, baseUrl: this.baseUrl, accessTokenFactory });
     const call = new Call({
       hub, callId: started.callId, myId: started.callerId, role: 'caller', media,
       iceServers: async () => started.iceServers ?? [],

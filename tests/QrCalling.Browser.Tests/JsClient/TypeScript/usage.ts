@@ -36,6 +36,10 @@ export async function caller(link: string): Promise<void> {
   await call.hangup();
 }
 
+export function withOwnHub(make: (url: string, token: () => Promise<string>) => HubConnectionLike): QrCallingCaller {
+  return new QrCallingCaller({ createHub: (accessTokenFactory) => make('https://call.example.org/hubs/calls', accessTokenFactory) });
+}
+
 export async function owner(accessToken: string, deviceId: string, callId: string, calleeId: string): Promise<void> {
   const api = new QrCallingApi({ baseUrl: 'https://call.example.org' });
   const hub: HubConnectionLike = createHubConnection({
