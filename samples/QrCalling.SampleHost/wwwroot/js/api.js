@@ -1,50 +1,16 @@
 // Small helpers shared by both pages: QrCalling's REST API (/api/v1), the hub connection, errors in human words.
-// Payloads only ever travel in request bodies.
+// Payloads only ever travel in request bodies. The REST and hub logic is the JavaScript client module's
+// (qrcalling-client.js); this file keeps the page helpers.
+import { QrCallingApi, createHubConnection, hubErrorCode } from './qrcalling-client.js';
 
-export class ApiError extends Error {
-  constructor(status, code, detail, problem = {}) {
-    super(detail || code || `HTTP ${status}`);
-    this.name = 'ApiError';
-    this.status = status;
-    this.code = code;
-    this.problem = problem; // the whole problem details body (e.g. a proof-of-work challenge)
-  }
-}
+export { ApiError, hubErrorCode } from './qrcalling-client.js';
 
-export async function api(path, { method = 'GET', body, token, accept } = {}) {
-  const headers = {};
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (token) headers['Authorization'] = `Bearer ${token}`;
-  if (accept) headers['Accept'] = accept;
-  let response;
-  try {
-    response = await fetch(`/api/v1${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      cache: 'no-store',
-      credentials: 'omit',
-      referrerPolicy: 'no-referrer',
-    });
-  } catch {
-    throw new ApiError(0, 'network', 'No connection to the server.');
-  }
-  if (!response.ok) {
-    let problem = {};
-    try { problem = await response.json(); } catch { /* not JSON */ }
-    throw new ApiError(response.status, problem.code, problem.detail || problem.title, problem);
-  }
-  if (accept && !accept.includes('json')) return response.blob();
-  if (response.status === 204 || response.headers.get('content-length') === '0') return null;
-  const type = response.headers.get('content-type') || '';
-  return type.includes('json') ? response.json() : null;
-}
+/** The page's REST client (same origin), from the JavaScript client module. */
+export const restApi = new QrCallingApi();
 
-/** The code of a hub error: SignalR shows a server HubException as "... HubException: <code>: <detail>". */
-export function hubErrorCode(error) {
-  const message = String(error?.message ?? '');
-  const match = /HubException: ([a-z_]+):/.exec(message) ?? /^([a-z_]+):/.exec(message);
-  return match ? match[1] : null;
+/** One request to /api/v1 (see QrCallingApi.request in qrcalling-client.js). */
+export function api(path, options = {}) {
+  return restApi.request(path, options);
 }
 
 /**
@@ -83,12 +49,7 @@ export function describeError(error, what = 'do that') {
 
 /** A SignalR connection to the hub; `query` is appended (e.g. deviceId), the token goes through accessTokenFactory. */
 export function connectHub(tokenFactory, query = '') {
-  const signalR = window.signalR;
-  return new signalR.HubConnectionBuilder()
-    .withUrl(`/hubs/calls${query}`, { accessTokenFactory: tokenFactory })
-    .withAutomaticReconnect([0, 1000, 2000, 3000, 5000, 5000, 10000, 10000])
-    .configureLogging(signalR.LogLevel.Warning)
-    .build();
+  return createHubConnection({ signalR: window.signalR, accessTokenFactory: tokenFactory, query });
 }
 
 /** Records the hub's state on <body data-hub="online|reconnecting|offline"> (read by the pages' styles and by tests). */

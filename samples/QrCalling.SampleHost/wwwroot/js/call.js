@@ -1,56 +1,14 @@
-// One call on either side: WebRTC media (caller offers, owner answers), signaling through the hub,
-// end-to-end encrypted chat (E2E v1, docs/e2e.md, in e2e.js: a commit-then-reveal ECDH P-256 key exchange over Signal
-// "key-exchange", AES-GCM per direction, a 6-digit check code over both keys and both DTLS fingerprints),
-// and Resume(callId, lastSeq) after the hub reconnects or the caller's page reloads.
-//
-// Web-app conventions on top of the wire contract (the server relays `data` unchanged):
-// - offer, answer and ice-candidate data carry `pcId`, the id of the caller's RTCPeerConnection they belong to. A caller
-//   that reloads makes a new one; the owner then answers with a fresh connection and both ignore signals of old ones.
-// - `renegotiate` with data {media: 'off', reason} says "no voice or video from me on this call, carry on in chat"
-//   (reason 'declined': the user refused a direct connection; 'unavailable': no microphone or camera).
-import { $, debugState, describeError, el, hubErrorCode } from './api.js';
-import { hasTurn, icePolicy, sanitizeCandidate, sanitizeSdp } from './ice.js';
-import { E2EError, E2ESession, certificateFingerprint, fingerprintFromSdp } from './e2e.js';
+// The call view of both pages: it renders one call of the JavaScript client module (qrcalling-client.js: signaling,
+// WebRTC, Resume and de-duplication, acknowledgements, E2E chat) from its events, and turns the user's clicks into the
+// module's methods. All call logic lives in the module; this file only touches the page.
+import { $, debugState, describeError, el, forceRelay } from './api.js';
+import { Call, routeCallEvents as routeToCall } from './qrcalling-client.js';
 
-const newId = () => Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
-
-export { hasTurn, icePolicy } from './ice.js';
+export { acquireMedia, hasTurn, MediaProblem } from './qrcalling-client.js';
+export { icePolicy } from './ice.js';
 
 /** The question asked, on each call without a TURN server, before anything could reveal this device's IP address. */
 export const DIRECT_QUESTION = 'A direct connection shows your IP address to the other side. Connect directly?';
-
-/** Asks for the microphone (and camera for video). Throws a MediaProblem whose message says, in words, what to do. */
-export async function acquireMedia(media) {
-  if (!navigator.mediaDevices?.getUserMedia) {
-    throw new MediaProblem('unsupported', 'This browser cannot use a microphone here (calls need a secure https:// page).');
-  }
-  try {
-    return await navigator.mediaDevices.getUserMedia({ audio: true, video: media === 'video' });
-  } catch (e) {
-    const what = media === 'video' ? 'microphone and camera' : 'microphone';
-    switch (e?.name) {
-      case 'NotAllowedError':
-      case 'SecurityError':
-        throw new MediaProblem('denied', `Your browser blocked the ${what}. Allow ${media === 'video' ? 'them' : 'it'} for this site (in the address bar or the site settings) and try again, or continue in chat.`);
-      case 'NotFoundError':
-      case 'OverconstrainedError':
-        throw new MediaProblem('missing', `No ${what} was found on this device. Continue in chat, or connect one and try again.`);
-      case 'NotReadableError':
-      case 'AbortError':
-        throw new MediaProblem('busy', `The ${what} is in use by another app. Close it and try again, or continue in chat.`);
-      default:
-        throw new MediaProblem('failed', `Could not start the ${what}. Try again, or continue in chat.`);
-    }
-  }
-}
-
-export class MediaProblem extends Error {
-  constructor(kind, message) {
-    super(message);
-    this.name = 'MediaProblem';
-    this.kind = kind;
-  }
-}
 
 /** What ended a call, from this side's point of view. */
 export function endText(reason, role, byMe) {
@@ -93,63 +51,71 @@ function formatDuration(ms) {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
 }
 
+/** A call on screen: the module's `Call` (in `.call`) and its view. Options as the module's CallOptions, plus
+ *  onEnded(reason), onCallAgain() ("Call again" after the end) and onClose() ("Close"). */
 export class CallSession {
-  /**
-   * @param {object} o
-   * @param {any} o.hub SignalR connection
-   * @param {string} o.callId
-   * @param {string} o.myId callerId (caller) or calleeId (owner): my anonymous id in this call
-   * @param {'caller'|'owner'} o.role
-   * @param {'audio'|'video'|'chat'} o.media
-   * @param {string} [o.label] the code's label, for the call's title
-   * @param {boolean} [o.chatAllowed] false when the code does not allow chat (the server refuses it: media_not_allowed)
-   * @param {() => Promise<RTCIceServer[]>} o.iceServers the call's ICE servers (first use)
-   * @param {() => Promise<RTCIceServer[]>} [o.freshIceServers] new ones from GET /ice-servers: TURN credentials are short-lived,
-   *   and a new allocation (an ICE restart, a rejoin) needs valid ones
-   * @param {MediaStream} [o.localStream] microphone/camera already acquired (the caller asks before it rings anyone)
-   * @param {object} [o.restored] a caller rejoining after a reload: {lastSeq, direct, mediaOff}
-   * @param {(saved: object) => void} [o.persist] keeps what a reload needs (lastSeq, direct, mediaOff)
-   * @param {(reason: string) => void} [o.onEnded]
-   * @param {() => void} [o.onCallAgain] shows "Call again" after the end
-   * @param {() => void} [o.onClose] "Close" after the end
-   */
   constructor(o) {
-    Object.assign(this, o);
-    this.state = 'starting';
-    const restored = o.restored ?? {};
-    this.lastSeq = restored.lastSeq ?? 0;
-    this.floorSeq = this.lastSeq; // entries up to here were handled before a reload
-    this.seen = new Set();
-    this.pc = null;
-    this.pcId = null; // the caller's RTCPeerConnection id of the current negotiation (both sides)
-    this.localStream = o.localStream ?? null;
-    this.pendingCandidates = [];
-    this.pendingOffer = null;
-    this.mediaReady = false;
-    this.policy = null;
-    this.direct = restored.direct; // the user's answer to DIRECT_QUESTION on this call
-    this.mediaOff = restored.mediaOff ?? null;
-    this.ended = false;
-    this.withMedia = this.media !== 'chat';
-    this.shownCode = null; // the check code on screen: a new one is announced, never swapped in silently
-    // Made up front: the other side's key-exchange message may arrive (early, from the mailbox) before we send ours.
-    this.e2eReady = this.makeE2E();
-    this.queue = Promise.resolve();
-    this.startedAt = null;
+    this.onEnded = o.onEnded;
+    this.onCallAgain = o.onCallAgain;
+    this.onClose = o.onClose;
+    this.call = new Call({ ...o, forceRelay: forceRelay(), askDirect: () => this.askDirect() });
     this.timer = null;
-    debugState().session = this;
+    const debug = debugState();
+    debug.session = this.call; // tests read pc, pcId, localStream, callId and restartIce() there
+    this.call.e2eReady.then((e2e) => { if (debug.session === this.call) debug.e2e = e2e; });
+    this.listen();
     this.bindUi();
+  }
+
+  get callId() { return this.call.callId; }
+  get ended() { return this.call.ended; }
+  get role() { return this.call.role; }
+  get media() { return this.call.media; }
+  get restored() { return this.call.restored; }
+  set restored(value) { this.call.restored = value; }
+
+  startAsCaller(options) { return this.call.startAsCaller(options); }
+  startAsOwner() { return this.call.startAsOwner(); }
+  rejoinAsOwner() { return this.call.rejoinAsOwner(); }
+  resume(fromStart) { return this.call.resume(fromStart); }
+  hangup() { return this.call.hangup(); }
+  end(reason, byMe) { this.call.end(reason, byMe); }
+
+  listen() {
+    const on = (type, handler) => this.call.addEventListener(type, (e) => handler(e.detail));
+    on('statechange', ({ state }) => this.setState(state));
+    on('ended', (d) => this.showEnd(d));
+    on('chat', ({ text }) => this.appendChat('them', text));
+    on('chatproblem', ({ kind, count }) => this.appendChatNotice(kind === 'missed'
+      ? (count === 1 ? '(1 message did not arrive)' : `(${count} messages did not arrive)`)
+      : kind === 'replay' ? '(a repeated or out-of-order message was refused)' : '(could not decrypt)'));
+    on('typing', ({ isTyping }) => { $('typing').textContent = isTyping ? 'The other side is typing…' : ''; });
+    on('e2e', (d) => this.showE2E(d));
+    on('mediaoff', () => this.applyMediaOff());
+    on('mediaproblem', ({ problem }) => this.showMediaProblem(problem));
+    on('mediasetup', ({ relayOnly }) => { $('ip-notice').hidden = relayOnly; });
+    on('localstream', () => this.showLocal());
+    on('remotetrack', (d) => this.showRemote(d));
+    on('refused', ({ reason }) => (debugState().e2eRefusals ??= []).push(reason));
+    on('entry', (d) => debugState().events.push(d));
+    on('warning', ({ kind, error }) => this.showNote(kind === 'fingerprint-mismatch'
+      ? 'Voice/video refused: the connection\'s security fingerprint is not the one agreed in the key exchange. '
+        + 'Someone may be interfering with this call.'
+      : describeError(error, 'set up voice or video')));
+    on('peer', ({ present }) => { $('peer-state').textContent = present ? '' : 'The other side lost its connection…'; });
+    on('connection', ({ state }) => { $('peer-state').textContent = state === 'reconnecting' ? 'Connection lost — reconnecting…' : ''; });
   }
 
   // ---- UI ----
   bindUi() {
-    const title = { audio: 'Voice call', video: 'Video call', chat: 'Chat' }[this.media] ?? 'Call';
-    $('call-title').textContent = this.label ? `${title} · ${this.label}` : title;
+    const call = this.call;
+    const title = { audio: 'Voice call', video: 'Video call', chat: 'Chat' }[call.media] ?? 'Call';
+    $('call-title').textContent = call.label ? `${title} · ${call.label}` : title;
     $('call').hidden = false;
-    $('call').classList.toggle('video', this.media === 'video');
-    $('call-media').hidden = !this.withMedia;
-    $('mute').hidden = !this.withMedia;
-    $('camera').hidden = this.media !== 'video';
+    $('call').classList.toggle('video', call.media === 'video');
+    $('call-media').hidden = !call.withMedia;
+    $('mute').hidden = !call.withMedia;
+    $('camera').hidden = call.media !== 'video';
     $('switch-camera').hidden = true;
     $('mute').onclick = () => this.toggleMute();
     $('camera').onclick = () => this.toggleCamera();
@@ -161,144 +127,40 @@ export class CallSession {
     $('call-again').onclick = () => this.onCallAgain?.();
     $('call-close').onclick = () => this.onClose?.();
     $('chat-form').onsubmit = (e) => { e.preventDefault(); this.sendChat(); };
-    document.querySelector('#call .chat').hidden = this.chatAllowed === false;
+    document.querySelector('#call .chat').hidden = !call.chatAllowed;
     let typingTimer = null;
     $('chat-input').oninput = () => {
-      if (!typingTimer) this.hub.invoke('Typing', this.callId, true).catch(() => {});
+      if (!typingTimer) call.sendTyping(true);
       clearTimeout(typingTimer);
-      typingTimer = setTimeout(() => { typingTimer = null; this.hub.invoke('Typing', this.callId, false).catch(() => {}); }, 1500);
+      typingTimer = setTimeout(() => { typingTimer = null; call.sendTyping(false); }, 1500);
     };
-    if (this.localStream) this.showLocal();
-    if (this.mediaOff) this.applyMediaOff();
-    this.setState(this.state);
+    if (call.localStream) this.showLocal();
+    if (call.mediaOff) this.applyMediaOff();
+    this.setState(call.state);
   }
 
   setState(state) {
-    if (this.ended && state !== 'ended') return;
-    this.state = state;
     $('call-state').textContent = STATE_TEXT[state] ?? state;
     $('call').dataset.state = state;
-    if (state === 'active' && !this.startedAt) this.startTimer();
+    if (state === 'active' && !this.timer && this.call.startedAt) this.startTimer();
   }
 
   startTimer() {
-    // A rejoin after a reload counts from when the call was answered (GET /calls/{callId}), not from the reload.
-    this.startedAt = Math.min(Date.parse(this.restored?.answeredAt ?? '') || Date.now(), Date.now());
     const timer = $('call-timer');
     timer.hidden = false;
-    const tick = () => { timer.textContent = formatDuration(Date.now() - this.startedAt); };
+    const tick = () => { timer.textContent = formatDuration(Date.now() - this.call.startedAt); };
     tick();
     this.timer = setInterval(tick, 1000);
   }
 
   showNote(text) { $('call-note').textContent = text; }
 
-  /** The chat works once both keys are in; voice and video as the media allow. */
-  activeIfReady() {
-    if (this.ended || !this.accepted) return;
-    if (!this.withMedia || this.mediaOff) this.setState('active');
-    else if (this.pc?.connectionState === 'connected') this.setState('active');
-    else if (this.state !== 'active' && this.state !== 'rejoining') this.setState('connecting');
-  }
-
-  // ---- start ----
-  /** The E2E session of this page (docs/e2e.md): the caller is the initiator. A call with voice or video makes its DTLS
-   *  certificate first, so that its fingerprint travels in the key exchange and the check code covers it; every
-   *  RTCPeerConnection of this page uses that certificate. */
-  async makeE2E() {
-    let localFingerprint = '';
-    if (this.withMedia && typeof RTCPeerConnection?.generateCertificate === 'function') {
-      try {
-        this.certificate = await RTCPeerConnection.generateCertificate({ name: 'ECDSA', namedCurve: 'P-256' });
-        localFingerprint = certificateFingerprint(this.certificate);
-      } catch (e) {
-        console.warn('no DTLS certificate', e);
-      }
-    }
-    this.e2e = new E2ESession({ role: this.role === 'caller' ? 'initiator' : 'responder', contextId: this.callId, localFingerprint });
-    debugState().e2e = this.e2e;
-    return this.e2e;
-  }
-
-  /** Caller: key exchange, then (while it rings) voice/video: early offer, after consent when there is no TURN. */
-  async startAsCaller({ accepted = false } = {}) {
-    this.setState('ringing');
-    if (accepted) this.markAccepted();
-    await this.sendKeyExchange();
-    if (this.withMedia && !this.mediaOff) this.setUpMedia().catch((e) => this.mediaFailed(e));
-  }
-
-  /** Owner, after Accept: the caller's commitment waits in the mailbox and our key answers it; voice/video after
-   *  consent (no TURN) and the microphone; the offer arrives through Signal (or Resume). */
-  async startAsOwner() {
-    this.markAccepted();
-    await this.e2eReady;
-    if (this.withMedia && !this.mediaOff) this.setUpMedia().catch((e) => this.mediaFailed(e));
-  }
-
-  /** Owner, after a reload of its page mid-call (the same device, kept in sessionStorage): a new chat key (the caller
-   *  answers with its own), what was missed since the saved seq (Resume also marks this device present again), then,
-   *  for voice or video, `renegotiate` {rejoin: true}: this page has no RTCPeerConnection, so the caller makes a new one
-   *  and offers, as after its own reload. */
-  async rejoinAsOwner() {
-    this.setState('rejoining');
-    this.accepted = true;
-    await this.sendKeyExchange();
-    await this.resume();
-    if (this.withMedia && !this.mediaOff) {
-      this.setUpMedia().catch((e) => this.mediaFailed(e));
-      await this.signal('renegotiate', { rejoin: true });
-    } else {
-      this.setState('active');
-    }
-  }
-
-  /** Caller: the owner's page reloaded and has no connection any more: a new RTCPeerConnection (new pcId, fresh TURN
-   *  credentials when there is TURN) and a new offer. */
-  async reconnectMedia() {
-    if (!this.mediaReady || this.mediaOff || this.ended) return;
-    if (this.freshIceServers && hasTurn(this.iceServerList)) {
-      const fresh = await this.freshIceServers().catch(() => null);
-      if (hasTurn(fresh)) this.iceServerList = fresh;
-    }
-    await this.ensurePeerConnection(true);
-    await this.sendOffer();
-  }
-
-  markAccepted() {
-    this.accepted = true;
-    this.activeIfReady();
-  }
-
-  /** Decides whether this side may set up voice/video on this call: always with a relay; otherwise the user's answer. */
-  async mediaAllowed() {
-    this.policy ??= icePolicy(await this.iceList());
-    if (this.policy === 'relay') return true;
-    // Media may have been turned off meanwhile (the other side's "no" waited in the mailbox): no question then.
-    if (this.mediaOff || this.ended) return false;
-    if (this.direct === undefined) {
-      this.direct = await this.askDirect();
-      this.save();
-    }
-    return this.direct;
-  }
-
-  /** The ICE servers, fetched once per call. */
-  async iceList() {
-    this.iceServerList ??= await this.iceServers();
-    return this.iceServerList;
-  }
-
+  /** The direct-connection question (no TURN on this server): resolves with the user's answer. */
   askDirect() {
     return new Promise((resolve) => {
       const prompt = $('direct-prompt');
       prompt.hidden = false;
-      const answer = (yes) => {
-        prompt.hidden = true;
-        this.answerDirect = null;
-        resolve(yes);
-      };
-      this.answerDirect = answer; // also used when the other side turns media off first
+      const answer = (yes) => { prompt.hidden = true; resolve(yes); };
       $('direct-yes').onclick = () => answer(true);
       $('direct-no').onclick = () => answer(false);
       // Focus on the question, not on "Connect directly": a stray Enter must not give the address away.
@@ -307,425 +169,53 @@ export class CallSession {
     });
   }
 
-  async setUpMedia() {
-    const allowed = await this.mediaAllowed();
-    if (this.ended || this.mediaOff) return;
-    if (!allowed) { await this.turnMediaOff('declined-here'); return; }
-    $('ip-notice').hidden = this.policy === 'relay';
-    if (!this.localStream) {
-      try {
-        this.localStream = await acquireMedia(this.media);
-      } catch (e) {
-        this.showMediaProblem(e);
-        return;
-      }
-      if (this.ended) { this.stopLocal(); return; }
-      this.showLocal();
-    }
-    this.mediaReady = true;
-    if (this.role === 'caller') {
-      await this.ensurePeerConnection(true);
-      await this.sendOffer();
-    } else if (this.pendingOffer && this.e2e?.established) {
-      const offer = this.pendingOffer;
-      this.pendingOffer = null;
-      await this.enqueueTask(() => this.answerOffer(offer));
-    }
-  }
-
-  mediaFailed(e) {
-    console.warn('media set-up failed', e);
-    if (!this.ended) this.showNote(describeError(e, 'set up voice or video'));
-  }
-
   /** Microphone/camera not available: say why, offer "Try again" and "Continue in chat". */
   showMediaProblem(problem) {
     $('media-problem-text').textContent = problem?.message ?? 'Could not start the microphone.';
     $('media-problem').hidden = false;
-    $('media-retry').onclick = async () => {
-      $('media-problem').hidden = true;
-      try {
-        this.localStream = await acquireMedia(this.media);
-        this.showLocal();
-        await this.setUpMedia();
-      } catch (e) {
-        if (e instanceof MediaProblem) this.showMediaProblem(e);
-        else this.mediaFailed(e);
-      }
-    };
-    $('media-chat').onclick = () => { $('media-problem').hidden = true; this.turnMediaOff('unavailable-here'); };
-    $('media-chat').hidden = this.chatAllowed === false;
+    $('media-retry').onclick = () => { $('media-problem').hidden = true; this.call.retryMedia(); };
+    $('media-chat').onclick = () => { $('media-problem').hidden = true; this.call.continueWithoutMedia(); };
+    $('media-chat').hidden = !this.call.chatAllowed;
     $('media-retry').focus();
   }
 
   showLocal() {
-    $('local-video').srcObject = this.localStream;
+    $('local-video').srcObject = this.call.localStream;
     this.updateCameraSwitch();
     this.updateDeviceChoice();
   }
 
-  stopLocal() {
-    this.localStream?.getTracks().forEach((t) => t.stop());
-    this.localStream = null;
-  }
-
-  /** No voice or video on this call (from either side): close the media, keep the chat. */
-  async turnMediaOff(reason) {
-    if (this.mediaOff || this.ended) return;
-    this.mediaOff = reason;
-    this.save();
-    this.answerDirect?.(false);
-    this.applyMediaOff();
-    if (reason.endsWith('-here')) {
-      await this.signal('renegotiate', { media: 'off', reason: reason === 'declined-here' ? 'declined' : 'unavailable' }).catch(() => {});
+  showRemote({ track, streams }) {
+    const video = $('remote-video');
+    if (video.srcObject !== streams[0]) video.srcObject = streams[0];
+    video.play?.().catch(() => {});
+    if (track.kind === 'video') {
+      const placeholder = $('remote-placeholder');
+      const update = () => { placeholder.hidden = !track.muted; };
+      track.onmute = update;
+      track.onunmute = update;
+      update();
     }
-    this.activeIfReady();
   }
 
   applyMediaOff() {
-    this.pc?.close();
-    this.pc = null;
-    this.stopLocal();
-    this.pendingOffer = null;
-    $('direct-prompt').hidden = true;
-    $('media-problem').hidden = true;
-    $('call-media').hidden = true;
-    $('mute').hidden = true;
-    $('camera').hidden = true;
-    $('switch-camera').hidden = true;
-    $('devices').hidden = true;
-    $('ip-notice').hidden = true;
-    $('media-off').textContent = MEDIA_OFF_TEXT[this.mediaOff] ?? '';
+    for (const id of ['direct-prompt', 'media-problem', 'call-media', 'mute', 'camera', 'switch-camera', 'devices', 'ip-notice']) $(id).hidden = true;
+    $('media-off').textContent = MEDIA_OFF_TEXT[this.call.mediaOff] ?? '';
     $('media-off').hidden = false;
   }
 
-  async ensurePeerConnection(fresh = false) {
-    if (this.pc && !fresh) return this.pc;
-    this.pc?.close();
-    const iceServers = await this.iceList();
-    await this.e2eReady;
-    this.policy ??= icePolicy(iceServers);
-    const relayOnly = this.policy === 'relay';
-    // The certificate whose fingerprint went into the key exchange (and the check code).
-    const certificates = this.certificate ? [this.certificate] : undefined;
-    const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: relayOnly ? 'relay' : 'all', certificates });
-    this.pc = pc;
-    if (this.role === 'caller') this.pcId = newId();
-    const pcId = this.pcId;
-    pc.onicecandidate = (e) => {
-      if (!e.candidate || pc !== this.pc) return;
-      const safe = sanitizeCandidate(e.candidate.toJSON(), relayOnly);
-      if (safe) this.signal('ice-candidate', { ...safe, pcId }).catch(() => {});
-    };
-    pc.ontrack = (e) => {
-      const video = $('remote-video');
-      if (video.srcObject !== e.streams[0]) video.srcObject = e.streams[0];
-      video.play?.().catch(() => {});
-      if (e.track.kind === 'video') {
-        const placeholder = $('remote-placeholder');
-        const update = () => { placeholder.hidden = !e.track.muted; };
-        e.track.onmute = update;
-        e.track.onunmute = update;
-        update();
-      }
-    };
-    pc.onconnectionstatechange = () => {
-      if (pc !== this.pc || this.ended) return;
-      if (pc.connectionState === 'connected') this.setState('active');
-      else if (pc.connectionState === 'disconnected' && this.state === 'active') this.setState('reconnecting');
-      if (pc.connectionState === 'failed' && this.role === 'caller') this.restartIce();
-    };
-    for (const track of this.localStream?.getTracks() ?? []) pc.addTrack(track, this.localStream);
-    return pc;
-  }
-
-  async sendOffer(options) {
-    const pc = this.pc;
-    const offer = await pc.createOffer(options);
-    await pc.setLocalDescription(offer);
-    await this.signal('offer', { type: offer.type, sdp: sanitizeSdp(offer.sdp, this.policy === 'relay'), pcId: this.pcId });
-  }
-
-  async restartIce() {
-    try {
-      await this.refreshIceServers();
-      await this.sendOffer({ iceRestart: true });
-    } catch (e) { console.warn('ICE restart failed', e); }
-  }
-
-  /** Before new allocations (an ICE restart): TURN credentials live minutes, so take fresh ones when there is TURN. */
-  async refreshIceServers() {
-    if (!this.pc || !this.freshIceServers || !hasTurn(this.iceServerList)) return;
-    try {
-      const iceServers = await this.freshIceServers();
-      if (!hasTurn(iceServers) || !this.pc) return;
-      this.iceServerList = iceServers;
-      this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers });
-    } catch (e) {
-      console.warn('could not refresh the ICE servers', e);
-    }
-  }
-
-  /** Owner: answers the caller's offer; an offer of a new caller connection (its page reloaded) gets a fresh one. */
-  async answerOffer(data) {
-    if (!this.sdpMatchesKeys(data?.sdp)) return;
-    const pcId = data?.pcId ?? null;
-    const fresh = !this.pc || (pcId !== null && pcId !== this.pcId);
-    if (!fresh && /\r\na=ice-ufrag:/.test(data.sdp ?? '') && this.pc.remoteDescription
-        && data.sdp.match(/a=ice-ufrag:(\S+)/)?.[1] !== this.pc.remoteDescription.sdp.match(/a=ice-ufrag:(\S+)/)?.[1]) {
-      await this.refreshIceServers(); // the caller restarts ICE: this side gathers anew too
-    }
-    this.pcId = pcId;
-    if (fresh) this.pendingCandidates = this.pendingCandidates.filter((c) => c.pcId === pcId);
-    const pc = await this.ensurePeerConnection(fresh);
-    await pc.setRemoteDescription({ type: data.type, sdp: data.sdp });
-    await this.flushCandidates();
-    const answer = await pc.createAnswer();
-    await pc.setLocalDescription(answer);
-    await this.signal('answer', { type: answer.type, sdp: sanitizeSdp(answer.sdp, this.policy === 'relay'), pcId });
-  }
-
-  /** Sends a signal; `mailbox_full` (the other side has not caught up yet) is back-pressure: wait and send again. */
-  async signal(type, data) {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.hub.invoke('Signal', this.callId, type, data);
-      } catch (e) {
-        if (attempt >= 20 || !String(e?.message).includes('mailbox_full:')) throw e;
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-    }
-  }
-
-  // ---- incoming events (kept in order through one promise chain) ----
-  enqueue(kind, evt) {
-    return this.enqueueTask(() => this.process(kind, evt));
-  }
-
-  enqueueTask(task) {
-    this.queue = this.queue.then(task).catch((e) => console.warn('call event failed', e));
-    return this.queue;
-  }
-
-  async process(kind, evt) {
-    if (this.ended) return;
-    if (typeof evt.seq === 'number') {
-      // Already seen: Resume may repeat what also arrived live, and a reloaded page handled everything up to floorSeq.
-      if (this.seen.has(evt.seq) || evt.seq <= this.floorSeq) return;
-      this.seen.add(evt.seq);
-      this.lastSeq = Math.max(this.lastSeq, evt.seq);
-      this.noteReceived();
-      this.save();
-    }
-    if (evt.from && evt.from === this.myId) return;
-    debugState().events.push({ kind, type: evt.type, seq: evt.seq });
-    if (kind === 'chat') return this.receiveChat(evt.ciphertext);
-    const data = evt.data;
-    const stale = data?.pcId !== undefined && this.pcId !== null && data.pcId !== this.pcId;
-    switch (evt.type) {
-      case 'offer':
-        if (this.role !== 'owner' || this.mediaOff) break;
-        // Answered once the microphone is ready and the keys (with the caller's DTLS fingerprint) are agreed.
-        if (!this.mediaReady || !this.e2e?.established) { this.pendingOffer = data; break; }
-        await this.answerOffer(data);
-        break;
-      case 'answer':
-        if (stale || !this.pc || this.pc.signalingState !== 'have-local-offer') break;
-        if (!this.sdpMatchesKeys(data.sdp)) break;
-        await this.pc.setRemoteDescription({ type: data.type, sdp: data.sdp });
-        await this.flushCandidates();
-        break;
-      case 'ice-candidate': {
-        if (this.mediaOff) break;
-        if (this.role === 'caller' && stale) break;
-        const { pcId, ...candidate } = data ?? {};
-        if (this.role === 'owner' && pcId !== undefined && this.pc && pcId !== this.pcId) {
-          // A candidate for a connection not answered yet (its offer waits for consent) or an old one.
-          if (this.pendingOffer?.pcId === pcId) this.pendingCandidates.push({ pcId, candidate });
-          break;
-        }
-        if (this.pc?.remoteDescription) await this.addCandidate(candidate);
-        else this.pendingCandidates.push({ pcId, candidate });
-        break;
-      }
-      case 'key-exchange':
-        await this.receiveKeyExchange(data);
-        break;
-      case 'renegotiate':
-        if (data?.media === 'off') await this.turnMediaOff(data.reason === 'unavailable' ? 'unavailable-there' : 'declined-there');
-        else if (data?.rejoin === true) { if (this.role === 'caller') await this.reconnectMedia(); }
-        else if (this.role === 'caller' && this.pc) await this.restartIce();
-        break;
-      case 'chat':
-        await this.receiveChat(typeof data === 'string' ? data : data?.ciphertext);
-        break;
-      case 'call-accepted':
-        this.markAccepted();
-        break;
-      case 'call-ended':
-        this.end(data?.reason ?? 'ended');
-        break;
-      default:
-        break;
-    }
-  }
-
-  /** Acknowledges what arrived (every 16 entries, or 250 ms after the last one), so the server trims this side's
-   *  mailbox window and the other side may keep sending. Fire and forget. */
-  noteReceived() {
-    this.unacked = (this.unacked ?? 0) + 1;
-    if (this.unacked >= 16) this.sendAck();
-    else if (!this.ackTimer) this.ackTimer = setTimeout(() => this.sendAck(), 250);
-  }
-
-  sendAck() {
-    clearTimeout(this.ackTimer);
-    this.ackTimer = null;
-    this.unacked = 0;
-    if (this.ended || this.lastSeq <= 0) return;
-    this.hub.send('Ack', this.callId, this.lastSeq).catch(() => {});
-  }
-
-  async addCandidate(candidate) {
-    try {
-      await this.pc.addIceCandidate(candidate);
-    } catch (e) {
-      console.warn('ignored a candidate', e?.message);
-    }
-  }
-
-  async flushCandidates() {
-    const pending = this.pendingCandidates.splice(0);
-    for (const { pcId, candidate } of pending) {
-      if (pcId === undefined || this.pcId === null || pcId === this.pcId) await this.addCandidate(candidate);
-    }
-  }
-
-  /** After the hub (re)connected: fetch what was missed (everything after the last seq seen, or from the start). */
-  async resume(fromStart = false) {
-    if (this.ended) return;
-    const events = await this.hub.invoke('Resume', this.callId, fromStart ? 0 : this.lastSeq);
-    for (const e of events ?? []) {
-      if (e.type === 'chat') this.enqueue('chat', { seq: e.seq, from: e.from, ciphertext: e.data });
-      else this.enqueue('signal', e);
-    }
-  }
-
-  save() {
-    this.persist?.({ lastSeq: this.lastSeq, direct: this.direct, mediaOff: this.mediaOff });
-  }
-
-  // ---- chat, end to end encrypted (docs/e2e.md) ----
-  /** Caller: a new key exchange (its commitment). Owner after a reload: asks the caller to start a new one. */
-  async sendKeyExchange() {
-    const session = await this.e2eReady;
-    const message = await session.start();
-    if (this.role === 'caller') this.showEncryptionPending();
-    await this.signal('key-exchange', message);
-  }
-
-  async receiveKeyExchange(data) {
-    const session = await this.e2eReady;
-    let result;
-    try {
-      result = await session.receive(data);
-    } catch (e) {
-      if (!(e instanceof E2EError)) throw e;
-      (debugState().e2eRefusals ??= []).push(e.reason);
-      if (e.reason === 'commit-mismatch') this.showE2EFailure();
-      else console.warn('key-exchange message refused:', e.reason);
-      return;
-    }
-    // The reply goes out before the chat opens: it reaches the other side before any message under the new keys.
-    if (result.reply) await this.signal('key-exchange', result.reply);
-    if (result.established) this.showCheckCode();
-    else this.showEncryptionPending(result.reset);
-    if (result.established && this.role === 'owner' && this.pendingOffer && this.mediaReady) {
-      const offer = this.pendingOffer; // it waited for the caller's DTLS fingerprint
-      this.pendingOffer = null;
-      await this.answerOffer(offer);
-    }
-  }
-
-  /** A remote SDP must carry the DTLS fingerprint the key exchange agreed (and the check code covers); another one means
-   *  the voice or video would be encrypted to someone else. */
-  sdpMatchesKeys(sdp) {
-    const session = this.e2e;
-    if (session?.established && fingerprintFromSdp(sdp) === session.peerFingerprint) return true;
-    (debugState().e2eRefusals ??= []).push('fingerprint');
-    this.showNote('Voice/video refused: the connection\'s security fingerprint is not the one agreed in the key exchange. '
-      + 'Someone may be interfering with this call.');
-    return false;
-  }
-
-  setChatEnabled(enabled) {
-    $('chat-input').disabled = !enabled;
-    $('chat-send').disabled = !enabled;
-  }
-
-  showEncryptionPending(reset = false) {
-    this.setChatEnabled(false);
-    const safety = $('chat-safety');
-    safety.dataset.e2e = 'pending';
-    safety.textContent = reset || this.shownCode
-      ? 'The other side started a new key exchange: setting up encryption again…'
-      : 'Setting up encryption…';
-  }
-
-  showE2EFailure() {
-    this.setChatEnabled(false);
-    const safety = $('chat-safety');
-    safety.dataset.e2e = 'failed';
-    safety.textContent = 'Encryption failed: the other side\'s key is not the one it had committed to. Someone may be '
-      + 'interfering with this call; the chat stays off.';
-  }
-
-  /** "Compare this code with the other person: 123 456", and a note when it replaced another one. */
-  showCheckCode() {
-    const session = this.e2e;
-    const code = session.checkCode;
-    const scope = session.localFingerprint && session.peerFingerprint
-      ? 'It covers this chat and the voice/video connection.'
-      : 'It covers this chat.';
-    const safety = $('chat-safety');
-    safety.dataset.e2e = 'established';
-    safety.replaceChildren('End-to-end encrypted. Compare this code with the other person: ',
-      el('strong', { testid: 'check-code', class: 'check-code' }, code), `. ${scope} If your codes differ, someone may be listening in.`);
-    if (this.shownCode !== null && this.shownCode !== code) {
-      safety.dataset.changed = 'true';
-      this.showNote(`The check code changed to ${code}: a new key exchange (the other side reloaded its page, or someone `
-        + 'interfered). Compare the new code with the other person.');
-    }
-    this.shownCode = code;
-    this.setChatEnabled(true);
-  }
-
+  // ---- chat ----
   async sendChat() {
     const input = $('chat-input');
     const text = input.value.trim();
-    if (!text || !this.e2e?.established) return;
+    if (!text || !this.call.chatReady) return;
     $('chat-error').textContent = '';
     try {
-      const ciphertext = await this.e2e.encrypt(text);
-      await this.hub.invoke('Chat', this.callId, ciphertext);
+      await this.call.sendChat(text);
       input.value = '';
       this.appendChat('me', text);
     } catch (e) {
       $('chat-error').textContent = describeError(e, 'send the message');
-    }
-  }
-
-  async receiveChat(ciphertext) {
-    this.showTyping(false);
-    if (!this.e2e?.established || typeof ciphertext !== 'string') { this.appendChatNotice('(could not decrypt)'); return; }
-    try {
-      const { text, missed } = await this.e2e.decrypt(ciphertext);
-      if (missed > 0) this.appendChatNotice(missed === 1 ? '(1 message did not arrive)' : `(${missed} messages did not arrive)`);
-      this.appendChat('them', text);
-    } catch (e) {
-      if (!(e instanceof E2EError)) throw e;
-      (debugState().e2eRefusals ??= []).push(e.reason);
-      this.appendChatNotice(e.reason === 'replay' ? '(a repeated or out-of-order message was refused)' : '(could not decrypt)');
     }
   }
 
@@ -741,14 +231,39 @@ export class CallSession {
     li.scrollIntoView?.({ block: 'nearest' });
   }
 
-  showTyping(isTyping) { $('typing').textContent = isTyping ? 'The other side is typing…' : ''; }
+  setChatEnabled(enabled) {
+    $('chat-input').disabled = !enabled;
+    $('chat-send').disabled = !enabled;
+  }
+
+  /** The chat's encryption: setting up, failed, or "Compare this code with the other person: 123 456". */
+  showE2E({ status, reset, checkCode, coversMedia, changed }) {
+    const safety = $('chat-safety');
+    safety.dataset.e2e = status;
+    if (status === 'pending') {
+      this.setChatEnabled(false);
+      safety.textContent = reset ? 'The other side started a new key exchange: setting up encryption again…' : 'Setting up encryption…';
+    } else if (status === 'failed') {
+      this.setChatEnabled(false);
+      safety.textContent = 'Encryption failed: the other side\'s key is not the one it had committed to. Someone may be '
+        + 'interfering with this call; the chat stays off.';
+    } else {
+      const scope = coversMedia ? 'It covers this chat and the voice/video connection.' : 'It covers this chat.';
+      safety.replaceChildren('End-to-end encrypted. Compare this code with the other person: ',
+        el('strong', { testid: 'check-code', class: 'check-code' }, checkCode), `. ${scope} If your codes differ, someone may be listening in.`);
+      if (changed) {
+        safety.dataset.changed = 'true';
+        this.showNote(`The check code changed to ${checkCode}: a new key exchange (the other side reloaded its page, or someone `
+          + 'interfered). Compare the new code with the other person.');
+      }
+      this.setChatEnabled(true);
+    }
+  }
 
   // ---- controls ----
   toggleMute() {
-    const track = this.localStream?.getAudioTracks()[0];
-    if (!track) return;
-    track.enabled = !track.enabled;
-    const muted = !track.enabled;
+    if (!this.call.localStream?.getAudioTracks()[0]) return;
+    const muted = this.call.setMuted();
     $('mute').textContent = muted ? 'Unmute' : 'Mute';
     $('mute').setAttribute('aria-pressed', String(muted));
     $('mute').setAttribute('aria-label', muted ? 'Unmute microphone' : 'Mute microphone');
@@ -756,10 +271,8 @@ export class CallSession {
   }
 
   toggleCamera() {
-    const track = this.localStream?.getVideoTracks()[0];
-    if (!track) return;
-    track.enabled = !track.enabled;
-    const off = !track.enabled;
+    if (!this.call.localStream?.getVideoTracks()[0]) return;
+    const off = this.call.setCameraOff();
     $('camera').textContent = off ? 'Camera on' : 'Camera off';
     $('camera').setAttribute('aria-pressed', String(off));
     $('camera').setAttribute('aria-label', off ? 'Turn camera on' : 'Turn camera off');
@@ -768,28 +281,27 @@ export class CallSession {
 
   /** Shows "Switch camera" when the device has more than one camera (front and back on a phone). */
   async updateCameraSwitch() {
-    if (this.media !== 'video' || !navigator.mediaDevices?.enumerateDevices) return;
+    if (this.call.media !== 'video' || !navigator.mediaDevices?.enumerateDevices) return;
     const cameras = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'videoinput');
     this.cameras = cameras;
-    $('switch-camera').hidden = cameras.length < 2 || !!this.mediaOff || this.ended;
+    $('switch-camera').hidden = cameras.length < 2 || !!this.call.mediaOff || this.call.ended;
   }
 
   async switchCamera() {
-    const current = this.localStream?.getVideoTracks()[0];
+    const current = this.call.localStream?.getVideoTracks()[0];
     if (!current || !this.cameras?.length) return;
     const index = Math.max(0, this.cameras.findIndex((c) => c.deviceId === current.getSettings().deviceId));
     this.cameraIndex = ((this.cameraIndex ?? index) + 1) % this.cameras.length;
     const next = this.cameras[this.cameraIndex];
-    await this.replaceLocalTrack(current, next.deviceId ? { deviceId: { exact: next.deviceId } } : true);
-    $('local-video').srcObject = this.localStream;
+    await this.call.replaceLocalTrack(current, next.deviceId ? { deviceId: { exact: next.deviceId } } : true);
+    $('local-video').srcObject = this.call.localStream;
     $('switch-camera').dataset.camera = String(this.cameraIndex);
     $('switch-camera').setAttribute('aria-label', `Switch camera (now ${next.label || 'camera ' + (this.cameraIndex + 1)})`);
   }
 
-  /** Microphone and speaker choice, shown when the device has more than one (a headset, a car's hands-free). A
-   *  speaker choice needs the browser's setSinkId. */
+  /** Microphone and speaker choice, shown when the device has more than one. A speaker choice needs setSinkId. */
   async updateDeviceChoice() {
-    if (!this.withMedia || !navigator.mediaDevices?.enumerateDevices) return;
+    if (!this.call.withMedia || !navigator.mediaDevices?.enumerateDevices) return;
     const devices = await navigator.mediaDevices.enumerateDevices();
     const fill = (select, list, current) => {
       select.replaceChildren(...list.map((d, i) => el('option', { value: d.deviceId }, d.label || `Device ${i + 1}`)));
@@ -797,31 +309,18 @@ export class CallSession {
     };
     const mics = devices.filter((d) => d.kind === 'audioinput' && d.deviceId);
     const speakers = 'setSinkId' in HTMLMediaElement.prototype ? devices.filter((d) => d.kind === 'audiooutput' && d.deviceId) : [];
-    fill($('mic-select'), mics, this.localStream?.getAudioTracks()[0]?.getSettings().deviceId);
+    fill($('mic-select'), mics, this.call.localStream?.getAudioTracks()[0]?.getSettings().deviceId);
     fill($('speaker-select'), speakers, $('remote-video').sinkId || 'default');
     $('mic-choice').hidden = mics.length < 2;
     $('speaker-choice').hidden = speakers.length < 2;
-    $('devices').hidden = (mics.length < 2 && speakers.length < 2) || !!this.mediaOff || this.ended;
+    $('devices').hidden = (mics.length < 2 && speakers.length < 2) || !!this.call.mediaOff || this.call.ended;
   }
 
   /** Sends another microphone's sound from now on; a muted microphone stays muted. */
   async switchMicrophone(deviceId) {
-    const current = this.localStream?.getAudioTracks()[0];
+    const current = this.call.localStream?.getAudioTracks()[0];
     if (!current || current.getSettings().deviceId === deviceId) return;
-    await this.replaceLocalTrack(current, { deviceId: { exact: deviceId } });
-  }
-
-  /** Replaces a local track with one from another device (same kind, same on/off state) in what is sent (no
-   *  renegotiation) and in this side's stream. */
-  async replaceLocalTrack(current, constraints) {
-    const stream = await navigator.mediaDevices.getUserMedia({ [current.kind]: constraints });
-    const track = stream.getTracks()[0];
-    track.enabled = current.enabled;
-    const sender = this.pc?.getSenders().find((s) => s.track?.kind === current.kind);
-    await sender?.replaceTrack(track);
-    this.localStream.removeTrack(current);
-    current.stop();
-    this.localStream.addTrack(track);
+    await this.call.replaceLocalTrack(current, { deviceId: { exact: deviceId } });
   }
 
   /** Plays the other side through another speaker (or headset). */
@@ -829,28 +328,13 @@ export class CallSession {
     await $('remote-video').setSinkId(deviceId);
   }
 
-  async hangup() {
-    // The server's CallEnded may arrive before Hangup returns: it is still this side that hung up.
-    this.hangingUp = true;
-    try { await this.hub.invoke('Hangup', this.callId); } catch (e) { console.warn('hangup', hubErrorCode(e) ?? e); }
-    this.end(this.accepted ? 'hangup' : 'canceled', true);
-  }
-
-  end(reason, byMe = false) {
-    if (this.ended) return;
-    byMe ||= this.hangingUp === true && (reason === 'hangup' || reason === 'canceled');
-    this.ended = true;
-    this.answerDirect?.(false);
-    this.pc?.close();
-    this.stopLocal();
+  showEnd({ reason, byMe, durationMs }) {
     clearInterval(this.timer);
-    clearTimeout(this.ackTimer);
-    this.setState('ended');
     $('call').dataset.endReason = reason;
     $('peer-state').textContent = '';
-    const duration = this.startedAt ? ` · ${formatDuration(Date.now() - this.startedAt)}` : '';
+    const duration = durationMs !== null ? ` · ${formatDuration(durationMs)}` : '';
     $('call-ended').hidden = false;
-    $('call-ended').textContent = endText(reason, this.role, byMe) + duration;
+    $('call-ended').textContent = endText(reason, this.call.role, byMe) + duration;
     // Nothing left to press but what makes sense now.
     for (const id of ['direct-prompt', 'media-problem', 'call-controls', 'devices', 'ip-notice', 'chat-form', 'typing', 'call-timer']) $(id).hidden = true;
     $('call-media').hidden = true;
@@ -861,27 +345,9 @@ export class CallSession {
   }
 }
 
-/** Wires the hub's per-call events to whichever session is current. */
+/** Wires the hub's per-call events to whichever call view is current (the module's routing, by call id). */
 export function routeCallEvents(hub, currentSession) {
-  const forCall = (handler) => (evt) => {
-    const session = currentSession();
-    if (session && evt && evt.callId === session.callId) handler(session, evt);
-  };
-  hub.on('Signal', forCall((s, e) => s.enqueue('signal', e)));
-  hub.on('Chat', forCall((s, e) => s.enqueue('chat', e)));
-  hub.on('Typing', forCall((s, e) => s.showTyping(e.isTyping)));
-  hub.on('CallAccepted', forCall((s) => s.markAccepted()));
-  hub.on('CallEnded', forCall((s, e) => { s.queue.then(() => s.end(e.reason)); }));
-  // A line in the call view about the connection; only while a call is shown.
-  const note = (session, text) => { if (session && !session.ended && $('peer-state')) $('peer-state').textContent = text; };
-  hub.on('PeerLeft', forCall((s) => note(s, 'The other side lost its connection…')));
-  hub.on('PeerJoined', forCall((s) => note(s, '')));
-  hub.onreconnecting(() => note(currentSession(), 'Connection lost — reconnecting…'));
-  hub.onreconnected(() => {
-    const session = currentSession();
-    note(session, '');
-    session?.resume().catch((e) => console.warn('resume', e));
-  });
+  routeToCall(hub, () => currentSession()?.call ?? null);
 }
 
 /** Puts the call view's markup (shared by both pages) into its placeholder. */

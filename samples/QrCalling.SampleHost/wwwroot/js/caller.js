@@ -1,9 +1,9 @@
 // The caller page (/c#PQC:1:...): the payload comes from the URL fragment (never sent to the server in a URL; taken out
 // of the address bar and the history at once) or from the camera; it travels only in the bodies of POST /scan and
 // POST /calls. A call in progress survives a reload of this tab: its call token waits in sessionStorage until it ends.
-import { $, api, catchStrayErrors, connectHub, debugState, describeError, setHubState, show } from './api.js';
+import { $, catchStrayErrors, connectHub, debugState, describeError, restApi, setHubState, show } from './api.js';
 import { acquireMedia, CallSession, MediaProblem, renderCallView, routeCallEvents } from './call.js';
-import { solveProof } from './pow.js';
+import { isCallerKey, newCallerKey, parsePayload } from './qrcalling-client.js';
 import { offerMessage, reachabilityText } from './messages.js';
 
 const CALL_KEY = 'qrcalling.caller.call';
@@ -17,18 +17,6 @@ let scanning = false;
 
 const NOT_A_CODE = 'That is not a QrCalling code.';
 
-/** The payload from a scanned or pasted text: a link's fragment, or the text itself; null when it cannot be decoded
- * (a stray '%' makes decodeURIComponent throw). */
-function payloadFrom(text) {
-  const trimmed = (text || '').trim();
-  const hash = trimmed.indexOf('#');
-  try {
-    return decodeURIComponent(hash >= 0 ? trimmed.slice(hash + 1) : trimmed).trim();
-  } catch {
-    return null;
-  }
-}
-
 /** Reads the fragment and removes it from the address bar and from this history entry, so the code is not left on
  * screen, in the history, in a bookmark or in a shared URL. */
 function takeFragment() {
@@ -41,14 +29,12 @@ function takeFragment() {
  * a different pseudonym for every code, so an owner can block "this caller on this code" and nothing links the caller
  * across codes. Without storage (private mode may refuse it) a fresh key per page load still works. */
 function callerKey() {
-  const valid = (k) => typeof k === 'string' && /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/.test(k); // 32 bytes: the last character holds 4 bits
   if (callerKey.fallback) return callerKey.fallback;
   try {
     const kept = localStorage.getItem(CALLER_KEY);
-    if (valid(kept)) return kept;
+    if (isCallerKey(kept)) return kept;
   } catch { /* storage unavailable */ }
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  const key = btoa(String.fromCharCode(...bytes)).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+  const key = newCallerKey();
   try { localStorage.setItem(CALLER_KEY, key); } catch { /* kept for this page only */ }
   callerKey.fallback = key;
   return key;
@@ -96,7 +82,7 @@ function showCodeView() {
 }
 
 async function useCode(text) {
-  const decoded = payloadFrom(text);
+  const decoded = parsePayload(text);
   if (decoded === null) {
     show($('scan'), true);
     show($('code'), false);
@@ -105,7 +91,7 @@ async function useCode(text) {
   }
   $('scan-error').textContent = '';
   try {
-    codeInfo = await api('/scan', { method: 'POST', body: { payload: decoded, callerKey: callerKey() } });
+    codeInfo = await restApi.scan(decoded, { callerKey: callerKey() });
     payload = decoded;
     stopScanner();
     showCodeView();
@@ -169,22 +155,16 @@ async function startCall(media) {
   }
 }
 
-/** POST /calls; when the code is busy (many calls at once) the server asks for a proof of work first: solve it and ask
- * again (a few rounds at most, as the challenge may get harder while the code stays busy). */
-async function startWithProof(media) {
-  let proof;
-  for (let round = 0; ; round++) {
-    try {
-      const body = { payload, media, callerKey: callerKey() };
-      return await api('/calls', { method: 'POST', body: proof ? { ...body, proof } : body });
-    } catch (e) {
-      const { challenge, difficulty } = e?.problem ?? {};
-      if (e?.code !== 'proof_required' || round >= 3 || typeof challenge !== 'string' || !(difficulty > 0)) throw e;
+/** POST /calls; when the code is busy (many calls at once) the server asks for a proof of work first: the module solves
+ * it and asks again (a few rounds at most, as the challenge may get harder while the code stays busy). */
+function startWithProof(media) {
+  return restApi.startCallWithProof(payload, media, {
+    callerKey: callerKey(),
+    onProof: () => {
       $('code-status').textContent = 'Many people are calling this code right now. Getting you through…';
-      proof = { challenge, solution: await solveProof(challenge, difficulty) };
       debug.proofs = (debug.proofs ?? 0) + 1;
-    }
-  }
+    },
+  });
 }
 
 /** The microphone or camera is not available: say why; try again, or continue as a chat when the code allows it. */
@@ -214,7 +194,7 @@ async function startHub(connection) {
 /** Connects to the call (new, or this tab's call after a reload) and shows the call view. */
 async function joinCall(saved, { localStream = null, rejoin = false } = {}) {
   // Each (re)connect trades the call token for a single-use hub ticket, so the call token never appears in a URL.
-  const connection = connectHub(async () => (await api('/hub-tickets', { method: 'POST', token: saved.callToken })).ticket);
+  const connection = connectHub(() => restApi.hubTicket(saved.callToken));
   hub = connection;
   debug.hub = connection;
   debug.callId = saved.callId;
@@ -253,7 +233,7 @@ async function joinCall(saved, { localStream = null, rejoin = false } = {}) {
     onClose: closeCall,
   });
   if (rejoin) {
-    const status = await api(`/calls/${encodeURIComponent(saved.callId)}`, { token: saved.callToken });
+    const status = await restApi.getCall(saved.callId, saved.callToken);
     if (status.state === 'ended') {
       session.end(status.endReason ?? 'ended');
       return;
@@ -271,7 +251,7 @@ async function joinCall(saved, { localStream = null, rejoin = false } = {}) {
 /** The call's ICE servers from GET /ice-servers (short-lived TURN credentials); null when that fails. */
 async function freshIceServers(saved) {
   try {
-    return (await api('/ice-servers', { token: saved.callToken })).iceServers;
+    return await restApi.iceServers(saved.callToken);
   } catch (e) {
     console.warn('ice servers', e);
     return null;
@@ -293,7 +273,7 @@ async function leaveMessageNow() {
   for (const button of mediaButtons()) button.disabled = true;
   try {
     const started = await startWithProof(codeInfo.media.includes('chat') ? 'chat' : codeInfo.media[0]);
-    const connection = connectHub(async () => (await api('/hub-tickets', { method: 'POST', token: started.callToken })).ticket);
+    const connection = connectHub(() => restApi.hubTicket(started.callToken));
     await connection.start();
     try {
       await connection.invoke('Hangup', started.callId);

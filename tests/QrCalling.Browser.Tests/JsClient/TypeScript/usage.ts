@@ -1,0 +1,71 @@
+// A usage sample of the JavaScript client module, type-checked against qrcalling-client.d.ts with `tsc --noEmit --strict`
+// (TypeScriptDeclarationsTests). It is never run.
+import {
+  ApiError, Call, E2EError, MediaProblem, QrCallingApi, QrCallingCaller, acquireMedia, createHubConnection, hasTurn,
+  hubErrorCode, icePolicy, keepConnected, parsePayload, routeCallEvents, sanitizeCandidate, sanitizeSdp,
+  type CallState, type E2EStatusDetail, type HubConnectionLike, type MediaKind, type ScanResult, type SignalRNamespace,
+} from './qrcalling-client.js';
+
+declare const signalR: SignalRNamespace;
+
+export async function caller(link: string): Promise<void> {
+  const client = new QrCallingCaller({ signalR, askDirect: async () => false });
+  const info: ScanResult = await client.scan(link);
+  const media: MediaKind = info.media.includes('chat') ? 'chat' : 'audio';
+  const localStream = media === 'chat' ? undefined : await acquireMedia(media);
+  const call: Call = await client.call(link, media, {
+    localStream,
+    onProof: (round: number) => console.log(round),
+    on: { accepted: () => console.log('answered'), typing: (e) => console.log(e.detail.isTyping === true) },
+  });
+  call.addEventListener('statechange', (e) => { const state: CallState = e.detail.state; console.log(state); });
+  call.addEventListener('e2e', (e) => {
+    const detail: E2EStatusDetail = e.detail;
+    if (detail.status === 'established') console.log(detail.checkCode.length, detail.changed, detail.coversMedia);
+  });
+  call.addEventListener('chat', (e) => console.log(e.detail.text.toUpperCase()));
+  call.addEventListener('chatproblem', (e) => console.log(e.detail.kind, e.detail.count ?? 0));
+  call.addEventListener('mediaproblem', (e) => {
+    if (e.detail.problem instanceof MediaProblem && e.detail.problem.kind === 'denied') void call.continueWithoutMedia();
+    else void call.retryMedia();
+  });
+  call.addEventListener('ended', (e) => console.log(e.detail.reason, e.detail.byMe, e.detail.durationMs ?? 0));
+  const seq: number | undefined = await call.sendChat('hello');
+  console.log(seq, call.chatReady, call.lastSeq, call.pc?.connectionState, call.callToken);
+  call.setMuted(true);
+  await call.hangup();
+}
+
+export function withOwnHub(make: (url: string, token: () => Promise<string>) => HubConnectionLike): QrCallingCaller {
+  return new QrCallingCaller({ createHub: (accessTokenFactory) => make('https://call.example.org/hubs/calls', accessTokenFactory) });
+}
+
+export async function owner(accessToken: string, deviceId: string, callId: string, calleeId: string): Promise<void> {
+  const api = new QrCallingApi({ baseUrl: 'https://call.example.org' });
+  const hub: HubConnectionLike = createHubConnection({
+    signalR, baseUrl: 'https://call.example.org', accessTokenFactory: () => api.hubTicket(accessToken),
+    query: `?deviceId=${encodeURIComponent(deviceId)}`,
+  });
+  let current: Call | null = null;
+  routeCallEvents(hub, () => current);
+  await keepConnected(hub, { wanted: () => true, onOnline: () => current?.connection('online') });
+  await hub.invoke('Accept', callId);
+  current = new Call({
+    hub, callId, myId: calleeId, role: 'owner', media: 'video',
+    iceServers: () => api.iceServers(accessToken, callId), freshIceServers: () => api.iceServers(accessToken, callId),
+    persist: (state) => console.log(state.lastSeq, state.direct, state.mediaOff),
+    askDirect: (call) => call.media !== 'chat' && confirm('Connect directly?'),
+  });
+  await current.startAsOwner();
+  const status = await api.getCall(callId, accessToken);
+  console.log(status.state, status.answeredAt ?? 'not answered', hasTurn(await api.iceServers(accessToken, callId)));
+  console.log(icePolicy([{ urls: 'stun:stun.example.org' }], false) === 'ask');
+  console.log(sanitizeSdp('v=0', true), sanitizeCandidate({ candidate: '' }, true), parsePayload(' PQC:1:X '));
+  try {
+    await api.startCallWithProof('pqc:1:…', 'chat', { callerKey: 'k', maxRounds: 2 });
+  } catch (e) {
+    if (e instanceof ApiError) console.log(e.status, e.code, e.problem.challenge);
+    if (e instanceof E2EError) console.log(e.reason);
+    console.log(hubErrorCode(e));
+  }
+}
