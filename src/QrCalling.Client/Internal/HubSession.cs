@@ -64,8 +64,10 @@ internal sealed partial class HubSession : IAsyncDisposable
         _connection.Closed += OnClosed;
     }
 
-    /// <summary>Connects; for a caller, <paramref name="callId"/> is its call, resumed at once so that every event sent
-    /// after this returns reaches it.</summary>
+    /// <summary>Connects and makes sure the host admitted the connection (it refuses a bad credential only after the
+    /// handshake). For a caller, <paramref name="callId"/> is its call, resumed at once, so that every event of the call
+    /// reaches it (also those sent before); a device's first invocation is a refused probe, after which the host has
+    /// joined it to its owner's calls.</summary>
     public async Task StartAsync(string? callId, CancellationToken cancellationToken)
     {
         if (callId is not null)
@@ -77,18 +79,44 @@ internal sealed partial class HubSession : IAsyncDisposable
                 state.Resuming = true;
             }
         }
+        var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task Closed(Exception? e)
+        {
+            closed.TrySetResult(e);
+            return Task.CompletedTask;
+        }
+        _connection.Closed += Closed;
         try
         {
             await _connection.StartAsync(cancellationToken).ConfigureAwait(false);
+            _connected.TrySetResult();
+            if (callId is not null)
+            {
+                await ResumeAsync(callId, cancellationToken, initial: true).ConfigureAwait(false);
+            }
+            else
+            {
+                try
+                {
+                    await _connection.InvokeAsync<JsonElement>("Resume", "", 0L, cancellationToken).ConfigureAwait(false);
+                }
+                catch (HubException ex) when (Coded(ex, "Resume").Code is "invalid_request" or "rate_limited")
+                {
+                    // The expected refusal: the connection is up and admitted.
+                }
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            throw Coded(ex, "connect");
+            // A refused connection is closed by the host with its coded reason: report that rather than the cut-off call.
+            var reason = closed.Task.IsCompleted || _connection.State != HubConnectionState.Connected
+                ? await closed.Task.WaitAsync(TimeSpan.FromSeconds(5), _time, CancellationToken.None).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null, TaskScheduler.Default).ConfigureAwait(false)
+                : null;
+            throw Coded(reason ?? ex, "connect");
         }
-        _connected.TrySetResult();
-        if (callId is not null)
+        finally
         {
-            await ResumeAsync(callId, cancellationToken).ConfigureAwait(false);
+            _connection.Closed -= Closed;
         }
     }
 
@@ -319,7 +347,7 @@ internal sealed partial class HubSession : IAsyncDisposable
 
     /// <summary>Asks for the call's mailbox after what this side acknowledged, and delivers what it had not seen, merged
     /// with what arrived live meanwhile, in seq order.</summary>
-    private async Task ResumeAsync(string callId, CancellationToken cancellationToken)
+    private async Task ResumeAsync(string callId, CancellationToken cancellationToken, bool initial = false)
     {
         long after;
         lock (_lock)
@@ -331,7 +359,7 @@ internal sealed partial class HubSession : IAsyncDisposable
         {
             result = await _connection.InvokeAsync<JsonElement>("Resume", callId, after, cancellationToken).ConfigureAwait(false);
         }
-        catch (HubException ex)
+        catch (HubException ex) when (!initial)
         {
             var code = Coded(ex, "Resume").Code;
             Log.ResumeRefused(_logger, callId, code);
@@ -346,7 +374,7 @@ internal sealed partial class HubSession : IAsyncDisposable
             }
             return;
         }
-        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception) when (!cancellationToken.IsCancellationRequested && !initial)
         {
             return; // the connection dropped again: the next reconnect resumes
         }
