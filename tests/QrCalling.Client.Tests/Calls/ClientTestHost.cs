@@ -41,8 +41,7 @@ internal sealed class ClientTestHost : IAsyncDisposable
         var logs = new CapturingLoggerProvider();
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(logs);
-        builder.Services.AddAuthentication(BearerOwnerHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, BearerOwnerHandler>(BearerOwnerHandler.SchemeName, null);
+        BearerOwnerHandler.Register(builder.Services);
         var qrCalling = builder.Services.AddQrCalling(o => o.PublicBaseUrl = "https://call.example.org/c");
         if (messagePack)
         {
@@ -87,26 +86,6 @@ internal sealed class ClientTestHost : IAsyncDisposable
         }
         await _app.StopAsync();
         await _app.DisposeAsync();
-    }
-}
-
-/// <summary><c>Authorization: Bearer test-owner-alice</c> is alice (NameIdentifier); anything else is anonymous.</summary>
-internal sealed class BearerOwnerHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
-    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
-{
-    public const string SchemeName = "TestBearerOwner";
-    public const string Prefix = "test-owner-";
-
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
-    {
-        var header = Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer " + Prefix, StringComparison.Ordinal))
-        {
-            return Task.FromResult(AuthenticateResult.NoResult());
-        }
-        var owner = header[("Bearer " + Prefix).Length..];
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, owner)], SchemeName);
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
 }
 
