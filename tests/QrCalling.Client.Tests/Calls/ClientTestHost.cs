@@ -111,6 +111,9 @@ internal sealed class TcpProxy : IDisposable
     /// <summary>How many connections were cut so far.</summary>
     public int Dropped { get; private set; }
 
+    /// <summary>While true, new connections are closed at once (the network is still down).</summary>
+    public bool Blocked { get; set; }
+
     private async Task AcceptLoopAsync()
     {
         while (!_stop.IsCancellationRequested)
@@ -123,6 +126,12 @@ internal sealed class TcpProxy : IDisposable
             catch (Exception)
             {
                 return;
+            }
+            if (Blocked)
+            {
+                inbound.Client.LingerState = new LingerOption(true, 0);
+                inbound.Dispose();
+                continue;
             }
             var outbound = new TcpClient();
             try

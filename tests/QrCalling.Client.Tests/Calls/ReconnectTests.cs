@@ -47,26 +47,36 @@ public sealed class ReconnectTests
         }
         await callerEvents.WaitForCountAsync<ChatReceived>(3);
 
-        // The caller's connection is cut; the owner keeps talking meanwhile: the host keeps it in the mailbox.
+        // The caller's connection is cut and stays down (its reconnect attempts fail) while the owner keeps talking: the
+        // host keeps that in the mailbox.
+        var joinedAtDevice = deviceEvents.Of<PeerJoined>().Count();
+        var leftAtDevice = deviceEvents.Of<PeerLeft>().Count();
+        callerProxy.Blocked = true;
         callerProxy.DropAll();
-        await deviceEvents.WaitForAsync<PeerLeft>(); // the host (and so the client, on the same cut) saw the drop
+        await deviceEvents.WaitForCountAsync<PeerLeft>(leftAtDevice + 1);
         for (var i = 0; i < 5; i++)
         {
             sentToCaller.Add(await device.ChatAsync(started.CallId, $"while-away-{i}"));
         }
-        // Once the caller is back (the host tells the owner), it sends too.
-        await deviceEvents.WaitForAsync<PeerJoined>();
+        // The network comes back: the caller reconnects by itself, and once it is back (the host tells the owner) it
+        // sends too.
+        callerProxy.Blocked = false;
+        await deviceEvents.WaitForCountAsync<PeerJoined>(joinedAtDevice + 1);
         sentToOwner.Add(await caller.ChatAsync("from-caller-after-drop"));
         await callerEvents.WaitForCountAsync<ChatReceived>(8);
 
-        // Now the owner's device is cut; the caller keeps talking.
+        // Now the owner's device is cut and stays down; the caller keeps talking.
+        var joinedAtCaller = callerEvents.Of<PeerJoined>().Count();
+        var leftAtCaller = callerEvents.Of<PeerLeft>().Count();
+        ownerProxy.Blocked = true;
         ownerProxy.DropAll();
-        await callerEvents.WaitForAsync<PeerLeft>();
+        await callerEvents.WaitForCountAsync<PeerLeft>(leftAtCaller + 1);
         for (var i = 0; i < 5; i++)
         {
             sentToOwner.Add(await caller.ChatAsync($"to-away-owner-{i}"));
         }
-        await callerEvents.WaitForAsync<PeerJoined>();
+        ownerProxy.Blocked = false;
+        await callerEvents.WaitForCountAsync<PeerJoined>(joinedAtCaller + 1);
         sentToCaller.Add(await device.SignalAsync(started.CallId, "renegotiate", JsonDocument.Parse("""{"iceRestart":true}""").RootElement));
         await deviceEvents.WaitForCountAsync<ChatReceived>(6);
         await callerEvents.WaitForAsync<SignalReceived>(s => s.Type == "renegotiate");
