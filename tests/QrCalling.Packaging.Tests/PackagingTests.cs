@@ -1,6 +1,12 @@
 using System.Diagnostics;
 using System.IO.Compression;
 using System.Xml.Linq;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using QrCalling.Testing;
 using Xunit;
 
@@ -58,7 +64,7 @@ public sealed class PackageFeed : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private static string FindRoot()
+    internal static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
@@ -162,6 +168,81 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
         finally
         {
             Directory.Delete(app, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ClientPackage_PullsInNoServerPart()
+    {
+        using var zip = ZipFile.OpenRead(Path.Combine(feed.Feed, $"QrCalling.Client.{feed.Version}.nupkg"));
+        var nuspec = Nuspec(zip);
+        var frameworks = nuspec.Descendants().Where(e => e.Name.LocalName == "frameworkReference").Select(e => e.Attribute("name")!.Value);
+        var dependencies = nuspec.Descendants().Where(e => e.Name.LocalName == "dependency").Select(e => e.Attribute("id")!.Value).ToList();
+
+        Assert.DoesNotContain("Microsoft.AspNetCore.App", frameworks);
+        Assert.Contains("Microsoft.AspNetCore.SignalR.Client", dependencies);
+        Assert.DoesNotContain(dependencies, d => d.StartsWith("QrCalling.", StringComparison.Ordinal));
+        Assert.DoesNotContain(dependencies, d => d is "Microsoft.AspNetCore.SignalR" or "Microsoft.AspNetCore.SignalR.Core" or "Microsoft.AspNetCore.Http");
+    }
+
+    [Fact]
+    public async Task ClientAloneConsumer_InstallsOnlyTheClientPackage_AndCompletesACallAgainstAHost()
+    {
+        var app = Directory.CreateTempSubdirectory("qrcalling-client-consumer-").FullName;
+        try
+        {
+            foreach (var file in Directory.GetFiles(Path.Combine(feed.Root, "tests", "QrCalling.Packaging.Tests", "ClientConsumer")))
+            {
+                File.Copy(file, Path.Combine(app, Path.GetFileName(file)));
+            }
+            var config = XDocument.Load(Path.Combine(feed.Root, "nuget.config"));
+            config.Root!.Element("packageSources")!.Element("clear")!.AddAfterSelf(new XElement("add", new XAttribute("key", "local"), new XAttribute("value", feed.Feed)));
+            config.Save(Path.Combine(app, "nuget.config"));
+
+            var (built, buildOutput) = await Dotnet.RunAsync(app, TimeSpan.FromMinutes(4),
+                "build", "-c", "Release", "-nologo", "-warnaserror", "-p:NuGetAudit=false", $"-p:QrCallingVersion={feed.Version}");
+            Assert.True(built == 0, $"the client consumer did not build from the package:\n{buildOutput}");
+            // Only the client came in: no other QrCalling package and no ASP.NET Core server framework.
+            var assets = await File.ReadAllTextAsync(Path.Combine(app, "obj", "project.assets.json"));
+            Assert.Contains($"\"QrCalling.Client/{feed.Version}\"", assets);
+            Assert.DoesNotContain("\"QrCalling.Core/", assets);
+            Assert.DoesNotContain("\"QrCalling.Hosting/", assets);
+            Assert.DoesNotContain("Microsoft.AspNetCore.App", assets);
+
+            await using var host = await StartHostAsync();
+            var (ran, runOutput) = await Dotnet.RunAsync(app, TimeSpan.FromMinutes(2),
+                Path.Combine(app, "bin", "Release", "net10.0", "ClientConsumer.dll"), host.Address.ToString(), BearerOwnerHandler.Prefix + "consumer-" + Guid.NewGuid().ToString("N"));
+            Assert.True(ran == 0, $"the client consumer failed:\n{runOutput}");
+            Assert.Contains("call completed", runOutput);
+        }
+        finally
+        {
+            Directory.Delete(app, recursive: true);
+        }
+    }
+
+    /// <summary>A QrCalling host on Kestrel (loopback, a free port) for the client consumer, its owners authenticated by
+    /// <see cref="BearerOwnerHandler"/>.</summary>
+    private static async Task<RunningHost> StartHostAsync()
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        BearerOwnerHandler.Register(builder.Services);
+        builder.Services.AddQrCalling(o => o.PublicBaseUrl = "https://call.example.org/c");
+        var app = builder.Build();
+        app.UseAuthentication();
+        app.MapQrCalling();
+        await app.StartAsync();
+        return new RunningHost(app, new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()));
+    }
+
+    private sealed record RunningHost(WebApplication App, Uri Address) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await App.StopAsync();
+            await App.DisposeAsync();
         }
     }
 
