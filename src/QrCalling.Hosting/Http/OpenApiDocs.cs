@@ -317,6 +317,7 @@ internal static class OpenApiDocs
     {
         public static readonly string[] Media = [.. MediaKinds.ToWireNames(MediaKinds.All)];
         public static readonly string[] CallStates = [.. Enum.GetValues<CallState>().Select(CallWireNames.ToWireName)];
+        public static readonly string[] CodeStates = [.. Enum.GetValues<QrCalling.Codes.CodeState>().Select(QrCalling.Codes.CodeStates.ToWireName)];
         public static readonly string[] EndReasons = [.. Enum.GetValues<CallEndReason>().Select(CallWireNames.ToWireName)];
         public static readonly string[] SignalTypes = ["offer", "answer", "ice-candidate", "key-exchange", "renegotiate"];
         public static readonly string[] PostEventTypes = [.. SignalTypes, "chat"];
