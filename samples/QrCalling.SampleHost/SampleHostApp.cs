@@ -88,6 +88,7 @@ public static partial class SampleHostApp
         // manifest (a no-op when published, where wwwroot sits next to the app).
         builder.WebHost.UseStaticWebAssets();
         var settings = SampleSettings.From(builder.Configuration);
+        var telemetry = SampleTelemetry.From(builder.Configuration);
         var services = builder.Services;
 
         // QrCalling: binds the "QrCalling" section (PublicBaseUrl, Turn, Stun, lifetimes) and picks the storage.
@@ -207,6 +208,8 @@ public static partial class SampleHostApp
         services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = false);
         // The OpenAPI document with QrCalling's bearer schemes, hub description, examples and exact schemas.
         services.AddQrCallingOpenApi();
+        // OpenTelemetry: a Prometheus scrape endpoint and/or OTLP, only when configured (docs/operations.md, "Telemetry").
+        telemetry.AddTo(services);
 
         var app = builder.Build();
         if (settings.TrustsForwardedHeaders)
@@ -228,6 +231,7 @@ public static partial class SampleHostApp
         app.MapQrCalling(); // On a WebApplication this also adds the rate limiter middleware (used by the account endpoints too).
         app.MapSampleAccounts();
         app.MapSampleAccountManagement();
+        telemetry.MapTo(app);
         app.MapGet("/c", (IWebHostEnvironment env) => Results.Stream(env.WebRootFileProvider.GetFileInfo("caller.html").CreateReadStream(), "text/html; charset=utf-8"))
             .ExcludeFromDescription();
         return app;

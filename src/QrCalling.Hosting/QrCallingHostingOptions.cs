@@ -52,6 +52,13 @@ public sealed class QrCallingHostingOptions
     /// both, or set this and call <c>services.AddSignalR().AddMessagePackProtocol()</c>; start-up fails when it is set
     /// and the protocol is not registered. Without it the hub refuses MessagePack even when the host registered it.</summary>
     public bool EnableMessagePack { get; set; }
+
+    /// <summary>How long a side of a call that uses REST only (no hub connection on this instance) may go without a
+    /// request about the call (a long poll, a post, an acknowledgement, its status) before it counts as gone; once gone
+    /// past <see cref="QrCallingOptions.ReconnectGrace"/> the call ends <c>dropped</c>, as for a hub side. It must exceed
+    /// the longest long poll (30 s). Default 45 seconds.</summary>
+    [Range(typeof(TimeSpan), "00:00:31", "1.00:00:00")]
+    public TimeSpan RestPresenceTimeout { get; set; } = TimeSpan.FromSeconds(45);
 }
 
 /// <summary>STUN servers (<c>QrCalling:Stun</c>).</summary>

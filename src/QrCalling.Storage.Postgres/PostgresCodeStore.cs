@@ -7,16 +7,16 @@ namespace QrCalling.Storage.Postgres;
 /// <summary><see cref="ICodeStore"/> on the <c>codes</c> table; every atomic operation is one statement.</summary>
 internal sealed class PostgresCodeStore : ICodeStore
 {
-    private const string Columns = "id, owner_id, key_hash, label, media, created_at, expires_at, max_scans, scan_count, last_scanned_at, revoked_at";
+    private const string Columns = "id, owner_id, key_hash, label, media, created_at, expires_at, max_scans, scan_count, last_scanned_at, revoked_at, paused_at";
 
     private readonly PostgresDatabase _db;
-    private readonly string _insert, _findByKey, _findById, _listByOwner, _countScan, _revoke, _deleteStale, _update, _delete;
+    private readonly string _insert, _findByKey, _findById, _listByOwner, _countScan, _revoke, _deleteStale, _update, _delete, _pause, _resume;
 
     public PostgresCodeStore(PostgresDatabase db)
     {
         _db = db;
         var t = $"{db.Schema}.codes";
-        _insert = $"INSERT INTO {t} ({Columns}) VALUES (@id, @owner, @key, @label, @media, @created, @expires, @max, @count, @last, @revoked)";
+        _insert = $"INSERT INTO {t} ({Columns}) VALUES (@id, @owner, @key, @label, @media, @created, @expires, @max, @count, @last, @revoked, @paused)";
         _findByKey = $"SELECT {Columns} FROM {t} WHERE key_hash = @key";
         _findById = $"SELECT {Columns} FROM {t} WHERE id = @id AND owner_id = @owner";
         _listByOwner = $"SELECT {Columns} FROM {t} WHERE owner_id = @owner ORDER BY created_at DESC, id DESC";
@@ -24,7 +24,7 @@ internal sealed class PostgresCodeStore : ICodeStore
         // scans of one code queue up, and each re-checks scan_count < max_scans on the latest row version.
         _countScan = $"""
             UPDATE {t} SET scan_count = scan_count + 1, last_scanned_at = @now
-            WHERE key_hash = @key AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > @now)
+            WHERE key_hash = @key AND revoked_at IS NULL AND paused_at IS NULL AND (expires_at IS NULL OR expires_at > @now)
               AND (max_scans IS NULL OR scan_count < max_scans)
             RETURNING {Columns}
             """;
@@ -32,6 +32,9 @@ internal sealed class PostgresCodeStore : ICodeStore
         // Sets only the fields given: a concurrent scan's scan_count update and this one queue on the row lock.
         _update = $"UPDATE {t} SET label = COALESCE(@label, label), media = COALESCE(@media, media) WHERE id = @id AND owner_id = @owner RETURNING {Columns}";
         _delete = $"DELETE FROM {t} WHERE id = @id AND owner_id = @owner";
+        // One statement each: the row lock orders a pause against concurrent scans (a scan after it sees paused_at).
+        _pause = $"UPDATE {t} SET paused_at = COALESCE(paused_at, @paused) WHERE id = @id AND owner_id = @owner RETURNING {Columns}";
+        _resume = $"UPDATE {t} SET paused_at = NULL WHERE id = @id AND owner_id = @owner RETURNING {Columns}";
         _deleteStale = $"""
             DELETE FROM {t} WHERE id IN (
               SELECT id FROM {t} WHERE expires_at < @cutoff
@@ -49,6 +52,7 @@ internal sealed class PostgresCodeStore : ICodeStore
             Param("id", code.Id), Param("owner", code.OwnerId), Param("key", code.KeyHash), Param("label", code.Label),
             Param("media", (int)code.Media), Param("created", code.CreatedAt), Param("expires", code.ExpiresAt),
             Param("max", code.MaxScans), Param("count", code.ScanCount), Param("last", code.LastScannedAt), Param("revoked", code.RevokedAt),
+            Param("paused", code.PausedAt),
         ], "code create", cancellationToken);
     }
 
@@ -91,6 +95,11 @@ internal sealed class PostgresCodeStore : ICodeStore
     public async ValueTask<bool> DeleteAsync(string ownerId, string codeId, CancellationToken cancellationToken) =>
         await _db.ExecuteAsync(_delete, [Param("id", codeId), Param("owner", ownerId)], "code delete", cancellationToken).ConfigureAwait(false) == 1;
 
+    public ValueTask<CodeRecord?> SetPausedAsync(string ownerId, string codeId, DateTimeOffset? pausedAt, CancellationToken cancellationToken) =>
+        pausedAt is { } at
+            ? _db.SingleAsync(_pause, [Param("id", codeId), Param("owner", ownerId), Param("paused", at)], Read, "code pause", cancellationToken)
+            : _db.SingleAsync(_resume, [Param("id", codeId), Param("owner", ownerId)], Read, "code resume", cancellationToken);
+
     internal static CodeRecord Read(NpgsqlDataReader r) => new()
     {
         Id = r.GetString(0),
@@ -104,5 +113,6 @@ internal sealed class PostgresCodeStore : ICodeStore
         ScanCount = r.GetInt32(8),
         LastScannedAt = NullableTime(r, 9),
         RevokedAt = NullableTime(r, 10),
+        PausedAt = NullableTime(r, 11),
     };
 }

@@ -40,8 +40,8 @@ internal sealed class RedisCodeStore(RedisStorage storage) : ICodeStore
         local id = redis.call('GET', KEYS[1])
         if not id then return nil end
         local k = ARGV[1] .. 'code:' .. id
-        local f = redis.call('HMGET', k, 'id', 'rev', 'exp', 'max', 'scans')
-        if not f[1] or f[2] then return nil end
+        local f = redis.call('HMGET', k, 'id', 'rev', 'exp', 'max', 'scans', 'paused')
+        if not f[1] or f[2] or f[6] then return nil end
         local now = tonumber(ARGV[2])
         if f[3] and now >= tonumber(f[3]) then return nil end
         if f[4] and tonumber(f[5]) >= tonumber(f[4]) then return nil end
@@ -104,6 +104,18 @@ internal sealed class RedisCodeStore(RedisStorage storage) : ICodeStore
         return 1
         """;
 
+    // KEYS: code. ARGV: owner, paused-at ms, or '' to resume. A pause keeps an earlier pause's time.
+    private const string PauseScript = """
+        local owner = redis.call('HGET', KEYS[1], 'owner')
+        if not owner or owner ~= ARGV[1] then return nil end
+        if ARGV[2] == '' then
+          redis.call('HDEL', KEYS[1], 'paused')
+        else
+          redis.call('HSETNX', KEYS[1], 'paused', ARGV[2])
+        end
+        return redis.call('HGETALL', KEYS[1])
+        """;
+
     private RedisKeys Keys => storage.Keys;
 
     public async ValueTask CreateAsync(CodeRecord code, CancellationToken cancellationToken)
@@ -128,6 +140,7 @@ internal sealed class RedisCodeStore(RedisStorage storage) : ICodeStore
         if (code.MaxScans is { } m) AddField(args, "max", m);
         if (code.LastScannedAt is { } l) AddField(args, "last", RedisStorage.Ms(l));
         if (code.RevokedAt is { } r) AddField(args, "rev", RedisStorage.Ms(r));
+        if (code.PausedAt is { } p) AddField(args, "paused", RedisStorage.Ms(p));
         RedisKey[] keys = [Keys.Code(code.Id), Keys.CodeKey(code.KeyHash), Keys.OwnerCodes(code.OwnerId), Keys.StaleCodes];
         var created = await storage.Connection.RunAsync(nameof(CreateAsync),
             db => db.ScriptEvaluateAsync(CreateScript, keys, args.ToArray()), cancellationToken).ConfigureAwait(false);
@@ -204,6 +217,14 @@ internal sealed class RedisCodeStore(RedisStorage storage) : ICodeStore
         return (long)result == 1;
     }
 
+    public async ValueTask<CodeRecord?> SetPausedAsync(string ownerId, string codeId, DateTimeOffset? pausedAt, CancellationToken cancellationToken)
+    {
+        RedisValue[] args = [ownerId, pausedAt is { } at ? RedisStorage.Ms(at) : RedisValue.EmptyString];
+        var result = await storage.Connection.RunAsync(nameof(SetPausedAsync),
+            db => db.ScriptEvaluateAsync(PauseScript, [Keys.Code(codeId)], args), cancellationToken).ConfigureAwait(false);
+        return Parse(RedisStorage.ToFields(result));
+    }
+
     private static DateTimeOffset? Min(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : (a < b ? a : b);
 
     private static void AddField(List<RedisValue> args, string name, RedisValue value)
@@ -231,6 +252,7 @@ internal sealed class RedisCodeStore(RedisStorage storage) : ICodeStore
             ScanCount = RedisStorage.ParseInt(f.GetValueOrDefault("scans")) ?? 0,
             LastScannedAt = RedisStorage.ParseTime(f.GetValueOrDefault("last")),
             RevokedAt = RedisStorage.ParseTime(f.GetValueOrDefault("rev")),
+            PausedAt = RedisStorage.ParseTime(f.GetValueOrDefault("paused")),
         };
     }
 }

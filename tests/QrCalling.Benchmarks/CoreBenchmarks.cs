@@ -159,6 +159,7 @@ public class CoreBenchmarks
             public ValueTask<int> DeleteStaleAsync(DateTimeOffset cutoff, int maxCount, CancellationToken cancellationToken) => _store.DeleteStaleAsync(cutoff, maxCount, cancellationToken);
             public ValueTask<CodeRecord?> UpdateAsync(string ownerId, string codeId, string? label, MediaKind? media, CancellationToken cancellationToken) => _store.UpdateAsync(ownerId, codeId, label, media, cancellationToken);
             public ValueTask<bool> DeleteAsync(string ownerId, string codeId, CancellationToken cancellationToken) => _store.DeleteAsync(ownerId, codeId, cancellationToken);
+            public ValueTask<CodeRecord?> SetPausedAsync(string ownerId, string codeId, DateTimeOffset? pausedAt, CancellationToken cancellationToken) => _store.SetPausedAsync(ownerId, codeId, pausedAt, cancellationToken);
         }
     }
 }

@@ -129,6 +129,7 @@ public sealed class OpenApiTests
         Assert.Equal(media, EnumOf(Schema(document, "StartCallRequest").GetProperty("properties").GetProperty("media")));
         Assert.Equal(media, EnumOf(Schema(document, "CreateCodeRequest").GetProperty("properties").GetProperty("media").GetProperty("items")));
         Assert.Equal(media, EnumOf(Schema(document, "CodeListItem").GetProperty("properties").GetProperty("media").GetProperty("items")));
+        Assert.Equal(["active", "paused", "revoked", "expired", "used_up"], EnumOf(Schema(document, "CodeListItem").GetProperty("properties").GetProperty("state")));
         var status = Schema(document, "CallStatusResponse").GetProperty("properties");
         Assert.Equal(["ringing", "active", "ended"], EnumOf(status.GetProperty("state")));
         Assert.Equal(["rejected", "canceled", "missed", "hangup", "timeout", "dropped", "revoked", "null"], EnumOf(status.GetProperty("endReason")));

@@ -179,7 +179,9 @@ public sealed class RestTests
         Assert.Contains("no-store", listResponse.Headers.CacheControl!.ToString());
         var list = await listResponse.ReadJsonAsync();
         var item = Assert.Single(list.EnumerateArray());
-        Assert.Equal(["id", "label", "media", "createdAt", "expiresAt", "maxScans", "scanCount", "lastScannedAt", "revokedAt"], item.EnumerateObject().Select(p => p.Name));
+        // The v1 members, then the additive ones (issue 13: state, pausedAt).
+        Assert.Equal(["id", "label", "media", "createdAt", "expiresAt", "maxScans", "scanCount", "lastScannedAt", "revokedAt", "state", "pausedAt"],
+            item.EnumerateObject().Select(p => p.Name));
         Assert.DoesNotContain(payload, list.GetRawText());
         Assert.Empty(await (await host.Client(owner: "bob").GetAsync("/api/v1/codes")).ReadJsonAsync() is var b ? b.EnumerateArray() : default);
 

@@ -242,6 +242,7 @@ public abstract partial class StorageContractTests
         Assert.Equal(expected.ScanCount, actual.ScanCount);
         Assert.Equal(expected.LastScannedAt, actual.LastScannedAt);
         Assert.Equal(expected.RevokedAt, actual.RevokedAt);
+        Assert.Equal(expected.PausedAt, actual.PausedAt);
     }
 
     private static async Task<List<T>> ToCodeListAsync<T>(IAsyncEnumerable<T> items)

@@ -79,6 +79,18 @@ public sealed class CallService
     /// block it (<see cref="CallerControlService.BlockCallerAsync"/>).</summary>
     public async ValueTask<QrCallingResult<StartedCall>> StartAsync(string? payload, MediaKind media, string? callerKey, CancellationToken cancellationToken)
     {
+        using var activity = QrCallingTracing.Source.StartActivity(QrCallingDiagnostics.CallStartActivity);
+        if (activity is not null && media is MediaKind.Audio or MediaKind.Video or MediaKind.Chat)
+        {
+            activity.SetTag(QrCallingDiagnostics.MediaTag, MediaKinds.ToWireName(media));
+        }
+        var result = await StartCoreAsync(payload, media, callerKey, cancellationToken).ConfigureAwait(false);
+        QrCallingTracing.Complete(activity, result.Error);
+        return result;
+    }
+
+    private async ValueTask<QrCallingResult<StartedCall>> StartCoreAsync(string? payload, MediaKind media, string? callerKey, CancellationToken cancellationToken)
+    {
         if (media is not (MediaKind.Audio or MediaKind.Video or MediaKind.Chat))
         {
             Log.CallStartRefused(_logger, QrCallingErrorCodes.InvalidRequest);
@@ -188,7 +200,9 @@ public sealed class CallService
     public async ValueTask<QrCallingResult<CallRecord>> AcceptAsync(CallActor actor, string callId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(actor);
+        using var activity = QrCallingTracing.Source.StartActivity(QrCallingDiagnostics.CallAcceptActivity);
         var outcome = await _commands.ExecuteAsync(callId, new CallCommand.Accept(actor), cancellationToken).ConfigureAwait(false);
+        QrCallingTracing.Complete(activity, outcome.Error);
         return outcome.Error is { } error ? error : outcome.Record!;
     }
 
@@ -204,7 +218,9 @@ public sealed class CallService
     public async ValueTask<QrCallingResult<CallRecord>> HangupAsync(CallActor actor, string callId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(actor);
+        using var activity = QrCallingTracing.Source.StartActivity(QrCallingDiagnostics.CallHangupActivity);
         var outcome = await _commands.ExecuteAsync(callId, new CallCommand.Hangup(actor), cancellationToken).ConfigureAwait(false);
+        QrCallingTracing.Complete(activity, outcome.Error);
         return outcome.Error is { } error ? error : outcome.Record!;
     }
 
@@ -286,6 +302,48 @@ public sealed class CallService
     {
         ArgumentNullException.ThrowIfNull(ownerId);
         return _storage.Calls.ListByOwnerAsync(ownerId, Math.Clamp(limit, 1, 1000), before, cancellationToken);
+    }
+
+    /// <summary>An owner's calls in one state, newest first, at most <paramref name="limit"/> (1 to 1000). Ringing and active
+    /// calls are found among the calls started within the ring timeout plus the maximum call duration (no open call is
+    /// older); ended ones among the whole history.</summary>
+    public async IAsyncEnumerable<CallRecord> ListByStateAsync(string ownerId, CallState state, int limit,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ownerId);
+        limit = Math.Clamp(limit, 1, 1000);
+        const int Page = 200;
+        DateTimeOffset? horizon = state == CallState.Ended ? null : _time.GetUtcNow() - _options.MaxCallDuration - _options.RingTimeout;
+        DateTimeOffset? before = null;
+        var found = 0;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (true)
+        {
+            var read = 0;
+            DateTimeOffset? last = null;
+            await foreach (var call in _storage.Calls.ListByOwnerAsync(ownerId, Page, before, cancellationToken).ConfigureAwait(false))
+            {
+                read++;
+                last = call.CreatedAt;
+                if (horizon is { } h && call.CreatedAt < h)
+                {
+                    yield break;
+                }
+                if (call.State == state && seen.Add(call.CallId))
+                {
+                    yield return call;
+                    if (++found == limit)
+                    {
+                        yield break;
+                    }
+                }
+            }
+            if (read < Page || last is null)
+            {
+                yield break;
+            }
+            before = last;
+        }
     }
 
     /// <summary>A participant's connection to a call came up (caller connected, or accepting device reconnected):

@@ -30,6 +30,20 @@ public sealed record CodeUpdate
     public MediaKind? Media { get; init; }
 }
 
+/// <summary>Which of an owner's codes a list returns: a page of at most <see cref="Limit"/> codes created before
+/// <see cref="Before"/>, optionally only those in <see cref="State"/> or whose label contains <see cref="LabelContains"/>.</summary>
+public sealed record CodeListQuery
+{
+    /// <summary>Most codes returned, 1 to 200.</summary>
+    public int Limit { get; init; } = 200;
+    /// <summary>Only codes created before this instant; null for the newest.</summary>
+    public DateTimeOffset? Before { get; init; }
+    /// <summary>Only codes in this state now; null for every state.</summary>
+    public CodeState? State { get; init; }
+    /// <summary>Only codes whose label contains this text (ignoring case); null or empty for every label.</summary>
+    public string? LabelContains { get; init; }
+}
+
 /// <summary>A newly issued code with its payload; the payload is shown here only and never stored.</summary>
 /// <param name="Code">The stored record.</param>
 /// <param name="Payload">The payload, UPPER case.</param>
@@ -164,6 +178,63 @@ public sealed class CodeService
         return page;
     }
 
+    /// <summary>One page of an owner's codes, newest first, filtered by state and label as <paramref name="query"/> asks.
+    /// The state is judged at one instant for the whole page.</summary>
+    public async ValueTask<IReadOnlyList<CodeRecord>> ListPageAsync(string ownerId, CodeListQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(ownerId);
+        ArgumentNullException.ThrowIfNull(query);
+        var limit = Math.Clamp(query.Limit, 1, 200);
+        var now = _timeProvider.GetUtcNow();
+        var label = string.IsNullOrEmpty(query.LabelContains) ? null : query.LabelContains;
+        var page = new List<CodeRecord>(limit);
+        await foreach (var code in _storage.Codes.ListByOwnerAsync(ownerId, cancellationToken).ConfigureAwait(false))
+        {
+            if ((query.Before is null || code.CreatedAt < query.Before)
+                && (query.State is null || code.StateAt(now) == query.State)
+                && (label is null || code.Label.Contains(label, StringComparison.OrdinalIgnoreCase)))
+            {
+                page.Add(code);
+                if (page.Count == limit)
+                {
+                    break;
+                }
+            }
+        }
+        return page;
+    }
+
+    /// <summary>One of an owner's codes. Error: not_found (unknown, another owner's, or deleted).</summary>
+    public async ValueTask<QrCallingResult<CodeRecord>> GetAsync(string ownerId, string codeId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(ownerId);
+        if (!QrCallingIds.IsWellFormed(codeId))
+        {
+            return QrCallingError.NotFound;
+        }
+        var code = await _storage.Codes.FindByIdAsync(ownerId, codeId, cancellationToken).ConfigureAwait(false);
+        return code is null ? QrCallingError.NotFound : code;
+    }
+
+    /// <summary>Pauses (<paramref name="paused"/> true) or resumes an owner's code and returns it. A paused code answers a
+    /// scan or a call start exactly like an unavailable one; calls already ringing or active go on. Pausing a paused code
+    /// or resuming a running one changes nothing (and succeeds). Error: not_found (unknown or another owner's code).</summary>
+    public async ValueTask<QrCallingResult<CodeRecord>> SetPausedAsync(string ownerId, string codeId, bool paused, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(ownerId);
+        if (!QrCallingIds.IsWellFormed(codeId))
+        {
+            return QrCallingError.NotFound;
+        }
+        var updated = await _storage.Codes.SetPausedAsync(ownerId, codeId, paused ? _timeProvider.GetUtcNow() : null, cancellationToken).ConfigureAwait(false);
+        if (updated is null)
+        {
+            return QrCallingError.NotFound;
+        }
+        Log.CodePaused(_logger, codeId, paused);
+        return updated;
+    }
+
     /// <summary>Revokes an owner's code and ends its open calls with <c>revoked</c>. Error: not_found (unknown, another
     /// owner's, or already revoked).</summary>
     public async ValueTask<QrCallingResult<bool>> RevokeAsync(string ownerId, string codeId, CancellationToken cancellationToken)
@@ -265,6 +336,14 @@ public sealed class CodeService
     /// (base64url of 32 bytes) and whom the owner blocked on this code gets <c>unavailable</c>, exactly as for a dead
     /// code. Errors: malformed, checksum, unavailable, invalid_request (a malformed caller key).</summary>
     public async ValueTask<QrCallingResult<CodeInfo>> ScanAsync(string? payload, string? callerKey, CancellationToken cancellationToken)
+    {
+        using var activity = QrCallingTracing.Source.StartActivity(QrCallingDiagnostics.ScanActivity);
+        var result = await ScanCoreAsync(payload, callerKey, cancellationToken).ConfigureAwait(false);
+        QrCallingTracing.Complete(activity, result.Error);
+        return result;
+    }
+
+    private async ValueTask<QrCallingResult<CodeInfo>> ScanCoreAsync(string? payload, string? callerKey, CancellationToken cancellationToken)
     {
         if (!CallerControlService.TryParseOptional(callerKey, out var key))
         {

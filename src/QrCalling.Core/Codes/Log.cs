@@ -26,6 +26,9 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "Code {CodeId} deleted; {CallCount} open call(s) ended")]
     public static partial void CodeDeleted(ILogger logger, string codeId, int callCount);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "Code {CodeId} paused: {Paused}")]
+    public static partial void CodePaused(ILogger logger, string codeId, bool paused);
 }
 
 /// <summary>Log messages of the caller controls (EventIds 1100-1199). Never a caller key or pseudonym: only code and

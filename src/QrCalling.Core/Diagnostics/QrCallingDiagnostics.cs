@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
 namespace QrCalling.Diagnostics;
@@ -28,6 +29,49 @@ public static class QrCallingDiagnostics
     public const string BlockedAttempts = "qrcalling.callers.blocked_attempts";
     /// <summary>Counter: call starts refused by a code's policy, by <c>reason</c> (quiet_hours, chat_only).</summary>
     public const string PolicyRefusals = "qrcalling.calls.policy_refusals";
+    /// <summary>Up-down counter (a gauge when summed over instances): calls active now (accepted, not ended).</summary>
+    public const string ActiveCalls = "qrcalling.calls.active";
+    /// <summary>Histogram, seconds: from a call's start to its accept (the set-up time an owner keeps a caller waiting).</summary>
+    public const string SetupDuration = "qrcalling.calls.setup.duration";
+    /// <summary>Up-down counter: open hub connections (owner devices and callers) on this instance (Hosting).</summary>
+    public const string HubConnections = "qrcalling.hub.connections";
+
+    /// <summary>The <see cref="System.Diagnostics.ActivitySource"/> name: <c>QrCalling</c>. Its activities carry no token,
+    /// payload, IP or id in their tags: only the media and the outcome (<c>ok</c> or an error code).</summary>
+    public const string ActivitySourceName = "QrCalling";
+    /// <summary>Activity of a scan preview (<c>POST /scan</c>).</summary>
+    public const string ScanActivity = "qrcalling.scan";
+    /// <summary>Activity of a call start (<c>POST /calls</c>).</summary>
+    public const string CallStartActivity = "qrcalling.call.start";
+    /// <summary>Activity of an accept (hub or REST).</summary>
+    public const string CallAcceptActivity = "qrcalling.call.accept";
+    /// <summary>Activity of a hang-up (hub or REST).</summary>
+    public const string CallHangupActivity = "qrcalling.call.hangup";
+    /// <summary>Tag of every activity: <c>ok</c>, or the stable error code of the refusal.</summary>
+    public const string OutcomeTag = "qrcalling.outcome";
+    /// <summary>Tag of a call start: the media asked for (<c>audio</c>, <c>video</c>, <c>chat</c>) when valid.</summary>
+    public const string MediaTag = "qrcalling.media";
+}
+
+/// <summary>QrCalling's activity source (one per process, as .NET's tracing expects) and the helper that closes an
+/// activity with its outcome.</summary>
+internal static class QrCallingTracing
+{
+    public static ActivitySource Source { get; } = new(QrCallingDiagnostics.ActivitySourceName);
+
+    /// <summary>Tags the outcome (<c>ok</c> or the error code) and marks a refusal as an error status; never an id.</summary>
+    public static void Complete(Activity? activity, QrCallingError? error)
+    {
+        if (activity is null)
+        {
+            return;
+        }
+        activity.SetTag(QrCallingDiagnostics.OutcomeTag, error?.Code ?? "ok");
+        if (error is not null)
+        {
+            activity.SetStatus(ActivityStatusCode.Error, error.Code);
+        }
+    }
 }
 
 /// <summary>The instruments, created from <see cref="IMeterFactory"/> so each DI container has its own.</summary>
@@ -46,7 +90,13 @@ internal sealed class QrCallingMetrics
         CallersBlocked = meter.CreateCounter<long>(QrCallingDiagnostics.CallersBlocked, "{caller}", "Callers blocked by owners");
         BlockedAttempts = meter.CreateCounter<long>(QrCallingDiagnostics.BlockedAttempts, "{request}", "Scans and call starts of blocked callers");
         PolicyRefusals = meter.CreateCounter<long>(QrCallingDiagnostics.PolicyRefusals, "{call}", "Call starts refused by quiet hours or chat-only mode");
+        ActiveCalls = meter.CreateUpDownCounter<long>(QrCallingDiagnostics.ActiveCalls, "{call}", "Calls accepted and not ended yet");
+        SetupDuration = meter.CreateHistogram<double>(QrCallingDiagnostics.SetupDuration, "s", "Time from a call's start to its accept",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.5, 1, 2, 3, 5, 8, 13, 20, 30, 45, 60] });
     }
+
+    public UpDownCounter<long> ActiveCalls { get; }
+    public Histogram<double> SetupDuration { get; }
 
     public Counter<long> CodesIssued { get; }
     public Counter<long> Scans { get; }

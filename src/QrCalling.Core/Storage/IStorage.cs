@@ -68,8 +68,8 @@ public interface ICodeStore
     /// <summary>Lists an owner's codes, newest first.</summary>
     IAsyncEnumerable<CodeRecord> ListByOwnerAsync(string ownerId, CancellationToken cancellationToken);
 
-    /// <summary>Atomically: if the code with this key hash is available at <paramref name="now"/> (not revoked, not
-    /// expired, scanCount &lt; maxScans), counts one scan (scanCount + 1, lastScannedAt = now) and returns the updated
+    /// <summary>Atomically: if the code with this key hash is available at <paramref name="now"/> (not revoked, not paused,
+    /// not expired, scanCount &lt; maxScans), counts one scan (scanCount + 1, lastScannedAt = now) and returns the updated
     /// record; otherwise returns null and changes nothing. Of N concurrent calls on a code with maxScans M, exactly
     /// min(N, M) succeed.</summary>
     ValueTask<CodeRecord?> TryCountScanAsync(byte[] keyHash, DateTimeOffset now, CancellationToken cancellationToken);
@@ -91,6 +91,13 @@ public interface ICodeStore
     /// this call deleted it, false if it is unknown or belongs to another owner. Once it returns, the code's key hash finds
     /// nothing and <see cref="TryCountScanAsync"/> counts nothing on it, like a code that never existed.</summary>
     ValueTask<bool> DeleteAsync(string ownerId, string codeId, CancellationToken cancellationToken);
+
+    /// <summary>Atomically pauses (<paramref name="pausedAt"/> set) or resumes (<paramref name="pausedAt"/> null) an owner's
+    /// code and returns the updated record; null if the code is unknown or belongs to another owner. Pausing a code that
+    /// is already paused keeps its earlier <see cref="CodeRecord.PausedAt"/>; resuming one that is not paused changes
+    /// nothing. It changes no other field. Once a pause returned, <see cref="TryCountScanAsync"/> counts nothing on the
+    /// code until it is resumed.</summary>
+    ValueTask<CodeRecord?> SetPausedAsync(string ownerId, string codeId, DateTimeOffset? pausedAt, CancellationToken cancellationToken);
 }
 
 /// <summary>Storage of calls.</summary>

@@ -209,6 +209,29 @@ internal sealed class InMemoryCodeStore : ICodeStore
         }
     }
 
+    public ValueTask<CodeRecord?> SetPausedAsync(string ownerId, string codeId, DateTimeOffset? pausedAt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ownerId);
+        ArgumentNullException.ThrowIfNull(codeId);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!_byId.TryGetValue(codeId, out var entry))
+        {
+            return new((CodeRecord?)null);
+        }
+        lock (entry)
+        {
+            var code = entry.Record;
+            if (entry.Deleted || code.OwnerId != ownerId)
+            {
+                return new((CodeRecord?)null);
+            }
+            // Under the entry's lock, as scans are counted: no scan counts once the pause is in.
+            var updated = code with { PausedAt = pausedAt is null ? null : code.PausedAt ?? pausedAt };
+            entry.Record = updated;
+            return new(updated);
+        }
+    }
+
     /// <summary>One code: the current immutable record, replaced under the entry's lock.</summary>
     private sealed class Entry(CodeRecord record)
     {

@@ -65,7 +65,8 @@ public static class QrCallingEndpointRouteBuilderExtensions
         var hub = endpoints.MapHub<CallHub>(options.HubPath);
         hub.Add(b => b.RequestDelegate = OriginGuard.Wrap(b.RequestDelegate!));
         endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        _ = endpoints.ServiceProvider.GetRequiredService<ReadinessReport>(); // uptime counts from here
+        endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = ReadinessReport.WriteAsync });
 
         if (options.OwnerAuthenticationSchemes.Count > 0)
         {

@@ -57,6 +57,9 @@ public static class QrCallingHostingServiceCollectionExtensions
         services.TryAddSingleton<AttemptLimiter>();
         services.TryAddSingleton<LongPollLimiter>();
         services.TryAddSingleton<PresenceCounter>();
+        services.TryAddSingleton<RestPresence>();
+        services.TryAddSingleton<HostingMetrics>();
+        services.TryAddSingleton<ReadinessReport>();
         services.TryAddSingleton<ParticipantResolver>();
         services.TryAddSingleton<RecentCallTokens>();
         services.TryAddSingleton<CallerAuthenticator>();

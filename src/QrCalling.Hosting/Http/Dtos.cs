@@ -15,8 +15,11 @@ internal sealed record UpdateCodeRequest(string? Label, List<string?>? Media);
 internal sealed record CodeCreatedResponse(string Id, string Payload, string Link, string Label, IReadOnlyList<string> Media,
     DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, int? MaxScans);
 
+/// <summary>A code as the owner sees it. <c>state</c> (<c>active</c>, <c>paused</c>, <c>revoked</c>, <c>expired</c>,
+/// <c>used_up</c>) and <c>pausedAt</c> are additive (issue 13).</summary>
 internal sealed record CodeListItem(string Id, string Label, IReadOnlyList<string> Media, DateTimeOffset CreatedAt,
-    DateTimeOffset? ExpiresAt, int? MaxScans, int ScanCount, DateTimeOffset? LastScannedAt, DateTimeOffset? RevokedAt);
+    DateTimeOffset? ExpiresAt, int? MaxScans, int ScanCount, DateTimeOffset? LastScannedAt, DateTimeOffset? RevokedAt,
+    string State = "active", DateTimeOffset? PausedAt = null);
 
 /// <summary><c>POST /qr</c>: <c>form</c> is <c>link</c> (default, spec v1.1: the link form, which a phone camera opens) or
 /// <c>payload</c> (the bare payload, for apps that scan in-app).</summary>

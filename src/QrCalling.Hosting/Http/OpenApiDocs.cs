@@ -83,7 +83,9 @@ internal static class OpenApiDocs
     public static readonly OperationDoc ListCodes = new("List my codes",
         "The owner's codes, newest first, with their counts (`scanCount` counts call starts) and revocation. No payload: " +
         "it is not stored. Paging: `limit` 1 to 200 (default 200) and `before`, an ISO-8601 time compared with " +
-        "`createdAt` (the next page is `before` the last item's `createdAt`).\n\n" + OwnerAuth,
+        "`createdAt` (the next page is `before` the last item's `createdAt`). Filters: `state` (`active`, `paused`, `revoked`, " +
+        "`expired`, `used_up`) and `label` (codes whose label contains the text, ignoring case). Each item also carries its " +
+        "`state` and `pausedAt`.\n\n" + OwnerAuth,
         CodesTag, OperationAccess.Owner);
 
     public static readonly OperationDoc RevokeCode = new("Revoke a code",
@@ -131,8 +133,39 @@ internal static class OpenApiDocs
     public static readonly OperationDoc History = new("Call history",
         "The owner's calls, newest first: state, end reason, media and times; `callerId` is the per-call anonymous id. " +
         "Paging: `limit` 1 to 200 (default 50) and `before` (ISO-8601, compared with `createdAt`). Ended calls are kept 30 " +
-        "days.\n\n" + OwnerAuth,
+        "days. `state` (`ringing`, `active`, `ended`) lists only the calls in that state now (not with `before`).\n\n" + OwnerAuth,
         CallsTag, OperationAccess.Owner);
+
+    public static readonly OperationDoc GetCode = new("One of my codes",
+        "One code in the `GET /codes` item shape. `404 not_found` for an unknown code or another owner's.\n\n" + OwnerAuth,
+        CodesTag, OperationAccess.Owner);
+
+    public static readonly OperationDoc PauseCode = new("Pause a code",
+        "Pauses one of the owner's codes: until it is resumed, scanning it or starting a call answers exactly as for an " +
+        "unavailable code (`404 unavailable`). Calls already ringing or active go on. The payload, scans and lifetime are " +
+        "kept. Pausing a paused code changes nothing. Returns the code as `GET /codes` lists it.\n\n" + OwnerAuth,
+        CodesTag, OperationAccess.Owner);
+
+    public static readonly OperationDoc ResumeCode = new("Resume a paused code",
+        "Resumes a paused code: scans and calls work again (if it is not revoked, expired or used up meanwhile). Resuming a " +
+        "code that is not paused changes nothing. Returns the code as `GET /codes` lists it.\n\n" + OwnerAuth,
+        CodesTag, OperationAccess.Owner);
+
+    public static readonly OperationDoc AcceptCall = new("Accept a ringing call (without a socket)",
+        "What the hub's `Accept` does: Ringing to Active; exactly one device wins (hub or REST), the others get " +
+        "`CallAnsweredElsewhere`, and the caller gets `CallAccepted`. The owner names its device with `?deviceId=` (default " +
+        "`rest`); that device then reads the mailbox. Returns the call's status. A call that is not ringing is " +
+        "`409 invalid_state`; an unknown call `403 not_participant`.\n\nOwner only.",
+        CallsTag, OperationAccess.Participant);
+
+    public static readonly OperationDoc RejectCall = new("Reject a ringing call (without a socket)",
+        "What the hub's `Reject` does: Ringing to Ended(`rejected`). Returns the call's status.\n\nOwner only.",
+        CallsTag, OperationAccess.Participant);
+
+    public static readonly OperationDoc HangupCall = new("Hang up (without a socket)",
+        "What the hub's `Hangup` does: Ended(`canceled`) while ringing, Ended(`hangup`) while active; the other side gets " +
+        "`CallEnded`. Returns the call's status.\n\n" + ParticipantAuth,
+        CallsTag, OperationAccess.Participant);
 
     public static readonly OperationDoc GetCall = new("Call status",
         "The state of one call (`ringing`, `active`, `ended`) and, once ended, why. A rejoining client reads it first. " +
@@ -284,6 +317,7 @@ internal static class OpenApiDocs
     {
         public static readonly string[] Media = [.. MediaKinds.ToWireNames(MediaKinds.All)];
         public static readonly string[] CallStates = [.. Enum.GetValues<CallState>().Select(CallWireNames.ToWireName)];
+        public static readonly string[] CodeStates = [.. Enum.GetValues<QrCalling.Codes.CodeState>().Select(QrCalling.Codes.CodeStates.ToWireName)];
         public static readonly string[] EndReasons = [.. Enum.GetValues<CallEndReason>().Select(CallWireNames.ToWireName)];
         public static readonly string[] SignalTypes = ["offer", "answer", "ice-candidate", "key-exchange", "renegotiate"];
         public static readonly string[] PostEventTypes = [.. SignalTypes, "chat"];

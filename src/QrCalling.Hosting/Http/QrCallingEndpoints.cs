@@ -53,6 +53,7 @@ internal static class QrCallingEndpoints
             .Produces(StatusCodes.Status204NoContent).Problems(400, 401, 403, 429);
         api.MapGet("/ice-servers", IceServersAsync).Describe(OpenApiDocs.IceServers).RequireRateLimiting(ParticipantPolicy)
             .Produces<IceServersResponse>().Problems(401, 403, 409, 429);
+        OwnerOpsEndpoints.Map(api);
     }
 
     private static RouteHandlerBuilder Problems(this RouteHandlerBuilder builder, params int[] statuses)
@@ -64,7 +65,7 @@ internal static class QrCallingEndpoints
         return builder.Produces<QrCallingProblem>(StatusCodes.Status503ServiceUnavailable, ApiResults.ProblemContentType);
     }
 
-    private static IResult Unauthorized() =>
+    internal static IResult Unauthorized() =>
         ApiResults.Problem(ParticipantResolver.Unauthorized("Owner authentication is required."));
 
     /// <summary>A code's optional media list: null when left out, else the parsed set; false for a bad list.</summary>
@@ -160,7 +161,8 @@ internal static class QrCallingEndpoints
         return ApiResults.Json(new DeviceRegisteredResponse(deviceId, credential), StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> ListCodesAsync(HttpContext http, CodeService codes, ParticipantResolver participants, CancellationToken cancellationToken)
+    private static async Task<IResult> ListCodesAsync(HttpContext http, CodeService codes, ParticipantResolver participants, TimeProvider time,
+        CancellationToken cancellationToken)
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
@@ -171,11 +173,27 @@ internal static class QrCallingEndpoints
         {
             return ApiResults.Problem(pagingError);
         }
-        var list = new List<CodeListItem>();
-        foreach (var c in await codes.ListPageAsync(owner, limit, before, cancellationToken))
+        CodeState? state = null;
+        var stateText = http.Request.Query["state"].ToString();
+        if (stateText.Length > 0)
         {
-            list.Add(new CodeListItem(c.Id, c.Label, MediaKinds.ToWireNames(c.Media), c.CreatedAt, c.ExpiresAt, c.MaxScans, c.ScanCount,
-                c.LastScannedAt, c.RevokedAt));
+            if (!CodeStates.TryParse(stateText, out var parsed))
+            {
+                return ApiResults.Problem(QrCallingError.InvalidRequest("state must be one of active, paused, revoked, expired, used_up."));
+            }
+            state = parsed;
+        }
+        var label = http.Request.Query["label"].ToString();
+        if (label.Length > 200)
+        {
+            return ApiResults.Problem(QrCallingError.InvalidRequest("label must be at most 200 characters."));
+        }
+        var query = new CodeListQuery { Limit = limit, Before = before, State = state, LabelContains = label.Length > 0 ? label : null };
+        var now = time.GetUtcNow();
+        var list = new List<CodeListItem>();
+        foreach (var c in await codes.ListPageAsync(owner, query, cancellationToken))
+        {
+            list.Add(ListItem(c, now));
         }
         return ApiResults.Json(list);
     }
@@ -211,7 +229,7 @@ internal static class QrCallingEndpoints
     }
 
     private static async Task<IResult> UpdateCodeAsync(HttpContext http, string id, CodeService codes, ParticipantResolver participants,
-        CancellationToken cancellationToken)
+        TimeProvider time, CancellationToken cancellationToken)
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
@@ -231,7 +249,7 @@ internal static class QrCallingEndpoints
             return ApiResults.Problem(QrCallingError.NotFound); // as an unknown code
         }
         var result = await codes.UpdateAsync(owner, id, new CodeUpdate { Label = body.Label, Media = media }, cancellationToken);
-        return result.IsSuccess ? ApiResults.Json(ListItem(result.Value)) : ApiResults.Problem(result.Error!);
+        return result.IsSuccess ? ApiResults.Json(ListItem(result.Value, time.GetUtcNow())) : ApiResults.Problem(result.Error!);
     }
 
     private static async Task<IResult> DeleteCodeAsync(HttpContext http, string id, CodeService codes, ParticipantResolver participants,
@@ -249,8 +267,10 @@ internal static class QrCallingEndpoints
         return result.IsSuccess ? Results.NoContent() : ApiResults.Problem(result.Error!);
     }
 
-    private static CodeListItem ListItem(CodeRecord c) =>
-        new(c.Id, c.Label, MediaKinds.ToWireNames(c.Media), c.CreatedAt, c.ExpiresAt, c.MaxScans, c.ScanCount, c.LastScannedAt, c.RevokedAt);
+    /// <summary>A code in the <c>GET /codes</c> item shape, its state judged at <paramref name="now"/>.</summary>
+    internal static CodeListItem ListItem(CodeRecord c, DateTimeOffset now) =>
+        new(c.Id, c.Label, MediaKinds.ToWireNames(c.Media), c.CreatedAt, c.ExpiresAt, c.MaxScans, c.ScanCount, c.LastScannedAt, c.RevokedAt,
+            CodeStates.ToWireName(c.StateAt(now)), c.PausedAt);
 
     /// <summary><c>POST /qr</c>: the image of a code's link form (default; spec v1.1) or, with <c>form: "payload"</c>, of the bare
     /// payload. The link's base is <see cref="QrCallingOptions.PublicBaseUrl"/> or the request's <c>{scheme}://{host}/c</c>, as
@@ -387,8 +407,26 @@ internal static class QrCallingEndpoints
         {
             return ApiResults.Problem(pagingError);
         }
+        var stateText = http.Request.Query["state"].ToString();
+        IAsyncEnumerable<CallRecord> records;
+        if (stateText.Length > 0)
+        {
+            if (!CallWireNames.TryParseState(stateText, out var state))
+            {
+                return ApiResults.Problem(QrCallingError.InvalidRequest("state must be one of ringing, active, ended."));
+            }
+            if (before is not null)
+            {
+                return ApiResults.Problem(QrCallingError.InvalidRequest("before cannot be combined with state."));
+            }
+            records = calls.ListByStateAsync(owner, state, limit, cancellationToken);
+        }
+        else
+        {
+            records = calls.HistoryAsync(owner, limit, before, cancellationToken);
+        }
         var list = new List<CallHistoryItem>();
-        await foreach (var c in calls.HistoryAsync(owner, limit, before, cancellationToken))
+        await foreach (var c in records)
         {
             list.Add(new CallHistoryItem(c.CallId, c.CodeId, c.Label, WireNames.MediaOf(c.Media), WireNames.Of(c.State), WireNames.Of(c.EndReason),
                 c.CallerId, c.CreatedAt, c.AnsweredAt, c.EndedAt));
@@ -398,7 +436,7 @@ internal static class QrCallingEndpoints
 
     /// <summary>The participant of a request about one call (call token or owner), or the problem to answer: the
     /// resolver's error, or <c>not_participant</c> for a call id that cannot be ours (answered like an unknown call).</summary>
-    private static async Task<(CallActor? Actor, IResult? Problem)> ParticipantOfCallAsync(HttpContext http, string callId,
+    internal static async Task<(CallActor? Actor, IResult? Problem)> ParticipantOfCallAsync(HttpContext http, string callId,
         ParticipantResolver participants, CancellationToken cancellationToken)
     {
         var (actor, error) = await participants.ResolveAsync(http, cancellationToken);
@@ -410,7 +448,7 @@ internal static class QrCallingEndpoints
     }
 
     private static async Task<IResult> GetCallAsync(HttpContext http, string callId, CallService calls, ParticipantResolver participants,
-        CancellationToken cancellationToken)
+        RestPresence presence, CancellationToken cancellationToken)
     {
         var (actor, problem) = await ParticipantOfCallAsync(http, callId, participants, cancellationToken);
         if (actor is null)
@@ -423,12 +461,16 @@ internal static class QrCallingEndpoints
             return ApiResults.Problem(result.Error!);
         }
         var c = result.Value;
+        if (c.State != CallState.Ended && (actor.IsCaller || c.AcceptedDeviceId == actor.DeviceId))
+        {
+            presence.Seen(actor, callId);
+        }
         return ApiResults.Json(new CallStatusResponse(c.CallId, WireNames.Of(c.State), WireNames.MediaOf(c.Media), c.CreatedAt, c.AnsweredAt,
             c.EndedAt, WireNames.Of(c.EndReason)));
     }
 
     private static async Task<IResult> ReadEventsAsync(HttpContext http, string callId, CallService calls, ParticipantResolver participants,
-        LongPollLimiter longPolls, CancellationToken cancellationToken)
+        LongPollLimiter longPolls, RestPresence presence, CancellationToken cancellationToken)
     {
         var (actor, problem) = await ParticipantOfCallAsync(http, callId, participants, cancellationToken);
         if (actor is null)
@@ -453,7 +495,12 @@ internal static class QrCallingEndpoints
             return ApiResults.Problem(QrCallingErrorCodes.RateLimited, "Too many long polls on this call at once; wait for one to return.");
         }
         var result = await calls.ReadEventsAsync(actor, callId, after, TimeSpan.FromSeconds(wait), cancellationToken);
-        return result.IsSuccess ? ApiResults.Json(ToWire(result.Value)) : ApiResults.Problem(result.Error!);
+        if (!result.IsSuccess)
+        {
+            return ApiResults.Problem(result.Error!);
+        }
+        presence.Seen(actor, callId); // a REST-only side stays present while it keeps polling
+        return ApiResults.Json(ToWire(result.Value));
     }
 
     /// <summary>Mailbox entries in the wire shape <c>{seq, type, from, data, at}</c> (shared with the hub's Resume).</summary>
@@ -478,7 +525,7 @@ internal static class QrCallingEndpoints
     }
 
     private static async Task<IResult> PostEventAsync(HttpContext http, string callId, CallService calls, ParticipantResolver participants,
-        IOptions<QrCallingOptions> options, CancellationToken cancellationToken)
+        IOptions<QrCallingOptions> options, RestPresence presence, CancellationToken cancellationToken)
     {
         var (actor, problem) = await ParticipantOfCallAsync(http, callId, participants, cancellationToken);
         if (actor is null)
@@ -508,11 +555,16 @@ internal static class QrCallingEndpoints
         {
             result = await calls.SignalAsync(actor, callId, body.Type, body.Data, cancellationToken);
         }
-        return result.IsSuccess ? ApiResults.Json(new SeqResponse(result.Value), StatusCodes.Status202Accepted) : ApiResults.Problem(result.Error!);
+        if (!result.IsSuccess)
+        {
+            return ApiResults.Problem(result.Error!);
+        }
+        presence.Seen(actor, callId);
+        return ApiResults.Json(new SeqResponse(result.Value), StatusCodes.Status202Accepted);
     }
 
     private static async Task<IResult> AckEventsAsync(HttpContext http, string callId, CallService calls, ParticipantResolver participants,
-        CancellationToken cancellationToken)
+        RestPresence presence, CancellationToken cancellationToken)
     {
         var (actor, problem) = await ParticipantOfCallAsync(http, callId, participants, cancellationToken);
         if (actor is null)
@@ -529,7 +581,12 @@ internal static class QrCallingEndpoints
             return ApiResults.Problem(QrCallingError.InvalidRequest("seq is required: a sequence number (0 or more)."));
         }
         var result = await calls.AcknowledgeAsync(actor, callId, seq, cancellationToken);
-        return result.IsSuccess ? Results.NoContent() : ApiResults.Problem(result.Error!);
+        if (!result.IsSuccess)
+        {
+            return ApiResults.Problem(result.Error!);
+        }
+        presence.Seen(actor, callId);
+        return Results.NoContent();
     }
 
     /// <summary>ICE servers with TURN credentials for one call: a caller's own (its token), or an owner's for one of its

@@ -183,6 +183,10 @@ internal sealed class QrCallingOpenApiTransformer(QrCallingOpenApiOptions option
             || type == typeof(ScanResponse) || type == typeof(StartCallRequest) || type == typeof(UpdateCodeRequest))
         {
             yield return ("media", OpenApiDocs.Enums.Media);
+            if (type == typeof(CodeListItem))
+            {
+                yield return ("state", OpenApiDocs.Enums.CodeStates);
+            }
         }
         else if (type == typeof(CallHistoryItem) || type == typeof(CallStatusResponse))
         {

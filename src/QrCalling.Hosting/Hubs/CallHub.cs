@@ -15,19 +15,22 @@ namespace QrCalling.Hosting.Hubs;
 /// closes when the credential behind it expires. Errors are HubExceptions whose message starts with the stable code.</summary>
 internal sealed class CallHub(CallService calls, ParticipantResolver participants, ConnectionTracker tracker, PresenceCounter presence,
     CallerAuthenticator callers, HubRateLimiter limiter, ConnectionCaps caps, ClientKeyHasher clientKeys, HubTickets tickets,
-    QrCallingConnections connections, TimeProvider time, ILogger<CallHub> logger) : Hub
+    QrCallingConnections connections, HostingMetrics metrics, TimeProvider time, ILogger<CallHub> logger) : Hub
 {
     internal const string ActorKey = "qrcalling.actor";
     private const string CallsKey = "qrcalling.calls";
     private const string CountedKey = "qrcalling.counted";
     private const string SlotKey = "qrcalling.slot";
     private const string ExpiryKey = "qrcalling.expiry";
+    private const string GaugeKey = "qrcalling.gauge";
 
     public override async Task OnConnectedAsync()
     {
         try
         {
             await ConnectAsync();
+            Context.Items[GaugeKey] = true;
+            metrics.HubConnected();
         }
         catch
         {
@@ -174,6 +177,10 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
     public override async Task OnDisconnectedAsync(Exception? exception)
     {
         ReleaseSlot();
+        if (Context.Items.Remove(GaugeKey))
+        {
+            metrics.HubDisconnected();
+        }
         if (Context.Items.Remove(ExpiryKey, out var timer) && timer is IDisposable expiry)
         {
             expiry.Dispose();

@@ -44,6 +44,18 @@ internal sealed class ConnectionTracker
         }
     }
 
+    /// <summary>Owner devices with at least one connection on this instance.</summary>
+    public int DeviceCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _deviceConnections.Count;
+            }
+        }
+    }
+
     public IReadOnlyList<string> ConnectionsOf(string ownerId, string deviceId)
     {
         var key = DeviceGroup(ownerId, deviceId);

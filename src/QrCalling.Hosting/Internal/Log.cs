@@ -37,4 +37,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 3010, Level = LogLevel.Warning,
         Message = "Presence lock for a participant was not free after {Seconds} s; went on without it.")]
     public static partial void PresenceLockTimeout(ILogger logger, int seconds);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Warning, Message = "A REST presence update failed.")]
+    public static partial void RestPresenceFailed(ILogger logger, Exception exception);
 }

@@ -210,5 +210,6 @@ public sealed class CodeResolverTests
         public ValueTask<int> DeleteStaleAsync(DateTimeOffset cutoff, int maxCount, CancellationToken cancellationToken) => _inner.Codes.DeleteStaleAsync(cutoff, maxCount, cancellationToken);
         public ValueTask<CodeRecord?> UpdateAsync(string ownerId, string codeId, string? label, MediaKind? media, CancellationToken cancellationToken) => _inner.Codes.UpdateAsync(ownerId, codeId, label, media, cancellationToken);
         public ValueTask<bool> DeleteAsync(string ownerId, string codeId, CancellationToken cancellationToken) => _inner.Codes.DeleteAsync(ownerId, codeId, cancellationToken);
+        public ValueTask<CodeRecord?> SetPausedAsync(string ownerId, string codeId, DateTimeOffset? pausedAt, CancellationToken cancellationToken) => _inner.Codes.SetPausedAsync(ownerId, codeId, pausedAt, cancellationToken);
     }
 }

@@ -1,5 +1,5 @@
 // The owner's list of codes: show and print a code's QR again (from this device's encrypted vault), share or copy its
-// link, edit its label and media, replace (rotate), withdraw (revoke) and delete it, each with a confirmation; dates and
+// link, edit its label and media, pause and resume it, replace (rotate), withdraw (revoke) and delete it, each with a confirmation; dates and
 // live counts, refreshed on call events and every 15 s without redrawing rows that did not change.
 import { $, describeError, el } from './api.js';
 import { forgetCode, keepCode, keptCodeIds, readCode } from './code-vault.js';
@@ -147,6 +147,7 @@ function statusOf(code, replaced) {
   if (code.revokedAt) return replaced[code.id] ? 'replaced' : 'withdrawn';
   if (code.expiresAt && new Date(code.expiresAt) <= new Date()) return 'expired';
   if (code.maxScans && code.scanCount >= code.maxScans) return 'used up';
+  if (code.state === 'paused' || code.pausedAt) return 'paused';
   return 'active';
 }
 
@@ -200,6 +201,16 @@ async function shareLink(code, button) {
     if (e?.name === 'AbortError') return; // the person closed the share sheet
     feedback(`Could not copy automatically. The link: ${kept.link}`);
   }
+}
+
+/** Pauses or resumes a code: while paused, whoever scans it is told it is not available (nothing else changes). */
+async function setPaused(code, name, paused) {
+  await act(paused ? 'pause the code' : 'resume the code', async () => {
+    await ctx.authed(`/codes/${encodeURIComponent(code.id)}/${paused ? 'pause' : 'resume'}`, { method: 'POST' });
+    feedback(paused
+      ? `“${name}” is paused: whoever scans it is told it is not available, until you resume it.`
+      : `“${name}” takes calls again.`);
+  });
 }
 
 async function rotate(code, name) {
@@ -266,7 +277,15 @@ function renderRow(code, kept, replaced) {
     actions.append(
       button('Edit', 'edit-code', 'Edit the code', async () => { if (await editCode(code)) { feedback(`“${name}” was saved.`); await loadCodes(); } }),
       button('Who may call', 'who-may-call', 'Who may call, and when, for', () => openWhoMayCall(code, { authed: ctx.authed, feedback })),
+      button('Pause', 'pause-code', 'Pause the code', () => setPaused(code, name, true)),
       button('Replace', 'rotate-code', 'Replace the code {name} with a new one', () => rotate(code, name)),
+      button('Withdraw', 'revoke-code', 'Withdraw the code', () => withdraw(code, name), 'danger'));
+  }
+  if (state === 'paused') {
+    actions.append(
+      el('span', { class: 'hint paused-note', testid: 'paused-note' }, `Paused since ${when(code.pausedAt)}: nobody can call through it until you resume it.`),
+      button('Resume', 'resume-code', 'Resume the code', () => setPaused(code, name, false), ''),
+      button('Edit', 'edit-code', 'Edit the code', async () => { if (await editCode(code)) { feedback(`“${name}” was saved.`); await loadCodes(); } }),
       button('Withdraw', 'revoke-code', 'Withdraw the code', () => withdraw(code, name), 'danger'));
   }
   actions.append(button('Delete', 'delete-code', 'Delete the code', () => remove(code, name), 'danger'));

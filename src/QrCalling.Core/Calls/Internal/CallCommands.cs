@@ -108,6 +108,8 @@ internal sealed class CallCommands(IStorage storage, ITransport transport, Mailb
                 var early = await storage.Mailbox.ReadAsync(call.CallId, CallSide.Callee, 0, int.MaxValue, int.MaxValue, CancellationToken.None).ConfigureAwait(false);
                 transition = CallStateMachine.Apply(new CallSnapshot(call, [.. early.Where(e => e.To == CallSide.Callee)]), command, now, limits);
                 Log.CallAccepted(logger, call.CallId);
+                metrics.ActiveCalls.Add(1);
+                metrics.SetupDuration.Record(Math.Max(0, (now - call.CreatedAt).TotalSeconds));
             }
             else
             {
@@ -121,6 +123,10 @@ internal sealed class CallCommands(IStorage storage, ITransport transport, Mailb
                 pacing.Forget(call.CallId);
                 var reason = CallWireNames.ToWireName(ended.EndReason!.Value);
                 metrics.Ended(reason);
+                if (call.State == CallState.Active)
+                {
+                    metrics.ActiveCalls.Add(-1);
+                }
                 Log.CallEnded(logger, call.CallId, reason);
             }
         }
