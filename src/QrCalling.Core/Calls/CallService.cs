@@ -37,10 +37,13 @@ public sealed class CallService
     private readonly MailboxWake _wake;
     private readonly SenderPacing _pacing;
     private readonly CallSweeper _sweeper;
+    private readonly IQrCallingRuntimeSettings _runtime;
 
     internal CallService(IStorage storage, ITransport transport, CodeResolver resolver, TokenHasher hasher,
-        IOptions<QrCallingOptions> options, TimeProvider timeProvider, ILogger<CallService> logger, QrCallingMetrics metrics)
+        IOptions<QrCallingOptions> options, TimeProvider timeProvider, ILogger<CallService> logger, QrCallingMetrics metrics,
+        IQrCallingRuntimeSettings? runtimeSettings = null)
     {
+        _runtime = runtimeSettings ?? new DefaultRuntimeSettings();
         _storage = storage ?? throw new ArgumentNullException(nameof(storage));
         ArgumentNullException.ThrowIfNull(transport);
         ArgumentNullException.ThrowIfNull(hasher);
@@ -84,6 +87,12 @@ public sealed class CallService
             Log.CallStartRefused(_logger, QrCallingErrorCodes.InvalidRequest);
             return QrCallingError.InvalidRequest("media must be one of audio, video or chat.");
         }
+        var runtime = await _runtime.GetAsync(cancellationToken).ConfigureAwait(false);
+        if (runtime.MaintenanceMode)
+        {
+            Log.CallStartRefused(_logger, QrCallingErrorCodes.Maintenance);
+            return QrCallingError.Maintenance;
+        }
         if (!CallerControlService.TryParseOptional(callerKey, out var key))
         {
             Log.CallStartRefused(_logger, QrCallingErrorCodes.InvalidRequest);
@@ -111,7 +120,8 @@ public sealed class CallService
                 State = CallState.Ringing,
                 CreatedAt = now,
                 RingExpiresAt = now + _options.RingTimeout,
-                ExpiresAt = now + _options.MaxCallDuration,
+                ExpiresAt = now + (runtime.MaxCallDuration is { } shorter && shorter > TimeSpan.Zero && shorter < _options.MaxCallDuration
+                    ? shorter : _options.MaxCallDuration),
             };
             return _storage.TryStartCallAsync(codeKey, call, now, cancellationToken);
         }).ConfigureAwait(false);
@@ -132,6 +142,7 @@ public sealed class CallService
         _commands.Recent.Set(call); // the owner's accept (or the caller's cancel) starts from it
         var mediaName = MediaKinds.ToWireName(media);
         _metrics.CallsStarted.Add(1, new KeyValuePair<string, object?>("media", mediaName));
+        _metrics.ActiveCalls.Add(1);
         Log.CallStarted(_logger, call.CallId, mediaName);
         await _commands.DeliverAsync(new Delivery(Recipient.Owner(call.OwnerId), IncomingCall(call))).ConfigureAwait(false);
         return new StartedCall(call, callToken);

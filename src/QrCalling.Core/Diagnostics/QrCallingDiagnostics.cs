@@ -28,6 +28,12 @@ public static class QrCallingDiagnostics
     public const string BlockedAttempts = "qrcalling.callers.blocked_attempts";
     /// <summary>Counter: call starts refused by a code's policy, by <c>reason</c> (quiet_hours, chat_only).</summary>
     public const string PolicyRefusals = "qrcalling.calls.policy_refusals";
+    /// <summary>Up-down counter: calls started and not yet ended on this instance.</summary>
+    public const string ActiveCalls = "qrcalling.calls.active";
+    /// <summary>Histogram: seconds from a call's start to its accept (the ringing time of answered calls).</summary>
+    public const string CallSetupDuration = "qrcalling.calls.setup.duration";
+    /// <summary>Up-down counter: open hub connections on this instance (owners' devices and callers).</summary>
+    public const string HubConnections = "qrcalling.hub.connections";
 }
 
 /// <summary>The instruments, created from <see cref="IMeterFactory"/> so each DI container has its own.</summary>
@@ -46,6 +52,9 @@ internal sealed class QrCallingMetrics
         CallersBlocked = meter.CreateCounter<long>(QrCallingDiagnostics.CallersBlocked, "{caller}", "Callers blocked by owners");
         BlockedAttempts = meter.CreateCounter<long>(QrCallingDiagnostics.BlockedAttempts, "{request}", "Scans and call starts of blocked callers");
         PolicyRefusals = meter.CreateCounter<long>(QrCallingDiagnostics.PolicyRefusals, "{call}", "Call starts refused by quiet hours or chat-only mode");
+        ActiveCalls = meter.CreateUpDownCounter<long>(QrCallingDiagnostics.ActiveCalls, "{call}", "Calls started and not ended on this instance");
+        CallSetupDuration = meter.CreateHistogram<double>(QrCallingDiagnostics.CallSetupDuration, "s", "Time from a call's start to its accept",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1, 2, 5, 10, 20, 30, 60] });
     }
 
     public Counter<long> CodesIssued { get; }
@@ -58,8 +67,14 @@ internal sealed class QrCallingMetrics
     public Counter<long> CallersBlocked { get; }
     public Counter<long> BlockedAttempts { get; }
     public Counter<long> PolicyRefusals { get; }
+    public UpDownCounter<long> ActiveCalls { get; }
+    public Histogram<double> CallSetupDuration { get; }
 
     public void Scan(string outcome) => Scans.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
-    public void Ended(string reason) => CallsEnded.Add(1, new KeyValuePair<string, object?>("reason", reason));
+    public void Ended(string reason)
+    {
+        CallsEnded.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        ActiveCalls.Add(-1);
+    }
     public void Relayed(string type) => SignalsRelayed.Add(1, new KeyValuePair<string, object?>("type", type));
 }

@@ -1,12 +1,16 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
+using QrCalling.Diagnostics;
 
 namespace QrCalling.Hosting.Hubs;
 
 /// <summary>Open hub connections per caller's call, per owner and per client (keyed IP hash) on this instance, each with
 /// its cap (<see cref="QrCallingRateLimitOptions.HubConnectionsPerCall"/> and the others). A connection takes a slot in
 /// its identity's count and its client's before it joins any group, and gives both back when it closes.</summary>
-internal sealed class ConnectionCaps(IOptions<QrCallingHostingOptions> options)
+internal sealed class ConnectionCaps(IOptions<QrCallingHostingOptions> options, IMeterFactory meterFactory)
 {
+    private readonly UpDownCounter<long> _connections = meterFactory.Create(QrCallingDiagnostics.MeterName)
+        .CreateUpDownCounter<long>(QrCallingDiagnostics.HubConnections, "{connection}", "Open hub connections on this instance");
     private readonly Lock _lock = new();
     private readonly Dictionary<string, int> _open = new(StringComparer.Ordinal);
 
@@ -28,6 +32,7 @@ internal sealed class ConnectionCaps(IOptions<QrCallingHostingOptions> options)
             }
             _open[identity] = identityCount + 1;
             _open[client] = clientCount + 1;
+            _connections.Add(1);
             return true;
         }
     }
@@ -40,6 +45,7 @@ internal sealed class ConnectionCaps(IOptions<QrCallingHostingOptions> options)
             Release(identity);
             Release(client);
         }
+        _connections.Add(-1);
     }
 
     /// <summary>Open connections counted under a key (for tests).</summary>

@@ -108,6 +108,10 @@ internal sealed class CallCommands(IStorage storage, ITransport transport, Mailb
                 var early = await storage.Mailbox.ReadAsync(call.CallId, CallSide.Callee, 0, int.MaxValue, int.MaxValue, CancellationToken.None).ConfigureAwait(false);
                 transition = CallStateMachine.Apply(new CallSnapshot(call, [.. early.Where(e => e.To == CallSide.Callee)]), command, now, limits);
                 Log.CallAccepted(logger, call.CallId);
+                if (accepted.AnsweredAt is { } answeredAt)
+                {
+                    metrics.CallSetupDuration.Record(Math.Max(0, (answeredAt - accepted.CreatedAt).TotalSeconds));
+                }
             }
             else
             {
