@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Security.Claims;
-using System.Text;
 using System.Text.Json.Nodes;
 using QrCalling.SampleHost.Accounts;
 
@@ -167,12 +166,7 @@ public static class AdminEndpoints
         var buckets = await store.ListAnalyticsAsync(from, cancellationToken);
         if (format == "csv")
         {
-            var csv = new StringBuilder("hour,metric,outcome,count\n");
-            foreach (var b in buckets)
-            {
-                csv.Append(CultureInfo.InvariantCulture, $"{b.Hour.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ},{b.Metric},{b.Outcome},{b.Count}\n");
-            }
-            return Results.Text(csv.ToString(), "text/csv; charset=utf-8");
+            return Results.Text(AnalyticsFormat.ToCsv(buckets), "text/csv; charset=utf-8");
         }
         return Results.Ok(new AnalyticsExport(from, buckets));
     }

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using System.Text.RegularExpressions;
 using QrCalling.Diagnostics;
 
 namespace QrCalling.SampleHost.Admin;
@@ -36,7 +35,7 @@ public sealed record SetupBucket(double? LeSeconds, long Count);
 /// while analytics are on adds each measurement to an hourly bucket (hour, metric, outcome) that
 /// <see cref="FlushAnalyticsAsync"/> writes to the store. Tag values outside a small vocabulary (lower-case words) are
 /// counted as <c>other</c>: nothing that could be an identifier is kept.</summary>
-public sealed partial class AdminMetrics : IDisposable
+public sealed class AdminMetrics : IDisposable
 {
     /// <summary>The set-up time buckets' upper bounds, in seconds.</summary>
     public static readonly double[] SetupBounds = [1, 2, 5, 10, 20, 30, 60];
@@ -86,19 +85,23 @@ public sealed partial class AdminMetrics : IDisposable
         _ => null,
     };
 
-    /// <summary>The outcome of a measurement: its first tag's value when it is a short lower-case word, "other" for anything
-    /// else, "all" when it has none. Never an identifier.</summary>
+    /// <summary>The only outcomes kept: scan outcomes, media, end reasons and policy refusals of the wire contract.</summary>
+    public static readonly IReadOnlySet<string> Vocabulary = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "ok", "malformed", "checksum", "unavailable", "audio", "video", "chat",
+        "rejected", "canceled", "missed", "hangup", "timeout", "dropped", "revoked", "quiet_hours", "chat_only",
+    };
+
+    /// <summary>The outcome of a measurement: its first tag's value when it is in <see cref="Vocabulary"/>, "other" for
+    /// anything else, "all" when it has none. Never an identifier.</summary>
     public static string OutcomeOf(ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
         if (tags.Length == 0)
         {
             return "all";
         }
-        return tags[0].Value is string value && Vocabulary().IsMatch(value) ? value : "other";
+        return tags[0].Value is string value && Vocabulary.Contains(value) ? value : "other";
     }
-
-    [GeneratedRegex("^[a-z]{1,16}(_[a-z]{1,16}){0,2}$")]
-    private static partial Regex Vocabulary();
 
     private void Record(string instrument, long value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
@@ -185,4 +188,19 @@ public sealed partial class AdminMetrics : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _listener.Dispose();
+}
+
+/// <summary>The analytics export's formats.</summary>
+public static class AnalyticsFormat
+{
+    /// <summary>CSV with a header line: <c>hour,metric,outcome,count</c>, the hour in ISO 8601 UTC.</summary>
+    public static string ToCsv(IEnumerable<AnalyticsBucket> buckets)
+    {
+        var csv = new System.Text.StringBuilder("hour,metric,outcome,count\n");
+        foreach (var b in buckets)
+        {
+            csv.Append(System.Globalization.CultureInfo.InvariantCulture, $"{b.Hour.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ},{b.Metric},{b.Outcome},{b.Count}\n");
+        }
+        return csv.ToString();
+    }
 }

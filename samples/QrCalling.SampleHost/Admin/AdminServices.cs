@@ -19,6 +19,7 @@ public static partial class AdminServices
         });
         services.AddSingleton<AdminRuntime>();
         services.AddSingleton<AdminMetrics>();
+        services.AddSingleton<AdminRetention>();
         services.AddSingleton<OpsLog>();
         services.AddSingleton<ILoggerProvider, OpsLogProvider>();
         services.AddHostedService<AdminBackgroundService>();
@@ -28,7 +29,7 @@ public static partial class AdminServices
 
 /// <summary>Writes the pending analytics every minute; once an hour deletes waitlist addresses older than their retention
 /// and analytics older than theirs. Store outages are logged (as warnings, without details) and retried next time.</summary>
-internal sealed partial class AdminBackgroundService(AdminMetrics metrics, IAdminStore store, AdminConsoleSettings settings, TimeProvider time,
+internal sealed partial class AdminBackgroundService(AdminMetrics metrics, IAdminStore store, AdminRetention retention, TimeProvider time,
     ILogger<AdminBackgroundService> logger) : BackgroundService
 {
     public static readonly TimeSpan FlushInterval = TimeSpan.FromMinutes(1);
@@ -44,7 +45,11 @@ internal sealed partial class AdminBackgroundService(AdminMetrics metrics, IAdmi
                 await metrics.FlushAnalyticsAsync(store, stoppingToken);
                 if (time.GetUtcNow() - lastSweep >= TimeSpan.FromHours(1))
                 {
-                    await SweepAsync(stoppingToken);
+                    var (waitlist, _) = await retention.SweepAsync(stoppingToken);
+                    if (waitlist > 0)
+                    {
+                        Log.WaitlistSwept(logger, waitlist);
+                    }
                     lastSweep = time.GetUtcNow();
                 }
             }
@@ -59,19 +64,6 @@ internal sealed partial class AdminBackgroundService(AdminMetrics metrics, IAdmi
         }
     }
 
-    /// <summary>The retention sweep: returns how many waitlist addresses and analytics buckets went.</summary>
-    internal async Task<(int Waitlist, int Analytics)> SweepAsync(CancellationToken cancellationToken)
-    {
-        var now = time.GetUtcNow();
-        var waitlist = await store.DeleteWaitlistBeforeAsync(now - settings.WaitlistRetention, cancellationToken);
-        var analytics = await store.DeleteAnalyticsBeforeAsync(now - settings.AnalyticsRetention, cancellationToken);
-        if (waitlist > 0)
-        {
-            Log.WaitlistSwept(logger, waitlist);
-        }
-        return (waitlist, analytics);
-    }
-
     private static partial class Log
     {
         [LoggerMessage(EventId = 9101, Level = LogLevel.Warning, Message = "The admin store is unavailable; the admin console's background work retries in a minute.")]
@@ -79,5 +71,19 @@ internal sealed partial class AdminBackgroundService(AdminMetrics metrics, IAdmi
 
         [LoggerMessage(EventId = 9102, Level = LogLevel.Information, Message = "Retention sweep deleted {Count} waitlist addresses.")]
         public static partial void WaitlistSwept(ILogger logger, int count);
+    }
+}
+
+/// <summary>The retention sweep of the admin data: waitlist addresses older than <c>QrCalling:Sample:WaitlistRetentionDays</c>
+/// and analytics older than <c>QrCalling:Sample:AnalyticsRetentionDays</c> are deleted (hourly, by the background service).</summary>
+public sealed class AdminRetention(IAdminStore store, AdminConsoleSettings settings, TimeProvider time)
+{
+    /// <summary>Deletes what is past its retention; returns how many waitlist addresses and analytics buckets went.</summary>
+    public async Task<(int Waitlist, int Analytics)> SweepAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var waitlist = await store.DeleteWaitlistBeforeAsync(now - settings.WaitlistRetention, cancellationToken);
+        var analytics = await store.DeleteAnalyticsBeforeAsync(now - settings.AnalyticsRetention, cancellationToken);
+        return (waitlist, analytics);
     }
 }

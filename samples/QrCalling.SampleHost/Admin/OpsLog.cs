@@ -25,7 +25,8 @@ public sealed partial class OpsLog(TimeProvider time)
     /// <summary>Keeps a scrubbed entry.</summary>
     public void Add(LogLevel level, string category, string message, Exception? exception)
     {
-        var entry = new OpsLogEntry(time.GetUtcNow(), level.ToString(), Scrub(category), Scrub(message), exception?.GetType().Name);
+        // The category is a type name chosen by code (not data), so it is kept as it is.
+        var entry = new OpsLogEntry(time.GetUtcNow(), level.ToString(), category, Scrub(message), exception?.GetType().Name);
         lock (_gate)
         {
             _entries.AddFirst(entry);
@@ -47,8 +48,8 @@ public sealed partial class OpsLog(TimeProvider time)
 
     /// <summary>Replaces what could identify someone or something with placeholders: QrCalling payloads and tokens
     /// (<c>[token]</c>), JWTs (<c>[token]</c>), e-mail addresses (<c>[email]</c>), IPv4 and IPv6 addresses (<c>[ip]</c>),
-    /// GUIDs, prefixed ids (<c>u_…</c>, <c>c_…</c>) and any word of 12 or more characters with a digit in it
-    /// (<c>[id]</c>).</summary>
+    /// GUIDs, prefixed ids (<c>u_…</c>, <c>c_…</c>), any word of 16 or more characters and any of 12 or more with a digit in
+    /// it (<c>[id]</c>).</summary>
     public static string Scrub(string text)
     {
         if (string.IsNullOrEmpty(text))
@@ -62,7 +63,7 @@ public sealed partial class OpsLog(TimeProvider time)
         text = Ipv4().Replace(text, "[ip]");
         text = Guid().Replace(text, "[id]");
         text = PrefixedId().Replace(text, "[id]");
-        text = Opaque().Replace(text, m => m.Value.Any(char.IsAsciiDigit) ? "[id]" : m.Value);
+        text = Opaque().Replace(text, m => m.Value.Length >= 16 || m.Value.Any(char.IsAsciiDigit) ? "[id]" : m.Value);
         return text.Length > 500 ? text[..500] + "…" : text;
     }
 
