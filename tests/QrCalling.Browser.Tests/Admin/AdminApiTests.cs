@@ -200,15 +200,16 @@ public sealed class AdminApiTests : IAsyncLifetime
     [Fact]
     public async Task Waitlist_Anyone201_EvenTwice_AdminListsAndDeletes_RetentionSweepDeletesOld()
     {
-        var admin = await SignInAsync(_adminName);
+        await SignInAsync(_adminName);
 
         using var first = await _client.PostAsJsonAsync("/api/v1/waitlist", new { email = "ann@example.com" });
         using var twice = await _client.PostAsJsonAsync("/api/v1/waitlist", new { email = "ANN@example.com" });
         using var bad = await _client.PostAsJsonAsync("/api/v1/waitlist", new { email = "not an address" });
         _time.Advance(TimeSpan.FromDays(60));
         using var second = await _client.PostAsJsonAsync("/api/v1/waitlist", new { email = "bob@example.com" });
-        var list = await SendJsonAsync(HttpMethod.Get, "/api/v1/admin/waitlist", admin, null, HttpStatusCode.OK);
+        var list = await SendJsonAsync(HttpMethod.Get, "/api/v1/admin/waitlist", await LoginAsync(_adminName), null, HttpStatusCode.OK);
         _time.Advance(TimeSpan.FromDays(31)); // ann's address is 91 days old, bob's 31 (retention: 90 days)
+        var admin = await LoginAsync(_adminName); // access tokens last 12 hours
         var swept = await _factory.Services.GetRequiredService<AdminRetention>().SweepAsync(default);
         var afterSweep = await SendJsonAsync(HttpMethod.Get, "/api/v1/admin/waitlist", admin, null, HttpStatusCode.OK);
         using var deleted = await SendAsync(HttpMethod.Delete, "/api/v1/admin/waitlist/" + afterSweep[0].GetProperty("id").GetString(), admin);
@@ -313,9 +314,14 @@ public sealed class AdminApiTests : IAsyncLifetime
     {
         using var register = await _client.PostAsJsonAsync("/api/v1/account/register", new { username = name, password = "correct horse battery" });
         Assert.Equal(HttpStatusCode.Created, register.StatusCode);
+        return new Owner(name, await LoginAsync(name));
+    }
+
+    private async Task<string> LoginAsync(string name)
+    {
         using var login = await _client.PostAsJsonAsync("/api/v1/account/login", new { username = name, password = "correct horse battery" });
         Assert.Equal(HttpStatusCode.OK, login.StatusCode);
-        return new Owner(name, (await ReadJsonAsync(login)).GetProperty("accessToken").GetString()!);
+        return (await ReadJsonAsync(login)).GetProperty("accessToken").GetString()!;
     }
 
     private async Task<string> NewCodeAsync(string token) =>
