@@ -210,7 +210,9 @@ public sealed class AdminApiTests : IAsyncLifetime
         var list = await SendJsonAsync(HttpMethod.Get, "/api/v1/admin/waitlist", await LoginAsync(_adminName), null, HttpStatusCode.OK);
         _time.Advance(TimeSpan.FromDays(31)); // ann's address is 91 days old, bob's 31 (retention: 90 days)
         var admin = await LoginAsync(_adminName); // access tokens last 12 hours
-        var swept = await _factory.Services.GetRequiredService<AdminRetention>().SweepAsync(default);
+        // The host's background service may run the sweep first on this clock jump; either way ann's address goes.
+        await _factory.Services.GetRequiredService<AdminRetention>().SweepAsync(default);
+        var sweptAgain = await _factory.Services.GetRequiredService<AdminRetention>().SweepAsync(default);
         var afterSweep = await SendJsonAsync(HttpMethod.Get, "/api/v1/admin/waitlist", admin, null, HttpStatusCode.OK);
         using var deleted = await SendAsync(HttpMethod.Delete, "/api/v1/admin/waitlist/" + afterSweep[0].GetProperty("id").GetString(), admin);
         var empty = await SendJsonAsync(HttpMethod.Get, "/api/v1/admin/waitlist", admin, null, HttpStatusCode.OK);
@@ -220,7 +222,7 @@ public sealed class AdminApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, second.StatusCode);
         await AssertProblemAsync(bad, HttpStatusCode.BadRequest, "invalid_request");
         Assert.Equal(["bob@example.com", "ann@example.com"], list.EnumerateArray().Select(w => w.GetProperty("email").GetString()));
-        Assert.Equal(1, swept.Waitlist);
+        Assert.Equal(0, sweptAgain.Waitlist); // nothing left past its retention
         Assert.Equal(["bob@example.com"], afterSweep.EnumerateArray().Select(w => w.GetProperty("email").GetString()));
         Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         Assert.Equal(0, empty.GetArrayLength());
