@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using QrCalling.SampleHost.Accounts;
+using QrCalling.SampleHost.Admin;
 using Scalar.AspNetCore;
 
 namespace QrCalling.SampleHost;
@@ -202,7 +203,15 @@ public static partial class SampleHostApp
                 }
             });
         }
-        services.AddRateLimiter(o => o.AddPolicy(AccountEndpoints.RateLimitPolicy, new AccountRateLimitPolicy(settings.AccountPermitsPerMinute)));
+        // The admin console (issue 13): runtime settings kept in the store drive QrCalling (maintenance, call duration).
+        services.AddSampleAdmin(builder.Configuration, settings);
+        qrCalling.UseRuntimeSettings(sp => sp.GetRequiredService<AdminRuntime>());
+        var publicPermits = AdminConsoleSettings.From(builder.Configuration).PublicPermitsPerMinute;
+        services.AddRateLimiter(o =>
+        {
+            o.AddPolicy(AccountEndpoints.RateLimitPolicy, new AccountRateLimitPolicy(settings.AccountPermitsPerMinute));
+            o.AddPolicy(AdminEndpoints.PublicPolicy, new AccountRateLimitPolicy(publicPermits));
+        });
         services.AddProblemDetails();
         // A body that is not JSON or not well-formed becomes a 400/415 status (answered by SampleProblems), not an exception.
         services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = false);
@@ -223,6 +232,7 @@ public static partial class SampleHostApp
         app.UseStaticFiles();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.Use(AdminEndpoints.RegistrationGateAsync);
 
         app.MapOpenApi();
         // Serves /scalar with its JavaScript embedded in the package: no CDN, no web fonts, no telemetry, no AI agent, and a
@@ -232,6 +242,7 @@ public static partial class SampleHostApp
         app.MapSampleAccounts();
         app.MapSampleAccountManagement();
         telemetry.MapTo(app);
+        app.MapSampleAdmin();
         app.MapGet("/c", (IWebHostEnvironment env) => Results.Stream(env.WebRootFileProvider.GetFileInfo("caller.html").CreateReadStream(), "text/html; charset=utf-8"))
             .ExcludeFromDescription();
         return app;

@@ -55,6 +55,9 @@ public static class QrCallingErrorCodes
     public const string ChatOnly = "chat_only";
     /// <summary>The caller of this call cannot be blocked: it sent no caller key, or its record is gone (HTTP 409).</summary>
     public const string CallerUnknown = "caller_unknown";
+    /// <summary>The host is in maintenance mode (<see cref="QrCallingRuntimeSettings.MaintenanceMode"/>): no new call is
+    /// started; calls already running go on (HTTP 503).</summary>
+    public const string Maintenance = "maintenance";
 }
 
 /// <summary>An expected, typed failure of a QrCalling operation: a stable <see cref="Code"/> from
@@ -80,6 +83,10 @@ public sealed record QrCallingError(string Code, string Detail)
     /// <summary>A chat (or typing) in the call of a code whose owner did not allow chat.</summary>
     public static QrCallingError ChatNotAllowed { get; } = new(QrCallingErrorCodes.MediaNotAllowed,
         "The owner of this code does not allow chat.");
+
+    /// <summary>New calls are refused while the host is in maintenance mode.</summary>
+    public static QrCallingError Maintenance { get; } = new(QrCallingErrorCodes.Maintenance,
+        "The service is under maintenance: no new calls for now. Calls already running go on.");
 
     /// <summary>An <see cref="QrCallingErrorCodes.InvalidState"/> error.</summary>
     public static QrCallingError InvalidState(string detail) => new(QrCallingErrorCodes.InvalidState, detail);

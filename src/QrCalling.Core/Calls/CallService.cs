@@ -37,10 +37,13 @@ public sealed class CallService
     private readonly MailboxWake _wake;
     private readonly SenderPacing _pacing;
     private readonly CallSweeper _sweeper;
+    private readonly IQrCallingRuntimeSettings _runtime;
 
     internal CallService(IStorage storage, ITransport transport, CodeResolver resolver, TokenHasher hasher,
-        IOptions<QrCallingOptions> options, TimeProvider timeProvider, ILogger<CallService> logger, QrCallingMetrics metrics)
+        IOptions<QrCallingOptions> options, TimeProvider timeProvider, ILogger<CallService> logger, QrCallingMetrics metrics,
+        IQrCallingRuntimeSettings? runtimeSettings = null)
     {
+        _runtime = runtimeSettings ?? new DefaultRuntimeSettings();
         _storage = storage ?? throw new ArgumentNullException(nameof(storage));
         ArgumentNullException.ThrowIfNull(transport);
         ArgumentNullException.ThrowIfNull(hasher);
@@ -96,6 +99,12 @@ public sealed class CallService
             Log.CallStartRefused(_logger, QrCallingErrorCodes.InvalidRequest);
             return QrCallingError.InvalidRequest("media must be one of audio, video or chat.");
         }
+        var runtime = await _runtime.GetAsync(cancellationToken).ConfigureAwait(false);
+        if (runtime.MaintenanceMode)
+        {
+            Log.CallStartRefused(_logger, QrCallingErrorCodes.Maintenance);
+            return QrCallingError.Maintenance;
+        }
         if (!CallerControlService.TryParseOptional(callerKey, out var key))
         {
             Log.CallStartRefused(_logger, QrCallingErrorCodes.InvalidRequest);
@@ -123,7 +132,8 @@ public sealed class CallService
                 State = CallState.Ringing,
                 CreatedAt = now,
                 RingExpiresAt = now + _options.RingTimeout,
-                ExpiresAt = now + _options.MaxCallDuration,
+                ExpiresAt = now + (runtime.MaxCallDuration is { } shorter && shorter > TimeSpan.Zero && shorter < _options.MaxCallDuration
+                    ? shorter : _options.MaxCallDuration),
             };
             return _storage.TryStartCallAsync(codeKey, call, now, cancellationToken);
         }).ConfigureAwait(false);

@@ -24,6 +24,15 @@ public sealed class QrCallingBuilder
         return this;
     }
 
+    /// <summary>Replaces the default <see cref="IQrCallingRuntimeSettings"/> (nothing changed at run time) with the host's,
+    /// e.g. settings an admin console keeps in the host's store.</summary>
+    public QrCallingBuilder UseRuntimeSettings(Func<IServiceProvider, IQrCallingRuntimeSettings> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        Services.Replace(ServiceDescriptor.Singleton(factory));
+        return this;
+    }
+
     /// <summary>Replaces the storage with one built by a factory.</summary>
     public QrCallingBuilder UseStorage(Func<IServiceProvider, IStorage> factory)
     {
@@ -65,7 +74,9 @@ public static class QrCallingServiceCollectionExtensions
             sp.GetRequiredService<IOptions<QrCallingOptions>>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<CallService>>(),
-            sp.GetRequiredService<QrCallingMetrics>()));
+            sp.GetRequiredService<QrCallingMetrics>(),
+            sp.GetRequiredService<IQrCallingRuntimeSettings>()));
+        services.TryAddSingleton<IQrCallingRuntimeSettings, DefaultRuntimeSettings>();
         services.TryAddSingleton(sp => new CodeResolver(
             sp.GetRequiredService<IStorage>(),
             sp.GetRequiredService<TokenHasher>(),

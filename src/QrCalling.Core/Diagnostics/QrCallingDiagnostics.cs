@@ -108,8 +108,10 @@ internal sealed class QrCallingMetrics
     public Counter<long> CallersBlocked { get; }
     public Counter<long> BlockedAttempts { get; }
     public Counter<long> PolicyRefusals { get; }
-
     public void Scan(string outcome) => Scans.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
-    public void Ended(string reason) => CallsEnded.Add(1, new KeyValuePair<string, object?>("reason", reason));
+    public void Ended(string reason)
+    {
+        CallsEnded.Add(1, new KeyValuePair<string, object?>("reason", reason));
+    }
     public void Relayed(string type) => SignalsRelayed.Add(1, new KeyValuePair<string, object?>("type", type));
 }

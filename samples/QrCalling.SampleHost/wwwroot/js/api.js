@@ -39,6 +39,9 @@ export function describeError(error, what = 'do that') {
     case 'quiet_hours': return `Could not ${what}: the owner has quiet hours now. You can send a chat instead.`;
     case 'chat_only': return `Could not ${what}: the owner takes chats only right now.`;
     case 'caller_unknown': return `Could not ${what}: this caller cannot be blocked.`;
+    case 'maintenance': return `Could not ${what}: the service is under maintenance. Try again later.`;
+    case 'registration_closed': return `Could not ${what}: new accounts cannot be made right now.`;
+    case 'feedback_closed': return `Could not ${what}: feedback is turned off right now.`;
     case 'proof_required': return `Could not ${what}: many people are calling this code right now. Try again in a moment.`;
     default:
       if (status >= 500) return `Could not ${what}: the server has a problem. Try again in a moment.`;
