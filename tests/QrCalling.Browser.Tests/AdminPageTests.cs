@@ -55,9 +55,13 @@ public sealed class AdminPageTests(BrowserFixture browser)
         await Expect(page.GetByTestId("feedback-item")).ToContainTextAsync("Answer to: fan@example.com");
         await Expect(page.GetByTestId("waitlist-item")).ToContainTextAsync("wait@example.com");
 
-        // A call started now shows up live (the page polls), with a chart of scans.
+        // A call started and answered now shows up live (the page polls), with a chart of scans.
         using var call = await http.PostAsJsonAsync("/api/v1/calls", new { payload, media = "chat" });
         Assert.Equal(HttpStatusCode.Created, call.StatusCode);
+        var callId = (await call.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("callId").GetString()!;
+        var ownerId = (await server.Services.GetRequiredService<QrCalling.SampleHost.Accounts.IAccountStore>().FindAsync(adminName, default))!.Id;
+        Assert.True((await server.Services.GetRequiredService<QrCalling.Calls.CallService>()
+            .AcceptAsync(QrCalling.Calls.CallActor.OwnerDevice(ownerId, "d1"), callId, default)).IsSuccess);
         await Expect(page.GetByTestId("n-active")).ToHaveTextAsync("1");
         await Expect(page.GetByTestId("n-calls")).ToHaveTextAsync("1");
         await Expect(page.GetByTestId("chart-scans").Locator("svg rect")).ToHaveCountAsync(1);

@@ -176,6 +176,7 @@ public sealed class WhoMayCallTests(BrowserFixture browser)
         await Expect(caller.GetByTestId("call-audio")).ToBeHiddenAsync();
         await Expect(caller.GetByTestId("call-chat")).ToBeVisibleAsync();
         await Expect(caller.GetByTestId("leave-message")).ToBeVisibleAsync();
+        await Expect(caller.GetByTestId("code-reach")).ToBeHiddenAsync(); // one line, not "can be rung now" above "quiet hours"
         await WebApp.ScreenshotAsync(caller, $"dnd-quiet-caller-{viewport}");
 
         // Back to everything: the caller sees voice and video again.
@@ -188,6 +189,7 @@ public sealed class WhoMayCallTests(BrowserFixture browser)
         await caller.GotoAsync(link);
         await Expect(caller.GetByTestId("call-audio")).ToBeVisibleAsync();
         await Expect(caller.GetByTestId("code-policy")).ToBeHiddenAsync();
+        await Expect(caller.GetByTestId("code-reach")).ToHaveTextAsync("The owner can be rung now.");
         Assert.Empty(Unexpected(errors));
     }
 }

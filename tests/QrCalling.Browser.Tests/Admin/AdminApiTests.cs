@@ -77,11 +77,12 @@ public sealed class AdminApiTests : IAsyncLifetime
         var call = await SendJsonAsync(HttpMethod.Post, "/api/v1/calls", null, new { payload, media = "chat" }, HttpStatusCode.Created);
         var callId = call.GetProperty("callId").GetString()!;
         var callToken = call.GetProperty("callToken").GetString()!;
-        var during = await SendJsonAsync(HttpMethod.Get, "/api/v1/admin/stats", admin, null, HttpStatusCode.OK);
+        var ringing = await SendJsonAsync(HttpMethod.Get, "/api/v1/admin/stats", admin, null, HttpStatusCode.OK);
         var calls = _factory.Services.GetRequiredService<CallService>();
         var ownerId = (await _factory.Services.GetRequiredService<QrCalling.SampleHost.Accounts.IAccountStore>().FindAsync(owner.Name, default))!.Id;
         _time.Advance(TimeSpan.FromSeconds(3));
         var accepted = await calls.AcceptAsync(CallActor.OwnerDevice(ownerId, "d1"), callId, default);
+        var during = await SendJsonAsync(HttpMethod.Get, "/api/v1/admin/stats", admin, null, HttpStatusCode.OK);
         var hangup = await calls.HangupAsync((await calls.AuthenticateCallerAsync(callToken, default))!, callId, default);
 
         var after = await SendJsonAsync(HttpMethod.Get, "/api/v1/admin/stats", admin, null, HttpStatusCode.OK);
@@ -90,6 +91,7 @@ public sealed class AdminApiTests : IAsyncLifetime
         Assert.Equal(2, after.GetProperty("scans").GetProperty("ok").GetInt64()); // the scan and the call start
         Assert.Equal(1, after.GetProperty("scans").GetProperty("malformed").GetInt64());
         Assert.Equal(1, after.GetProperty("callsStarted").GetProperty("chat").GetInt64());
+        Assert.Equal(0, ringing.GetProperty("activeCalls").GetInt64()); // active: accepted and not ended
         Assert.Equal(1, during.GetProperty("activeCalls").GetInt64());
         Assert.True(accepted.IsSuccess && hangup.IsSuccess);
         Assert.Equal(1, after.GetProperty("callsEnded").GetProperty("hangup").GetInt64());

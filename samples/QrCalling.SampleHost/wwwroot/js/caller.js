@@ -70,6 +70,8 @@ function showCodeView() {
   $('code-policy').dataset.quiet = String(Boolean(codeInfo.quietUntil));
   $('code-policy').dataset.chatOnly = String(codeInfo.chatOnly === true);
   show($('code-policy'), policy !== null);
+  // In quiet hours "the owner can be rung now" would contradict the quiet-hours line: that one line says it all.
+  show($('code-reach'), !codeInfo.quietUntil);
   show($('leave-message'), codeInfo.reachable === false || (Boolean(codeInfo.quietUntil) && codeInfo.media.includes('chat')));
   $('leave-message').disabled = false;
   $('leave-message').onclick = leaveMessageNow;
