@@ -28,6 +28,12 @@ public static class QrCallingDiagnostics
     public const string BlockedAttempts = "qrcalling.callers.blocked_attempts";
     /// <summary>Counter: call starts refused by a code's policy, by <c>reason</c> (quiet_hours, chat_only).</summary>
     public const string PolicyRefusals = "qrcalling.calls.policy_refusals";
+    /// <summary>Counter: devices paired by QR.</summary>
+    public const string DevicesPaired = "qrcalling.devices.paired";
+    /// <summary>Counter: paired devices revoked by their owners.</summary>
+    public const string DevicesRevoked = "qrcalling.devices.revoked";
+    /// <summary>Counter: backup versions stored.</summary>
+    public const string BackupsStored = "qrcalling.backups.stored";
 }
 
 /// <summary>The instruments, created from <see cref="IMeterFactory"/> so each DI container has its own.</summary>
@@ -46,6 +52,9 @@ internal sealed class QrCallingMetrics
         CallersBlocked = meter.CreateCounter<long>(QrCallingDiagnostics.CallersBlocked, "{caller}", "Callers blocked by owners");
         BlockedAttempts = meter.CreateCounter<long>(QrCallingDiagnostics.BlockedAttempts, "{request}", "Scans and call starts of blocked callers");
         PolicyRefusals = meter.CreateCounter<long>(QrCallingDiagnostics.PolicyRefusals, "{call}", "Call starts refused by quiet hours or chat-only mode");
+        DevicesPaired = meter.CreateCounter<long>(QrCallingDiagnostics.DevicesPaired, "{device}", "Devices paired by QR");
+        DevicesRevoked = meter.CreateCounter<long>(QrCallingDiagnostics.DevicesRevoked, "{device}", "Paired devices revoked");
+        BackupsStored = meter.CreateCounter<long>(QrCallingDiagnostics.BackupsStored, "{backup}", "Backup versions stored");
     }
 
     public Counter<long> CodesIssued { get; }
@@ -58,6 +67,9 @@ internal sealed class QrCallingMetrics
     public Counter<long> CallersBlocked { get; }
     public Counter<long> BlockedAttempts { get; }
     public Counter<long> PolicyRefusals { get; }
+    public Counter<long> DevicesPaired { get; }
+    public Counter<long> DevicesRevoked { get; }
+    public Counter<long> BackupsStored { get; }
 
     public void Scan(string outcome) => Scans.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
     public void Ended(string reason) => CallsEnded.Add(1, new KeyValuePair<string, object?>("reason", reason));

@@ -26,6 +26,12 @@ public interface IStorage
     /// <summary>Who may call a code and when: its quiet hours and chat-only mode, its blocked callers, and which
     /// (pseudonymous) caller started which call.</summary>
     ICallerControlStore CallerControls { get; }
+
+    /// <summary>Owner devices paired by QR, and their pending pairings.</summary>
+    IDeviceStore Devices { get; }
+
+    /// <summary>Owners' client-encrypted backups.</summary>
+    IBackupStore Backups { get; }
 }
 
 /// <summary>Storage of codes, keyed by id and by the keyed hash of the token.</summary>
