@@ -122,7 +122,7 @@ public abstract partial class StorageContractTests
         Assert.Equal([1L, 2, 3, 4], versions.Select(v => v.Version));
         var latest = await Storage.Backups.GetAsync(owner, null, T0, default);
         Assert.Equal(4, latest?.Version.Version);
-        Assert.Equal(blobs[3], latest!.Value.Content.ToArray());
+        Assert.Equal(blobs[3], latest!.Content.ToArray());
         Assert.Equal(blobs[1], (await Storage.Backups.GetAsync(owner, 2, T0, default))!.Content.ToArray());
         Assert.Null(await Storage.Backups.GetAsync(owner, 1, T0, default)); // only the latest 3 are kept
         var listed = await Storage.Backups.ListAsync(owner, T0, default);
