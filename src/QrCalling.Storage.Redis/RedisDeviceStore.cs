@@ -5,7 +5,8 @@ namespace QrCalling.Storage.Redis;
 
 /// <summary>Devices on Redis: the hash <c>dev:{id}</c> (owner, name, tok, created, seen, confirmed, check), the string
 /// <c>devtok:{hex of token hash}</c> → id, the sorted set <c>owner-devs:{owner}</c> by creation; pending pairings as
-/// strings <c>dpair:{hex of secret hash}</c> (owner and expiry, with a TTL) listed in <c>owner-dpairs:{owner}</c>. Every
+/// strings <c>dpair:{hex of secret hash}</c> (owner and expiry, with a TTL) listed in <c>owner-dpairs:{owner}</c> and, by
+/// expiry, in <c>dpairs-expiring</c> (for the sweep). Every
 /// write that checks something is one Lua script.</summary>
 internal sealed class RedisDeviceStore(RedisStorage storage) : IDeviceStore
 {
@@ -41,6 +42,17 @@ internal sealed class RedisDeviceStore(RedisStorage storage) : IDeviceStore
         return 1
         """;
 
+    // KEYS: dpairs-expiring. ARGV: prefix, now ms, max.
+    private const string SweepScript = """
+        local n = 0
+        for _, h in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))) do
+          n = n + redis.call('DEL', ARGV[1] .. 'dpair:' .. h)
+          redis.call('ZREM', KEYS[1], h)
+        end
+        return n
+        """;
+
+    private RedisKey ExpiringPairings => storage.Keys.Prefix + "dpairs-expiring";
     private RedisKey Device(string id) => storage.Keys.Prefix + "dev:" + id;
     private RedisKey DeviceToken(byte[] hash) => storage.Keys.Prefix + "devtok:" + Convert.ToHexStringLower(hash);
     private RedisKey OwnerDevices(string owner) => storage.Keys.Prefix + "owner-devs:" + owner;
@@ -58,6 +70,7 @@ internal sealed class RedisDeviceStore(RedisStorage storage) : IDeviceStore
             _ = tx.StringSetAsync(Pairing(pairing.SecretHash), value, ttl);
             _ = tx.SetAddAsync(OwnerPairings(pairing.OwnerId), Convert.ToHexStringLower(pairing.SecretHash));
             _ = tx.KeyExpireAsync(OwnerPairings(pairing.OwnerId), ttl); // pairings share one lifetime: the newest lives longest
+            _ = tx.SortedSetAddAsync(ExpiringPairings, Convert.ToHexStringLower(pairing.SecretHash), pairing.ExpiresAt.ToUnixTimeMilliseconds());
             return await tx.ExecuteAsync().ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
     }
@@ -65,8 +78,12 @@ internal sealed class RedisDeviceStore(RedisStorage storage) : IDeviceStore
     public async ValueTask<DevicePairing?> TakePairingAsync(byte[] secretHash, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(secretHash);
-        var value = (string?)await storage.Connection.RunAsync("device pairing take", db => db.StringGetDeleteAsync(Pairing(secretHash)), cancellationToken)
-            .ConfigureAwait(false);
+        var value = (string?)await storage.Connection.RunAsync("device pairing take", async db =>
+        {
+            var taken = await db.StringGetDeleteAsync(Pairing(secretHash)).ConfigureAwait(false);
+            await db.SortedSetRemoveAsync(ExpiringPairings, Convert.ToHexStringLower(secretHash)).ConfigureAwait(false);
+            return taken;
+        }, cancellationToken).ConfigureAwait(false);
         var space = value?.IndexOf(' ', StringComparison.Ordinal) ?? -1;
         if (value is null || space < 0)
         {
@@ -76,8 +93,14 @@ internal sealed class RedisDeviceStore(RedisStorage storage) : IDeviceStore
         return expiresAt > now ? new DevicePairing { SecretHash = secretHash, OwnerId = value[(space + 1)..], ExpiresAt = expiresAt } : null;
     }
 
-    /// <summary>Pairings expire through their keys' TTL; an expired one is never taken (the expiry is checked too).</summary>
-    public ValueTask<int> DeleteExpiredPairingsAsync(DateTimeOffset now, int maxCount, CancellationToken cancellationToken) => ValueTask.FromResult(0);
+    /// <summary>Deletes pairings whose expiry passed (their keys also carry a TTL; an expired one is never taken, the expiry
+    /// is checked too). Returns how many keys it deleted.</summary>
+    public async ValueTask<int> DeleteExpiredPairingsAsync(DateTimeOffset now, int maxCount, CancellationToken cancellationToken)
+    {
+        var result = await storage.Connection.RunAsync("device pairing sweep", db => db.ScriptEvaluateAsync(SweepScript, [ExpiringPairings],
+            [storage.Keys.Prefix, RedisStorage.Ms(now), maxCount]), cancellationToken).ConfigureAwait(false);
+        return (int)result;
+    }
 
     public async ValueTask<bool> CreateAsync(DeviceRecord device, int maxPerOwner, CancellationToken cancellationToken)
     {

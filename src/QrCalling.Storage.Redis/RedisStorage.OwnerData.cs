@@ -50,6 +50,7 @@ internal sealed partial class RedisStorage : IOwnerDataStore
         redis.call('DEL', p .. 'owner-devs:' .. o)
         for _, h in ipairs(redis.call('SMEMBERS', p .. 'owner-dpairs:' .. o)) do
           redis.call('DEL', p .. 'dpair:' .. h)
+          redis.call('ZREM', p .. 'dpairs-expiring', h)
         end
         redis.call('DEL', p .. 'owner-dpairs:' .. o)
         for _, v in ipairs(redis.call('ZRANGE', p .. 'bks:' .. o, 0, -1)) do

@@ -67,8 +67,8 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
                 throw Refuse(QrCallingErrorCodes.DevicePending, "Confirm this device on a signed-in device first (compare the check code).");
             }
             Context.Items[PairedTokenKey] = deviceToken;
+            await devices.TouchAsync(device, Context.ConnectionAborted); // before the connection is tracked: a failure leaves nothing
             await ConnectOwnerAsync(device.OwnerId, http, device.DeviceId);
-            await devices.TouchAsync(device, Context.ConnectionAborted);
             return;
         }
         var token = http is null ? null : ParticipantResolver.CallTokenOf(http.Request, allowQuery: true);
