@@ -93,19 +93,22 @@ async function start() {
   connection.on('DeviceRevoked', () => forget('This device was removed from your account and no longer rings. Pair it again to bring it back.'));
   connection.onreconnecting(() => setHubState('reconnecting'));
   connection.onreconnected(() => setHubState('online'));
-  connection.onclose((error) => {
-    setHubState('offline');
+  // The server refuses an unconfirmed device or a revoked token while connecting (start() fails) or just after the
+  // handshake (the connection closes): either way the same words, then another try in 2 s unless the token is dead.
+  const refused = (error, otherwise) => {
     if (hub !== connection) return;
     hub = null;
+    setHubState('offline');
     const code = hubErrorCode(error);
     if (code === 'unauthorized') {
       forget('This device is not paired any more and no longer rings. Scan a new pairing code from your signed-in device.');
       return;
     }
     if (code === 'device_pending') showPending(device);
-    else setStatus('The connection was lost. Reconnecting…');
+    else setStatus(otherwise);
     setTimeout(start, 2000);
-  });
+  };
+  connection.onclose((error) => refused(error, 'The connection was lost. Reconnecting…'));
   try {
     await connection.start();
     // The server admits or refuses the device just after the handshake: one round trip tells which.
@@ -115,12 +118,8 @@ async function start() {
     show($('pair-ready'), true);
     $('ready-text').textContent = `“${device.name}” rings for your calls while this page is open.`;
     setStatus('');
-  } catch {
-    if (hub === connection && connection.state === 'Disconnected') {
-      hub = null;
-      setStatus('Cannot reach the server right now. Trying again…');
-      setTimeout(start, 2000);
-    }
+  } catch (e) {
+    if (connection.state === 'Disconnected') refused(e, 'Cannot reach the server right now. Trying again…');
   }
 }
 
