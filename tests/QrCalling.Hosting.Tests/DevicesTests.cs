@@ -141,7 +141,7 @@ public sealed class DevicesTests
         Assert.Equal(HubConnectionState.Connected, kept.Connection.State);
         var reconnect = await Assert.ThrowsAsync<InvalidOperationException>(() => host.ConnectAsync(HttpTransportType.WebSockets, callToken: token));
         Assert.Contains("HubException: unauthorized: ", reconnect.Message);
-        await (await host.Client(bearer: token).GetAsync("/api/v1/ice-servers")).AssertProblemAsync(HttpStatusCode.Unauthorized, "unauthorized");
+        await (await host.Client(bearer: token).GetAsync("/api/v1/ice-servers?callId=call_x")).AssertProblemAsync(HttpStatusCode.Unauthorized, "unauthorized");
         await (await alice.DeleteAsync($"/api/v1/devices/{deviceId}")).AssertProblemAsync(HttpStatusCode.NotFound, "not_found");
         var left = Assert.Single((await (await alice.GetAsync("/api/v1/devices")).ReadJsonAsync()).EnumerateArray());
         Assert.Equal(keptId, left.GetProperty("deviceId").GetString());
