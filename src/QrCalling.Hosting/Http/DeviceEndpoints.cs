@@ -76,7 +76,8 @@ internal static class DeviceEndpoints
         api.MapGet("/backups", ListBackupsAsync).Documented(OpenApiDocs.DevicesTag, OperationAccess.Owner)
             .RequireRateLimiting(QrCallingEndpoints.OwnerPolicy)
             .WithSummary("The owner's backup versions")
-            .WithDescription("Owner only. `[{version, size, createdAt, expiresAt}]`, newest first.")
+            .WithDescription("Owner only. `[{version, size, createdAt, expiresAt}]`, newest first: the owner's versions not expired yet, " +
+                "without their bytes (download one with `GET /backups/{version}`).")
             .Produces<IReadOnlyList<BackupResponse>>().Problems(401, 429);
         api.MapGet("/backups/latest", (HttpContext http, BackupService backups, ParticipantResolver participants, CancellationToken ct) =>
                 DownloadAsync(http, null, backups, participants, ct)).Documented(OpenApiDocs.DevicesTag, OperationAccess.Owner)
@@ -95,7 +96,8 @@ internal static class DeviceEndpoints
         api.MapDelete("/backups/{version}", DeleteBackupAsync).Documented(OpenApiDocs.DevicesTag, OperationAccess.Owner)
             .RequireRateLimiting(QrCallingEndpoints.OwnerPolicy)
             .WithSummary("Delete one backup version")
-            .WithDescription("Owner only. `204`; `404 not_found` for an unknown version or another owner's.")
+            .WithDescription("Owner only. `204`: the version and its bytes are gone at once; the other versions stay. `404 not_found` " +
+                "for an unknown version or another owner's.")
             .Produces(StatusCodes.Status204NoContent).Problems(401, 404, 429);
     }
 
