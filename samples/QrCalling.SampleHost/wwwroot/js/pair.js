@@ -124,13 +124,18 @@ async function start() {
 }
 
 takeFragment();
-window.addEventListener('hashchange', () => { takeFragment(); if (payload && !saved()) show($('pair-form-section'), true); });
+function showForm() {
+  show($('pair-form-section'), true);
+  $('pair-submit').disabled = false;
+  $('pair-name').focus();
+}
+
+window.addEventListener('hashchange', () => { takeFragment(); if (payload && !saved()) showForm(); });
 $('pair-form').addEventListener('submit', pair);
 if (saved()) {
   start();
 } else if (payload) {
-  show($('pair-form-section'), true);
-  $('pair-name').focus();
+  showForm();
 } else {
   setError('Open this page from the pairing QR code your signed-in device shows (Devices → Pair a new device).');
 }
