@@ -6,7 +6,7 @@
 #      127.0.0.1 only), starts PostgreSQL and Redis there in a temporary folder, runs every test project,
 #   4. stops the servers and prints one closing line "N passed, N failed, N skipped" summed over all projects.
 # It exits non-zero when any test failed, any project did not report, or no test ran.
-# Options: --filter EXPR (passed to dotnet test), --project NAME (run only tests/NAME), --keep (leave the temp folder).
+# Options: --filter EXPR (passed to dotnet test), --project NAME (run only tests/NAME; Core, Hosting, Postgres, ... name it too), --keep (leave the temp folder).
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -32,7 +32,7 @@ projects=(QrCalling.Core.Tests QrCalling.Client.Tests QrCalling.Hosting.Tests Qr
 if [ -z "${QRCALLING_TEST_INSIDE:-}" ]; then
   # ---------------------------------------------------------------- 1. Debian packages
   as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi; }
-  packages=(postgresql redis-server coturn zbar-tools chromium iproute2 util-linux)
+  packages=(postgresql redis-server coturn zbar-tools chromium iproute2 util-linux nginx nftables)
   missing=()
   for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -136,7 +136,7 @@ run_project() { # name
 }
 
 for proj in "${projects[@]}"; do
-  [ -n "$only" ] && [ "$only" != "$proj" ] && continue
+  [ -n "$only" ] && [ "$only" != "$proj" ] && [ "QrCalling.$only.Tests" != "$proj" ] && [ "QrCalling.Storage.$only.Tests" != "$proj" ] && continue
   run_project "$proj"
 done
 

@@ -97,6 +97,10 @@ public static partial class SampleHostApp
         {
             case "postgres":
                 qrCalling.UsePostgresStorage(o => o.ConnectionString = settings.ConnectionString);
+                if (settings.BackplaneConnectionString is { } backplane)
+                {
+                    qrCalling.UseRedisBackplane(o => o.Configuration = backplane);
+                }
                 break;
             case "redis":
                 qrCalling.UseRedisStorage(o => o.Configuration = settings.ConnectionString).UseRedisBackplane(o => o.Configuration = settings.ConnectionString);

@@ -22,6 +22,9 @@ public sealed record SampleSettings
     public int AccountPermitsPerMinute { get; init; } = 20;
     /// <summary>Reverse proxies whose X-Forwarded-For/-Proto headers are trusted (QrCalling:Sample:KnownProxies).</summary>
     public IReadOnlyList<IPAddress> KnownProxies { get; init; } = [];
+    /// <summary>With PostgreSQL storage, the Redis server of the SignalR backplane for several instances
+    /// (ConnectionStrings:Redis); null for one instance. Redis storage always uses its own server as backplane.</summary>
+    public string? BackplaneConnectionString { get; init; }
     /// <summary>Networks of trusted reverse proxies in CIDR form (QrCalling:Sample:KnownNetworks).</summary>
     public IReadOnlyList<IPNetwork> KnownNetworks { get; init; } = [];
     /// <summary>Whether forwarded headers are honoured: only when a proxy or a network is configured.</summary>
@@ -50,6 +53,9 @@ public sealed record SampleSettings
                 throw new SampleConfigurationException("QrCalling:Storage must be memory, postgres or redis.");
         }
 
+        // Several instances on PostgreSQL deliver to each other's hub connections through a Redis backplane.
+        var backplane = storage == "postgres" && configuration["ConnectionStrings:Redis"] is { Length: > 0 } redis ? redis : null;
+
         var jwtKey = configuration["QrCalling:Sample:JwtKey"];
         if (jwtKey is not null && jwtKey.Length < 32)
         {
@@ -76,6 +82,7 @@ public sealed record SampleSettings
         {
             Storage = storage,
             ConnectionString = connectionString,
+            BackplaneConnectionString = backplane,
             JwtKey = string.IsNullOrEmpty(jwtKey) ? null : jwtKey,
             AccountPermitsPerMinute = permits,
             JwtIssuer = jwtIssuer,

@@ -1,5 +1,6 @@
 using Npgsql;
 using QrCalling.Calls;
+using QrCalling.Codes;
 using static QrCalling.Storage.Postgres.PostgresDatabase;
 
 namespace QrCalling.Storage.Postgres;
@@ -13,14 +14,26 @@ internal sealed class PostgresCallStore : ICallStore
         "code_media";
 
     private readonly PostgresDatabase _db;
-    private readonly string _insert, _get, _findByToken, _accept, _end, _callerPresence, _calleePresence,
+    private readonly string _startFromScan, _insert, _get, _findByToken, _accept, _end, _callerPresence, _calleePresence,
         _listByOwner, _listByOwnerBefore, _listOpen, _listOpenByCode, _deleteEnded;
 
-    public PostgresCallStore(PostgresDatabase db)
+    public PostgresCallStore(PostgresDatabase db, string countScanSql)
     {
         _db = db;
         var s = db.Schema;
         var t = $"{s}.calls";
+        // A scan counted and its call stored in one statement. The code's update holds the row lock until the insert
+        // commits, so a revoke or delete of the code waits for it and then finds the call to end; when the code is
+        // unavailable, nothing is inserted and no row comes back.
+        _startFromScan = $"""
+            WITH c AS ({countScanSql}),
+            i AS (
+              INSERT INTO {t} ({Columns})
+              SELECT @id, c.id, c.owner_id, @caller, @callee, @token, c.label, @media, 'ringing', NULL,
+                @created, @ring, @expires, NULL, NULL, NULL, NULL, NULL, c.media FROM c
+              RETURNING call_id)
+            SELECT c.* FROM c CROSS JOIN i
+            """;
         _insert = $"""
             INSERT INTO {t} ({Columns}) VALUES (@id, @code, @owner, @caller, @callee, @token, @label, @media, @state, @reason,
               @created, @ring, @expires, @answered, @ended, @device, @callerGone, @calleeGone, @codeMedia)
@@ -66,6 +79,20 @@ internal sealed class PostgresCallStore : ICallStore
             Param("callerGone", call.CallerGoneSince), Param("calleeGone", call.CalleeGoneSince),
             Param("codeMedia", (int)call.CodeMedia),
         ], "call create", cancellationToken);
+    }
+
+    /// <summary><see cref="IStorage.TryStartCallAsync"/> in one statement; the call's code fields come from the counted
+    /// code's row.</summary>
+    public ValueTask<CodeRecord?> TryStartAsync(byte[] keyHash, CallRecord call, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyHash);
+        ArgumentNullException.ThrowIfNull(call);
+        return _db.SingleAsync(_startFromScan,
+        [
+            Param("key", keyHash), Param("now", now), Param("id", call.CallId), Param("caller", call.CallerId), Param("callee", call.CalleeId),
+            Param("token", call.CallTokenHash), Param("media", (int)call.Media), Param("created", call.CreatedAt),
+            Param("ring", call.RingExpiresAt), Param("expires", call.ExpiresAt),
+        ], PostgresCodeStore.Read, "call start", cancellationToken);
     }
 
     public ValueTask<CallRecord?> GetAsync(string callId, CancellationToken cancellationToken) =>

@@ -64,6 +64,10 @@ internal sealed class PostgresCodeStore : ICodeStore
     public IAsyncEnumerable<CodeRecord> ListByOwnerAsync(string ownerId, CancellationToken cancellationToken) =>
         Yield(() => _db.ListAsync(_listByOwner, [Param("owner", ownerId)], Read, "code list", cancellationToken));
 
+    /// <summary>The statement of <see cref="TryCountScanAsync"/> (parameters <c>@key</c>, <c>@now</c>; returns the code's
+    /// columns in <see cref="Read"/>'s order), for statements that count a scan together with something else.</summary>
+    internal string CountScanSql => _countScan;
+
     public ValueTask<CodeRecord?> TryCountScanAsync(byte[] keyHash, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keyHash);
@@ -87,7 +91,7 @@ internal sealed class PostgresCodeStore : ICodeStore
     public async ValueTask<bool> DeleteAsync(string ownerId, string codeId, CancellationToken cancellationToken) =>
         await _db.ExecuteAsync(_delete, [Param("id", codeId), Param("owner", ownerId)], "code delete", cancellationToken).ConfigureAwait(false) == 1;
 
-    private static CodeRecord Read(NpgsqlDataReader r) => new()
+    internal static CodeRecord Read(NpgsqlDataReader r) => new()
     {
         Id = r.GetString(0),
         OwnerId = r.GetString(1),

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using QrCalling.Calls;
+using QrCalling.Codes;
 
 namespace QrCalling.Storage.Postgres;
 
@@ -20,8 +22,10 @@ internal sealed partial class PostgresStorage : IStorage
         ArgumentNullException.ThrowIfNull(dataSource);
         var logger = (ILogger?)loggerFactory?.CreateLogger<PostgresStorage>() ?? NullLogger.Instance;
         _db = new PostgresDatabase(dataSource, schema, commandTimeout, logger);
-        Codes = new PostgresCodeStore(_db);
-        Calls = new PostgresCallStore(_db);
+        var codes = new PostgresCodeStore(_db);
+        Codes = codes;
+        _calls = new PostgresCallStore(_db, codes.CountScanSql);
+        Calls = _calls;
         Mailbox = new PostgresMailboxStore(_db);
         PushSubscriptions = new PostgresPushSubscriptionStore(_db);
         CallerControls = new PostgresCallerControlStore(_db);
@@ -39,6 +43,13 @@ internal sealed partial class PostgresStorage : IStorage
 
     public async ValueTask PingAsync(CancellationToken cancellationToken) =>
         await _db.ScalarAsync("SELECT 1", [], "ping", cancellationToken).ConfigureAwait(false);
+
+    /// <summary>One statement: the scan's conditional update of the code, and the call's insert from its row (see
+    /// <see cref="PostgresCallStore.TryStartAsync"/>).</summary>
+    public ValueTask<CodeRecord?> TryStartCallAsync(byte[] codeKeyHash, CallRecord call, DateTimeOffset now, CancellationToken cancellationToken) =>
+        _calls.TryStartAsync(codeKeyHash, call, now, cancellationToken);
+
+    private readonly PostgresCallStore _calls;
 
     public IMessageStore Messages => _messages ??= new PostgresMessageStore(_db);
     private PostgresMessageStore? _messages;

@@ -166,17 +166,21 @@ public sealed class CallStatesTests(BrowserFixture browser)
 
         var link = await WebApp.SignUpAndCreateCodeAsync(owner, "Errors", "audio", "chat");
 
-        // A server failure, a rate limit and a lost network while creating a code.
+        // A server failure, a rate limit and a lost network while creating a code. One route stays in place for all four
+        // (routing and unrouting between them raced: a later create once reached the real server and succeeded).
+        Func<IRoute, Task>? answerNextCreate = null;
+        await owner.RouteAsync("**/api/v1/codes", async route =>
+        {
+            var answer = route.Request.Method == "POST" ? Interlocked.Exchange(ref answerNextCreate, null) : null;
+            if (answer is not null) await answer(route); else await route.ContinueAsync();
+        });
         async Task CreateFailsAsync(Func<IRoute, Task> answer, string expected)
         {
-            await owner.RouteAsync("**/api/v1/codes", async route =>
-            {
-                if (route.Request.Method == "POST") await answer(route); else await route.ContinueAsync();
-            });
+            answerNextCreate = answer;
             await owner.GetByTestId("code-label").FillAsync("Will fail");
             await owner.GetByTestId("create-code").ClickAsync();
             await Expect(owner.GetByTestId("code-error")).ToHaveTextAsync(expected);
-            await owner.UnrouteAllAsync();
+            Assert.Null(answerNextCreate); // the failure came from this route, not from the real server
         }
         static Task Problem(IRoute route, int status, string code) => route.FulfillAsync(new()
         {
@@ -187,6 +191,7 @@ public sealed class CallStatesTests(BrowserFixture browser)
         await CreateFailsAsync(r => r.AbortAsync(), "Could not create the code: no connection to the server. Check your network and try again.");
         await CreateFailsAsync(r => r.FulfillAsync(new() { Status = 502, Body = "<html>bad gateway</html>", ContentType = "text/html" }),
             "Could not create the code: the server has a problem. Try again in a moment.");
+        await owner.UnrouteAllAsync();
 
         // Withdrawing a code while the network is gone.
         await owner.RouteAsync("**/revoke", route => route.AbortAsync());

@@ -89,41 +89,40 @@ public sealed class CallService
             Log.CallStartRefused(_logger, QrCallingErrorCodes.InvalidRequest);
             return CallerControlService.BadCallerKey;
         }
-        var resolved = await _resolver.ResolveAsync(payload, countScan: true, media, key, cancellationToken).ConfigureAwait(false);
+        // The scan is counted and the call stored in one step (IStorage.TryStartCallAsync), once the code was found and
+        // the caller admitted: a code withdrawn meanwhile gives unavailable and never rings its owner.
+        CallRecord? call = null;
+        string? callToken = null;
+        var resolved = await _resolver.ResolveAsync(payload, countScan: true, media, key, cancellationToken, (code, codeKey) =>
+        {
+            (callToken, var tokenHash) = _tokens.Issue();
+            var now = _time.GetUtcNow();
+            call = new CallRecord
+            {
+                CallId = CallIds.NewCallId(),
+                CodeId = code.Id,
+                OwnerId = code.OwnerId,
+                CallerId = CallIds.NewParticipantId(),
+                CalleeId = CallIds.NewParticipantId(),
+                CallTokenHash = tokenHash,
+                Label = code.Label,
+                Media = media,
+                CodeMedia = code.Media,
+                State = CallState.Ringing,
+                CreatedAt = now,
+                RingExpiresAt = now + _options.RingTimeout,
+                ExpiresAt = now + _options.MaxCallDuration,
+            };
+            return _storage.TryStartCallAsync(codeKey, call, now, cancellationToken);
+        }).ConfigureAwait(false);
         if (resolved.Error is { } error)
         {
             Log.CallStartRefused(_logger, error.Code);
             return error;
         }
-        var code = resolved.Value;
-
-        var (callToken, tokenHash) = _tokens.Issue();
-        var now = _time.GetUtcNow();
-        var call = new CallRecord
+        if (call is null || callToken is null)
         {
-            CallId = CallIds.NewCallId(),
-            CodeId = code.Id,
-            OwnerId = code.OwnerId,
-            CallerId = CallIds.NewParticipantId(),
-            CalleeId = CallIds.NewParticipantId(),
-            CallTokenHash = tokenHash,
-            Label = code.Label,
-            Media = media,
-            CodeMedia = code.Media,
-            State = CallState.Ringing,
-            CreatedAt = now,
-            RingExpiresAt = now + _options.RingTimeout,
-            ExpiresAt = now + _options.MaxCallDuration,
-        };
-        await _storage.Calls.CreateAsync(call, cancellationToken).ConfigureAwait(false);
-        // A revoke or delete that ran between the counted scan and the create did not see this call: check once more,
-        // so a revoked or deleted code never rings its owner.
-        var current = await _storage.Codes.FindByIdAsync(code.OwnerId, code.Id, cancellationToken).ConfigureAwait(false);
-        if (current is null || current.RevokedAt is not null)
-        {
-            await _storage.Calls.TryEndAsync(call.CallId, CallState.Ringing, CallEndReason.Revoked, now, cancellationToken).ConfigureAwait(false);
-            Log.CallStartRefused(_logger, QrCallingErrorCodes.Unavailable);
-            return QrCallingError.Unavailable;
+            throw new InvalidOperationException("The code was counted without starting a call.");
         }
 
         if (key is not null)

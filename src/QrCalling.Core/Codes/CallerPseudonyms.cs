@@ -9,7 +9,7 @@ namespace QrCalling.Codes;
 /// <c>HMAC-SHA256(k, codeId ‖ 0x00 ‖ callerKey)</c> with <c>k</c> derived from the pepper by HKDF (info
 /// <c>qrcalling-caller-pseudonym-v1</c>). The same caller gets one pseudonym per code and unrelated ones on other codes,
 /// so nothing stored links a caller across codes; the caller key itself is never stored or logged.</summary>
-public sealed class CallerPseudonyms
+internal sealed class CallerPseudonyms
 {
     /// <summary>A caller key is this many random bytes.</summary>
     public const int KeyBytes = 32;

@@ -42,7 +42,11 @@ internal sealed class CodeResolver
     /// <paramref name="callerKey"/>: a caller the owner blocked on the code gets <see cref="QrCallingError.Unavailable"/>,
     /// exactly as for a dead code (checked before anything else about the code), and a media the code's policy holds back
     /// now gives quiet_hours or chat_only; both before the scan is counted.</summary>
-    public async ValueTask<QrCallingResult<CodeRecord>> ResolveAsync(string? payload, bool countScan, MediaKind media, byte[]? callerKey, CancellationToken cancellationToken)
+    /// <remarks>With <paramref name="countScan"/>, a given <c>count</c> counts the scan of the found code (given with its
+    /// key hash) in place of <see cref="Storage.ICodeStore.TryCountScanAsync"/>, e.g. together with storing a call
+    /// (<see cref="IStorage.TryStartCallAsync"/>); it returns the counted code, or null when the code is unavailable.</remarks>
+    public async ValueTask<QrCallingResult<CodeRecord>> ResolveAsync(string? payload, bool countScan, MediaKind media, byte[]? callerKey, CancellationToken cancellationToken,
+        Func<CodeRecord, byte[], ValueTask<CodeRecord?>>? count = null)
     {
         var parsed = CodePayload.Parse(payload);
         switch (parsed.Status)
@@ -88,7 +92,9 @@ internal sealed class CodeResolver
         if (found is not null && countScan)
         {
             // The atomic count re-checks availability: a code used up or revoked since the look-up is unavailable.
-            found = await _storage.Codes.TryCountScanAsync(foundKey!, now, cancellationToken).ConfigureAwait(false);
+            found = count is null
+                ? await _storage.Codes.TryCountScanAsync(foundKey!, now, cancellationToken).ConfigureAwait(false)
+                : await count(found, foundKey!).ConfigureAwait(false);
         }
         if (found is null)
         {

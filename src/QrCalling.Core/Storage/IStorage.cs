@@ -32,6 +32,31 @@ public interface IStorage
 
     /// <summary>Owners' client-encrypted backups.</summary>
     IBackupStore Backups { get; }
+
+    /// <summary>Starts a call from a scan: counts the scan of the code keyed <paramref name="codeKeyHash"/> exactly as
+    /// <see cref="ICodeStore.TryCountScanAsync"/> does and, only if it counted, stores the ringing <paramref name="call"/>.
+    /// Returns the counted code, or null when the code is unavailable. A revoke or delete of the code at the same time
+    /// either sees the call (and ends it) or makes this return null, so a withdrawn code never rings its owner.</summary>
+    /// <remarks>The default runs the three steps in turn: count, create, then read the code again and end the call as
+    /// <see cref="CallEndReason.Revoked"/> when the code went away meanwhile. A backend that can do it in one atomic step
+    /// overrides it (PostgreSQL: one statement whose row lock on the code makes a concurrent revoke wait).</remarks>
+    async ValueTask<CodeRecord?> TryStartCallAsync(byte[] codeKeyHash, CallRecord call, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var counted = await Codes.TryCountScanAsync(codeKeyHash, now, cancellationToken).ConfigureAwait(false);
+        if (counted is null)
+        {
+            return null;
+        }
+        await Calls.CreateAsync(call, cancellationToken).ConfigureAwait(false);
+        var current = await Codes.FindByIdAsync(counted.OwnerId, counted.Id, cancellationToken).ConfigureAwait(false);
+        if (current is null || current.RevokedAt is not null)
+        {
+            await Calls.TryEndAsync(call.CallId, CallState.Ringing, CallEndReason.Revoked, now, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        return counted;
+    }
 }
 
 /// <summary>Storage of codes, keyed by id and by the keyed hash of the token.</summary>
