@@ -245,6 +245,9 @@ public static partial class SampleHostApp
         app.MapSampleAdmin();
         app.MapGet("/c", (IWebHostEnvironment env) => Results.Stream(env.WebRootFileProvider.GetFileInfo("caller.html").CreateReadStream(), "text/html; charset=utf-8"))
             .ExcludeFromDescription();
+        // The page a new device opens from a pairing QR (the payload stays in the fragment).
+        app.MapGet("/pair", (IWebHostEnvironment env) => Results.Stream(env.WebRootFileProvider.GetFileInfo("pair.html").CreateReadStream(), "text/html; charset=utf-8"))
+            .ExcludeFromDescription();
         return app;
     }
 
@@ -254,8 +257,9 @@ public static partial class SampleHostApp
     {
         var request = context.Request;
         string? header = request.Headers.Authorization;
-        // Call tokens (qct_) and hub tickets (qht_) are QrCalling's, not JWTs.
-        if (header is not null && (header.StartsWith("Bearer qct_", StringComparison.OrdinalIgnoreCase) || header.StartsWith("Bearer qht_", StringComparison.OrdinalIgnoreCase)))
+        // Call tokens (qct_), hub tickets (qht_) and paired devices' tokens (qdt_) are QrCalling's, not JWTs.
+        if (header is not null && (header.StartsWith("Bearer qct_", StringComparison.OrdinalIgnoreCase) || header.StartsWith("Bearer qht_", StringComparison.OrdinalIgnoreCase)
+            || header.StartsWith("Bearer qdt_", StringComparison.OrdinalIgnoreCase)))
         {
             context.NoResult();
             return Task.CompletedTask;
@@ -263,7 +267,7 @@ public static partial class SampleHostApp
         string? query = request.Query["access_token"];
         if (header is null && !string.IsNullOrEmpty(query) && request.Path.StartsWithSegments(HubPath))
         {
-            if (query.StartsWith("qct_", StringComparison.Ordinal) || query.StartsWith("qht_", StringComparison.Ordinal))
+            if (query.StartsWith("qct_", StringComparison.Ordinal) || query.StartsWith("qht_", StringComparison.Ordinal) || query.StartsWith("qdt_", StringComparison.Ordinal))
             {
                 context.NoResult();
             }

@@ -58,6 +58,14 @@ public static class QrCallingErrorCodes
     /// <summary>The host is in maintenance mode (<see cref="QrCallingRuntimeSettings.MaintenanceMode"/>): no new call is
     /// started; calls already running go on (HTTP 503).</summary>
     public const string Maintenance = "maintenance";
+    /// <summary>A device pairing payload that is unknown, expired or already used; the three cases are
+    /// indistinguishable (HTTP 404).</summary>
+    public const string PairingUnavailable = "pairing_unavailable";
+    /// <summary>A paired device that the owner has not confirmed yet (compare the check code on both devices), so it may
+    /// not ring yet (HTTP 403; hub: <c>device_pending:</c>).</summary>
+    public const string DevicePending = "device_pending";
+    /// <summary>A backup body over the size cap; nothing was stored (HTTP 413).</summary>
+    public const string BackupTooLarge = "backup_too_large";
 }
 
 /// <summary>An expected, typed failure of a QrCalling operation: a stable <see cref="Code"/> from

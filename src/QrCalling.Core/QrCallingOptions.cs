@@ -142,6 +142,26 @@ public sealed class QrCallingOptions : IValidatableObject
     [Range(1, 100_000)]
     public int MaxStoredMessagesPerOwner { get; set; } = 50;
 
+    /// <summary>How long a device pairing payload (<c>POST /devices/pairing</c>) works, once. Default 2 minutes.</summary>
+    [Range(typeof(TimeSpan), "00:00:10", "00:30:00")]
+    public TimeSpan PairingLifetime { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Most paired devices one owner may have. Default 20.</summary>
+    [Range(1, 1000)]
+    public int MaxDevicesPerOwner { get; set; } = 20;
+
+    /// <summary>Largest backup body, in bytes; a larger one is <c>413 backup_too_large</c>. Default 8 MiB.</summary>
+    [Range(1024, 256 * 1024 * 1024)]
+    public int MaxBackupBytes { get; set; } = 8 * 1024 * 1024;
+
+    /// <summary>How many backup versions an owner keeps (older ones are deleted with each upload). Default 5.</summary>
+    [Range(1, 100)]
+    public int BackupVersionsKept { get; set; } = 5;
+
+    /// <summary>How long a backup version is kept before the sweep deletes it. Default 90 days.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "3650.00:00:00")]
+    public TimeSpan BackupRetention { get; set; } = TimeSpan.FromDays(90);
+
     /// <summary>Rules across members that attributes cannot express: <see cref="DefaultCodeLifetime"/> lies within
     /// (0, <see cref="MaxCodeLifetime"/>], and every previous pepper is at least 16 characters like <see cref="Pepper"/>.</summary>
     /// <param name="validationContext">The validation context.</param>

@@ -44,6 +44,27 @@ public sealed class QrCallingConnections
         }
     }
 
+    /// <summary>Closes the given hub connections that are open on this instance; returns how many it closed.</summary>
+    internal int Close(IReadOnlyList<string> connectionIds)
+    {
+        List<HubCallerContext> closing = [];
+        lock (_lock)
+        {
+            foreach (var id in connectionIds)
+            {
+                if (_owners.TryGetValue(id, out var open))
+                {
+                    closing.Add(open.Context);
+                }
+            }
+        }
+        foreach (var context in closing)
+        {
+            context.Abort();
+        }
+        return closing.Count;
+    }
+
     /// <summary>Closes every hub connection of an owner on this instance; returns how many it closed.</summary>
     /// <param name="ownerId">The owner's id (the host's user id claim).</param>
     public int CloseOwner(string ownerId)

@@ -29,6 +29,8 @@ internal sealed partial class PostgresStorage : IStorage
         Mailbox = new PostgresMailboxStore(_db);
         PushSubscriptions = new PostgresPushSubscriptionStore(_db);
         CallerControls = new PostgresCallerControlStore(_db);
+        Devices = new PostgresDeviceStore(_db);
+        Backups = new PostgresBackupStore(_db);
     }
 
     public ICodeStore Codes { get; }
@@ -36,6 +38,8 @@ internal sealed partial class PostgresStorage : IStorage
     public IMailboxStore Mailbox { get; }
     public IPushSubscriptionStore PushSubscriptions { get; }
     public ICallerControlStore CallerControls { get; }
+    public IDeviceStore Devices { get; }
+    public IBackupStore Backups { get; }
 
     public async ValueTask PingAsync(CancellationToken cancellationToken) =>
         await _db.ScalarAsync("SELECT 1", [], "ping", cancellationToken).ConfigureAwait(false);

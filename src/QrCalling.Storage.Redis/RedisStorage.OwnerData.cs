@@ -5,7 +5,8 @@ namespace QrCalling.Storage.Redis;
 internal sealed partial class RedisStorage : IOwnerDataStore
 {
     // ARGV: prefix, owner. Deletes the owner's calls (with call tokens, mailboxes and index entries), messages (with
-    // their call markers), message key and push subscriptions. Returns {calls, messages, push subscriptions}.
+    // their call markers), message key, push subscriptions, devices with pending pairings, and backups. Returns {calls,
+    // messages, push subscriptions, devices, backup versions}.
     private const string EraseOwnerScript = RedisMailboxStore.MailboxKeysFunction + """
 
         local p, o = ARGV[1], ARGV[2]
@@ -38,7 +39,26 @@ internal sealed partial class RedisStorage : IOwnerDataStore
         redis.call('DEL', p .. 'owner-msgs:' .. o, p .. 'msgkey:' .. o)
         local np = redis.call('HLEN', p .. 'push-subs:' .. o)
         redis.call('DEL', p .. 'push-subs:' .. o)
-        return {nc, nm, np}
+        local nd, nb = 0, 0
+        for _, id in ipairs(redis.call('ZRANGE', p .. 'owner-devs:' .. o, 0, -1)) do
+          local f = redis.call('HMGET', p .. 'dev:' .. id, 'owner', 'tok')
+          if f[1] == o then
+            redis.call('DEL', p .. 'dev:' .. id, p .. 'devtok:' .. f[2])
+            nd = nd + 1
+          end
+        end
+        redis.call('DEL', p .. 'owner-devs:' .. o)
+        for _, h in ipairs(redis.call('SMEMBERS', p .. 'owner-dpairs:' .. o)) do
+          redis.call('DEL', p .. 'dpair:' .. h)
+          redis.call('ZREM', p .. 'dpairs-expiring', h)
+        end
+        redis.call('DEL', p .. 'owner-dpairs:' .. o)
+        for _, v in ipairs(redis.call('ZRANGE', p .. 'bks:' .. o, 0, -1)) do
+          nb = nb + redis.call('DEL', p .. 'bk:' .. v .. ':' .. o)
+          redis.call('ZREM', p .. 'bks-expiring', v .. ':' .. o)
+        end
+        redis.call('DEL', p .. 'bks:' .. o, p .. 'bkhead:' .. o)
+        return {nc, nm, np, nd, nb}
         """;
 
     /// <inheritdoc />
@@ -60,6 +80,6 @@ internal sealed partial class RedisStorage : IOwnerDataStore
             db => db.ScriptEvaluateAsync(EraseOwnerScript, [], [Keys.Prefix, ownerId]), cancellationToken).ConfigureAwait(false);
         var counts = (RedisResult[])result!;
         await Connection.RunAsync(nameof(EraseOwnerAsync), db => db.KeyDeleteAsync(Keys.OwnerCodes(ownerId)), cancellationToken).ConfigureAwait(false);
-        return new OwnerDataErasure(codes, (int)counts[0], (int)counts[2], (int)counts[1]);
+        return new OwnerDataErasure(codes, (int)counts[0], (int)counts[2], (int)counts[1]) { Devices = (int)counts[3], Backups = (int)counts[4] };
     }
 }

@@ -37,6 +37,8 @@ internal sealed partial class RedisStorage : IStorage, IAsyncDisposable
         Mailbox = new RedisMailboxStore(this);
         PushSubscriptions = new RedisPushSubscriptionStore(this);
         CallerControls = new RedisCallerControlStore(this);
+        Devices = new RedisDeviceStore(this);
+        Backups = new RedisBackupStore(this);
     }
 
     internal RedisConnection Connection { get; }
@@ -50,6 +52,8 @@ internal sealed partial class RedisStorage : IStorage, IAsyncDisposable
     public IMailboxStore Mailbox { get; }
     public IPushSubscriptionStore PushSubscriptions { get; }
     public ICallerControlStore CallerControls { get; }
+    public IDeviceStore Devices { get; }
+    public IBackupStore Backups { get; }
 
     public async ValueTask PingAsync(CancellationToken cancellationToken) =>
         await Connection.RunAsync(nameof(PingAsync), db => db.PingAsync(), cancellationToken).ConfigureAwait(false);

@@ -136,6 +136,8 @@ public class CoreBenchmarks
         public IPushSubscriptionStore PushSubscriptions => _inner.PushSubscriptions;
         public IMessageStore Messages => _inner.Messages;
         public ICallerControlStore CallerControls => _inner.CallerControls;
+        public IDeviceStore Devices => _inner.Devices;
+        public IBackupStore Backups => _inner.Backups;
         public ValueTask PingAsync(CancellationToken cancellationToken) => default;
 
         private sealed class RecyclingCodeStore(RecyclingStorage owner) : ICodeStore

@@ -179,6 +179,8 @@ internal sealed class PickyStorage : IStorage
     public IPushSubscriptionStore PushSubscriptions => _inner.PushSubscriptions;
     public IMessageStore Messages => _inner.Messages;
     public ICallerControlStore CallerControls => _inner.CallerControls;
+    public IDeviceStore Devices => _inner.Devices;
+    public IBackupStore Backups => _inner.Backups;
 
     public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
 }

@@ -173,7 +173,8 @@ public sealed class OpenApiTests
         var posted = new List<string>();
         foreach (var (key, operation) in Operations(document))
         {
-            if (!operation.TryGetProperty("requestBody", out var body) || !body.GetProperty("content").GetProperty("application/json").TryGetProperty("example", out var example))
+            if (!operation.TryGetProperty("requestBody", out var body) || !body.GetProperty("content").TryGetProperty("application/json", out var json)
+                || !json.TryGetProperty("example", out var example))
             {
                 continue;
             }
@@ -191,8 +192,9 @@ public sealed class OpenApiTests
                 or HttpStatusCode.RequestEntityTooLarge), $"{key}: the example was refused: {(int)response.StatusCode} {text}");
             Assert.DoesNotContain("\"code\":\"malformed\"", text, StringComparison.Ordinal);
         }
-        // Every operation with a JSON body has one.
-        var withBody = Operations(document).Where(o => o.Operation.TryGetProperty("requestBody", out _)).Select(o => o.Key).Order(StringComparer.Ordinal);
+        // Every operation with a JSON body has one (PUT /backups takes raw bytes).
+        var withBody = Operations(document).Where(o => o.Operation.TryGetProperty("requestBody", out var b) && b.GetProperty("content").TryGetProperty("application/json", out _))
+            .Select(o => o.Key).Order(StringComparer.Ordinal);
         Assert.Equal(withBody, posted.Select(p => p[..p.IndexOf(':', StringComparison.Ordinal)]).Order(StringComparer.Ordinal));
         Assert.Superset(new HashSet<string>(["post /api/v1/calls", "post /api/v1/calls/{callId}/events", "post /api/v1/calls/{callId}/events/ack",
             "post /api/v1/codes", "post /api/v1/qr", "post /api/v1/scan", "patch /api/v1/codes/{id}", "post /api/v1/push/subscriptions",

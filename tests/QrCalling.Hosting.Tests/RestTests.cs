@@ -240,6 +240,8 @@ public sealed class RestTests
         public IPushSubscriptionStore PushSubscriptions => Down ? throw new StorageUnavailableException() : _inner.PushSubscriptions;
         public IMessageStore Messages => Down ? throw new StorageUnavailableException() : _inner.Messages;
         public ICallerControlStore CallerControls => Down ? throw new StorageUnavailableException() : _inner.CallerControls;
+        public IDeviceStore Devices => Down ? throw new StorageUnavailableException() : _inner.Devices;
+        public IBackupStore Backups => Down ? throw new StorageUnavailableException() : _inner.Backups;
         public ValueTask PingAsync(CancellationToken cancellationToken) => Down ? throw new StorageUnavailableException() : ValueTask.CompletedTask;
     }
 }

@@ -91,5 +91,7 @@ internal sealed class CountingStorage : IStorage
     public IPushSubscriptionStore PushSubscriptions => _inner.PushSubscriptions;
     public IMessageStore Messages => _inner.Messages;
     public ICallerControlStore CallerControls => _inner.CallerControls;
+    public IDeviceStore Devices => _inner.Devices;
+    public IBackupStore Backups => _inner.Backups;
     public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
 }

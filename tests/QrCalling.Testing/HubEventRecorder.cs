@@ -9,9 +9,9 @@ namespace QrCalling.Testing;
 /// so tests can wait for events and assert what a party did and did not receive.</summary>
 public sealed class HubEventRecorder
 {
-    /// <summary>The server-to-client events of spec section 3.</summary>
+    /// <summary>The server-to-client events of spec section 3, and the additive DeviceRevoked.</summary>
     public static readonly string[] EventNames =
-        ["IncomingCall", "CallAccepted", "CallAnsweredElsewhere", "CallEnded", "Signal", "Typing", "Chat", "PeerLeft", "PeerJoined"];
+        ["IncomingCall", "CallAccepted", "CallAnsweredElsewhere", "CallEnded", "Signal", "Typing", "Chat", "PeerLeft", "PeerJoined", "DeviceRevoked"];
 
     private readonly ConcurrentQueue<(string Name, string Json)> _events = new();
 

@@ -8,7 +8,7 @@ namespace QrCalling.Testing;
 // IOwnerDataStore: erasing one owner's data leaves nothing of theirs and touches nobody else's.
 public abstract partial class StorageContractTests
 {
-    private sealed record OwnerData(string OwnerId, CodeRecord[] Codes, CallRecord[] Calls, PushSubscriptionRecord Push, StoredMessage Message);
+    private sealed record OwnerData(string OwnerId, CodeRecord[] Codes, CallRecord[] Calls, PushSubscriptionRecord Push, StoredMessage Message, DeviceRecord Device);
 
     /// <summary>Two codes (one revoked), two calls (one ended) with mailbox entries, a push subscription, a message key and
     /// a left message.</summary>
@@ -33,7 +33,12 @@ public abstract partial class StorageContractTests
         await Storage.Messages.SetKeyAsync(new OwnerMessageKey { OwnerId = owner, PublicKey = "pk", KeyId = "k", UpdatedAt = T0 }, default);
         var message = NewMessage(owner, calls[1].CallId);
         Assert.Equal(MessageAddStatus.Added, await Storage.Messages.TryAddAsync(message, 10, T0, default));
-        return new OwnerData(owner, codes, calls, push, message);
+        var device = NewDevice(owner);
+        Assert.True(await Storage.Devices.CreateAsync(device, 10, default));
+        await Storage.Devices.CreatePairingAsync(new DevicePairing { SecretHash = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32), OwnerId = owner, ExpiresAt = T0.AddYears(10) }, default);
+        await Storage.Backups.AddAsync(owner, new byte[] { 1, 2, 3 }, 5, T0, T0.AddYears(10), default);
+        await Storage.Backups.AddAsync(owner, new byte[] { 4, 5 }, 5, T0, T0.AddYears(10), default);
+        return new OwnerData(owner, codes, calls, push, message, device);
     }
 
     [Fact]
@@ -44,7 +49,11 @@ public abstract partial class StorageContractTests
 
         var erased = await eraser.EraseOwnerAsync(data.OwnerId, default);
 
-        Assert.Equal(new OwnerDataErasure(Codes: 2, Calls: 2, PushSubscriptions: 1, Messages: 1), erased);
+        Assert.Equal(new OwnerDataErasure(Codes: 2, Calls: 2, PushSubscriptions: 1, Messages: 1) { Devices = 1, Backups = 2 }, erased);
+        Assert.Empty(await Storage.Devices.ListByOwnerAsync(data.OwnerId, default));
+        Assert.Null(await Storage.Devices.FindByTokenHashAsync(data.Device.TokenHash, default));
+        Assert.Empty(await Storage.Backups.ListAsync(data.OwnerId, T0, default));
+        Assert.Null(await Storage.Backups.GetAsync(data.OwnerId, null, T0, default));
         Assert.Empty(await ToCodeListAsync(Storage.Codes.ListByOwnerAsync(data.OwnerId, default)));
         foreach (var code in data.Codes)
         {
@@ -82,5 +91,7 @@ public abstract partial class StorageContractTests
         Assert.Single(await PushListAsync(kept.OwnerId));
         Assert.NotNull(await Storage.Messages.GetKeyAsync(kept.OwnerId, default));
         Assert.Single(await Storage.Messages.ListByOwnerAsync(kept.OwnerId, T0, 100, default));
+        Assert.Single(await Storage.Devices.ListByOwnerAsync(kept.OwnerId, default));
+        Assert.Equal(2, (await Storage.Backups.ListAsync(kept.OwnerId, T0, default)).Count);
     }
 }

@@ -110,6 +110,19 @@ public static class QrCallingServiceCollectionExtensions
         services.TryAddSingleton(sp => new CodeReachability(
             sp.GetRequiredService<QrCalling.Transport.IOwnerPresence>(),
             sp.GetRequiredService<IOptions<QrCallingOptions>>()));
+        services.TryAddSingleton(sp => new QrCalling.Devices.DeviceService(
+            sp.GetRequiredService<IStorage>(),
+            sp.GetRequiredService<TokenHasher>(),
+            sp.GetRequiredService<IOptions<QrCallingOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<QrCalling.Devices.DeviceService>>(),
+            sp.GetRequiredService<QrCallingMetrics>()));
+        services.TryAddSingleton(sp => new QrCalling.Devices.BackupService(
+            sp.GetRequiredService<IStorage>(),
+            sp.GetRequiredService<IOptions<QrCallingOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<QrCalling.Devices.BackupService>>(),
+            sp.GetRequiredService<QrCallingMetrics>()));
         return new QrCallingBuilder(services);
     }
 }

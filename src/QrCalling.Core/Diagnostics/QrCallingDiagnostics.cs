@@ -35,6 +35,12 @@ public static class QrCallingDiagnostics
     public const string SetupDuration = "qrcalling.calls.setup.duration";
     /// <summary>Up-down counter: open hub connections (owner devices and callers) on this instance (Hosting).</summary>
     public const string HubConnections = "qrcalling.hub.connections";
+    /// <summary>Counter: devices paired by QR.</summary>
+    public const string DevicesPaired = "qrcalling.devices.paired";
+    /// <summary>Counter: paired devices revoked by their owners.</summary>
+    public const string DevicesRevoked = "qrcalling.devices.revoked";
+    /// <summary>Counter: backup versions stored.</summary>
+    public const string BackupsStored = "qrcalling.backups.stored";
 
     /// <summary>The <see cref="System.Diagnostics.ActivitySource"/> name: <c>QrCalling</c>. Its activities carry no token,
     /// payload, IP or id in their tags: only the media and the outcome (<c>ok</c> or an error code).</summary>
@@ -93,6 +99,9 @@ internal sealed class QrCallingMetrics
         ActiveCalls = meter.CreateUpDownCounter<long>(QrCallingDiagnostics.ActiveCalls, "{call}", "Calls accepted and not ended yet");
         SetupDuration = meter.CreateHistogram<double>(QrCallingDiagnostics.SetupDuration, "s", "Time from a call's start to its accept",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.5, 1, 2, 3, 5, 8, 13, 20, 30, 45, 60] });
+        DevicesPaired = meter.CreateCounter<long>(QrCallingDiagnostics.DevicesPaired, "{device}", "Devices paired by QR");
+        DevicesRevoked = meter.CreateCounter<long>(QrCallingDiagnostics.DevicesRevoked, "{device}", "Paired devices revoked");
+        BackupsStored = meter.CreateCounter<long>(QrCallingDiagnostics.BackupsStored, "{backup}", "Backup versions stored");
     }
 
     public UpDownCounter<long> ActiveCalls { get; }
@@ -108,6 +117,10 @@ internal sealed class QrCallingMetrics
     public Counter<long> CallersBlocked { get; }
     public Counter<long> BlockedAttempts { get; }
     public Counter<long> PolicyRefusals { get; }
+    public Counter<long> DevicesPaired { get; }
+    public Counter<long> DevicesRevoked { get; }
+    public Counter<long> BackupsStored { get; }
+
     public void Scan(string outcome) => Scans.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
     public void Ended(string reason)
     {

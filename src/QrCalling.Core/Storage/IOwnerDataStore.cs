@@ -6,7 +6,8 @@ namespace QrCalling.Storage;
 public interface IOwnerDataStore
 {
     /// <summary>Deletes every code of <paramref name="ownerId"/> (their key hashes too, so their tokens find nothing),
-    /// every call in the owner's history with its mailbox, the owner's push subscriptions, message key and left messages.
+    /// every call in the owner's history with its mailbox, the owner's push subscriptions, message key and left messages,
+    /// paired devices (with pending pairings) and backups.
     /// Other owners' data is untouched. Idempotent: erasing an owner with nothing stored returns zeros. Open calls are
     /// deleted like the others without being ended: a host that wants them ended (and their callers told) ends them first
     /// (deleting the codes through <c>CodeService.DeleteAsync</c> does that).</summary>
@@ -18,4 +19,11 @@ public interface IOwnerDataStore
 /// <param name="Calls">Calls deleted (with their mailboxes).</param>
 /// <param name="PushSubscriptions">Push subscriptions deleted.</param>
 /// <param name="Messages">Left messages deleted.</param>
-public readonly record struct OwnerDataErasure(int Codes, int Calls, int PushSubscriptions, int Messages);
+public readonly record struct OwnerDataErasure(int Codes, int Calls, int PushSubscriptions, int Messages)
+{
+    /// <summary>Paired devices deleted.</summary>
+    public int Devices { get; init; }
+
+    /// <summary>Backup versions deleted.</summary>
+    public int Backups { get; init; }
+}

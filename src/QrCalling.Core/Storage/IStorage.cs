@@ -27,6 +27,12 @@ public interface IStorage
     /// (pseudonymous) caller started which call.</summary>
     ICallerControlStore CallerControls { get; }
 
+    /// <summary>Owner devices paired by QR, and their pending pairings.</summary>
+    IDeviceStore Devices { get; }
+
+    /// <summary>Owners' client-encrypted backups.</summary>
+    IBackupStore Backups { get; }
+
     /// <summary>Starts a call from a scan: counts the scan of the code keyed <paramref name="codeKeyHash"/> exactly as
     /// <see cref="ICodeStore.TryCountScanAsync"/> does and, only if it counted, stores the ringing <paramref name="call"/>.
     /// Returns the counted code, or null when the code is unavailable. A revoke or delete of the code at the same time

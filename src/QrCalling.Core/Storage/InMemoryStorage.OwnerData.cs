@@ -28,6 +28,8 @@ public sealed partial class InMemoryStorage : IOwnerDataStore
         }
         var calls = ((InMemoryCallStore)Calls).EraseOwner(ownerId);
         var messages = ((InMemoryMessageStore)Messages).EraseOwner(ownerId);
-        return new OwnerDataErasure(codes, calls, push, messages);
+        var devices = ((InMemoryDeviceStore)Devices).EraseOwner(ownerId);
+        var backups = ((InMemoryBackupStore)Backups).EraseOwner(ownerId);
+        return new OwnerDataErasure(codes, calls, push, messages) { Devices = devices, Backups = backups };
     }
 }

@@ -30,4 +30,8 @@ public sealed partial class InMemoryStorage : IStorage
     public ICallerControlStore CallerControls { get; }
     /// <inheritdoc />
     public IMessageStore Messages { get; } = new InMemoryMessageStore();
+    /// <inheritdoc />
+    public IDeviceStore Devices { get; } = new InMemoryDeviceStore();
+    /// <inheritdoc />
+    public IBackupStore Backups { get; } = new InMemoryBackupStore();
 }

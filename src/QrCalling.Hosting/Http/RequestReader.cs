@@ -62,7 +62,8 @@ internal static class RequestReader
 
 /// <summary>Who is asking: an owner (the host's authenticated user) or a caller (a <c>qct_</c> call token as
 /// <c>Authorization: Bearer</c>; on the hub also as <c>?access_token=</c>).</summary>
-internal sealed class ParticipantResolver(CallerAuthenticator callers, DeviceCredentials devices, IOptions<QrCallingHostingOptions> options)
+internal sealed class ParticipantResolver(CallerAuthenticator callers, DeviceCredentials devices, QrCalling.Devices.DeviceService pairedDevices,
+    IOptions<QrCallingHostingOptions> options)
 {
     /// <summary>Query parameter naming an owner's device (hub and REST mailbox).</summary>
     public const string DeviceIdQuery = "deviceId";
@@ -158,6 +159,18 @@ internal sealed class ParticipantResolver(CallerAuthenticator callers, DeviceCre
         if (token is not null)
         {
             return await callers.AuthenticateAsync(token, context, cancellationToken);
+        }
+        // A device paired by QR presents its device token as the bearer: it acts as that device of its owner.
+        var authorization = context.Request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer " + QrCalling.Devices.DeviceService.TokenPrefix, StringComparison.OrdinalIgnoreCase))
+        {
+            var device = await pairedDevices.FindByTokenAsync(authorization["Bearer ".Length..].Trim(), cancellationToken);
+            return device switch
+            {
+                null => (null, Unauthorized("The device token is unknown or was revoked.")),
+                { Confirmed: false } => (null, new QrCallingError(QrCallingErrorCodes.DevicePending, "This device is not confirmed yet.")),
+                _ => (CallActor.OwnerDevice(device.OwnerId, device.DeviceId), null),
+            };
         }
         var owner = OwnerId(context.User);
         if (owner is null)

@@ -15,8 +15,10 @@ namespace QrCalling.Hosting.Hubs;
 /// closes when the credential behind it expires. Errors are HubExceptions whose message starts with the stable code.</summary>
 internal sealed class CallHub(CallService calls, ParticipantResolver participants, ConnectionTracker tracker, PresenceCounter presence,
     CallerAuthenticator callers, HubRateLimiter limiter, ConnectionCaps caps, ClientKeyHasher clientKeys, HubTickets tickets,
-    QrCallingConnections connections, HostingMetrics metrics, TimeProvider time, ILogger<CallHub> logger) : Hub
+    QrCallingConnections connections, HostingMetrics metrics, QrCalling.Devices.DeviceService devices, TimeProvider time, ILogger<CallHub> logger) : Hub
 {
+    /// <summary>The device token a paired device's connection was opened with (kept in memory only, to re-check it).</summary>
+    internal const string PairedTokenKey = "qrcalling.paired-token";
     internal const string ActorKey = "qrcalling.actor";
     private const string CallsKey = "qrcalling.calls";
     private const string CountedKey = "qrcalling.counted";
@@ -55,6 +57,21 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
                 await ConnectCallerAsync(CallActor.Caller(admission.Id));
             }
             CloseAt(admission.CredentialExpiresAt);
+            return;
+        }
+        // A device paired by QR: its own token (POST /devices/pair) admits it as one of its owner's devices.
+        if (http is not null && ParticipantResolver.AccessTokenOf(http.Request) is { } deviceToken
+            && deviceToken.StartsWith(QrCalling.Devices.DeviceService.TokenPrefix, StringComparison.Ordinal))
+        {
+            var device = await devices.FindByTokenAsync(deviceToken, Context.ConnectionAborted)
+                ?? throw Refuse(QrCallingErrorCodes.Unauthorized, "The device token is unknown or was revoked.");
+            if (!device.Confirmed)
+            {
+                throw Refuse(QrCallingErrorCodes.DevicePending, "Confirm this device on a signed-in device first (compare the check code).");
+            }
+            Context.Items[PairedTokenKey] = deviceToken;
+            await devices.TouchAsync(device, Context.ConnectionAborted); // before the connection is tracked: a failure leaves nothing
+            await ConnectOwnerAsync(device.OwnerId, http, device.DeviceId);
             return;
         }
         var token = http is null ? null : ParticipantResolver.CallTokenOf(http.Request, allowQuery: true);
@@ -103,9 +120,10 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
         }
     }
 
-    private async Task ConnectOwnerAsync(string owner, Microsoft.AspNetCore.Http.HttpContext? http)
+    private async Task ConnectOwnerAsync(string owner, Microsoft.AspNetCore.Http.HttpContext? http, string? pairedDeviceId = null)
     {
-        var (deviceId, deviceError) = http is null ? (null, null) : participants.DeviceIdOf(http.Request, owner);
+        var (deviceId, deviceError) = pairedDeviceId is not null ? (pairedDeviceId, null)
+            : http is null ? (null, null) : participants.DeviceIdOf(http.Request, owner);
         if (deviceError is not null)
         {
             throw Refuse(deviceError.Code, deviceError.Detail);
@@ -334,7 +352,8 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
 /// <summary>Rate-limits hub methods per identity and turns every failure into a coded <see cref="HubException"/>:
 /// storage outages into <c>storage_unavailable</c>, anything unexpected into a logged <c>internal_error</c> whose
 /// message tells the client nothing about the cause.</summary>
-internal sealed class CallHubFilter(HubRateLimiter limiter, ClientKeyHasher hasher, ILogger<CallHubFilter> logger) : IHubFilter
+internal sealed class CallHubFilter(HubRateLimiter limiter, ClientKeyHasher hasher, QrCalling.Devices.DeviceService devices, ILogger<CallHubFilter> logger)
+    : IHubFilter
 {
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
@@ -349,6 +368,13 @@ internal sealed class CallHubFilter(HubRateLimiter limiter, ClientKeyHasher hash
         }
         try
         {
+            // A paired device revoked on another instance: its token is gone, so its next invocation closes the connection.
+            if (context.Items.TryGetValue(CallHub.PairedTokenKey, out var token) && token is string deviceToken
+                && await devices.FindByTokenAsync(deviceToken, context.ConnectionAborted) is null)
+            {
+                context.Abort();
+                throw new HubException("unauthorized: This device was revoked.");
+            }
             return await next(invocationContext);
         }
         catch (Exception ex) when (Translate(ex, invocationContext.HubMethodName, context) is { } coded)

@@ -129,6 +129,8 @@ internal sealed class HookedStorage : IStorage, IMailboxStore
     public IPushSubscriptionStore PushSubscriptions => Inner.PushSubscriptions;
     public IMessageStore Messages => Inner.Messages;
     public ICallerControlStore CallerControls => Inner.CallerControls;
+    public IDeviceStore Devices => Inner.Devices;
+    public IBackupStore Backups => Inner.Backups;
 
     /// <summary>The call store, counting reads of one call by id (what the cache of recent calls saves).</summary>
     public CountingCallStore CountedCalls => _countedCalls ??= new CountingCallStore(Inner.Calls);

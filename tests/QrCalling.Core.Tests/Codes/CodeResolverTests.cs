@@ -161,6 +161,8 @@ public sealed class CodeResolverTests
         public IPushSubscriptionStore PushSubscriptions => _inner.PushSubscriptions;
         public IMessageStore Messages => _inner.Messages;
         public ICallerControlStore CallerControls => _inner.CallerControls;
+        public IDeviceStore Devices => _inner.Devices;
+        public IBackupStore Backups => _inner.Backups;
         public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
 
         public async ValueTask CreateAsync(CallRecord call, CancellationToken cancellationToken)
@@ -195,6 +197,8 @@ public sealed class CodeResolverTests
         public IPushSubscriptionStore PushSubscriptions => _inner.PushSubscriptions;
         public IMessageStore Messages => _inner.Messages;
         public ICallerControlStore CallerControls => _inner.CallerControls;
+        public IDeviceStore Devices => _inner.Devices;
+        public IBackupStore Backups => _inner.Backups;
         public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
 
         public ValueTask CreateAsync(CodeRecord code, CancellationToken cancellationToken) => _inner.Codes.CreateAsync(code, cancellationToken);

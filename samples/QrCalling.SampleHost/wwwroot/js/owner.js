@@ -6,6 +6,8 @@ import { CallNotifier, RingTone, showAttention } from './ringer.js';
 import { attachLabelCounter, clearCodes, codeCreated, initCodes, labelProblem, loadCodes, refreshCodesSoon } from './codes.js';
 import { readCode } from './code-vault.js';
 import { loadMessages } from './messages.js';
+import { clearDevices, initDevices, loadDevices } from './devices.js';
+import { initBackup } from './backup.js';
 import { blockCaller } from './caller-controls.js';
 import { clearOwnerCall, loadOwnerCall, persistOwnerCall, saveOwnerCall, stillActive } from './owner-rejoin.js';
 
@@ -94,6 +96,7 @@ function signOut(message = '') {
   show($('offline-banner'), false);
   show($('missed'), false);
   $('messages').replaceChildren();
+  clearDevices();
   $('auth-error').textContent = message;
 }
 
@@ -105,7 +108,7 @@ async function enter(accessToken) {
   show($('sign-out'), true);
   show($('account-link'), true);
   updateNotifyButton();
-  await Promise.all([goOnline(), loadCodes(), loadHistory(), refreshMessages()]);
+  await Promise.all([goOnline(), loadCodes(), loadHistory(), refreshMessages(), loadDevices()]);
 }
 
 // ---- staying reachable ----
@@ -505,6 +508,9 @@ $('sign-out').addEventListener('click', () => signOut());
 $('code-form').addEventListener('submit', createCode);
 attachLabelCounter($('code-label'));
 initCodes({ authed, showQr, signedIn: () => token !== null });
+initDevices({ authed });
+initBackup({ token: () => token });
+window.addEventListener('qrcalling:codes-restored', () => loadCodes());
 $('download-png').addEventListener('click', () => download('png'));
 $('download-svg').addEventListener('click', () => download('svg'));
 $('print-qr').addEventListener('click', printSticker);

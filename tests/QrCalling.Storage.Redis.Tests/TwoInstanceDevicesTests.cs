@@ -1,0 +1,48 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.SignalR.Client;
+using QrCalling.Testing;
+using Xunit;
+
+namespace QrCalling.Storage.Redis.Tests;
+
+/// <summary>Issue 14: a device paired by QR on one instance rings on another, and revoking it on the first reaches its
+/// connection on the second through the backplane (DeviceRevoked), whose next invocation is refused and closes it.</summary>
+public sealed class TwoInstanceDevicesTests
+{
+    [Fact]
+    public async Task Devices_RevokedOnOneInstance_ConnectionOnTheOtherIsToldAndRefused()
+    {
+        var keyPrefix = RedisTestStorage.NewPrefix();
+        var channel = "qrtest-" + Guid.NewGuid().ToString("N");
+        await using var a = await RedisHost.StartAsync(TestServers.Redis, keyPrefix, channel);
+        await using var b = await RedisHost.StartAsync(TestServers.Redis, keyPrefix, channel);
+        var owner = "alice-" + Guid.NewGuid().ToString("N");
+        var pairing = await (await a.Client(owner).PostAsync("/api/v1/devices/pairing", null)).ReadJsonAsync(HttpStatusCode.Created);
+        var paired = await b.Client().PostJsonAsync("/api/v1/devices/pair",
+            new { pairingPayload = pairing.GetProperty("pairingPayload").GetString(), name = "Tablet" }, HttpStatusCode.Created);
+        var deviceId = paired.GetProperty("deviceId").GetString()!;
+        await a.Client(owner).PostJsonAsync($"/api/v1/devices/{deviceId}/confirm", new { checkCode = paired.GetProperty("checkCode").GetString() },
+            HttpStatusCode.OK);
+        var tablet = await b.ConnectAsync(callToken: paired.GetProperty("deviceToken").GetString());
+
+        // It rings for a call started on A.
+        var code = await a.Client(owner).PostJsonAsync("/api/v1/codes", new { label = "Gate" }, HttpStatusCode.Created);
+        var started = await a.Client().PostJsonAsync("/api/v1/calls", new { payload = code.GetProperty("payload").GetString(), media = "audio" },
+            HttpStatusCode.Created);
+        await tablet.WaitForAsync("IncomingCall", e => e.GetProperty("callId").GetString() == started.GetProperty("callId").GetString());
+
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        tablet.Connection.Closed += _ => { closed.TrySetResult(); return Task.CompletedTask; };
+        Assert.Equal(HttpStatusCode.NoContent, (await a.Client(owner).DeleteAsync($"/api/v1/devices/{deviceId}")).StatusCode);
+
+        var revoked = await tablet.WaitForAsync("DeviceRevoked");
+        Assert.Equal(deviceId, revoked.GetProperty("deviceId").GetString());
+        // Its next invocation is not run: the server closes the connection instead (the client sees the invocation end
+        // with the connection, or refused as unauthorized).
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => tablet.Connection.InvokeAsync<JsonElement>("Resume", "call_x", 0L));
+        Assert.True(refused is TaskCanceledException || refused.Message.Contains("unauthorized", StringComparison.Ordinal), refused.Message);
+        await closed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(HubConnectionState.Disconnected, tablet.Connection.State);
+    }
+}
