@@ -159,24 +159,8 @@ public sealed class CodeService
 
     /// <summary>One page of an owner's codes, newest first: at most <paramref name="limit"/> (1 to 200) created before
     /// <paramref name="before"/> when given.</summary>
-    public async ValueTask<IReadOnlyList<CodeRecord>> ListPageAsync(string ownerId, int limit, DateTimeOffset? before, CancellationToken cancellationToken)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(ownerId);
-        limit = Math.Clamp(limit, 1, 200);
-        var page = new List<CodeRecord>(limit);
-        await foreach (var code in _storage.Codes.ListByOwnerAsync(ownerId, cancellationToken).ConfigureAwait(false))
-        {
-            if (before is null || code.CreatedAt < before)
-            {
-                page.Add(code);
-                if (page.Count == limit)
-                {
-                    break;
-                }
-            }
-        }
-        return page;
-    }
+    public ValueTask<IReadOnlyList<CodeRecord>> ListPageAsync(string ownerId, int limit, DateTimeOffset? before, CancellationToken cancellationToken) =>
+        ListPageAsync(ownerId, new CodeListQuery { Limit = limit, Before = before }, cancellationToken);
 
     /// <summary>One page of an owner's codes, newest first, filtered by state and label as <paramref name="query"/> asks.
     /// The state is judged at one instant for the whole page.</summary>

@@ -155,27 +155,8 @@ internal sealed class InMemoryCodeStore : ICodeStore
         return new(deleted);
     }
 
-    public ValueTask<CodeRecord?> UpdateAsync(string ownerId, string codeId, string? label, MediaKind? media, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(ownerId);
-        ArgumentNullException.ThrowIfNull(codeId);
-        cancellationToken.ThrowIfCancellationRequested();
-        if (!_byId.TryGetValue(codeId, out var entry))
-        {
-            return new((CodeRecord?)null);
-        }
-        lock (entry)
-        {
-            var code = entry.Record;
-            if (entry.Deleted || code.OwnerId != ownerId)
-            {
-                return new((CodeRecord?)null);
-            }
-            var updated = code with { Label = label ?? code.Label, Media = media ?? code.Media };
-            entry.Record = updated;
-            return new(updated);
-        }
-    }
+    public ValueTask<CodeRecord?> UpdateAsync(string ownerId, string codeId, string? label, MediaKind? media, CancellationToken cancellationToken) =>
+        Change(ownerId, codeId, code => code with { Label = label ?? code.Label, Media = media ?? code.Media }, cancellationToken);
 
     public ValueTask<bool> DeleteAsync(string ownerId, string codeId, CancellationToken cancellationToken)
     {
@@ -209,7 +190,13 @@ internal sealed class InMemoryCodeStore : ICodeStore
         }
     }
 
-    public ValueTask<CodeRecord?> SetPausedAsync(string ownerId, string codeId, DateTimeOffset? pausedAt, CancellationToken cancellationToken)
+    // Under the entry's lock, as scans are counted: no scan counts once the pause is in.
+    public ValueTask<CodeRecord?> SetPausedAsync(string ownerId, string codeId, DateTimeOffset? pausedAt, CancellationToken cancellationToken) =>
+        Change(ownerId, codeId, code => code with { PausedAt = pausedAt is null ? null : code.PausedAt ?? pausedAt }, cancellationToken);
+
+    /// <summary>Replaces an owner's live code with <paramref name="change"/> of it, under the entry's lock (as scans are
+    /// counted); null when the code is unknown, deleted or another owner's.</summary>
+    private ValueTask<CodeRecord?> Change(string ownerId, string codeId, Func<CodeRecord, CodeRecord> change, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ownerId);
         ArgumentNullException.ThrowIfNull(codeId);
@@ -220,15 +207,12 @@ internal sealed class InMemoryCodeStore : ICodeStore
         }
         lock (entry)
         {
-            var code = entry.Record;
-            if (entry.Deleted || code.OwnerId != ownerId)
+            if (entry.Deleted || entry.Record.OwnerId != ownerId)
             {
                 return new((CodeRecord?)null);
             }
-            // Under the entry's lock, as scans are counted: no scan counts once the pause is in.
-            var updated = code with { PausedAt = pausedAt is null ? null : code.PausedAt ?? pausedAt };
-            entry.Record = updated;
-            return new(updated);
+            entry.Record = change(entry.Record);
+            return new(entry.Record);
         }
     }
 
