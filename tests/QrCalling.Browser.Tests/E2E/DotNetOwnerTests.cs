@@ -32,7 +32,8 @@ public sealed class DotNetOwnerTests(BrowserFixture browser)
         using var login = await http.PostAsJsonAsync("/api/v1/account/login", user, ct);
         login.EnsureSuccessStatusCode();
         var token = (await login.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("accessToken").GetString()!;
-        await using var owner = new QrCallingOwnerClient(new HttpClient(), new QrCallingClientOptions
+        using var ownerHttp = new HttpClient();
+        var owner = new QrCallingOwnerClient(ownerHttp, new QrCallingClientOptions
         {
             BaseAddress = new Uri(server.BaseUrl),
             OwnerAccessToken = _ => ValueTask.FromResult(token),
