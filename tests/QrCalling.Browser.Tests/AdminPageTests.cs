@@ -35,7 +35,9 @@ public sealed class AdminPageTests(BrowserFixture browser)
     public async Task AdminPage_LiveNumbers_Settings_Lists_Export_OpsLog(string viewport)
     {
         var adminName = "admin" + Guid.NewGuid().ToString("N")[..10];
-        await using var server = await SampleHostServer.StartAsync($"--QrCalling:Sample:Admins={adminName}");
+        // Two-step sign-in is required of admins by default; AdminPage_AdminWithoutTwoStep_… shows that. This test is
+        // about the console itself.
+        await using var server = await SampleHostServer.StartAsync($"--QrCalling:Sample:Admins={adminName}", "--QrCalling:Sample:AdminsRequireTwoStep=false");
         await using var context = await NewContextAsync(viewport, server.BaseUrl);
         var page = await context.NewPageAsync();
         var errors = WebApp.CollectErrors(page);
@@ -121,6 +123,28 @@ public sealed class AdminPageTests(BrowserFixture browser)
         await Expect(page.GetByTestId("waitlist")).ToHaveTextAsync("Nobody is waiting.");
         await WebApp.ScreenshotAsync(page, $"admin-lists-{viewport}");
         Assert.Empty(errors);
+    }
+
+    [Theory]
+    [InlineData("phone")]
+    [InlineData("desktop")]
+    public async Task AdminPage_AdminWithoutTwoStep_IsToldToTurnItOn_AndTheConsoleStaysClosed(string viewport)
+    {
+        var adminName = "admin" + Guid.NewGuid().ToString("N")[..10];
+        await using var server = await SampleHostServer.StartAsync($"--QrCalling:Sample:Admins={adminName}");
+        await using var context = await NewContextAsync(viewport, server.BaseUrl);
+        var page = await context.NewPageAsync();
+        var errors = WebApp.CollectErrors(page);
+        await SignUpAsAsync(page, adminName);
+
+        await page.GotoAsync("/admin.html");
+        await Expect(page.GetByTestId("needs-two-step")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("needs-two-step")).ToContainTextAsync("Turn on two-step sign-in first");
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Turn it on in your account" })).ToHaveAttributeAsync("href", "/account.html");
+        await Expect(page.GetByTestId("console")).ToBeHiddenAsync();
+        await Expect(page.GetByTestId("not-admin")).ToBeHiddenAsync();
+        await WebApp.ScreenshotAsync(page, $"admin-needs-two-step-{viewport}");
+        Assert.All(errors, e => Assert.Matches(new Regex("^Failed to load resource: the server responded with a status of 403"), e));
     }
 
     [Theory]

@@ -101,8 +101,9 @@ public static class AdminEndpoints
         return endpoints;
     }
 
-    /// <summary>Admins only: an account named in <c>QrCalling:Sample:Admins</c> (its token was issued after its MFA, when
-    /// on). Anyone else signed in gets <c>403 admin_required</c>.</summary>
+    /// <summary>Admins only: an account named in <c>QrCalling:Sample:Admins</c>, with two-step sign-in on (its token was
+    /// issued after its code); without it <c>403 admin_mfa_required</c>. Anyone else signed in gets
+    /// <c>403 admin_required</c>.</summary>
     private static async ValueTask<object?> AdminOnlyAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
@@ -113,9 +114,17 @@ public static class AdminEndpoints
         {
             return AccountEndpoints.Problem(StatusCodes.Status401Unauthorized, "unauthorized", "Sign in first.");
         }
-        if (!services.GetRequiredService<AdminConsoleSettings>().Admins.Contains(account.UserName))
+        var console = services.GetRequiredService<AdminConsoleSettings>();
+        if (!console.Admins.Contains(account.UserName))
         {
             return AccountEndpoints.Problem(StatusCodes.Status403Forbidden, "admin_required", "This page is for the service's admins.");
+        }
+        // An admin account opens the console only with two-step sign-in on (read from the account now, so turning it
+        // off closes the console at the next request).
+        if (console.AdminsRequireTwoStep && !account.MfaEnabled)
+        {
+            return AccountEndpoints.Problem(StatusCodes.Status403Forbidden, "admin_mfa_required",
+                "Turn on two-step sign-in on your account page before using the admin console.");
         }
         http.Response.Headers.CacheControl = "no-store";
         return await next(context);

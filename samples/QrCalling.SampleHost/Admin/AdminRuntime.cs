@@ -65,8 +65,8 @@ public sealed class AdminRuntime(IAdminStore store, TimeProvider time) : IQrCall
 
 /// <summary>The admin console's configuration: <c>QrCalling:Sample:Admins</c> (comma-separated user names; no default
 /// admin), <c>QrCalling:Sample:WaitlistRetentionDays</c> (default 90), <c>QrCalling:Sample:AnalyticsRetentionDays</c>
-/// (default 90) and <c>QrCalling:Sample:PublicPermitsPerMinute</c> (feedback and waitlist requests per client and
-/// minute, default 5).</summary>
+/// (default 90), <c>QrCalling:Sample:PublicPermitsPerMinute</c> (feedback and waitlist requests per client and
+/// minute, default 5) and <c>QrCalling:Sample:AdminsRequireTwoStep</c> (default true).</summary>
 public sealed record AdminConsoleSettings
 {
     /// <summary>The admins' user names (compared case-insensitively).</summary>
@@ -77,6 +77,9 @@ public sealed record AdminConsoleSettings
     public TimeSpan AnalyticsRetention { get; init; } = TimeSpan.FromDays(90);
     /// <summary>Feedback and waitlist requests per client address and minute.</summary>
     public int PublicPermitsPerMinute { get; init; } = 5;
+    /// <summary>Whether an admin must have two-step sign-in on before the console answers (default true; turn it off only
+    /// for a development host).</summary>
+    public bool AdminsRequireTwoStep { get; init; } = true;
 
     /// <summary>Reads and checks the settings; a bad value throws <see cref="SampleConfigurationException"/> naming the key.</summary>
     public static AdminConsoleSettings From(IConfiguration configuration)
@@ -98,7 +101,18 @@ public sealed record AdminConsoleSettings
             WaitlistRetention = TimeSpan.FromDays(Number(configuration, "QrCalling:Sample:WaitlistRetentionDays", 90, 1, 3650)),
             AnalyticsRetention = TimeSpan.FromDays(Number(configuration, "QrCalling:Sample:AnalyticsRetentionDays", 90, 1, 3650)),
             PublicPermitsPerMinute = Number(configuration, "QrCalling:Sample:PublicPermitsPerMinute", 5, 1, 100_000),
+            AdminsRequireTwoStep = Flag(configuration, "QrCalling:Sample:AdminsRequireTwoStep", true),
         };
+    }
+
+    private static bool Flag(IConfiguration configuration, string key, bool fallback)
+    {
+        var text = configuration[key];
+        if (text is null)
+        {
+            return fallback;
+        }
+        return bool.TryParse(text.Trim(), out var value) ? value : throw new SampleConfigurationException($"{key} must be true or false.");
     }
 
     private static int Number(IConfiguration configuration, string key, int fallback, int min, int max)

@@ -38,8 +38,45 @@ public sealed class AdminApiTests : IAsyncLifetime
         b.UseSetting("QrCalling:Sample:AccountPermitsPerMinute", "10000");
         b.UseSetting("QrCalling:Sample:PublicPermitsPerMinute", publicPermits);
         b.UseSetting("QrCalling:Sample:Admins", "someone-else, " + _adminName);
+        // These tests are about the console; Console_AdminWithoutTwoStep_… covers the default that requires it.
+        b.UseSetting("QrCalling:Sample:AdminsRequireTwoStep", "false");
         b.ConfigureTestServices(s => s.AddSingleton<TimeProvider>(_time));
     });
+
+    [Fact]
+    public async Task Console_AdminWithoutTwoStep_Is403AdminMfaRequired_UntilItIsOn()
+    {
+        await using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
+        {
+            b.UseSetting("QrCalling:Sample:AccountPermitsPerMinute", "10000");
+            b.UseSetting("QrCalling:Sample:Admins", _adminName);
+            b.ConfigureTestServices(s => s.AddSingleton<TimeProvider>(_time));
+        });
+        using var client = factory.CreateClient();
+        var user = new { username = _adminName, password = "correct horse battery" };
+        using (var register = await client.PostAsJsonAsync("/api/v1/account/register", user))
+        {
+            Assert.Equal(HttpStatusCode.Created, register.StatusCode);
+        }
+        using var login = await client.PostAsJsonAsync("/api/v1/account/login", user);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await ReadJsonAsync(login)).GetProperty("accessToken").GetString());
+
+        using var closed = await client.GetAsync("/api/v1/admin/stats");
+        await AssertProblemAsync(closed, HttpStatusCode.Forbidden, "admin_mfa_required");
+        using var closedSettings = await client.PutAsJsonAsync("/api/v1/admin/settings", new { maintenanceMode = true });
+        await AssertProblemAsync(closedSettings, HttpStatusCode.Forbidden, "admin_mfa_required");
+
+        using var enrol = await client.PostAsync("/api/v1/account/mfa/totp", null);
+        var secret = (await ReadJsonAsync(enrol)).GetProperty("secret").GetString()!;
+        var code = QrCalling.SampleHost.Accounts.Totp.Compute(QrCalling.SampleHost.Accounts.Base32.Decode(secret),
+            QrCalling.SampleHost.Accounts.Totp.StepAt(_time.GetUtcNow()));
+        using var confirm = await client.PostAsJsonAsync("/api/v1/account/mfa/totp/confirm", new { code });
+        Assert.Equal(HttpStatusCode.NoContent, confirm.StatusCode);
+
+        using var open = await client.GetAsync("/api/v1/admin/stats");
+        Assert.Equal(HttpStatusCode.OK, open.StatusCode);
+        Assert.False((await factory.Services.GetRequiredService<AdminRuntime>().GetSettingsAsync(default)).MaintenanceMode);
+    }
 
     public async Task DisposeAsync()
     {

@@ -32,8 +32,20 @@ function notAdmin() {
   stop();
   show($('console'), false);
   show($('signed-out'), false);
+  show($('needs-two-step'), false);
   show($('not-admin'), true);
 }
+
+/** An admin account without two-step sign-in: the console stays closed until it is on. */
+function needsTwoStep() {
+  stop();
+  show($('console'), false);
+  show($('signed-out'), false);
+  show($('not-admin'), false);
+  show($('needs-two-step'), true);
+}
+
+const CLOSED = new Set(['admin_required', 'admin_mfa_required']);
 
 function stop() {
   if (timer) clearInterval(timer);
@@ -47,12 +59,13 @@ async function admin(path, options = {}) {
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) signedOut('Your session has ended. Sign in again on the start page.');
     else if (e instanceof ApiError && e.code === 'admin_required') notAdmin();
+    else if (e instanceof ApiError && e.code === 'admin_mfa_required') needsTwoStep();
     throw e;
   }
 }
 
 function failure(id, e, what) {
-  if (e instanceof ApiError && (e.status === 401 || e.code === 'admin_required')) return;
+  if (e instanceof ApiError && (e.status === 401 || CLOSED.has(e.code))) return;
   $(id).textContent = describeError(e, what);
 }
 
@@ -150,7 +163,7 @@ async function refresh() {
     render(stats);
     showPageError('');
   } catch (e) {
-    if (e instanceof ApiError && (e.status === 401 || e.code === 'admin_required')) return;
+    if (e instanceof ApiError && (e.status === 401 || CLOSED.has(e.code))) return;
     showPageError(describeError(e, 'update the numbers'));
   }
 }
@@ -271,7 +284,7 @@ async function loadOpsLog() {
       el('span', { class: 'text' }, e.message + (e.exception ? ` (${e.exception})` : '')),
       el('span', { class: 'when' }, time(e.at))))));
   } catch (e) {
-    if (!(e instanceof ApiError && (e.status === 401 || e.code === 'admin_required'))) showPageError(describeError(e, 'load the warnings and errors'));
+    if (!(e instanceof ApiError && (e.status === 401 || CLOSED.has(e.code)))) showPageError(describeError(e, 'load the warnings and errors'));
   }
 }
 
@@ -285,7 +298,7 @@ async function start() {
   try {
     render(await admin('/admin/stats'));
   } catch (e) {
-    if (!(e instanceof ApiError && (e.status === 401 || e.code === 'admin_required'))) {
+    if (!(e instanceof ApiError && (e.status === 401 || CLOSED.has(e.code)))) {
       showPageError(describeError(e, 'open the admin page'));
     }
     return;
