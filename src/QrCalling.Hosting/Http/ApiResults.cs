@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
 
@@ -29,6 +30,20 @@ internal static class ApiResults
 
     /// <summary>The code of an unexpected server failure (500); its detail never tells the cause.</summary>
     public const string InternalError = "internal_error";
+
+    /// <summary>401 for an owner route called without the host's owner authentication.</summary>
+    public static IResult OwnerUnauthorized() => Problem(ParticipantResolver.Unauthorized("Owner authentication is required."));
+
+    /// <summary>Documents the problem statuses a route answers with (plus 503 storage_unavailable, which any route may
+    /// answer), as <see cref="QrCallingProblem"/> bodies.</summary>
+    public static RouteHandlerBuilder Problems(this RouteHandlerBuilder builder, params int[] statuses)
+    {
+        foreach (var status in statuses)
+        {
+            builder.Produces<QrCallingProblem>(status, ProblemContentType);
+        }
+        return builder.Produces<QrCallingProblem>(StatusCodes.Status503ServiceUnavailable, ProblemContentType);
+    }
 
     public static int StatusOf(string code) => code switch
     {

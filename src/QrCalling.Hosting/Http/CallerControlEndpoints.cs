@@ -70,23 +70,12 @@ internal static class CallerControlEndpoints
         },
     };
 
-    private static RouteHandlerBuilder Problems(this RouteHandlerBuilder builder, params int[] statuses)
-    {
-        foreach (var status in statuses)
-        {
-            builder.Produces<QrCallingProblem>(status, ApiResults.ProblemContentType);
-        }
-        return builder.Produces<QrCallingProblem>(StatusCodes.Status503ServiceUnavailable, ApiResults.ProblemContentType);
-    }
-
-    private static IResult Unauthorized() => ApiResults.Problem(ParticipantResolver.Unauthorized("Owner authentication is required."));
-
     private static async Task<IResult> GetAvailabilityAsync(HttpContext http, string id, CallerControlService controls, ParticipantResolver participants,
         CancellationToken cancellationToken)
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         var result = await controls.GetPolicyAsync(owner, id, cancellationToken);
         return result.IsSuccess ? ApiResults.Json(ToWire(result.Value)) : ApiResults.Problem(result.Error!);
@@ -97,7 +86,7 @@ internal static class CallerControlEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         var (body, error) = await RequestReader.ReadAsync<AvailabilityRequest>(http.Request, RequestReader.SmallBodyBytes, cancellationToken);
         if (error is not null)
@@ -121,7 +110,7 @@ internal static class CallerControlEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         var result = await controls.BlockCallerAsync(owner, callId, cancellationToken);
         return result.IsSuccess ? ApiResults.Json(ToWire(result.Value), StatusCodes.Status201Created) : ApiResults.Problem(result.Error!);
@@ -132,7 +121,7 @@ internal static class CallerControlEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         var result = await controls.ListBlocksAsync(owner, id, cancellationToken);
         return result.IsSuccess ? ApiResults.Json(result.Value.Select(ToWire).ToList()) : ApiResults.Problem(result.Error!);
@@ -143,7 +132,7 @@ internal static class CallerControlEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         var result = await controls.UnblockAsync(owner, id, blockId, cancellationToken);
         return result.IsSuccess ? Results.NoContent() : ApiResults.Problem(result.Error!);

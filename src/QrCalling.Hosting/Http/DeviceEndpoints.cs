@@ -107,17 +107,6 @@ internal static class DeviceEndpoints
 
     private static JsonNode ExampleConfirm() => new JsonObject { ["checkCode"] = "123456" };
 
-    private static RouteHandlerBuilder Problems(this RouteHandlerBuilder builder, params int[] statuses)
-    {
-        foreach (var status in statuses)
-        {
-            builder.Produces<QrCallingProblem>(status, ApiResults.ProblemContentType);
-        }
-        return builder.Produces<QrCallingProblem>(StatusCodes.Status503ServiceUnavailable, ApiResults.ProblemContentType);
-    }
-
-    private static IResult Unauthorized() => ApiResults.Problem(ParticipantResolver.Unauthorized("Owner authentication is required."));
-
     private static DeviceResponse ToWire(DeviceRecord d) =>
         new(d.DeviceId, d.Name, d.CreatedAt, d.LastSeenAt, d.Confirmed, d.Confirmed ? null : d.CheckCode);
 
@@ -128,7 +117,7 @@ internal static class DeviceEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         var ticket = await devices.CreatePairingAsync(owner, cancellationToken);
         var origin = options.Value.PublicBaseUrl is { } publicBase && Uri.TryCreate(publicBase, UriKind.Absolute, out var uri)
@@ -161,7 +150,7 @@ internal static class DeviceEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         return ApiResults.Json((await devices.ListAsync(owner, cancellationToken)).Select(ToWire).ToList());
     }
@@ -171,7 +160,7 @@ internal static class DeviceEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         var (body, error) = await RequestReader.ReadAsync<RenameDeviceRequest>(http.Request, RequestReader.SmallBodyBytes, cancellationToken);
         if (error is not null)
@@ -187,7 +176,7 @@ internal static class DeviceEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         var (body, error) = await RequestReader.ReadAsync<ConfirmDeviceRequest>(http.Request, RequestReader.SmallBodyBytes, cancellationToken);
         if (error is not null)
@@ -203,7 +192,7 @@ internal static class DeviceEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         if (!await devices.RevokeAsync(owner, id, cancellationToken))
         {
@@ -221,7 +210,7 @@ internal static class DeviceEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         var contentType = http.Request.ContentType?.Split(';')[0].Trim();
         if (!string.Equals(contentType, "application/octet-stream", StringComparison.OrdinalIgnoreCase))
@@ -245,7 +234,7 @@ internal static class DeviceEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         return ApiResults.Json((await backups.ListAsync(owner, cancellationToken)).Select(ToWire).ToList());
     }
@@ -255,7 +244,7 @@ internal static class DeviceEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         long? number = null;
         if (version is not null)
@@ -281,7 +270,7 @@ internal static class DeviceEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         return long.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && await backups.DeleteAsync(owner, number, cancellationToken)
             ? Results.NoContent()

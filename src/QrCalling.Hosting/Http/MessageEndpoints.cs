@@ -70,22 +70,11 @@ internal static class MessageEndpoints
             .Produces(StatusCodes.Status204NoContent).Problems(401, 404, 429);
     }
 
-    private static RouteHandlerBuilder Problems(this RouteHandlerBuilder builder, params int[] statuses)
-    {
-        foreach (var status in statuses)
-        {
-            builder.Produces<QrCallingProblem>(status, ApiResults.ProblemContentType);
-        }
-        return builder.Produces<QrCallingProblem>(StatusCodes.Status503ServiceUnavailable, ApiResults.ProblemContentType);
-    }
-
-    private static IResult Unauthorized() => ApiResults.Problem(ParticipantResolver.Unauthorized("Owner authentication is required."));
-
     private static async Task<IResult> SetKeyAsync(HttpContext http, MessageService messages, ParticipantResolver participants, CancellationToken cancellationToken)
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         var (body, error) = await RequestReader.ReadAsync<MessageKeyRequest>(http.Request, RequestReader.SmallBodyBytes, cancellationToken);
         if (error is not null)
@@ -102,7 +91,7 @@ internal static class MessageEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         var key = await messages.GetKeyAsync(owner, cancellationToken);
         return key is null ? ApiResults.Problem(QrCallingError.NotFound) : ApiResults.Json(new MessageKeyResponse(key.PublicKey, key.KeyId, key.UpdatedAt));
@@ -146,7 +135,7 @@ internal static class MessageEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         var list = new List<MessageListItem>();
         foreach (var m in await messages.ListAsync(owner, cancellationToken))
@@ -160,7 +149,7 @@ internal static class MessageEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         var result = await messages.DeleteAsync(owner, id, cancellationToken);
         return result.IsSuccess ? Results.NoContent() : ApiResults.Problem(result.Error!);

@@ -32,15 +32,6 @@ internal static class OwnerOpsEndpoints
             .Describe(OpenApiDocs.HangupCall).RequireRateLimiting(QrCallingEndpoints.ParticipantPolicy).Produces<CallStatusResponse>().Problems(401, 403, 409, 429);
     }
 
-    private static RouteHandlerBuilder Problems(this RouteHandlerBuilder builder, params int[] statuses)
-    {
-        foreach (var status in statuses)
-        {
-            builder.Produces<QrCallingProblem>(status, ApiResults.ProblemContentType);
-        }
-        return builder.Produces<QrCallingProblem>(StatusCodes.Status503ServiceUnavailable, ApiResults.ProblemContentType);
-    }
-
     private enum CallControl
     {
         Accept,
@@ -53,7 +44,7 @@ internal static class OwnerOpsEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return QrCallingEndpoints.Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         var result = await codes.GetAsync(owner, id, cancellationToken);
         return result.IsSuccess ? ApiResults.Json(QrCallingEndpoints.ListItem(result.Value, time.GetUtcNow())) : ApiResults.Problem(result.Error!);
@@ -64,7 +55,7 @@ internal static class OwnerOpsEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return QrCallingEndpoints.Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         var result = await codes.SetPausedAsync(owner, id, paused, cancellationToken);
         return result.IsSuccess ? ApiResults.Json(QrCallingEndpoints.ListItem(result.Value, time.GetUtcNow())) : ApiResults.Problem(result.Error!);

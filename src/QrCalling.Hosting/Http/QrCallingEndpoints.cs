@@ -56,18 +56,6 @@ internal static class QrCallingEndpoints
         OwnerOpsEndpoints.Map(api);
     }
 
-    private static RouteHandlerBuilder Problems(this RouteHandlerBuilder builder, params int[] statuses)
-    {
-        foreach (var status in statuses)
-        {
-            builder.Produces<QrCallingProblem>(status, ApiResults.ProblemContentType);
-        }
-        return builder.Produces<QrCallingProblem>(StatusCodes.Status503ServiceUnavailable, ApiResults.ProblemContentType);
-    }
-
-    internal static IResult Unauthorized() =>
-        ApiResults.Problem(ParticipantResolver.Unauthorized("Owner authentication is required."));
-
     /// <summary>A code's optional media list: null when left out, else the parsed set; false for a bad list.</summary>
     private static bool TryParseMedia(IReadOnlyList<string?>? names, out MediaKind? media)
     {
@@ -89,7 +77,7 @@ internal static class QrCallingEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         var (body, error) = await RequestReader.ReadAsync<CreateCodeRequest>(http.Request, RequestReader.SmallBodyBytes, cancellationToken);
         if (error is not null)
@@ -143,7 +131,7 @@ internal static class QrCallingEndpoints
         }
         else
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         var (ticket, expiresAt) = tickets.Issue(admission);
         return ApiResults.Json(new HubTicketResponse(ticket, expiresAt), StatusCodes.Status201Created);
@@ -155,7 +143,7 @@ internal static class QrCallingEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         var (deviceId, credential) = devices.Issue(owner);
         return ApiResults.Json(new DeviceRegisteredResponse(deviceId, credential), StatusCodes.Status201Created);
@@ -166,7 +154,7 @@ internal static class QrCallingEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         var (limit, before, pagingError) = Paging(http.Request, defaultLimit: MaxHistoryLimit);
         if (pagingError is not null)
@@ -203,7 +191,7 @@ internal static class QrCallingEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         if (!QrCallingIds.IsWellFormed(id))
         {
@@ -218,7 +206,7 @@ internal static class QrCallingEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         if (!QrCallingIds.IsWellFormed(id))
         {
@@ -233,7 +221,7 @@ internal static class QrCallingEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         var (body, error) = await RequestReader.ReadAsync<UpdateCodeRequest>(http.Request, RequestReader.SmallBodyBytes, cancellationToken);
         if (error is not null)
@@ -257,7 +245,7 @@ internal static class QrCallingEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         if (!QrCallingIds.IsWellFormed(id))
         {
@@ -280,7 +268,7 @@ internal static class QrCallingEndpoints
     {
         if (participants.OwnerId(http.User) is null)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         var (body, error) = await RequestReader.ReadAsync<QrRequest>(http.Request, RequestReader.SmallBodyBytes, cancellationToken);
         if (error is not null)
@@ -400,7 +388,7 @@ internal static class QrCallingEndpoints
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
-            return Unauthorized();
+            return ApiResults.OwnerUnauthorized();
         }
         var (limit, before, pagingError) = Paging(http.Request, defaultLimit: 50);
         if (pagingError is not null)
@@ -603,7 +591,7 @@ internal static class QrCallingEndpoints
         {
             if (participants.OwnerId(http.User) is null)
             {
-                return Unauthorized();
+                return ApiResults.OwnerUnauthorized();
             }
             until = now + options.Value.MaxCallDuration;
         }
