@@ -57,7 +57,49 @@ public interface IStorage
         }
         return counted;
     }
+
+    /// <summary>Accepts a call as <see cref="ICallStore.TryAcceptAsync"/> does and, only if that won, appends
+    /// <paramref name="lifecycle"/> (an entry with no recipient) to its mailbox as <see cref="IMailboxStore.AppendAsync"/>
+    /// does. Returns the accepted call, or null when the call was not Ringing (nothing appended).</summary>
+    /// <remarks>The default runs the two steps in turn and reports <see cref="CallAcceptance.MayHaveEarlyEntries"/> true.
+    /// A backend that can do both in one atomic step overrides it (PostgreSQL: one statement), and may report false when
+    /// it knows that nothing addressed to the callee was stored before the accept, so that the caller of this method can
+    /// skip reading the early entries: an entry appended after that is ordered after the accept, and its sender sees the
+    /// call Active.</remarks>
+    async ValueTask<CallAcceptance?> TryAcceptCallAsync(string callId, string deviceId, MailboxEntry lifecycle, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lifecycle);
+        var accepted = await Calls.TryAcceptAsync(callId, deviceId, now, cancellationToken).ConfigureAwait(false);
+        if (accepted is null)
+        {
+            return null;
+        }
+        await Mailbox.AppendAsync(callId, lifecycle with { To = null }, default, cancellationToken).ConfigureAwait(false);
+        return new CallAcceptance(accepted, MayHaveEarlyEntries: true);
+    }
+
+    /// <summary>Ends a call as <see cref="ICallStore.TryEndAsync"/> does and, only if that won, appends
+    /// <paramref name="lifecycle"/> (an entry with no recipient) to its mailbox. Returns the ended call, or null when the
+    /// call was not in <paramref name="expectedState"/> (nothing appended).</summary>
+    /// <remarks>The default runs the two steps in turn; a backend that can do both atomically overrides it.</remarks>
+    async ValueTask<CallRecord?> TryEndCallAsync(string callId, CallState expectedState, CallEndReason reason, MailboxEntry lifecycle, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lifecycle);
+        var ended = await Calls.TryEndAsync(callId, expectedState, reason, now, cancellationToken).ConfigureAwait(false);
+        if (ended is not null)
+        {
+            await Mailbox.AppendAsync(callId, lifecycle with { To = null }, default, cancellationToken).ConfigureAwait(false);
+        }
+        return ended;
+    }
 }
+
+/// <summary>The outcome of <see cref="IStorage.TryAcceptCallAsync"/> that won.</summary>
+/// <param name="Call">The call as accepted (Active).</param>
+/// <param name="MayHaveEarlyEntries">False only when the store knows that no entry addressed to the callee (the
+/// caller's early offer, candidates or chat) was stored before the accept; true when there are some or it cannot
+/// tell.</param>
+public sealed record CallAcceptance(CallRecord Call, bool MayHaveEarlyEntries);
 
 /// <summary>Storage of codes, keyed by id and by the keyed hash of the token.</summary>
 public interface ICodeStore

@@ -97,23 +97,30 @@ internal sealed class CallCommands(IStorage storage, ITransport transport, Mailb
         {
             if (next.State == CallState.Active)
             {
-                var accepted = await storage.Calls.TryAcceptAsync(call.CallId, next.AcceptedDeviceId!, now, cancellationToken).ConfigureAwait(false);
-                if (accepted is null)
+                // The accept and its lifecycle entry in one store step (one statement on PostgreSQL).
+                var acceptance = await storage.TryAcceptCallAsync(call.CallId, next.AcceptedDeviceId!, Lifecycle(transition), now, cancellationToken).ConfigureAwait(false);
+                if (acceptance is null)
                 {
                     return null;
                 }
-                record = accepted;
-                Recent.Set(accepted);
-                // Deliver the caller's early entries as stored now (including any appended while we accepted).
-                var early = await storage.Mailbox.ReadAsync(call.CallId, CallSide.Callee, 0, int.MaxValue, int.MaxValue, CancellationToken.None).ConfigureAwait(false);
-                transition = CallStateMachine.Apply(new CallSnapshot(call, [.. early.Where(e => e.To == CallSide.Callee)]), command, now, limits);
+                record = acceptance.Call;
+                Recent.Set(record);
+                if (acceptance.MayHaveEarlyEntries)
+                {
+                    // Deliver the caller's early entries as stored now (including any appended while we accepted).
+                    var early = await storage.Mailbox.ReadAsync(call.CallId, CallSide.Callee, 0, int.MaxValue, int.MaxValue, CancellationToken.None).ConfigureAwait(false);
+                    if (early.Any(e => e.To == CallSide.Callee))
+                    {
+                        transition = CallStateMachine.Apply(new CallSnapshot(call, [.. early.Where(e => e.To == CallSide.Callee)]), command, now, limits);
+                    }
+                }
                 Log.CallAccepted(logger, call.CallId);
                 metrics.ActiveCalls.Add(1);
                 metrics.SetupDuration.Record(Math.Max(0, (now - call.CreatedAt).TotalSeconds));
             }
             else
             {
-                var ended = await storage.Calls.TryEndAsync(call.CallId, call.State, next.EndReason!.Value, now, cancellationToken).ConfigureAwait(false);
+                var ended = await storage.TryEndCallAsync(call.CallId, call.State, next.EndReason!.Value, Lifecycle(transition), now, cancellationToken).ConfigureAwait(false);
                 if (ended is null)
                 {
                     return null;
@@ -137,10 +144,14 @@ internal sealed class CallCommands(IStorage storage, ITransport transport, Mailb
             Recent.Remove(call.CallId); // presence is part of the record the cache holds
         }
 
-        // From here on the change is made: finish it whatever happens to the request. Lifecycle entries always append.
-        foreach (var entry in transition.Appends)
+        // From here on the change is made: finish it whatever happens to the request. An accept's or end's lifecycle
+        // entry was appended with the state change; any other entry appends now.
+        if (next.State == call.State)
         {
-            await storage.Mailbox.AppendAsync(call.CallId, entry, budget, CancellationToken.None).ConfigureAwait(false);
+            foreach (var entry in transition.Appends)
+            {
+                await storage.Mailbox.AppendAsync(call.CallId, entry, budget, CancellationToken.None).ConfigureAwait(false);
+            }
         }
         if (transition.Appends.Count > 0)
         {
@@ -152,6 +163,10 @@ internal sealed class CallCommands(IStorage storage, ITransport transport, Mailb
         }
         return new Outcome(null, record, 0, transition.Deliveries.Count);
     }
+
+    /// <summary>The one lifecycle entry of an accept or an end (see <see cref="CallStateMachine"/>).</summary>
+    private static MailboxEntry Lifecycle(CallTransition transition) =>
+        transition.Appends is [{ To: null } entry] ? entry : throw new InvalidOperationException("An accept or end makes exactly one lifecycle entry.");
 
     /// <summary>A signal or chat: one atomic append (open call, room in the recipient's window, seq), then the delivery
     /// with that seq. A full window first trims what a connected recipient has had for longer than the settle time (for
