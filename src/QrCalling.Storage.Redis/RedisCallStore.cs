@@ -63,6 +63,11 @@ internal sealed class RedisCallStore(RedisStorage storage) : ICallStore
     private const string EndScript = """
         local f = redis.call('HMGET', KEYS[1], 'state', 'code', 'tok')
         if ARGV[3] == '2' or f[1] ~= ARGV[3] then return nil end
+        """ + "\n" + EndChanges + "\n" + """
+        return redis.call('HGETALL', KEYS[1])
+        """;
+
+    private const string EndChanges = """
         redis.call('HSET', KEYS[1], 'state', '2', 'reason', ARGV[4], 'ended', ARGV[5])
         redis.call('ZREM', KEYS[2], ARGV[2])
         redis.call('ZREM', ARGV[1] .. 'code-calls:' .. f[2], ARGV[2])
@@ -71,6 +76,27 @@ internal sealed class RedisCallStore(RedisStorage storage) : ICallStore
         redis.call('PEXPIRE', KEYS[1], ARGV[6])
         redis.call('PEXPIRE', ARGV[1] .. 'calltoken:' .. f[3], ARGV[6])
         for i = 5, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[7]) end
+        """;
+
+    // An accept, then its lifecycle entry (RedisMailboxStore.AppendFunction), in one script. KEYS: call, mbox-seq,
+    // mbox-both, mbox-bytes. ARGV: device, now ms, then the append's arguments. Returns the call's fields and, as the
+    // extra field '_early', the callee's unacknowledged bytes (what the caller parked before the accept).
+    private const string AcceptWithEntryScript = RedisMailboxStore.AppendFunction + "\n" + """
+        if redis.call('HGET', KEYS[1], 'state') ~= '0' then return nil end
+        redis.call('HSET', KEYS[1], 'state', '1', 'dev', ARGV[1], 'ans', ARGV[2])
+        append(KEYS, { unpack(ARGV, 3) })
+        local fields = redis.call('HGETALL', KEYS[1])
+        fields[#fields + 1] = '_early'
+        fields[#fields + 1] = redis.call('HGET', KEYS[4], 'callee') or '0'
+        return fields
+        """;
+
+    // EndScript, then its lifecycle entry, in one script: EndScript's KEYS and ARGV, then the append's arguments.
+    private const string EndWithEntryScript = RedisMailboxStore.AppendFunction + "\n" + """
+        local f = redis.call('HMGET', KEYS[1], 'state', 'code', 'tok')
+        if ARGV[3] == '2' or f[1] ~= ARGV[3] then return nil end
+        """ + "\n" + EndChanges + "\n" + """
+        append({ KEYS[1], KEYS[5], KEYS[6], KEYS[9] }, { unpack(ARGV, 8) })
         return redis.call('HGETALL', KEYS[1])
         """;
 
@@ -174,22 +200,53 @@ internal sealed class RedisCallStore(RedisStorage storage) : ICallStore
         return Parse(RedisStorage.ToFields(result));
     }
 
+    /// <summary><see cref="IStorage.TryAcceptCallAsync"/> in one script.</summary>
+    public async ValueTask<CallAcceptance?> TryAcceptWithEntryAsync(string callId, string deviceId, MailboxEntry lifecycle, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var (appendKeys, appendArgs) = Mailbox.AppendArguments(callId, lifecycle with { To = null }, default);
+        RedisValue[] args = [deviceId, RedisStorage.Ms(now), .. appendArgs];
+        var result = await storage.Connection.RunAsync(nameof(IStorage.TryAcceptCallAsync),
+            db => db.ScriptEvaluateAsync(AcceptWithEntryScript, [.. appendKeys], args), cancellationToken).ConfigureAwait(false);
+        var fields = RedisStorage.ToFields(result);
+        return Parse(fields) is { } call ? new CallAcceptance(call, MayHaveEarlyEntries: fields!["_early"] != "0") : null;
+    }
+
+    /// <summary><see cref="IStorage.TryEndCallAsync"/> in one script.</summary>
+    public async ValueTask<CallRecord?> TryEndWithEntryAsync(string callId, CallState expectedState, CallEndReason reason, MailboxEntry lifecycle, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (expectedState == CallState.Ended)
+        {
+            return null;
+        }
+        var (keys, args) = EndArguments(callId, expectedState, reason, now);
+        var (_, appendArgs) = Mailbox.AppendArguments(callId, lifecycle with { To = null }, default);
+        var result = await storage.Connection.RunAsync(nameof(IStorage.TryEndCallAsync),
+            db => db.ScriptEvaluateAsync(EndWithEntryScript, keys, [.. args, .. appendArgs]), cancellationToken).ConfigureAwait(false);
+        return Parse(RedisStorage.ToFields(result));
+    }
+
+    private RedisMailboxStore Mailbox => (RedisMailboxStore)storage.Mailbox;
+
     public async ValueTask<CallRecord?> TryEndAsync(string callId, CallState expectedState, CallEndReason reason, DateTimeOffset now, CancellationToken cancellationToken)
     {
         if (expectedState == CallState.Ended)
         {
             return null;
         }
-        RedisKey[] keys = [Keys.Call(callId), Keys.OpenCalls, Keys.EndedCalls, Keys.EndedMailboxes, .. Keys.MailboxKeys(callId)];
-        RedisValue[] args =
-        [
-            Keys.Prefix, callId, State(expectedState), (int)reason, RedisStorage.Ms(now),
-            storage.TtlMs(now + storage.Options.CallRetention), storage.TtlMs(now + storage.Options.MailboxRetention),
-        ];
+        var (keys, args) = EndArguments(callId, expectedState, reason, now);
         var result = await storage.Connection.RunAsync(nameof(TryEndAsync),
             db => db.ScriptEvaluateAsync(EndScript, keys, args), cancellationToken).ConfigureAwait(false);
         return Parse(RedisStorage.ToFields(result));
     }
+
+    private (RedisKey[] Keys, RedisValue[] Args) EndArguments(string callId, CallState expectedState, CallEndReason reason, DateTimeOffset now) =>
+    (
+        [Keys.Call(callId), Keys.OpenCalls, Keys.EndedCalls, Keys.EndedMailboxes, .. Keys.MailboxKeys(callId)],
+        [
+            Keys.Prefix, callId, State(expectedState), (int)reason, RedisStorage.Ms(now),
+            storage.TtlMs(now + storage.Options.CallRetention), storage.TtlMs(now + storage.Options.MailboxRetention),
+        ]
+    );
 
     public async ValueTask SetPresenceAsync(string callId, CallSide side, DateTimeOffset? goneSince, CancellationToken cancellationToken)
     {

@@ -36,37 +36,43 @@ internal sealed class RedisMailboxStore(RedisStorage storage) : IMailboxStore
         local function size_of(member) return tonumber(string.match(member, '^%d+|(%d+)|')) end
         """;
 
-    // KEYS: call, mbox-seq, the entry's set (mbox-caller, mbox-callee or mbox-both), mbox-bytes.
-    // ARGV: side field ('caller', 'callee', or '' for a lifecycle entry), header json, data, ringing budget, side budget,
+    /// <summary>The append as a Lua function <c>append(K, A)</c> of the keys and arguments described below, so that
+    /// other scripts (an accept or an end with its lifecycle entry, RedisCallStore) append in the same script.</summary>
+    // K: call, mbox-seq, the entry's set (mbox-caller, mbox-callee or mbox-both), mbox-bytes.
+    // A: side field ('caller', 'callee', or '' for a lifecycle entry), header json, data, ringing budget, side budget,
     // clock ms, mailbox retention ms, floor ms, fallback ttl ms.
     // Returns {seq, the side's unacknowledged bytes after it (0 for a lifecycle entry)}, or -1 (call unknown or ended),
     // or -2 (the side's budget is used up). Call states: '0' Ringing,
     // '1' Active, '2' Ended (RedisCallStore). A refused append writes nothing.
-    private const string AppendScript = """
-        local f = redis.call('HMGET', KEYS[1], 'state', 'exp', 'ended')
-        local side = ARGV[1]
-        local size = #ARGV[3] + 64
-        local pending = 0
-        if side ~= '' then
-          local limit
-          if f[1] == '0' then limit = tonumber(ARGV[4])
-          elseif f[1] == '1' then limit = tonumber(ARGV[5])
-          else return -1 end
-          pending = tonumber(redis.call('HGET', KEYS[4], side) or '0')
-          if pending + size > limit then return -2 end
-          pending = redis.call('HINCRBY', KEYS[4], side, size)
+    internal const string AppendFunction = """
+        local function append(K, A)
+          local f = redis.call('HMGET', K[1], 'state', 'exp', 'ended')
+          local side = A[1]
+          local size = #A[3] + 64
+          local pending = 0
+          if side ~= '' then
+            local limit
+            if f[1] == '0' then limit = tonumber(A[4])
+            elseif f[1] == '1' then limit = tonumber(A[5])
+            else return -1 end
+            pending = tonumber(redis.call('HGET', K[4], side) or '0')
+            if pending + size > limit then return -2 end
+            pending = redis.call('HINCRBY', K[4], side, size)
+          end
+          local seq = redis.call('INCR', K[2])
+          redis.call('ZADD', K[3], seq, seq .. '|' .. size .. '|' .. A[2] .. A[3])
+          local ttl = tonumber(A[9])
+          if f[1] == '2' and f[3] then ttl = tonumber(f[3]) + tonumber(A[7]) - tonumber(A[6])
+          elseif f[2] then ttl = tonumber(f[2]) + tonumber(A[7]) - tonumber(A[6]) end
+          if ttl < tonumber(A[8]) then ttl = tonumber(A[8]) end
+          redis.call('PEXPIRE', K[2], ttl)
+          redis.call('PEXPIRE', K[3], ttl)
+          if side ~= '' then redis.call('PEXPIRE', K[4], ttl) end
+          return { seq, pending }
         end
-        local seq = redis.call('INCR', KEYS[2])
-        redis.call('ZADD', KEYS[3], seq, seq .. '|' .. size .. '|' .. ARGV[2] .. ARGV[3])
-        local ttl = tonumber(ARGV[9])
-        if f[1] == '2' and f[3] then ttl = tonumber(f[3]) + tonumber(ARGV[7]) - tonumber(ARGV[6])
-        elseif f[2] then ttl = tonumber(f[2]) + tonumber(ARGV[7]) - tonumber(ARGV[6]) end
-        if ttl < tonumber(ARGV[8]) then ttl = tonumber(ARGV[8]) end
-        redis.call('PEXPIRE', KEYS[2], ttl)
-        redis.call('PEXPIRE', KEYS[3], ttl)
-        if side ~= '' then redis.call('PEXPIRE', KEYS[4], ttl) end
-        return { seq, pending }
         """;
+
+    private const string AppendScript = AppendFunction + "\nreturn append(KEYS, ARGV)";
 
     // KEYS: the side's set, mbox-both. ARGV: after seq, max count, max bytes.
     // Merges the two sets' pages in seq order; the first entry is returned whatever its size.
@@ -146,6 +152,19 @@ internal sealed class RedisMailboxStore(RedisStorage storage) : IMailboxStore
     {
         ArgumentNullException.ThrowIfNull(callId);
         ArgumentNullException.ThrowIfNull(entry);
+        var (keys, args) = AppendArguments(callId, entry, budget);
+        var result = await storage.Connection.RunAsync(nameof(AppendAsync),
+            db => db.ScriptEvaluateAsync(AppendScript, keys, args), cancellationToken).ConfigureAwait(false);
+        if (result.Length != 2)
+        {
+            return (long)result == CallNotOpen ? MailboxAppendResult.CallNotOpen : MailboxAppendResult.Full;
+        }
+        return MailboxAppendResult.Appended((long)result[0], (long)result[1]);
+    }
+
+    /// <summary>The keys and arguments of <see cref="AppendFunction"/> for one entry.</summary>
+    internal (RedisKey[] Keys, RedisValue[] Args) AppendArguments(string callId, MailboxEntry entry, MailboxBudget budget)
+    {
         var header = JsonSerializer.Serialize(new StoredHeader(entry.Type, entry.From, entry.To, entry.At.ToUnixTimeMilliseconds()), MailboxJson.Default.StoredHeader);
         var options = storage.Options;
         RedisValue[] args =
@@ -159,13 +178,7 @@ internal sealed class RedisMailboxStore(RedisStorage storage) : IMailboxStore
             Keys.Call(callId), Keys.MailboxSeq(callId),
             entry.To is { } side ? Keys.MailboxTo(callId, side) : Keys.MailboxBoth(callId), Keys.MailboxBytes(callId),
         ];
-        var result = await storage.Connection.RunAsync(nameof(AppendAsync),
-            db => db.ScriptEvaluateAsync(AppendScript, keys, args), cancellationToken).ConfigureAwait(false);
-        if (result.Length != 2)
-        {
-            return (long)result == CallNotOpen ? MailboxAppendResult.CallNotOpen : MailboxAppendResult.Full;
-        }
-        return MailboxAppendResult.Appended((long)result[0], (long)result[1]);
+        return (keys, args);
     }
 
     public async ValueTask<IReadOnlyList<MailboxEntry>> ReadAsync(string callId, CallSide side, long afterSeq, int maxCount, int maxBytes, CancellationToken cancellationToken)

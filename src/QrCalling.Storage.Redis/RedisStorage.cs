@@ -55,6 +55,14 @@ internal sealed partial class RedisStorage : IStorage, IAsyncDisposable
     public IDeviceStore Devices { get; }
     public IBackupStore Backups { get; }
 
+    /// <summary>One script: the accept and its lifecycle entry (see <see cref="RedisCallStore"/>).</summary>
+    public ValueTask<CallAcceptance?> TryAcceptCallAsync(string callId, string deviceId, MailboxEntry lifecycle, DateTimeOffset now, CancellationToken cancellationToken) =>
+        ((RedisCallStore)Calls).TryAcceptWithEntryAsync(callId, deviceId, lifecycle, now, cancellationToken);
+
+    /// <summary>One script: the end and its lifecycle entry.</summary>
+    public ValueTask<CallRecord?> TryEndCallAsync(string callId, CallState expectedState, CallEndReason reason, MailboxEntry lifecycle, DateTimeOffset now, CancellationToken cancellationToken) =>
+        ((RedisCallStore)Calls).TryEndWithEntryAsync(callId, expectedState, reason, lifecycle, now, cancellationToken);
+
     public async ValueTask PingAsync(CancellationToken cancellationToken) =>
         await Connection.RunAsync(nameof(PingAsync), db => db.PingAsync(), cancellationToken).ConfigureAwait(false);
 
