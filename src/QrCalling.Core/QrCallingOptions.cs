@@ -146,6 +146,11 @@ public sealed class QrCallingOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:10", "00:30:00")]
     public TimeSpan PairingLifetime { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>How long a paired device may wait for its owner's confirmation; after that it can no longer be confirmed,
+    /// its token admits nothing and the sweep deletes it (freeing its slot). Default 10 minutes.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "1.00:00:00")]
+    public TimeSpan PendingDeviceLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Most paired devices one owner may have. Default 20.</summary>
     [Range(1, 1000)]
     public int MaxDevicesPerOwner { get; set; } = 20;

@@ -44,6 +44,7 @@ internal sealed partial class RedisStorage : IOwnerDataStore
           local f = redis.call('HMGET', p .. 'dev:' .. id, 'owner', 'tok')
           if f[1] == o then
             redis.call('DEL', p .. 'dev:' .. id, p .. 'devtok:' .. f[2])
+            redis.call('ZREM', p .. 'devs-pending', id)
             nd = nd + 1
           end
         end

@@ -36,6 +36,7 @@ internal sealed class CallSweeper(IStorage storage, CallCommands commands, QrCal
         var mailbox = await storage.Mailbox.DeleteForCallsEndedBeforeAsync(now - options.MailboxRetention, batch, cancellationToken).ConfigureAwait(false);
         var calls = await storage.Calls.DeleteEndedBeforeAsync(now - options.CallRetention, batch, cancellationToken).ConfigureAwait(false);
         await storage.Devices.DeleteExpiredPairingsAsync(now, batch, cancellationToken).ConfigureAwait(false);
+        await storage.Devices.DeleteExpiredPendingAsync(now - options.PendingDeviceLifetime, batch, cancellationToken).ConfigureAwait(false);
         await storage.Backups.DeleteExpiredAsync(now, batch, cancellationToken).ConfigureAwait(false);
         Log.CallSweepCompleted(logger, ended, codes, mailbox, calls);
         return ended;
