@@ -155,6 +155,20 @@ public sealed class QrCallingOptions : IValidatableObject
     [Range(1, 1000)]
     public int MaxDevicesPerOwner { get; set; } = 20;
 
+    /// <summary>How long a delegate invitation (<c>POST /codes/{id}/delegates/invitations</c>) works, once. Default 10
+    /// minutes (the invited person may have to sign in first).</summary>
+    [Range(typeof(TimeSpan), "00:00:30", "1.00:00:00")]
+    public TimeSpan DelegateInvitationLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long a call rings unanswered before a delegate's devices ring too, when the invitation does not say.
+    /// Default 20 seconds; less than <see cref="RingTimeout"/>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan DelegateRingAfter { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Most delegates one code may have. Default 5.</summary>
+    [Range(1, 100)]
+    public int MaxDelegatesPerCode { get; set; } = 5;
+
     /// <summary>Largest backup body, in bytes; a larger one is <c>413 backup_too_large</c>. Default 8 MiB.</summary>
     [Range(1024, 256 * 1024 * 1024)]
     public int MaxBackupBytes { get; set; } = 8 * 1024 * 1024;
@@ -172,6 +186,12 @@ public sealed class QrCallingOptions : IValidatableObject
     /// <param name="validationContext">The validation context.</param>
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        if (DelegateRingAfter >= RingTimeout)
+        {
+            yield return new ValidationResult(
+                $"{SectionName}:{nameof(DelegateRingAfter)} must be less than {nameof(RingTimeout)} ({RingTimeout}), or delegates never ring.",
+                [nameof(DelegateRingAfter)]);
+        }
         if (DefaultCodeLifetime is { } lifetime && (lifetime <= TimeSpan.Zero || lifetime > MaxCodeLifetime))
         {
             yield return new ValidationResult(
