@@ -52,10 +52,10 @@ export async function loadDelegates() {
   await Promise.all([loadMine(), loadOthers()]);
 }
 
-async function loadOthers() {
+async function loadOthers(loaded) {
   let codes;
   try {
-    codes = (await authed('/codes')).filter((c) => !c.revokedAt);
+    codes = (loaded ?? await authed('/codes')).filter((c) => !c.revokedAt);
   } catch (e) {
     setError(describeError(e, 'load your codes'));
     return;
@@ -172,6 +172,8 @@ async function invite(event) {
 
 export function initDelegates(options) {
   authed = options.authed;
+  // A code made, edited or withdrawn: the code picker and the list follow.
+  window.addEventListener('qrcalling:codes-loaded', (event) => { if (options.signedIn()) loadOthers(event.detail); });
   $('delegate-invite-form').addEventListener('submit', invite);
   $('delegate-done').addEventListener('click', async () => { hideInvitation(); await loadOthers(); });
   $('delegate-copy').addEventListener('click', async () => {

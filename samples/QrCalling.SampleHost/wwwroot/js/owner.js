@@ -511,7 +511,7 @@ $('code-form').addEventListener('submit', createCode);
 attachLabelCounter($('code-label'));
 initCodes({ authed, showQr, signedIn: () => token !== null });
 initDevices({ authed });
-initDelegates({ authed });
+initDelegates({ authed, signedIn: () => token !== null });
 takeInvitationFromUrl();
 initBackup({ token: () => token });
 window.addEventListener('qrcalling:codes-restored', () => loadCodes());
