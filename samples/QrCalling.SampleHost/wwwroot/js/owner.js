@@ -134,7 +134,7 @@ async function goOnline() {
   debug.hub = connection;
   routeCallEvents(connection, () => session);
   connection.on('IncomingCall', (call) => { incoming.set(call.callId, call); renderIncoming(call.callId); notifyIncoming(call); });
-  connection.on('CallAnsweredElsewhere', (e) => stopRinging(e.callId));
+  connection.on('CallAnsweredElsewhere', (e) => { stopRinging(e.callId); }); // no value: SignalR logs an error for a result nobody asked for
   connection.on('CallEnded', (e) => {
     if (stopRinging(e.callId)) loadHistory();
     else if (session?.callId !== e.callId) loadHistory();
