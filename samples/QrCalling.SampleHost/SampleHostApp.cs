@@ -248,6 +248,9 @@ public static partial class SampleHostApp
         // The page a new device opens from a pairing QR (the payload stays in the fragment).
         app.MapGet("/pair", (IWebHostEnvironment env) => Results.Stream(env.WebRootFileProvider.GetFileInfo("pair.html").CreateReadStream(), "text/html; charset=utf-8"))
             .ExcludeFromDescription();
+        // The owner page, opened from a delegate invitation (the payload stays in the fragment; the page accepts it once signed in).
+        app.MapGet("/delegate", (IWebHostEnvironment env) => Results.Stream(env.WebRootFileProvider.GetFileInfo("index.html").CreateReadStream(), "text/html; charset=utf-8"))
+            .ExcludeFromDescription();
         return app;
     }
 

@@ -66,6 +66,9 @@ public static class QrCallingErrorCodes
     public const string DevicePending = "device_pending";
     /// <summary>A backup body over the size cap; nothing was stored (HTTP 413).</summary>
     public const string BackupTooLarge = "backup_too_large";
+    /// <summary>A delegate invitation that is unknown, expired or already used; the three cases are indistinguishable
+    /// (HTTP 404).</summary>
+    public const string InvitationUnavailable = "invitation_unavailable";
 }
 
 /// <summary>An expected, typed failure of a QrCalling operation: a stable <see cref="Code"/> from

@@ -146,9 +146,28 @@ public sealed class QrCallingOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:10", "00:30:00")]
     public TimeSpan PairingLifetime { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>How long a paired device may wait for its owner's confirmation; after that it can no longer be confirmed,
+    /// its token admits nothing and the sweep deletes it (freeing its slot). Default 10 minutes.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "1.00:00:00")]
+    public TimeSpan PendingDeviceLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Most paired devices one owner may have. Default 20.</summary>
     [Range(1, 1000)]
     public int MaxDevicesPerOwner { get; set; } = 20;
+
+    /// <summary>How long a delegate invitation (<c>POST /codes/{id}/delegates/invitations</c>) works, once. Default 10
+    /// minutes (the invited person may have to sign in first).</summary>
+    [Range(typeof(TimeSpan), "00:00:30", "1.00:00:00")]
+    public TimeSpan DelegateInvitationLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long a call rings unanswered before a delegate's devices ring too, when the invitation does not say.
+    /// Default 20 seconds; less than <see cref="RingTimeout"/>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan DelegateRingAfter { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Most delegates one code may have. Default 5.</summary>
+    [Range(1, 100)]
+    public int MaxDelegatesPerCode { get; set; } = 5;
 
     /// <summary>Largest backup body, in bytes; a larger one is <c>413 backup_too_large</c>. Default 8 MiB.</summary>
     [Range(1024, 256 * 1024 * 1024)]
@@ -167,6 +186,12 @@ public sealed class QrCallingOptions : IValidatableObject
     /// <param name="validationContext">The validation context.</param>
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        if (DelegateRingAfter >= RingTimeout)
+        {
+            yield return new ValidationResult(
+                $"{SectionName}:{nameof(DelegateRingAfter)} must be less than {nameof(RingTimeout)} ({RingTimeout}), or delegates never ring.",
+                [nameof(DelegateRingAfter)]);
+        }
         if (DefaultCodeLifetime is { } lifetime && (lifetime <= TimeSpan.Zero || lifetime > MaxCodeLifetime))
         {
             yield return new ValidationResult(

@@ -11,6 +11,7 @@ internal sealed class PostgresDeviceStore : IDeviceStore
     private const string Columns = "device_id, owner_id, name, token_hash, created_at, last_seen_at, confirmed, check_code";
 
     private readonly PostgresDatabase _db;
+    private readonly string _lockPairing, _deletePairing, _deletePending;
     private readonly string _createPairing, _takePairing, _deleteExpired, _create, _findByToken, _list, _update, _touch, _delete;
 
     public PostgresDeviceStore(PostgresDatabase db)
@@ -25,6 +26,12 @@ internal sealed class PostgresDeviceStore : IDeviceStore
             INSERT INTO {d} ({Columns})
             SELECT @id, @owner, @name, @token, @created, NULL, @confirmed, @check
             WHERE (SELECT count(*) FROM {d} WHERE owner_id = @owner) < @max
+            """;
+        _lockPairing = $"SELECT owner_id, expires_at FROM {p} WHERE secret_hash = @hash FOR UPDATE";
+        _deletePairing = $"DELETE FROM {p} WHERE secret_hash = @hash";
+        _deletePending = $"""
+            DELETE FROM {d} WHERE device_id IN
+              (SELECT device_id FROM {d} WHERE NOT confirmed AND created_at <= @cutoff ORDER BY created_at LIMIT @max)
             """;
         _findByToken = $"SELECT {Columns} FROM {d} WHERE token_hash = @token";
         _list = $"SELECT {Columns} FROM {d} WHERE owner_id = @owner ORDER BY created_at, device_id";
@@ -54,6 +61,73 @@ internal sealed class PostgresDeviceStore : IDeviceStore
 
     public async ValueTask<int> DeleteExpiredPairingsAsync(DateTimeOffset now, int maxCount, CancellationToken cancellationToken) =>
         await _db.ExecuteAsync(_deleteExpired, [Param("now", now), Param("max", maxCount)], "device pairing sweep", cancellationToken).ConfigureAwait(false);
+
+    /// <summary>One transaction: the pairing row is locked (<c>FOR UPDATE</c>, so a concurrent redemption waits and then
+    /// finds it gone), the owner's advisory lock taken, the cap checked; only then the device is inserted and the pairing
+    /// deleted. Past the cap the transaction rolls back and the pairing stays.</summary>
+    public async ValueTask<DevicePairResult> PairAsync(byte[] secretHash, DateTimeOffset now, int maxPerOwner, Func<string, DeviceRecord> newDevice,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(secretHash);
+        ArgumentNullException.ThrowIfNull(newDevice);
+        try
+        {
+            await using var connection = await _db.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            string? owner = null;
+            await using (var select = new NpgsqlCommand(_lockPairing, connection, tx))
+            {
+                select.Parameters.Add(Param("hash", secretHash));
+                await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && Time(reader, 1) > now)
+                {
+                    owner = reader.GetString(0);
+                }
+            }
+            if (owner is null)
+            {
+                return new DevicePairResult(DevicePairStatus.PairingUnavailable, null);
+            }
+            await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended(@key, 0))", connection, tx))
+            {
+                lockCommand.Parameters.AddWithValue("key", "qrcalling.devices:" + _db.Schema + ":" + owner);
+                await lockCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            var device = newDevice(owner);
+            int inserted;
+            await using (var insert = new NpgsqlCommand(_create, connection, tx))
+            {
+                NpgsqlParameter[] parameters =
+                [
+                    Param("id", device.DeviceId), Param("owner", owner), Param("name", device.Name), Param("token", device.TokenHash),
+                    Param("created", device.CreatedAt), new("confirmed", NpgsqlTypes.NpgsqlDbType.Boolean) { Value = device.Confirmed },
+                    Param("check", device.CheckCode), Param("max", maxPerOwner),
+                ];
+                insert.Parameters.AddRange(parameters);
+                inserted = await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            if (inserted != 1)
+            {
+                await tx.RollbackAsync(cancellationToken).ConfigureAwait(false);
+                return new DevicePairResult(DevicePairStatus.QuotaExceeded, null);
+            }
+            await using (var delete = new NpgsqlCommand(_deletePairing, connection, tx))
+            {
+                delete.Parameters.Add(Param("hash", secretHash));
+                await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return new DevicePairResult(DevicePairStatus.Paired, device with { OwnerId = owner });
+        }
+        catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
+        {
+            throw _db.Unavailable(ex, "device pair");
+        }
+    }
+
+    public async ValueTask<int> DeleteExpiredPendingAsync(DateTimeOffset createdAtOrBefore, int maxCount, CancellationToken cancellationToken) =>
+        await _db.ExecuteAsync(_deletePending, [Param("cutoff", createdAtOrBefore), Param("max", maxCount)], "device pending sweep", cancellationToken)
+            .ConfigureAwait(false);
 
     public async ValueTask<bool> CreateAsync(DeviceRecord device, int maxPerOwner, CancellationToken cancellationToken)
     {

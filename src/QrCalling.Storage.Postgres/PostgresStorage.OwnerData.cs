@@ -6,6 +6,7 @@ internal sealed partial class PostgresStorage : IOwnerDataStore
     public async ValueTask<OwnerDataErasure> EraseOwnerAsync(string ownerId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ownerId);
+        var delegates = await Delegates.EraseAccountAsync(ownerId, cancellationToken).ConfigureAwait(false);
         var s = _db.Schema;
         // One statement, so one transaction: every data-modifying CTE runs, on the same snapshot.
         var sql = $"""
@@ -27,6 +28,6 @@ internal sealed partial class PostgresStorage : IOwnerDataStore
             """;
         var counts = await _db.SingleAsync(sql, [PostgresDatabase.Param("owner", ownerId)],
             r => new int[] { r.GetInt32(0), r.GetInt32(1), r.GetInt32(2), r.GetInt32(3), r.GetInt32(7), r.GetInt32(8) }, "erase-owner", cancellationToken).ConfigureAwait(false);
-        return counts is null ? default : new OwnerDataErasure(counts[0], counts[1], counts[2], counts[3]) { Devices = counts[4], Backups = counts[5] };
+        return counts is null ? default : new OwnerDataErasure(counts[0], counts[1], counts[2], counts[3]) { Devices = counts[4], Backups = counts[5], Delegates = delegates };
     }
 }

@@ -30,6 +30,7 @@ internal sealed partial class PostgresStorage : IStorage
         PushSubscriptions = new PostgresPushSubscriptionStore(_db);
         CallerControls = new PostgresCallerControlStore(_db);
         Devices = new PostgresDeviceStore(_db);
+        Delegates = new PostgresDelegateStore(_db);
         Backups = new PostgresBackupStore(_db);
     }
 
@@ -39,6 +40,9 @@ internal sealed partial class PostgresStorage : IStorage
     public IPushSubscriptionStore PushSubscriptions { get; }
     public ICallerControlStore CallerControls { get; }
     public IDeviceStore Devices { get; }
+
+    /// <inheritdoc />
+    public IDelegateStore Delegates { get; }
     public IBackupStore Backups { get; }
 
     public async ValueTask PingAsync(CancellationToken cancellationToken) =>

@@ -44,6 +44,7 @@ internal sealed partial class RedisStorage : IOwnerDataStore
           local f = redis.call('HMGET', p .. 'dev:' .. id, 'owner', 'tok')
           if f[1] == o then
             redis.call('DEL', p .. 'dev:' .. id, p .. 'devtok:' .. f[2])
+            redis.call('ZREM', p .. 'devs-pending', id)
             nd = nd + 1
           end
         end
@@ -65,6 +66,7 @@ internal sealed partial class RedisStorage : IOwnerDataStore
     public async ValueTask<OwnerDataErasure> EraseOwnerAsync(string ownerId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ownerId);
+        var delegates = await Delegates.EraseAccountAsync(ownerId, cancellationToken).ConfigureAwait(false);
         // Codes through the code store's own atomic delete (record, key hash and indexes), then the rest in one script.
         var codeIds = new List<string>();
         await foreach (var code in Codes.ListByOwnerAsync(ownerId, cancellationToken).ConfigureAwait(false))
@@ -80,6 +82,6 @@ internal sealed partial class RedisStorage : IOwnerDataStore
             db => db.ScriptEvaluateAsync(EraseOwnerScript, [], [Keys.Prefix, ownerId]), cancellationToken).ConfigureAwait(false);
         var counts = (RedisResult[])result!;
         await Connection.RunAsync(nameof(EraseOwnerAsync), db => db.KeyDeleteAsync(Keys.OwnerCodes(ownerId)), cancellationToken).ConfigureAwait(false);
-        return new OwnerDataErasure(codes, (int)counts[0], (int)counts[2], (int)counts[1]) { Devices = (int)counts[3], Backups = (int)counts[4] };
+        return new OwnerDataErasure(codes, (int)counts[0], (int)counts[2], (int)counts[1]) { Devices = (int)counts[3], Backups = (int)counts[4], Delegates = delegates };
     }
 }

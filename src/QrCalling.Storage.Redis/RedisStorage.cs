@@ -38,6 +38,7 @@ internal sealed partial class RedisStorage : IStorage, IAsyncDisposable
         PushSubscriptions = new RedisPushSubscriptionStore(this);
         CallerControls = new RedisCallerControlStore(this);
         Devices = new RedisDeviceStore(this);
+        Delegates = new RedisDelegateStore(this);
         Backups = new RedisBackupStore(this);
     }
 
@@ -53,6 +54,9 @@ internal sealed partial class RedisStorage : IStorage, IAsyncDisposable
     public IPushSubscriptionStore PushSubscriptions { get; }
     public ICallerControlStore CallerControls { get; }
     public IDeviceStore Devices { get; }
+
+    /// <inheritdoc />
+    public IDelegateStore Delegates { get; }
     public IBackupStore Backups { get; }
 
     /// <summary>One script: the accept and its lifecycle entry (see <see cref="RedisCallStore"/>).</summary>

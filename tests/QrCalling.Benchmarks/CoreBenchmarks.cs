@@ -137,6 +137,7 @@ public class CoreBenchmarks
         public IMessageStore Messages => _inner.Messages;
         public ICallerControlStore CallerControls => _inner.CallerControls;
         public IDeviceStore Devices => _inner.Devices;
+        public IDelegateStore Delegates => _inner.Delegates;
         public IBackupStore Backups => _inner.Backups;
         public ValueTask PingAsync(CancellationToken cancellationToken) => default;
 

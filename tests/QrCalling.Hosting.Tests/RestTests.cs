@@ -241,6 +241,7 @@ public sealed class RestTests
         public IMessageStore Messages => Down ? throw new StorageUnavailableException() : _inner.Messages;
         public ICallerControlStore CallerControls => Down ? throw new StorageUnavailableException() : _inner.CallerControls;
         public IDeviceStore Devices => Down ? throw new StorageUnavailableException() : _inner.Devices;
+        public IDelegateStore Delegates => Down ? throw new StorageUnavailableException() : _inner.Delegates;
         public IBackupStore Backups => Down ? throw new StorageUnavailableException() : _inner.Backups;
         public ValueTask PingAsync(CancellationToken cancellationToken) => Down ? throw new StorageUnavailableException() : ValueTask.CompletedTask;
     }

@@ -38,6 +38,7 @@ public sealed class CallService
     private readonly SenderPacing _pacing;
     private readonly CallSweeper _sweeper;
     private readonly IQrCallingRuntimeSettings _runtime;
+    private readonly DelegateCalls _delegates;
 
     internal CallService(IStorage storage, ITransport transport, CodeResolver resolver, TokenHasher hasher,
         IOptions<QrCallingOptions> options, TimeProvider timeProvider, ILogger<CallService> logger, QrCallingMetrics metrics,
@@ -57,7 +58,11 @@ public sealed class CallService
         var wake = _wake = new MailboxWake();
         var pacing = _pacing = new SenderPacing(timeProvider);
         _tokens = new CallTokens(storage, hasher, timeProvider);
-        _commands = new CallCommands(storage, transport, wake, pacing, limits, budget, _options.DeliveredEntrySettleTime, timeProvider, logger, metrics);
+        _delegates = new DelegateCalls(storage, timeProvider, logger, metrics);
+        _commands = new CallCommands(storage, transport, wake, pacing, limits, budget, _options.DeliveredEntrySettleTime, timeProvider, logger, metrics)
+        {
+            Delegates = _delegates,
+        };
         _reader = new MailboxReader(storage, wake, pacing, timeProvider);
         _sweeper = new CallSweeper(storage, _commands, _options, limits, timeProvider, logger);
     }
@@ -186,7 +191,7 @@ public sealed class CallService
         return ringing.Count;
     }
 
-    private static IncomingCallEvent IncomingCall(CallRecord call) => new()
+    internal static IncomingCallEvent IncomingCall(CallRecord call) => new()
     {
         CallId = call.CallId,
         CalleeId = call.CalleeId,
@@ -211,7 +216,7 @@ public sealed class CallService
     {
         ArgumentNullException.ThrowIfNull(actor);
         using var activity = QrCallingTracing.Source.StartActivity(QrCallingDiagnostics.CallAcceptActivity);
-        var outcome = await _commands.ExecuteAsync(callId, new CallCommand.Accept(actor), cancellationToken).ConfigureAwait(false);
+        var outcome = await RunAsync(actor, callId, a => new CallCommand.Accept(a), cancellationToken).ConfigureAwait(false);
         QrCallingTracing.Complete(activity, outcome.Error);
         return outcome.Error is { } error ? error : outcome.Record!;
     }
@@ -220,7 +225,7 @@ public sealed class CallService
     public async ValueTask<QrCallingResult<CallRecord>> RejectAsync(CallActor actor, string callId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(actor);
-        var outcome = await _commands.ExecuteAsync(callId, new CallCommand.Reject(actor), cancellationToken).ConfigureAwait(false);
+        var outcome = await RunAsync(actor, callId, a => new CallCommand.Reject(a), cancellationToken).ConfigureAwait(false);
         return outcome.Error is { } error ? error : outcome.Record!;
     }
 
@@ -229,7 +234,7 @@ public sealed class CallService
     {
         ArgumentNullException.ThrowIfNull(actor);
         using var activity = QrCallingTracing.Source.StartActivity(QrCallingDiagnostics.CallHangupActivity);
-        var outcome = await _commands.ExecuteAsync(callId, new CallCommand.Hangup(actor), cancellationToken).ConfigureAwait(false);
+        var outcome = await RunAsync(actor, callId, a => new CallCommand.Hangup(a), cancellationToken).ConfigureAwait(false);
         QrCallingTracing.Complete(activity, outcome.Error);
         return outcome.Error is { } error ? error : outcome.Record!;
     }
@@ -241,7 +246,7 @@ public sealed class CallService
     public async ValueTask<QrCallingResult<long>> SignalAsync(CallActor actor, string callId, string? type, JsonElement data, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(actor);
-        var outcome = await _commands.ExecuteAsync(callId, new CallCommand.Signal(actor, type, data), cancellationToken).ConfigureAwait(false);
+        var outcome = await RunAsync(actor, callId, a => new CallCommand.Signal(a, type, data), cancellationToken).ConfigureAwait(false);
         return outcome.Error is { } error ? error : outcome.Seq;
     }
 
@@ -249,7 +254,7 @@ public sealed class CallService
     public async ValueTask<QrCallingResult<long>> ChatAsync(CallActor actor, string callId, string? ciphertext, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(actor);
-        var outcome = await _commands.ExecuteAsync(callId, new CallCommand.Chat(actor, ciphertext), cancellationToken).ConfigureAwait(false);
+        var outcome = await RunAsync(actor, callId, a => new CallCommand.Chat(a, ciphertext), cancellationToken).ConfigureAwait(false);
         return outcome.Error is { } error ? error : outcome.Seq;
     }
 
@@ -258,7 +263,7 @@ public sealed class CallService
     public async ValueTask<QrCallingResult<bool>> TypingAsync(CallActor actor, string callId, bool isTyping, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(actor);
-        var outcome = await _commands.ExecuteAsync(callId, new CallCommand.Typing(actor, isTyping), cancellationToken).ConfigureAwait(false);
+        var outcome = await RunAsync(actor, callId, a => new CallCommand.Typing(a, isTyping), cancellationToken).ConfigureAwait(false);
         return outcome.Error is { } error ? error : outcome.Delivered > 0;
     }
 
@@ -269,19 +274,38 @@ public sealed class CallService
     /// <remarks>The caller reads entries addressed to the caller; an owner device reads only once it is the accepting
     /// device, entries addressed to the callee. At most 500 entries and about 512 KiB are returned at once; read again
     /// after the last seq. An ended call returns at once.</remarks>
-    public ValueTask<QrCallingResult<IReadOnlyList<MailboxEntry>>> ReadEventsAsync(CallActor actor, string callId, long afterSeq, TimeSpan wait, CancellationToken cancellationToken)
+    public async ValueTask<QrCallingResult<IReadOnlyList<MailboxEntry>>> ReadEventsAsync(CallActor actor, string callId, long afterSeq, TimeSpan wait, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(actor);
-        return _reader.ReadAsync(actor, callId, afterSeq, wait, cancellationToken);
+        var result = await _reader.ReadAsync(actor, callId, afterSeq, wait, cancellationToken).ConfigureAwait(false);
+        return result.Error?.Code == QrCallingErrorCodes.NotParticipant && await _delegates.StandInAsync(actor, callId, cancellationToken).ConfigureAwait(false) is { } standIn
+            ? await _reader.ReadAsync(standIn, callId, afterSeq, wait, cancellationToken).ConfigureAwait(false)
+            : result;
     }
 
     /// <summary>The actor received everything addressed to it up to <paramref name="upToSeq"/>: trims it from the call's
     /// mailbox window, so the other side may send more. Cheap; clients send it every few messages. Returns how many
     /// entries were trimmed. Errors: not_participant.</summary>
-    public ValueTask<QrCallingResult<int>> AcknowledgeAsync(CallActor actor, string callId, long upToSeq, CancellationToken cancellationToken)
+    public async ValueTask<QrCallingResult<int>> AcknowledgeAsync(CallActor actor, string callId, long upToSeq, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(actor);
-        return _reader.AcknowledgeAsync(actor, callId, upToSeq, cancellationToken);
+        var result = await _reader.AcknowledgeAsync(actor, callId, upToSeq, cancellationToken).ConfigureAwait(false);
+        return result.Error?.Code == QrCallingErrorCodes.NotParticipant && await _delegates.StandInAsync(actor, callId, cancellationToken).ConfigureAwait(false) is { } standIn
+            ? await _reader.AcknowledgeAsync(standIn, callId, upToSeq, cancellationToken).ConfigureAwait(false)
+            : result;
+    }
+
+    /// <summary>Runs a participant's command; when it is refused as not_participant and the actor is a device of a
+    /// delegate rung for this call, runs it again as the delegate's stand-in device of the owner (see
+    /// <see cref="DelegateCalls"/>). The owner's and the caller's commands take no extra step.</summary>
+    private async ValueTask<CallCommands.Outcome> RunAsync(CallActor actor, string callId, Func<CallActor, CallCommand> command, CancellationToken cancellationToken)
+    {
+        var outcome = await _commands.ExecuteAsync(callId, command(actor), cancellationToken).ConfigureAwait(false);
+        if (outcome.Error?.Code == QrCallingErrorCodes.NotParticipant && await _delegates.StandInAsync(actor, callId, cancellationToken).ConfigureAwait(false) is { } standIn)
+        {
+            outcome = await _commands.ExecuteAsync(callId, command(standIn), cancellationToken).ConfigureAwait(false);
+        }
+        return outcome;
     }
 
     /// <summary>For a caller connection that has just joined its call's delivery group: the events it may have missed
@@ -304,7 +328,7 @@ public sealed class CallService
             return QrCallingError.NotParticipant;
         }
         var allowed = actor.IsCaller ? actor.CallerCallId == call.CallId : actor.OwnerId == call.OwnerId;
-        return allowed ? call : QrCallingError.NotParticipant;
+        return allowed || await _delegates.StandInAsync(actor, callId, cancellationToken).ConfigureAwait(false) is not null ? call : QrCallingError.NotParticipant;
     }
 
     /// <summary>An owner's call history, newest first.</summary>
@@ -361,7 +385,7 @@ public sealed class CallService
     public async ValueTask ConnectedAsync(CallActor actor, string callId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(actor);
-        await _commands.ExecuteAsync(callId, new CallCommand.Connected(actor), cancellationToken).ConfigureAwait(false);
+        await RunAsync(actor, callId, a => new CallCommand.Connected(a), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A caller connection has just joined its call's delivery group: when it is the caller's only connection
@@ -384,7 +408,7 @@ public sealed class CallService
     public async ValueTask DisconnectedAsync(CallActor actor, string callId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(actor);
-        await _commands.ExecuteAsync(callId, new CallCommand.Disconnected(actor), cancellationToken).ConfigureAwait(false);
+        await RunAsync(actor, callId, a => new CallCommand.Disconnected(a), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>One sweep: ends calls that rang out (missed), ran past their maximum duration (timeout) or were dropped,

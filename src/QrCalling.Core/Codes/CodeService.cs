@@ -304,6 +304,7 @@ public sealed class CodeService
         {
             return QrCallingError.NotFound;
         }
+        await _storage.Delegates.DeleteByCodeAsync(codeId, CancellationToken.None).ConfigureAwait(false);
         // A call started from it at the same moment finds the code gone when it checks again and ends itself.
         var ended = await _calls.EndCallsOfCodeAsync(codeId, CancellationToken.None).ConfigureAwait(false);
         Log.CodeDeleted(_logger, codeId, ended);

@@ -123,6 +123,13 @@ public static class QrCallingServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<QrCalling.Devices.BackupService>>(),
             sp.GetRequiredService<QrCallingMetrics>()));
+        services.TryAddSingleton(sp => new QrCalling.Delegates.DelegateService(
+            sp.GetRequiredService<IStorage>(),
+            sp.GetRequiredService<TokenHasher>(),
+            sp.GetRequiredService<IOptions<QrCallingOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<QrCalling.Delegates.DelegateService>>(),
+            sp.GetRequiredService<QrCallingMetrics>()));
         return new QrCallingBuilder(services);
     }
 }

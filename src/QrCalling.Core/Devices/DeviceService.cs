@@ -83,43 +83,56 @@ public sealed class DeviceService
             return PairingUnavailable;
         }
         var now = _time.GetUtcNow();
-        DevicePairing? pairing = null;
-        foreach (var hash in _hasher.CandidateHashes(secret))
-        {
-            pairing = await _storage.Devices.TakePairingAsync(hash, now, cancellationToken).ConfigureAwait(false);
-            if (pairing is not null)
-            {
-                break;
-            }
-        }
-        if (pairing is null)
-        {
-            Log.PairingRefused(_logger);
-            return PairingUnavailable;
-        }
         var token = RandomNumberGenerator.GetBytes(SecretBytes);
-        var device = new DeviceRecord
+        DeviceRecord NewDevice(string ownerId) => new()
         {
             DeviceId = DeviceIdPrefix + Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(16)),
-            OwnerId = pairing.OwnerId,
+            OwnerId = ownerId,
             Name = cleanName,
             TokenHash = HashOf(token),
             CreatedAt = now,
             Confirmed = false,
             CheckCode = RandomNumberGenerator.GetInt32(0, 1_000_000).ToString("D6", System.Globalization.CultureInfo.InvariantCulture),
         };
-        if (!await _storage.Devices.CreateAsync(device, _options.MaxDevicesPerOwner, cancellationToken).ConfigureAwait(false))
+        // Taking the pairing and storing the device is one store step that checks the cap first: a pairing refused for
+        // the cap is not spent, so the owner can revoke a device and use the same pairing while it lives.
+        DevicePairResult result = default;
+        foreach (var hash in _hasher.CandidateHashes(secret))
+        {
+            result = await _storage.Devices.PairAsync(hash, now, _options.MaxDevicesPerOwner, NewDevice, cancellationToken).ConfigureAwait(false);
+            if (result.Status != DevicePairStatus.PairingUnavailable)
+            {
+                break;
+            }
+        }
+        if (result.Status == DevicePairStatus.QuotaExceeded)
         {
             return new QrCallingError(QrCallingErrorCodes.QuotaExceeded, $"The owner has {_options.MaxDevicesPerOwner} devices already; revoke one first.");
+        }
+        if (result.Status != DevicePairStatus.Paired || result.Device is not { } device)
+        {
+            Log.PairingRefused(_logger);
+            return PairingUnavailable;
         }
         _metrics.DevicesPaired.Add(1);
         Log.DevicePaired(_logger, device.DeviceId);
         return new PairedDevice(device, TokenPrefix + Base64Url.EncodeToString(token));
     }
 
-    /// <summary>An owner's devices, oldest first.</summary>
-    public ValueTask<IReadOnlyList<DeviceRecord>> ListAsync(string ownerId, CancellationToken cancellationToken) =>
-        _storage.Devices.ListByOwnerAsync(ownerId ?? throw new ArgumentNullException(nameof(ownerId)), cancellationToken);
+    /// <summary>An owner's devices, oldest first (without unconfirmed devices whose
+    /// <see cref="QrCallingOptions.PendingDeviceLifetime"/> ran out; the sweep deletes them).</summary>
+    public async ValueTask<IReadOnlyList<DeviceRecord>> ListAsync(string ownerId, CancellationToken cancellationToken)
+    {
+        var devices = await _storage.Devices.ListByOwnerAsync(ownerId ?? throw new ArgumentNullException(nameof(ownerId)), cancellationToken)
+            .ConfigureAwait(false);
+        var now = _time.GetUtcNow();
+        return devices.Any(d => IsExpiredPending(d, now)) ? [.. devices.Where(d => !IsExpiredPending(d, now))] : devices;
+    }
+
+    /// <summary>True for an unconfirmed device older than <see cref="QrCallingOptions.PendingDeviceLifetime"/>: it can no
+    /// longer be confirmed and its token admits nothing.</summary>
+    private bool IsExpiredPending(DeviceRecord device, DateTimeOffset now) =>
+        !device.Confirmed && device.CreatedAt + _options.PendingDeviceLifetime <= now;
 
     /// <summary>Renames one of an owner's devices; <c>not_found</c> for another owner's or an unknown one.</summary>
     public async ValueTask<QrCallingResult<DeviceRecord>> RenameAsync(string ownerId, string deviceId, string? name, CancellationToken cancellationToken)
@@ -139,8 +152,7 @@ public sealed class DeviceService
     public async ValueTask<QrCallingResult<DeviceRecord>> ConfirmAsync(string ownerId, string deviceId, string? checkCode, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ownerId);
-        var device = (await _storage.Devices.ListByOwnerAsync(ownerId, cancellationToken).ConfigureAwait(false))
-            .FirstOrDefault(d => d.DeviceId == deviceId);
+        var device = (await ListAsync(ownerId, cancellationToken).ConfigureAwait(false)).FirstOrDefault(d => d.DeviceId == deviceId);
         if (device is null)
         {
             return QrCallingError.NotFound;
@@ -172,7 +184,8 @@ public sealed class DeviceService
         return true;
     }
 
-    /// <summary>The device a token belongs to, or null for a malformed, unknown or revoked token. Does not check
+    /// <summary>The device a token belongs to, or null for a malformed, unknown or revoked token, or an unconfirmed device
+    /// past <see cref="QrCallingOptions.PendingDeviceLifetime"/>. Does not otherwise check
     /// <see cref="DeviceRecord.Confirmed"/>.</summary>
     public async ValueTask<DeviceRecord?> FindByTokenAsync(string? deviceToken, CancellationToken cancellationToken)
     {
@@ -184,7 +197,7 @@ public sealed class DeviceService
         {
             if (await _storage.Devices.FindByTokenHashAsync(hash, cancellationToken).ConfigureAwait(false) is { } device)
             {
-                return device;
+                return IsExpiredPending(device, _time.GetUtcNow()) ? null : device;
             }
         }
         return null;

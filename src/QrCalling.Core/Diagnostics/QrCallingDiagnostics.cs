@@ -41,6 +41,12 @@ public static class QrCallingDiagnostics
     public const string DevicesRevoked = "qrcalling.devices.revoked";
     /// <summary>Counter: backup versions stored.</summary>
     public const string BackupsStored = "qrcalling.backups.stored";
+    /// <summary>Counter: delegates added (invitations accepted).</summary>
+    public const string DelegatesAdded = "qrcalling.delegates.added";
+    /// <summary>Counter: delegates removed by the owner or who left.</summary>
+    public const string DelegatesRemoved = "qrcalling.delegates.removed";
+    /// <summary>Counter: delegates rung for a call still ringing after their delay.</summary>
+    public const string DelegatesRung = "qrcalling.delegates.rung";
 
     /// <summary>The <see cref="System.Diagnostics.ActivitySource"/> name: <c>QrCalling</c>. Its activities carry no token,
     /// payload, IP or id in their tags: only the media and the outcome (<c>ok</c> or an error code).</summary>
@@ -102,6 +108,9 @@ internal sealed class QrCallingMetrics
         DevicesPaired = meter.CreateCounter<long>(QrCallingDiagnostics.DevicesPaired, "{device}", "Devices paired by QR");
         DevicesRevoked = meter.CreateCounter<long>(QrCallingDiagnostics.DevicesRevoked, "{device}", "Paired devices revoked");
         BackupsStored = meter.CreateCounter<long>(QrCallingDiagnostics.BackupsStored, "{backup}", "Backup versions stored");
+        DelegatesAdded = meter.CreateCounter<long>(QrCallingDiagnostics.DelegatesAdded, "{delegate}", "Delegates added");
+        DelegatesRemoved = meter.CreateCounter<long>(QrCallingDiagnostics.DelegatesRemoved, "{delegate}", "Delegates removed");
+        DelegatesRung = meter.CreateCounter<long>(QrCallingDiagnostics.DelegatesRung, "{delegate}", "Delegates rung for unanswered calls");
     }
 
     public UpDownCounter<long> ActiveCalls { get; }
@@ -120,6 +129,9 @@ internal sealed class QrCallingMetrics
     public Counter<long> DevicesPaired { get; }
     public Counter<long> DevicesRevoked { get; }
     public Counter<long> BackupsStored { get; }
+    public Counter<long> DelegatesAdded { get; }
+    public Counter<long> DelegatesRemoved { get; }
+    public Counter<long> DelegatesRung { get; }
 
     public void Scan(string outcome) => Scans.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
     public void Ended(string reason)

@@ -33,6 +33,22 @@ public sealed record DevicePairing
     public required DateTimeOffset ExpiresAt { get; init; }
 }
 
+/// <summary>What <see cref="IDeviceStore.PairAsync"/> did.</summary>
+public enum DevicePairStatus
+{
+    /// <summary>The pairing was taken and the device stored.</summary>
+    Paired,
+    /// <summary>No live pairing has this secret hash (unknown, expired or already taken); nothing changed.</summary>
+    PairingUnavailable,
+    /// <summary>The pairing's owner already has the most devices allowed; nothing changed, the pairing is still there.</summary>
+    QuotaExceeded,
+}
+
+/// <summary>The outcome of <see cref="IDeviceStore.PairAsync"/>.</summary>
+/// <param name="Status">What happened.</param>
+/// <param name="Device">The stored device when <see cref="DevicePairStatus.Paired"/>, else null.</param>
+public readonly record struct DevicePairResult(DevicePairStatus Status, DeviceRecord? Device);
+
 /// <summary>Storage of owner devices and their pending pairings.</summary>
 public interface IDeviceStore
 {
@@ -47,6 +63,19 @@ public interface IDeviceStore
     /// <summary>Deletes up to <paramref name="maxCount"/> pairings that expired at or before <paramref name="now"/>;
     /// returns how many.</summary>
     ValueTask<int> DeleteExpiredPairingsAsync(DateTimeOffset now, int maxCount, CancellationToken cancellationToken);
+
+    /// <summary>Atomically redeems a pairing: if a pairing with this secret hash exists, has not expired at
+    /// <paramref name="now"/> and its owner has fewer than <paramref name="maxPerOwner"/> devices, deletes the pairing and
+    /// stores the device <paramref name="newDevice"/> builds for that owner (its argument is the owner id). Past the cap
+    /// nothing changes and the pairing stays usable (the owner may free a slot and use it again while it lives). Of N
+    /// concurrent redemptions of one pairing at most one is <see cref="DevicePairStatus.Paired"/>.</summary>
+    ValueTask<DevicePairResult> PairAsync(byte[] secretHash, DateTimeOffset now, int maxPerOwner, Func<string, DeviceRecord> newDevice,
+        CancellationToken cancellationToken);
+
+    /// <summary>Deletes up to <paramref name="maxCount"/> unconfirmed devices created at or before
+    /// <paramref name="createdAtOrBefore"/> (pending devices the owner never confirmed), with their token hashes; returns
+    /// how many. Confirmed devices are never touched.</summary>
+    ValueTask<int> DeleteExpiredPendingAsync(DateTimeOffset createdAtOrBefore, int maxCount, CancellationToken cancellationToken);
 
     /// <summary>Atomically stores a new device unless its owner already has <paramref name="maxPerOwner"/> devices;
     /// false (nothing stored) when the cap is reached.</summary>

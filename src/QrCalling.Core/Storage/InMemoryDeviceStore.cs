@@ -40,6 +40,44 @@ internal sealed class InMemoryDeviceStore : IDeviceStore
         }
     }
 
+    public ValueTask<DevicePairResult> PairAsync(byte[] secretHash, DateTimeOffset now, int maxPerOwner, Func<string, DeviceRecord> newDevice,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(secretHash);
+        ArgumentNullException.ThrowIfNull(newDevice);
+        lock (_lock)
+        {
+            var key = Convert.ToHexString(secretHash);
+            if (!_pairings.TryGetValue(key, out var pairing) || pairing.ExpiresAt <= now)
+            {
+                return ValueTask.FromResult(new DevicePairResult(DevicePairStatus.PairingUnavailable, null));
+            }
+            if (_devices.Values.Count(d => d.OwnerId == pairing.OwnerId) >= maxPerOwner)
+            {
+                return ValueTask.FromResult(new DevicePairResult(DevicePairStatus.QuotaExceeded, null));
+            }
+            var device = newDevice(pairing.OwnerId);
+            _pairings.Remove(key);
+            _devices[device.DeviceId] = device;
+            _byToken[Convert.ToHexString(device.TokenHash)] = device.DeviceId;
+            return ValueTask.FromResult(new DevicePairResult(DevicePairStatus.Paired, device));
+        }
+    }
+
+    public ValueTask<int> DeleteExpiredPendingAsync(DateTimeOffset createdAtOrBefore, int maxCount, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            var expired = _devices.Values.Where(d => !d.Confirmed && d.CreatedAt <= createdAtOrBefore).Take(maxCount).ToList();
+            foreach (var device in expired)
+            {
+                _devices.Remove(device.DeviceId);
+                _byToken.Remove(Convert.ToHexString(device.TokenHash));
+            }
+            return ValueTask.FromResult(expired.Count);
+        }
+    }
+
     public ValueTask<bool> CreateAsync(DeviceRecord device, int maxPerOwner, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(device);

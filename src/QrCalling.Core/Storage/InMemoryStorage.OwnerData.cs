@@ -6,6 +6,7 @@ public sealed partial class InMemoryStorage : IOwnerDataStore
     public async ValueTask<OwnerDataErasure> EraseOwnerAsync(string ownerId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ownerId);
+        var delegates = await Delegates.EraseAccountAsync(ownerId, cancellationToken).ConfigureAwait(false);
         var codes = 0;
         var codeIds = new List<string>();
         await foreach (var code in Codes.ListByOwnerAsync(ownerId, cancellationToken).ConfigureAwait(false))
@@ -30,6 +31,6 @@ public sealed partial class InMemoryStorage : IOwnerDataStore
         var messages = ((InMemoryMessageStore)Messages).EraseOwner(ownerId);
         var devices = ((InMemoryDeviceStore)Devices).EraseOwner(ownerId);
         var backups = ((InMemoryBackupStore)Backups).EraseOwner(ownerId);
-        return new OwnerDataErasure(codes, calls, push, messages) { Devices = devices, Backups = backups };
+        return new OwnerDataErasure(codes, calls, push, messages) { Devices = devices, Backups = backups, Delegates = delegates };
     }
 }

@@ -32,6 +32,9 @@ public sealed partial class InMemoryStorage : IStorage
     public IMessageStore Messages { get; } = new InMemoryMessageStore();
     /// <inheritdoc />
     public IDeviceStore Devices { get; } = new InMemoryDeviceStore();
+
+    /// <inheritdoc />
+    public IDelegateStore Delegates { get; } = new InMemoryDelegateStore();
     /// <inheritdoc />
     public IBackupStore Backups { get; } = new InMemoryBackupStore();
 }

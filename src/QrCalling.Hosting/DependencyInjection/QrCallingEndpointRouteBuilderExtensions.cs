@@ -62,6 +62,7 @@ public static class QrCallingEndpointRouteBuilderExtensions
         MessageEndpoints.Map(api);
         CallerControlEndpoints.Map(api);
         DeviceEndpoints.Map(api);
+        DelegateEndpoints.Map(api);
 
         var hub = endpoints.MapHub<CallHub>(options.HubPath);
         hub.Add(b => b.RequestDelegate = OriginGuard.Wrap(b.RequestDelegate!));

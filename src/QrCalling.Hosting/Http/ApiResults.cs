@@ -54,6 +54,7 @@ internal static class ApiResults
         QrCallingErrorCodes.MediaNotAllowed or QrCallingErrorCodes.QuietHours or QrCallingErrorCodes.ChatOnly => StatusCodes.Status403Forbidden,
         QrCallingErrorCodes.CallerUnknown => StatusCodes.Status409Conflict,
         QrCallingErrorCodes.PairingUnavailable => StatusCodes.Status404NotFound,
+        QrCallingErrorCodes.InvitationUnavailable => StatusCodes.Status404NotFound,
         QrCallingErrorCodes.DevicePending => StatusCodes.Status403Forbidden,
         QrCallingErrorCodes.BackupTooLarge => StatusCodes.Status413PayloadTooLarge,
         QrCallingErrorCodes.InvalidState or QrCallingErrorCodes.MessageExists or QrCallingErrorCodes.MessageWindowClosed => StatusCodes.Status409Conflict,

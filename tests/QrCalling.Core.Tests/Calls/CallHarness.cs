@@ -130,6 +130,7 @@ internal sealed class HookedStorage : IStorage, IMailboxStore
     public IMessageStore Messages => Inner.Messages;
     public ICallerControlStore CallerControls => Inner.CallerControls;
     public IDeviceStore Devices => Inner.Devices;
+    public IDelegateStore Delegates => Inner.Delegates;
     public IBackupStore Backups => Inner.Backups;
 
     /// <summary>The call store, counting reads of one call by id (what the cache of recent calls saves).</summary>

@@ -162,6 +162,7 @@ public sealed class CodeResolverTests
         public IMessageStore Messages => _inner.Messages;
         public ICallerControlStore CallerControls => _inner.CallerControls;
         public IDeviceStore Devices => _inner.Devices;
+        public IDelegateStore Delegates => _inner.Delegates;
         public IBackupStore Backups => _inner.Backups;
         public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
 
@@ -198,6 +199,7 @@ public sealed class CodeResolverTests
         public IMessageStore Messages => _inner.Messages;
         public ICallerControlStore CallerControls => _inner.CallerControls;
         public IDeviceStore Devices => _inner.Devices;
+        public IDelegateStore Delegates => _inner.Delegates;
         public IBackupStore Backups => _inner.Backups;
         public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
 

@@ -17,6 +17,10 @@ public sealed class OptionsValidationTests
         { nameof(QrCallingOptions.DefaultCodeLifetime), o => o.DefaultCodeLifetime = TimeSpan.Zero },
         { nameof(QrCallingOptions.DefaultCodeLifetime), o => o.DefaultCodeLifetime = TimeSpan.FromDays(6 * 365) },
         { nameof(QrCallingOptions.PreviousPeppers), o => o.PreviousPeppers.Add("tiny") },
+        { nameof(QrCallingOptions.DelegateRingAfter), o => o.DelegateRingAfter = o.RingTimeout },
+        { nameof(QrCallingOptions.MaxDelegatesPerCode), o => o.MaxDelegatesPerCode = 0 },
+        { nameof(QrCallingOptions.DelegateInvitationLifetime), o => o.DelegateInvitationLifetime = TimeSpan.Zero },
+        { nameof(QrCallingOptions.PendingDeviceLifetime), o => o.PendingDeviceLifetime = TimeSpan.FromSeconds(1) },
     };
 
     [Theory]

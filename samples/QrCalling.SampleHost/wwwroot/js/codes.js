@@ -325,6 +325,7 @@ function render(codes, keptIds, replaced) {
     if (!seen.has(id)) { entry.node.remove(); rows.delete(id); }
   }
   $('codes-empty')?.toggleAttribute('hidden', codes.length > 0);
+  window.dispatchEvent(new CustomEvent('qrcalling:codes-loaded', { detail: codes })); // other sections follow the list
 }
 
 /** Loads and draws the list; calls that come while one load runs make one more load after it. */

@@ -7,6 +7,7 @@ import { attachLabelCounter, clearCodes, codeCreated, initCodes, labelProblem, l
 import { readCode } from './code-vault.js';
 import { loadMessages } from './messages.js';
 import { clearDevices, initDevices, loadDevices } from './devices.js';
+import { clearDelegates, initDelegates, loadDelegates, takeInvitationFromUrl } from './delegates.js';
 import { initBackup } from './backup.js';
 import { blockCaller } from './caller-controls.js';
 import { clearOwnerCall, loadOwnerCall, persistOwnerCall, saveOwnerCall, stillActive } from './owner-rejoin.js';
@@ -97,6 +98,7 @@ function signOut(message = '') {
   show($('missed'), false);
   $('messages').replaceChildren();
   clearDevices();
+  clearDelegates();
   $('auth-error').textContent = message;
 }
 
@@ -108,7 +110,7 @@ async function enter(accessToken) {
   show($('sign-out'), true);
   show($('account-link'), true);
   updateNotifyButton();
-  await Promise.all([goOnline(), loadCodes(), loadHistory(), refreshMessages(), loadDevices()]);
+  await Promise.all([goOnline(), loadCodes(), loadHistory(), refreshMessages(), loadDevices(), loadDelegates()]);
 }
 
 // ---- staying reachable ----
@@ -132,7 +134,7 @@ async function goOnline() {
   debug.hub = connection;
   routeCallEvents(connection, () => session);
   connection.on('IncomingCall', (call) => { incoming.set(call.callId, call); renderIncoming(call.callId); notifyIncoming(call); });
-  connection.on('CallAnsweredElsewhere', (e) => stopRinging(e.callId));
+  connection.on('CallAnsweredElsewhere', (e) => { stopRinging(e.callId); }); // no value: SignalR logs an error for a result nobody asked for
   connection.on('CallEnded', (e) => {
     if (stopRinging(e.callId)) loadHistory();
     else if (session?.callId !== e.callId) loadHistory();
@@ -509,6 +511,8 @@ $('code-form').addEventListener('submit', createCode);
 attachLabelCounter($('code-label'));
 initCodes({ authed, showQr, signedIn: () => token !== null });
 initDevices({ authed });
+initDelegates({ authed, signedIn: () => token !== null });
+takeInvitationFromUrl();
 initBackup({ token: () => token });
 window.addEventListener('qrcalling:codes-restored', () => loadCodes());
 $('download-png').addEventListener('click', () => download('png'));

@@ -24,6 +24,10 @@ internal sealed class CallCommands(IStorage storage, ITransport transport, Mailb
     /// from a state the call has left are refused) and by the short lifetime of an entry.</summary>
     public RecentCallCache Recent { get; } = new(time);
 
+    /// <summary>Routes deliveries for delegates' devices (stand-in device ids, and the ring-stop events of calls that
+    /// rang delegates); null for none.</summary>
+    public DelegateCalls? Delegates { get; init; }
+
     internal readonly record struct Outcome(QrCallingError? Error, CallRecord? Record, long Seq, int Delivered);
 
     /// <summary>Loads the call (relays of an active call from the cache), applies the machine and commits.</summary>
@@ -248,6 +252,29 @@ internal sealed class CallCommands(IStorage storage, ITransport transport, Mailb
 
     /// <summary>Delivers one event; a failure is logged, never thrown (the client catches up through the mailbox).</summary>
     public async ValueTask DeliverAsync(Delivery delivery)
+    {
+        if (Delegates is null)
+        {
+            await DeliverOneAsync(delivery).ConfigureAwait(false);
+            return;
+        }
+        IReadOnlyList<Delivery> routed;
+        try
+        {
+            routed = await Delegates.RouteAsync(delivery).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            Log.CallDeliveryFailed(logger, delivery.Event.Name, delivery.Event.CallId, exception);
+            routed = [delivery];
+        }
+        foreach (var one in routed)
+        {
+            await DeliverOneAsync(one).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask DeliverOneAsync(Delivery delivery)
     {
         var serverEvent = delivery.Event;
         try

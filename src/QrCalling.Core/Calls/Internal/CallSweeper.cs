@@ -32,10 +32,18 @@ internal sealed class CallSweeper(IStorage storage, CallCommands commands, QrCal
             }
         }
 
+        if (commands.Delegates is { } delegates)
+        {
+            // Calls still ringing whose delegates' delay came ring those delegates too (once, whichever instance sweeps).
+            await delegates.RingDueAsync(open, commands.DeliverAsync, CallService.IncomingCall, cancellationToken).ConfigureAwait(false);
+            await storage.Delegates.DeleteExpiredInvitationsAsync(now, batch, cancellationToken).ConfigureAwait(false);
+            await storage.Delegates.DeleteExpiredRingsAsync(now, batch, cancellationToken).ConfigureAwait(false);
+        }
         var codes = await storage.Codes.DeleteStaleAsync(now - options.CodeRetention, batch, cancellationToken).ConfigureAwait(false);
         var mailbox = await storage.Mailbox.DeleteForCallsEndedBeforeAsync(now - options.MailboxRetention, batch, cancellationToken).ConfigureAwait(false);
         var calls = await storage.Calls.DeleteEndedBeforeAsync(now - options.CallRetention, batch, cancellationToken).ConfigureAwait(false);
         await storage.Devices.DeleteExpiredPairingsAsync(now, batch, cancellationToken).ConfigureAwait(false);
+        await storage.Devices.DeleteExpiredPendingAsync(now - options.PendingDeviceLifetime, batch, cancellationToken).ConfigureAwait(false);
         await storage.Backups.DeleteExpiredAsync(now, batch, cancellationToken).ConfigureAwait(false);
         Log.CallSweepCompleted(logger, ended, codes, mailbox, calls);
         return ended;
