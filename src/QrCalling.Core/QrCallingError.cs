@@ -66,6 +66,9 @@ public static class QrCallingErrorCodes
     public const string DevicePending = "device_pending";
     /// <summary>A backup body over the size cap; nothing was stored (HTTP 413).</summary>
     public const string BackupTooLarge = "backup_too_large";
+    /// <summary>This host has no key to sign session QR codes (<c>QrCalling:SessionQr:SigningKey</c>), so none is issued
+    /// (HTTP 503).</summary>
+    public const string SigningUnavailable = "signing_unavailable";
 }
 
 /// <summary>An expected, typed failure of a QrCalling operation: a stable <see cref="Code"/> from
