@@ -95,7 +95,8 @@ public static class QrCallingServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<CodeService>>(),
             sp.GetRequiredService<QrCallingMetrics>(),
-            sp.GetRequiredService<CallerControlService>()));
+            sp.GetRequiredService<CallerControlService>(),
+            sp.GetService<ISessionQrSigner>()));
         services.TryAddSingleton<CallerPseudonyms>();
         services.TryAddSingleton(sp => new CallerControlService(
             sp.GetRequiredService<IStorage>(),
