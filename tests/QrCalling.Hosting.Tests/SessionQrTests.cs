@@ -3,6 +3,9 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using QrCalling.Codes;
@@ -227,6 +230,41 @@ public sealed class SessionQrTests : IDisposable
         {
             Assert.DoesNotContain(secret, logs, StringComparison.OrdinalIgnoreCase);
         }
+    }
+
+    [Fact]
+    public async Task Configuration_BindsTheSigningAndPreviousKeys_AndABadKeyStopsStartUpNamingIt()
+    {
+        using var current = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var old = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var p384 = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+        var settings = new Dictionary<string, string?>
+        {
+            ["QrCalling:SessionQr:SigningKey:Path"] = KeyFile(current, "current.pem"),
+            ["QrCalling:SessionQr:PreviousKeys:0:Path"] = KeyFile(old, "old.pem", publicOnly: true),
+            ["QrCalling:SessionQr:MeetLifetime"] = "00:30:00",
+        };
+        var services = new ServiceCollection().AddLogging();
+        services.AddQrCalling(
+            new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
+        await using (var provider = services.BuildServiceProvider())
+        {
+            var signer = provider.GetRequiredService<ISessionQrSigner>();
+            Assert.True(signer.CanSign);
+            Assert.Equal(TimeSpan.FromMinutes(30), provider.GetRequiredService<IOptions<QrCallingOptions>>().Value.SessionQr.MeetLifetime);
+            Assert.Equal(new[] { current, old }.Select(k => SessionQrPublicKey.FromSubjectPublicKeyInfo(k.ExportSubjectPublicKeyInfo()).KeyId),
+                signer.VerificationKeys.Select(k => k.KeyId));
+        }
+
+        settings["QrCalling:SessionQr:SigningKey:Path"] = KeyFile(p384, "p384.pem");
+        var bad = new ServiceCollection().AddLogging();
+        bad.AddQrCalling(
+            new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
+        await using var badProvider = bad.BuildServiceProvider();
+        var ex = Assert.Throws<OptionsValidationException>(() =>
+            badProvider.GetRequiredService<IStartupValidator>().Validate());
+        Assert.Contains("QrCalling:SessionQr:SigningKey:Path", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("wrong curve", ex.Message, StringComparison.Ordinal);
     }
 
     public void Dispose()
