@@ -107,8 +107,12 @@ public sealed class SessionQrTests : IDisposable
         await AssertInvalidAsync(anyone, "");
         // Nor does a tampered or foreign one start a call.
         (await anyone.PostAsync("/api/v1/scan", Http.Json(new { payload = foreign }))).EnsureStatus(HttpStatusCode.NotFound);
-        await (await anyone.PostAsync("/api/v1/calls", Http.Json(new { payload = ChangeOneCharacter(signed, 1), media = "chat" })))
+        await (await anyone.PostAsync("/api/v1/calls", Http.Json(new { payload = ChangeOneCharacter(signed, 10), media = "chat" })))
             .AssertProblemAsync(HttpStatusCode.NotFound, "unavailable");
+        // A signed QR whose last character sets unused bits is mis-shaped: malformed, like a mistyped code.
+        var lastChar = signed[^1] == 'B' ? 'C' : 'B';
+        await (await anyone.PostAsync("/api/v1/scan", Http.Json(new { payload = signed[..^1] + lastChar })))
+            .AssertProblemAsync(HttpStatusCode.BadRequest, "malformed");
         // A body without a payload is a bad request.
         await (await anyone.PostAsync("/api/v1/verify-qr", Http.Json(new { }))).AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_request");
         await (await anyone.PostAsync("/api/v1/verify-qr", Http.Raw("{"))).AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_request");
@@ -128,6 +132,24 @@ public sealed class SessionQrTests : IDisposable
 
         await AssertInvalidAsync(host.Client(), signed);
         await (await host.Client().PostAsync("/api/v1/scan", Http.Json(new { payload = signed }))).AssertProblemAsync(HttpStatusCode.NotFound, "unavailable");
+    }
+
+    [Fact]
+    public async Task Qr_RendersTheSignedPayloadOrLink_AndRefusesATamperedOne()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        await using var host = await StartAsync(key);
+        var owner = host.Client(owner: "alice");
+        var signed = (await owner.IssueCodeAsync(new { signed = true })).GetProperty("signedPayload").GetString()!;
+
+        foreach (var form in new[] { "payload", "link" })
+        {
+            var response = await owner.PostAsync("/api/v1/qr", Http.Json(new { payload = signed.ToLowerInvariant(), format = "svg", form }));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("image/svg+xml", response.Content.Headers.ContentType?.MediaType);
+        }
+        await (await owner.PostAsync("/api/v1/qr", Http.Json(new { payload = ChangeOneCharacter(signed, 10), format = "png" })))
+            .AssertProblemAsync(HttpStatusCode.BadRequest, "malformed");
     }
 
     [Fact]

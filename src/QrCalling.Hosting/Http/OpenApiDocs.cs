@@ -107,7 +107,8 @@ internal static class OpenApiDocs
     public static readonly OperationDoc RenderQr = new("Render a QR image",
         "Renders a payload (or its link form) as `image/png` or `image/svg+xml`. `form`: `link` (the default) holds " +
         "`<base>#<PAYLOAD>` so a phone camera opens the caller page; `payload` holds the bare payload, the smaller symbol, " +
-        "for apps that scan in-app. `pixelsPerModule` is 1 to 40. Nothing is stored.\n\n" + OwnerAuth,
+        "for apps that scan in-app. `pixelsPerModule` is 1 to 40. Nothing is stored. Additive: a signed session QR this host " +
+        "issued and that is still valid (`PQS:1:…`) renders too; any other text is `400 malformed`.\n\n" + OwnerAuth,
         CodesTag, OperationAccess.Owner,
         () => new JsonObject { ["payload"] = ExamplePayload, ["format"] = "png", ["pixelsPerModule"] = 8, ["form"] = "link" });
 

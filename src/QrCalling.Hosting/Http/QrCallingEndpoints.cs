@@ -300,7 +300,7 @@ internal static class QrCallingEndpoints
     /// payload. The link's base is <see cref="QrCallingOptions.PublicBaseUrl"/> or the request's <c>{scheme}://{host}/c</c>, as
     /// for <c>link</c> in <c>POST /codes</c>; either way the payload is the canonical text in upper case.</summary>
     private static async Task<IResult> RenderQrAsync(HttpContext http, QrRenderer renderer, ParticipantResolver participants,
-        IOptions<QrCallingOptions> options, CancellationToken cancellationToken)
+        IOptions<QrCallingOptions> options, ISessionQrSigner signer, CancellationToken cancellationToken)
     {
         if (participants.OwnerId(http.User) is null)
         {
@@ -330,11 +330,19 @@ internal static class QrCallingEndpoints
             default: return ApiResults.Problem(QrCallingError.InvalidRequest("form must be \"link\" or \"payload\"."));
         }
         var parsed = CodePayload.Parse(body.Payload);
-        if (!parsed.IsValid)
+        string payload;
+        if (parsed.IsValid)
+        {
+            payload = CodePayload.Format(parsed.Token!);
+        }
+        else if (signer.Verify(body.Payload) is { IsValid: true, Qr: { } signed })
+        {
+            payload = signed.Payload; // a signed session QR of this host (additive), canonical upper case
+        }
+        else
         {
             return ApiResults.Problem(parsed.Status == PayloadStatus.Checksum ? QrCallingError.Checksum : QrCallingError.Malformed);
         }
-        var payload = CodePayload.Format(parsed.Token!);
         var text = asLink ? CodePayload.ToLink(QrLinkBase(http, options.Value), payload) : payload;
         var bytes = renderer.Render(text, format, body.PixelsPerModule);
         return Results.Bytes(bytes, format == QrImageFormat.Png ? "image/png" : "image/svg+xml");
