@@ -69,6 +69,9 @@ public static class QrCallingErrorCodes
     /// <summary>A delegate invitation that is unknown, expired or already used; the three cases are indistinguishable
     /// (HTTP 404).</summary>
     public const string InvitationUnavailable = "invitation_unavailable";
+    /// <summary>This host has no key to sign session QR codes (<c>QrCalling:SessionQr:SigningKey</c>), so none is issued
+    /// (HTTP 503).</summary>
+    public const string SigningUnavailable = "signing_unavailable";
 }
 
 /// <summary>An expected, typed failure of a QrCalling operation: a stable <see cref="Code"/> from

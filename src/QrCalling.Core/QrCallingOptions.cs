@@ -181,6 +181,10 @@ public sealed class QrCallingOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:01:00", "3650.00:00:00")]
     public TimeSpan BackupRetention { get; set; } = TimeSpan.FromDays(90);
 
+    /// <summary>Signed session QR: signing and verification keys (<c>QrCalling:SessionQr</c>). Checked at start-up by
+    /// loading every key.</summary>
+    public SessionQrOptions SessionQr { get; } = new();
+
     /// <summary>Rules across members that attributes cannot express: <see cref="DefaultCodeLifetime"/> lies within
     /// (0, <see cref="MaxCodeLifetime"/>], and every previous pepper is at least 16 characters like <see cref="Pepper"/>.</summary>
     /// <param name="validationContext">The validation context.</param>

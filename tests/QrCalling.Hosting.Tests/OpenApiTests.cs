@@ -24,7 +24,8 @@ public sealed class OpenApiTests
         "post /api/v1/calls/{callId}/events/ack", "get /api/v1/ice-servers", "post /api/v1/hub-tickets",
     ];
 
-    private static readonly string[] AnonymousOperations = ["post /api/v1/scan", "post /api/v1/calls", "get /api/v1/push/public-key"];
+    private static readonly string[] AnonymousOperations = ["post /api/v1/scan", "post /api/v1/calls", "get /api/v1/push/public-key",
+        "post /api/v1/verify-qr", "get /api/v1/verify-qr/keys"];
 
     private static async Task<(TestHost Host, JsonElement Document)> StartAsync(Action<QrCallingOpenApiOptions>? configure = null)
     {
@@ -198,7 +199,7 @@ public sealed class OpenApiTests
         Assert.Equal(withBody, posted.Select(p => p[..p.IndexOf(':', StringComparison.Ordinal)]).Order(StringComparer.Ordinal));
         Assert.Superset(new HashSet<string>(["post /api/v1/calls", "post /api/v1/calls/{callId}/events", "post /api/v1/calls/{callId}/events/ack",
             "post /api/v1/codes", "post /api/v1/qr", "post /api/v1/scan", "patch /api/v1/codes/{id}", "post /api/v1/push/subscriptions",
-            "delete /api/v1/push/subscriptions"]), withBody.ToHashSet());
+            "delete /api/v1/push/subscriptions", "post /api/v1/verify-qr"]), withBody.ToHashSet());
         // The code and the QR are made; the example payload is well-formed and names no code.
         Assert.Contains(posted, p => p.StartsWith("post /api/v1/codes: 201", StringComparison.Ordinal));
         Assert.Contains(posted, p => p.StartsWith("post /api/v1/qr: 200", StringComparison.Ordinal));

@@ -12,9 +12,12 @@ internal sealed class CodeResolver
     private readonly TokenHasher _hasher;
     private readonly TimeProvider _timeProvider;
     private readonly QrCallingMetrics _metrics;
+    private readonly ISessionQrSigner? _sessionQr;
 
-    public CodeResolver(IStorage storage, TokenHasher hasher, TimeProvider timeProvider, QrCallingMetrics metrics, CallerControlService controls)
+    public CodeResolver(IStorage storage, TokenHasher hasher, TimeProvider timeProvider, QrCallingMetrics metrics, CallerControlService controls,
+        ISessionQrSigner? sessionQr = null)
     {
+        _sessionQr = sessionQr;
         Controls = controls ?? throw new ArgumentNullException(nameof(controls));
         _storage = storage ?? throw new ArgumentNullException(nameof(storage));
         _hasher = hasher ?? throw new ArgumentNullException(nameof(hasher));
@@ -48,7 +51,12 @@ internal sealed class CodeResolver
     public async ValueTask<QrCallingResult<CodeRecord>> ResolveAsync(string? payload, bool countScan, MediaKind media, byte[]? callerKey, CancellationToken cancellationToken,
         Func<CodeRecord, byte[], ValueTask<CodeRecord?>>? count = null)
     {
-        var parsed = CodePayload.Parse(payload);
+        var parsed = ParseAny(payload, out var signedRefused);
+        if (signedRefused)
+        {
+            _metrics.Scan(ScanOutcomes.Unavailable);
+            return QrCallingError.Unavailable;
+        }
         switch (parsed.Status)
         {
             case PayloadStatus.Malformed:
@@ -103,6 +111,47 @@ internal sealed class CodeResolver
         }
         _metrics.Scan(ScanOutcomes.Ok);
         return found;
+    }
+
+    /// <summary>A code payload, or a signed meet-now QR of this host standing for one (its signature and expiry checked
+    /// here, the code's own state below): <paramref name="signedRefused"/> for a signed QR that does not verify.</summary>
+    private PayloadParseResult ParseAny(string? payload, out bool signedRefused) =>
+        CodePayload.Parse(SignedMeetCodes.ToCodePayload(_sessionQr, payload, out signedRefused) ?? payload);
+}
+
+/// <summary>Signed meet-now codes: a verified <c>PQS:1:MEET:…</c> stands for its code's <c>PQC:1:</c> payload.</summary>
+internal static class SignedMeetCodes
+{
+    /// <summary>The <c>PQC:1:</c> payload a signed meet-now QR (<c>PQS:1:MEET:…</c>) stands for, when
+    /// <paramref name="signer"/> verifies it now; null when the text is not a signed session QR at all (then
+    /// <paramref name="refused"/> is false) or does not verify, has expired, or is not a meet code (<paramref name="refused"/>
+    /// true: answered as an unavailable code).</summary>
+    public static string? ToCodePayload(ISessionQrSigner? signer, string? text, out bool refused)
+    {
+        refused = false;
+        if (signer is null || text is null || !LooksSigned(text))
+        {
+            return null;
+        }
+        var verification = signer.Verify(text);
+        if (verification.Status == SessionQrStatus.Malformed)
+        {
+            return null; // answered malformed by the code parser
+        }
+        var codePayload = verification.IsValid ? verification.Qr!.ToCodePayload() : null;
+        refused = codePayload is null;
+        return codePayload;
+    }
+
+    private static bool LooksSigned(string text)
+    {
+        var span = text.AsSpan().Trim();
+        var hash = span.LastIndexOf('#');
+        if (hash >= 0)
+        {
+            span = span[(hash + 1)..].TrimStart();
+        }
+        return span.StartsWith("PQS:", StringComparison.OrdinalIgnoreCase);
     }
 }
 

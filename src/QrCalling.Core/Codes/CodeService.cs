@@ -84,7 +84,8 @@ public sealed class CodeService
     private readonly CodeResolver _resolver;
 
     internal CodeService(IStorage storage, TokenHasher hasher, ICodeCallEnder calls, IOptions<QrCallingOptions> options,
-        TimeProvider timeProvider, ILogger<CodeService> logger, QrCallingMetrics metrics, CallerControlService controls)
+        TimeProvider timeProvider, ILogger<CodeService> logger, QrCallingMetrics metrics, CallerControlService controls,
+        ISessionQrSigner? sessionQr = null)
     {
         _storage = storage ?? throw new ArgumentNullException(nameof(storage));
         _hasher = hasher ?? throw new ArgumentNullException(nameof(hasher));
@@ -93,7 +94,7 @@ public sealed class CodeService
         _timeProvider = timeProvider ?? throw new ArgumentNullException(nameof(timeProvider));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         _metrics = metrics ?? throw new ArgumentNullException(nameof(metrics));
-        _resolver = new CodeResolver(storage, hasher, timeProvider, metrics, controls);
+        _resolver = new CodeResolver(storage, hasher, timeProvider, metrics, controls, sessionQr);
     }
 
     /// <summary>Issues a code for an owner. Errors: invalid_request (label too long, bad media, lifetime out of range,

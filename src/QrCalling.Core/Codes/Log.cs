@@ -46,4 +46,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1103, Level = LogLevel.Debug, Message = "Caller control request rejected: {Reason}")]
     public static partial void CallerControlRejected(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 1200, Level = LogLevel.Warning, Message = "Session QR are signed with an ephemeral key {KeyId} (QrCalling:SessionQr:EphemeralKey): every QR it signs stops verifying at the next start. Configure QrCalling:SessionQr:SigningKey outside development.")]
+    public static partial void SessionQrEphemeralKey(ILogger logger, string keyId);
 }

@@ -58,12 +58,14 @@ public static class QrCallingServiceCollectionExtensions
         }
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<QrCallingOptions>, QrCallingOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<QrCallingOptions>, SessionQrOptionsValidator>());
 
         services.AddMetrics();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<QrCallingMetrics>();
         services.TryAddSingleton<TokenHasher>();
         services.TryAddSingleton<QrRenderer>();
+        services.TryAddSingleton<ISessionQrSigner, SessionQrKeyRing>();
         services.TryAddSingleton<IStorage, InMemoryStorage>();
         // CallService's constructor is internal too (it takes internal types). ITransport comes from the hosting package.
         services.TryAddSingleton(sp => new CallService(
@@ -82,7 +84,8 @@ public static class QrCallingServiceCollectionExtensions
             sp.GetRequiredService<TokenHasher>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<QrCallingMetrics>(),
-            sp.GetRequiredService<CallerControlService>()));
+            sp.GetRequiredService<CallerControlService>(),
+            sp.GetService<ISessionQrSigner>()));
         // CodeService's constructor is internal (it takes internal types), which the container does not call by itself.
         services.TryAddSingleton(sp => new CodeService(
             sp.GetRequiredService<IStorage>(),
@@ -92,7 +95,8 @@ public static class QrCallingServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<CodeService>>(),
             sp.GetRequiredService<QrCallingMetrics>(),
-            sp.GetRequiredService<CallerControlService>()));
+            sp.GetRequiredService<CallerControlService>(),
+            sp.GetService<ISessionQrSigner>()));
         services.TryAddSingleton<CallerPseudonyms>();
         services.TryAddSingleton(sp => new CallerControlService(
             sp.GetRequiredService<IStorage>(),

@@ -63,7 +63,7 @@ internal static class ApiResults
         QrCallingErrorCodes.TooLarge => StatusCodes.Status413PayloadTooLarge,
         QrCallingErrorCodes.UnsupportedMediaType => StatusCodes.Status415UnsupportedMediaType,
         QrCallingErrorCodes.RateLimited or QrCallingErrorCodes.MailboxFull or QrCallingErrorCodes.ProofRequired => StatusCodes.Status429TooManyRequests,
-        QrCallingErrorCodes.StorageUnavailable or QrCallingErrorCodes.Maintenance => StatusCodes.Status503ServiceUnavailable,
+        QrCallingErrorCodes.StorageUnavailable or QrCallingErrorCodes.Maintenance or QrCallingErrorCodes.SigningUnavailable => StatusCodes.Status503ServiceUnavailable,
         InternalError => StatusCodes.Status500InternalServerError,
         _ => StatusCodes.Status400BadRequest,
     };

@@ -5,15 +5,21 @@ namespace QrCalling.Hosting.Http;
 
 // Request and response shapes of spec section 2 (camelCase on the wire).
 
-internal sealed record CreateCodeRequest(string? Label, List<string?>? Media, long? ExpiresInSeconds, int? MaxScans);
+/// <summary><c>POST /codes</c>; <c>signed</c> (additive) issues a meet-now code: expiring, with a signed session QR.</summary>
+internal sealed record CreateCodeRequest(string? Label, List<string?>? Media, long? ExpiresInSeconds, int? MaxScans, bool? Signed = null);
 
 /// <summary><c>PATCH /codes/{id}</c>: the members to change; a member left out (or null) keeps its value.</summary>
 /// <param name="Label">The new label (may be empty; at most 80 characters by default).</param>
 /// <param name="Media">The new allowed media: a non-empty list of <c>audio</c>, <c>video</c>, <c>chat</c>.</param>
 internal sealed record UpdateCodeRequest(string? Label, List<string?>? Media);
 
+/// <summary>A new code. <c>signedPayload</c>, <c>signedLink</c> and <c>keyId</c> (additive) are there only for a code
+/// issued with <c>signed: true</c>.</summary>
 internal sealed record CodeCreatedResponse(string Id, string Payload, string Link, string Label, IReadOnlyList<string> Media,
-    DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, int? MaxScans);
+    DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, int? MaxScans,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? SignedPayload = null,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? SignedLink = null,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? KeyId = null);
 
 /// <summary>A code as the owner sees it. <c>state</c> (<c>active</c>, <c>paused</c>, <c>revoked</c>, <c>expired</c>,
 /// <c>used_up</c>) and <c>pausedAt</c> are additive (issue 13).</summary>
@@ -83,3 +89,16 @@ internal sealed record AvailabilityResponse(bool ChatOnly, QuietHoursDto? QuietH
 
 /// <summary>A blocked caller as the owner sees it: an opaque id and the date, nothing about the caller.</summary>
 internal sealed record BlockResponse(string BlockId, string CodeId, DateTimeOffset CreatedAt);
+
+/// <summary><c>POST /verify-qr</c>: <c>valid</c>, and for a valid QR its <c>expiresAt</c>, <c>keyId</c> and (additive)
+/// <c>kind</c> (<c>room</c> or <c>meet</c>); the three are left out when not valid.</summary>
+internal sealed record VerifyQrResponse(bool Valid,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? ExpiresAt = null,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? KeyId = null,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Kind = null);
+
+/// <summary>One verification key: its id, the algorithm (always <c>ES256</c>) and the SPKI in base64url.</summary>
+internal sealed record VerifyQrKey(string Kid, string Alg, string Spki);
+
+/// <summary><c>GET /verify-qr/keys</c>.</summary>
+internal sealed record VerifyQrKeysResponse(IReadOnlyList<VerifyQrKey> Keys);

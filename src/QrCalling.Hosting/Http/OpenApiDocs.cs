@@ -76,7 +76,12 @@ internal static class OpenApiDocs
         "`link` form (`<publicBaseUrl>#<payload>`, which a stock phone camera opens): **they are shown here only**, the server " +
         "keeps a keyed hash of the token. Every field is optional: `media` defaults to all three kinds, `expiresInSeconds` to " +
         "the configured default lifetime, `maxScans` (call starts, not previews) to unlimited; the label is at most 80 " +
-        "characters. An owner has at most 100 live codes (`403 quota_exceeded`).\n\n" + OwnerAuth,
+        "characters. An owner has at most 100 live codes (`403 quota_exceeded`).\n\n" +
+        "Additive: `signed: true` issues a meet-now code, an ordinary code that always expires (`expiresInSeconds` defaults to " +
+        "`SessionQr:MeetLifetime`, one hour, and may not exceed `SessionQr:MaxLifetime`, one day: `400 invalid_request`), with " +
+        "`signedPayload` (`PQS:1:MEET:…`), its `signedLink` and the signing `keyId` in the answer; callers use the signed " +
+        "payload or link like a code's (`/scan`, `/calls`), and anyone can check it (`POST /verify-qr`). Without a signing key " +
+        "the host answers `503 signing_unavailable`.\n\n" + OwnerAuth,
         CodesTag, OperationAccess.Owner,
         () => new JsonObject { ["label"] = "Blue car, Main St", ["media"] = new JsonArray("audio", "chat"), ["expiresInSeconds"] = 2592000, ["maxScans"] = 100 });
 
@@ -102,7 +107,8 @@ internal static class OpenApiDocs
     public static readonly OperationDoc RenderQr = new("Render a QR image",
         "Renders a payload (or its link form) as `image/png` or `image/svg+xml`. `form`: `link` (the default) holds " +
         "`<base>#<PAYLOAD>` so a phone camera opens the caller page; `payload` holds the bare payload, the smaller symbol, " +
-        "for apps that scan in-app. `pixelsPerModule` is 1 to 40. Nothing is stored.\n\n" + OwnerAuth,
+        "for apps that scan in-app. `pixelsPerModule` is 1 to 40. Nothing is stored. Additive: a signed session QR this host " +
+        "issued and that is still valid (`PQS:1:…`) renders too; any other text is `400 malformed`.\n\n" + OwnerAuth,
         CodesTag, OperationAccess.Owner,
         () => new JsonObject { ["payload"] = ExamplePayload, ["format"] = "png", ["pixelsPerModule"] = 8, ["form"] = "link" });
 

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using QrCalling.Calls;
 using QrCalling.Codes;
@@ -54,6 +55,7 @@ internal static class QrCallingEndpoints
         api.MapGet("/ice-servers", IceServersAsync).Describe(OpenApiDocs.IceServers).RequireRateLimiting(ParticipantPolicy)
             .Produces<IceServersResponse>().Problems(401, 403, 409, 429);
         OwnerOpsEndpoints.Map(api);
+        SessionQrEndpoints.Map(api);
     }
 
     /// <summary>A code's optional media list: null when left out, else the parsed set; false for a bad list.</summary>
@@ -73,7 +75,7 @@ internal static class QrCallingEndpoints
     }
 
     private static async Task<IResult> CreateCodeAsync(HttpContext http, CodeService codes, ParticipantResolver participants,
-        IOptions<QrCallingOptions> options, CancellationToken cancellationToken)
+        IOptions<QrCallingOptions> options, ISessionQrSigner signer, ILogger<CodeService> logger, CancellationToken cancellationToken)
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
@@ -88,17 +90,51 @@ internal static class QrCallingEndpoints
         {
             return ApiResults.Problem(QrCallingError.InvalidRequest("media must be a non-empty list of \"audio\", \"video\", \"chat\"."));
         }
-        var spec = new CodeSpec { Label = body.Label, Media = media, ExpiresInSeconds = body.ExpiresInSeconds, MaxScans = body.MaxScans };
+        var expiresIn = body.ExpiresInSeconds;
+        if (body.Signed == true)
+        {
+            // A meet-now code: always expiring (within the session QR's longest lifetime), with a signed session QR.
+            var sessionQr = options.Value.SessionQr;
+            if (!signer.CanSign)
+            {
+                return ApiResults.Problem(new QrCallingError(QrCallingErrorCodes.SigningUnavailable,
+                    "This host has no key to sign session QR codes (QrCalling:SessionQr:SigningKey)."));
+            }
+            expiresIn ??= (long)sessionQr.MeetLifetime.TotalSeconds;
+            if (expiresIn > (long)sessionQr.MaxLifetime.TotalSeconds)
+            {
+                return ApiResults.Problem(QrCallingError.InvalidRequest(
+                    $"A signed code expires within {(long)sessionQr.MaxLifetime.TotalSeconds} seconds (expiresInSeconds)."));
+            }
+        }
+        var spec = new CodeSpec { Label = body.Label, Media = media, ExpiresInSeconds = expiresIn, MaxScans = body.MaxScans };
         var issued = await codes.IssueAsync(owner, spec, cancellationToken);
-        return issued.IsSuccess ? Created(http, issued.Value, options.Value) : ApiResults.Problem(issued.Error!);
+        if (!issued.IsSuccess)
+        {
+            return ApiResults.Problem(issued.Error!);
+        }
+        if (body.Signed != true)
+        {
+            return Created(http, issued.Value, options.Value);
+        }
+        var code = issued.Value.Code;
+        var signed = signer.Sign(SessionQrKinds.Meet, issued.Value.Payload.Substring(CodePayload.Prefix.Length, CodePayload.TokenChars), code.ExpiresAt!.Value);
+        if (!signed.IsSuccess)
+        {
+            await codes.DeleteAsync(owner, code.Id, cancellationToken); // no half-issued meet code
+            return ApiResults.Problem(signed.Error!);
+        }
+        Log.MeetCodeSigned(logger, code.Id, signed.Value.KeyId);
+        return Created(http, issued.Value, options.Value, signed.Value);
     }
 
-    private static IResult Created(HttpContext http, IssuedCode issued, QrCallingOptions options)
+    private static IResult Created(HttpContext http, IssuedCode issued, QrCallingOptions options, SessionQr? signed = null)
     {
         var code = issued.Code;
         var baseUrl = options.PublicBaseUrl ?? $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}/c";
         return ApiResults.Json(new CodeCreatedResponse(code.Id, issued.Payload, CodePayload.ToLink(baseUrl, issued.Payload), code.Label,
-            MediaKinds.ToWireNames(code.Media), code.CreatedAt, code.ExpiresAt, code.MaxScans), StatusCodes.Status201Created);
+            MediaKinds.ToWireNames(code.Media), code.CreatedAt, code.ExpiresAt, code.MaxScans,
+            signed?.Payload, signed is null ? null : SessionQrPayload.ToLink(baseUrl, signed.Payload), signed?.KeyId), StatusCodes.Status201Created);
     }
 
     /// <summary>A hub ticket for the credential of this request (an owner's authentication, or a call token as the
@@ -264,7 +300,7 @@ internal static class QrCallingEndpoints
     /// payload. The link's base is <see cref="QrCallingOptions.PublicBaseUrl"/> or the request's <c>{scheme}://{host}/c</c>, as
     /// for <c>link</c> in <c>POST /codes</c>; either way the payload is the canonical text in upper case.</summary>
     private static async Task<IResult> RenderQrAsync(HttpContext http, QrRenderer renderer, ParticipantResolver participants,
-        IOptions<QrCallingOptions> options, CancellationToken cancellationToken)
+        IOptions<QrCallingOptions> options, ISessionQrSigner signer, CancellationToken cancellationToken)
     {
         if (participants.OwnerId(http.User) is null)
         {
@@ -294,11 +330,19 @@ internal static class QrCallingEndpoints
             default: return ApiResults.Problem(QrCallingError.InvalidRequest("form must be \"link\" or \"payload\"."));
         }
         var parsed = CodePayload.Parse(body.Payload);
-        if (!parsed.IsValid)
+        string payload;
+        if (parsed.IsValid)
+        {
+            payload = CodePayload.Format(parsed.Token!);
+        }
+        else if (signer.Verify(body.Payload) is { IsValid: true, Qr: { } signed })
+        {
+            payload = signed.Payload; // a signed session QR of this host (additive), canonical upper case
+        }
+        else
         {
             return ApiResults.Problem(parsed.Status == PayloadStatus.Checksum ? QrCallingError.Checksum : QrCallingError.Malformed);
         }
-        var payload = CodePayload.Format(parsed.Token!);
         var text = asLink ? CodePayload.ToLink(QrLinkBase(http, options.Value), payload) : payload;
         var bytes = renderer.Render(text, format, body.PixelsPerModule);
         return Results.Bytes(bytes, format == QrImageFormat.Png ? "image/png" : "image/svg+xml");
@@ -326,7 +370,7 @@ internal static class QrCallingEndpoints
     }
 
     private static async Task<IResult> StartCallAsync(HttpContext http, CallService calls, CodeCallLimiter perCode, IceServerProvider ice,
-        RecentCallTokens recent, ProofOfWork proofs, CancellationToken cancellationToken)
+        RecentCallTokens recent, ProofOfWork proofs, ISessionQrSigner signer, CancellationToken cancellationToken)
     {
         var (body, error) = await RequestReader.ReadAsync<StartCallRequest>(http.Request, RequestReader.SmallBodyBytes, cancellationToken);
         if (error is not null)
@@ -337,7 +381,8 @@ internal static class QrCallingEndpoints
         {
             return ApiResults.Problem(QrCallingError.InvalidRequest("media must be \"audio\", \"video\" or \"chat\"."));
         }
-        var parsed = CodePayload.Parse(body.Payload);
+        // A signed meet-now QR shares its code's budget (the call itself checks the signature again, and the code).
+        var parsed = CodePayload.Parse(signer.Verify(body.Payload) is { IsValid: true, Qr: { } meet } ? meet.ToCodePayload() : body.Payload);
         if (parsed.IsValid && !perCode.TryAcquire(parsed.Token!))
         {
             // Over the code's budget: a caller that shows a proof of work still gets through, so a flood from a few

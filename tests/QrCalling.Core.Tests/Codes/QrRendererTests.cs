@@ -97,7 +97,7 @@ public sealed class QrRendererTests
 
     private static int Width(byte[] png) => (png[16] << 24) | (png[17] << 16) | (png[18] << 8) | png[19];
 
-    private static async Task<string> DecodeAsync(byte[] png)
+    internal static async Task<string> DecodeAsync(byte[] png)
     {
         var zbarimg = TestServers.RequireProgram("zbarimg");
         var file = Path.Combine(Path.GetTempPath(), $"qrcalling-{Guid.NewGuid():N}.png");
