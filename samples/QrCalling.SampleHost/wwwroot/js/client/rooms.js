@@ -161,7 +161,7 @@ export class Room extends EventTarget {
     h.on('MessageSent', (e) => this.emit('sent', e));
     h.on('Typing', (e) => this.emit('typing', { participantId: e.participantId, name: this.nameOf(e.participantId), at: e.at }));
     h.on('RoomEnded', (e) => this.end(e?.reason ?? 'ended'));
-    h.onreconnecting(() => { if (!this.ended) this.emit('connection', { state: 'reconnecting' }); });
+    h.onreconnecting(() => { if (!this.ended && !this.left) this.emit('connection', { state: 'reconnecting' }); });
     h.onreconnected(async () => {
       if (this.ended) return;
       this.emit('connection', { state: 'online' });
@@ -330,7 +330,7 @@ export class Room extends EventTarget {
   /** Connects (or reconnects after a close, every `delayMs`, until the room ends). */
   async connect({ delayMs = 3000 } = {}) {
     this.hub.onclose(() => {
-      if (this.ended) return;
+      if (this.ended || this.left) return;
       this.emit('connection', { state: 'reconnecting' });
       setTimeout(() => this.connect({ delayMs }).catch(() => {}), delayMs);
     });
