@@ -252,6 +252,26 @@ public sealed class RoomService
         return null;
     }
 
+    /// <summary>The current participant <c>roomId/participantId</c> (what a hub ticket names), in a room that has not
+    /// expired; null otherwise.</summary>
+    public async ValueTask<RoomParticipant?> AuthenticateByIdAsync(string? roomAndParticipant, CancellationToken cancellationToken)
+    {
+        var slash = roomAndParticipant?.IndexOf('/', StringComparison.Ordinal) ?? -1;
+        if (slash <= 0)
+        {
+            return null;
+        }
+        var roomId = roomAndParticipant![..slash];
+        var participantId = roomAndParticipant[(slash + 1)..];
+        var room = await _storage.Rooms.GetAsync(roomId, cancellationToken).ConfigureAwait(false);
+        if (room is null || room.ExpiresAt <= _time.GetUtcNow())
+        {
+            return null;
+        }
+        var participants = await _storage.Rooms.ListParticipantsAsync(roomId, cancellationToken).ConfigureAwait(false);
+        return participants.FirstOrDefault(p => p.ParticipantId == participantId);
+    }
+
     /// <summary>True for text shaped like a participant token.</summary>
     public static bool IsWellFormedToken(string? token) =>
         token is not null && token.Length == TokenPrefix.Length + TokenChars && token.StartsWith(TokenPrefix, StringComparison.Ordinal)
