@@ -66,6 +66,17 @@ public static class QrCallingErrorCodes
     public const string DevicePending = "device_pending";
     /// <summary>A backup body over the size cap; nothing was stored (HTTP 413).</summary>
     public const string BackupTooLarge = "backup_too_large";
+    /// <summary>A room link with a wrong secret, or an unknown, expired or ended room: the cases are indistinguishable
+    /// (HTTP 404).</summary>
+    public const string RoomUnavailable = "room_unavailable";
+    /// <summary>The room has its maximum of participants (HTTP 409).</summary>
+    public const string RoomFull = "room_full";
+    /// <summary>A display name over 40 characters or with control characters (HTTP 400).</summary>
+    public const string InvalidDisplayName = "invalid_display_name";
+    /// <summary>A room message addressed to someone who is not a participant of the room (hub).</summary>
+    public const string UnknownParticipant = "unknown_participant";
+    /// <summary>A signed session QR was asked for and this host cannot sign (HTTP 400).</summary>
+    public const string SigningUnavailable = "signing_unavailable";
 }
 
 /// <summary>An expected, typed failure of a QrCalling operation: a stable <see cref="Code"/> from

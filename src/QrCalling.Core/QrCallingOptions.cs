@@ -162,6 +162,10 @@ public sealed class QrCallingOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:01:00", "3650.00:00:00")]
     public TimeSpan BackupRetention { get; set; } = TimeSpan.FromDays(90);
 
+    /// <summary>Meet-now rooms: participants, lifetime, idle timeout, history and message caps.</summary>
+    [Microsoft.Extensions.Options.ValidateObjectMembers]
+    public QrCalling.Rooms.QrCallingRoomOptions Rooms { get; set; } = new();
+
     /// <summary>Rules across members that attributes cannot express: <see cref="DefaultCodeLifetime"/> lies within
     /// (0, <see cref="MaxCodeLifetime"/>], and every previous pepper is at least 16 characters like <see cref="Pepper"/>.</summary>
     /// <param name="validationContext">The validation context.</param>

@@ -31,6 +31,7 @@ internal sealed partial class PostgresStorage : IStorage
         CallerControls = new PostgresCallerControlStore(_db);
         Devices = new PostgresDeviceStore(_db);
         Backups = new PostgresBackupStore(_db);
+        Rooms = new PostgresRoomStore(_db);
     }
 
     public ICodeStore Codes { get; }
@@ -40,6 +41,7 @@ internal sealed partial class PostgresStorage : IStorage
     public ICallerControlStore CallerControls { get; }
     public IDeviceStore Devices { get; }
     public IBackupStore Backups { get; }
+    public IRoomStore Rooms { get; }
 
     public async ValueTask PingAsync(CancellationToken cancellationToken) =>
         await _db.ScalarAsync("SELECT 1", [], "ping", cancellationToken).ConfigureAwait(false);

@@ -39,6 +39,7 @@ internal sealed partial class RedisStorage : IStorage, IAsyncDisposable
         CallerControls = new RedisCallerControlStore(this);
         Devices = new RedisDeviceStore(this);
         Backups = new RedisBackupStore(this);
+        Rooms = new RedisRoomStore(this);
     }
 
     internal RedisConnection Connection { get; }
@@ -54,6 +55,7 @@ internal sealed partial class RedisStorage : IStorage, IAsyncDisposable
     public ICallerControlStore CallerControls { get; }
     public IDeviceStore Devices { get; }
     public IBackupStore Backups { get; }
+    public IRoomStore Rooms { get; }
 
     public async ValueTask PingAsync(CancellationToken cancellationToken) =>
         await Connection.RunAsync(nameof(PingAsync), db => db.PingAsync(), cancellationToken).ConfigureAwait(false);

@@ -41,6 +41,12 @@ public static class QrCallingDiagnostics
     public const string DevicesRevoked = "qrcalling.devices.revoked";
     /// <summary>Counter: backup versions stored.</summary>
     public const string BackupsStored = "qrcalling.backups.stored";
+    /// <summary>Counter: rooms created.</summary>
+    public const string RoomsCreated = "qrcalling.rooms.created";
+    /// <summary>Up-down counter: rooms that exist (created minus ended) as seen by this instance.</summary>
+    public const string RoomsActive = "qrcalling.rooms.active";
+    /// <summary>Counter: room messages relayed.</summary>
+    public const string RoomMessages = "qrcalling.rooms.messages";
 
     /// <summary>The <see cref="System.Diagnostics.ActivitySource"/> name: <c>QrCalling</c>. Its activities carry no token,
     /// payload, IP or id in their tags: only the media and the outcome (<c>ok</c> or an error code).</summary>
@@ -102,6 +108,9 @@ internal sealed class QrCallingMetrics
         DevicesPaired = meter.CreateCounter<long>(QrCallingDiagnostics.DevicesPaired, "{device}", "Devices paired by QR");
         DevicesRevoked = meter.CreateCounter<long>(QrCallingDiagnostics.DevicesRevoked, "{device}", "Paired devices revoked");
         BackupsStored = meter.CreateCounter<long>(QrCallingDiagnostics.BackupsStored, "{backup}", "Backup versions stored");
+        RoomsCreated = meter.CreateCounter<long>(QrCallingDiagnostics.RoomsCreated, "{room}", "Rooms created");
+        RoomsActive = meter.CreateUpDownCounter<long>(QrCallingDiagnostics.RoomsActive, "{room}", "Rooms created and not yet ended (this instance's view)");
+        RoomMessages = meter.CreateCounter<long>(QrCallingDiagnostics.RoomMessages, "{message}", "Room messages relayed");
     }
 
     public UpDownCounter<long> ActiveCalls { get; }
@@ -120,6 +129,9 @@ internal sealed class QrCallingMetrics
     public Counter<long> DevicesPaired { get; }
     public Counter<long> DevicesRevoked { get; }
     public Counter<long> BackupsStored { get; }
+    public Counter<long> RoomsCreated { get; }
+    public UpDownCounter<long> RoomsActive { get; }
+    public Counter<long> RoomMessages { get; }
 
     public void Scan(string outcome) => Scans.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
     public void Ended(string reason)

@@ -33,6 +33,9 @@ public interface IStorage
     /// <summary>Owners' client-encrypted backups.</summary>
     IBackupStore Backups { get; }
 
+    /// <summary>Meet-now rooms, their participants and their bounded ciphertext history.</summary>
+    IRoomStore Rooms { get; }
+
     /// <summary>Starts a call from a scan: counts the scan of the code keyed <paramref name="codeKeyHash"/> exactly as
     /// <see cref="ICodeStore.TryCountScanAsync"/> does and, only if it counted, stores the ringing <paramref name="call"/>.
     /// Returns the counted code, or null when the code is unavailable. A revoke or delete of the code at the same time

@@ -34,4 +34,6 @@ public sealed partial class InMemoryStorage : IStorage
     public IDeviceStore Devices { get; } = new InMemoryDeviceStore();
     /// <inheritdoc />
     public IBackupStore Backups { get; } = new InMemoryBackupStore();
+    /// <inheritdoc />
+    public IRoomStore Rooms { get; } = new InMemoryRoomStore();
 }
