@@ -210,8 +210,8 @@ public sealed partial class RoomPageTests(BrowserFixture browser) : IAsyncLifeti
         await Expect(anna.GetByTestId("room-notice").Filter(new() { HasText = "Ben left." })).ToHaveCountAsync(1);
         await Expect(anna.GetByTestId("room-pair")).ToHaveCountAsync(0);
         await Expect(anna.GetByTestId("room-alone")).ToBeVisibleAsync();
-        // The token is gone: opening the link again is a new participant, not Ben.
-        await ben.GotoAsync(link);
+        // The token is gone (and forgotten by the tab): opening the link again asks to join as someone new.
+        await ben.ReloadAsync();
         await Expect(ben.GetByTestId("room-join")).ToBeVisibleAsync();
     }
 

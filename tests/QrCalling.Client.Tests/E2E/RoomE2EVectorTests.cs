@@ -56,7 +56,7 @@ public sealed class RoomE2EVectorTests
         {
             var receiver = Vectors.Text(m, "from") == "initiator" ? responder : initiator;
             var plain = RoomE2E.Decrypt(receiver, Vectors.Text(m, "kind"), Vectors.Text(m, "ciphertext"));
-            Assert.Equal(m.GetProperty("body").GetRawText(), plain.Body.GetRawText());
+            Assert.Equal(JsonSerializer.Serialize(m.GetProperty("body")), JsonSerializer.Serialize(plain.Body));
             Assert.Equal(m.GetProperty("counter").GetUInt64(), plain.Counter);
         }
     }
@@ -66,13 +66,16 @@ public sealed class RoomE2EVectorTests
     {
         var v = Cases[0];
         var roomId = Vectors.Text(v, "roomId");
-        var (alice, bob, carol) = (Vectors.Text(v, "initiatorId"), Vectors.Text(v, "responderId"), "p_zzzzzzzzzzzzzzzzzzzzzz");
+        // Carol sorts before Bob, as Alice does: Bob is the responder of both pairs, so a relabelled message has the right
+        // direction and only the pair key tells it apart.
+        var (alice, bob, carol) = (Vectors.Text(v, "initiatorId"), Vectors.Text(v, "responderId"), "p_A000000000000000000000");
         using var aliceBob = RoomE2E.CreateSession(roomId, alice, bob);
         using var bobAlice = RoomE2E.CreateSession(roomId, bob, alice);
         Establish(aliceBob, bobAlice);
         using var carolBob = RoomE2E.CreateSession(roomId, carol, bob);
         using var bobCarol = RoomE2E.CreateSession(roomId, bob, carol);
-        Establish(bobCarol, carolBob);
+        Establish(carolBob, bobCarol);
+        Assert.Equal(E2ERole.Responder, bobCarol.Role);
         Assert.NotEqual(aliceBob.CheckCode, bobCarol.CheckCode);
 
         var toBob = RoomE2E.EncryptText(aliceBob, "hello Bob");

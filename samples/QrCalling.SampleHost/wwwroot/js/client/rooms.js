@@ -375,7 +375,11 @@ export async function joinRoom({ api, signalR, createHub, baseUrl = '', link, di
     try {
       return await api.hubTicket(joined.participantToken);
     } catch (e) {
-      if (room) room.lastTicketError = e;
+      if (room) {
+        room.lastTicketError = e;
+        // The token no longer works: the room ended (or this participant left elsewhere). Stop retrying.
+        if (e?.status === 401 || e?.status === 404) room.end('unavailable');
+      }
       throw e;
     }
   };
