@@ -327,13 +327,17 @@ export class Room extends EventTarget {
     setTimeout(() => this.hub.stop().catch(() => {}), 0);
   }
 
-  /** Connects (or reconnects after a close, every `delayMs`, until the room ends). */
+  /** Connects, and connects again after the connection closed for good (SignalR's own reconnects gave up), every
+   * `delayMs`, until the room ends. */
   async connect({ delayMs = 3000 } = {}) {
-    this.hub.onclose(() => {
-      if (this.ended || this.left) return;
-      this.emit('connection', { state: 'reconnecting' });
-      setTimeout(() => this.connect({ delayMs }).catch(() => {}), delayMs);
-    });
+    if (!this.closeHandled) {
+      this.closeHandled = true;
+      this.hub.onclose(() => {
+        if (this.ended || this.left) return;
+        this.emit('connection', { state: 'reconnecting' });
+        setTimeout(() => this.connectLoop(delayMs).catch(() => {}), delayMs);
+      });
+    }
     return this.connectLoop(delayMs);
   }
 
