@@ -138,6 +138,7 @@ public class CoreBenchmarks
         public ICallerControlStore CallerControls => _inner.CallerControls;
         public IDeviceStore Devices => _inner.Devices;
         public IBackupStore Backups => _inner.Backups;
+        public IRoomStore Rooms => _inner.Rooms;
         public ValueTask PingAsync(CancellationToken cancellationToken) => default;
 
         private sealed class RecyclingCodeStore(RecyclingStorage owner) : ICodeStore

@@ -181,6 +181,7 @@ internal sealed class PickyStorage : IStorage
     public ICallerControlStore CallerControls => _inner.CallerControls;
     public IDeviceStore Devices => _inner.Devices;
     public IBackupStore Backups => _inner.Backups;
+    public IRoomStore Rooms => _inner.Rooms;
 
     public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
 }

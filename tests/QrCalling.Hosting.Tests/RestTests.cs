@@ -242,6 +242,7 @@ public sealed class RestTests
         public ICallerControlStore CallerControls => Down ? throw new StorageUnavailableException() : _inner.CallerControls;
         public IDeviceStore Devices => Down ? throw new StorageUnavailableException() : _inner.Devices;
         public IBackupStore Backups => Down ? throw new StorageUnavailableException() : _inner.Backups;
+        public IRoomStore Rooms => Down ? throw new StorageUnavailableException() : _inner.Rooms;
         public ValueTask PingAsync(CancellationToken cancellationToken) => Down ? throw new StorageUnavailableException() : ValueTask.CompletedTask;
     }
 }

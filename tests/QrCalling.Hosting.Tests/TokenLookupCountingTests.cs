@@ -93,5 +93,6 @@ internal sealed class CountingStorage : IStorage
     public ICallerControlStore CallerControls => _inner.CallerControls;
     public IDeviceStore Devices => _inner.Devices;
     public IBackupStore Backups => _inner.Backups;
+    public IRoomStore Rooms => _inner.Rooms;
     public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
 }

@@ -181,7 +181,7 @@ internal sealed class RoomHub(RoomService rooms, RoomNotifier notifier, HubTicke
     {
         var participant = Participant();
         await Clients.GroupExcept(RoomNotifier.RoomGroup(participant.RoomId), [Context.ConnectionId]).SendAsync(RoomNotifier.Typing,
-            RoomNotifier.Json(new TypingEvent(participant.ParticipantId, time.GetUtcNow())), Context.ConnectionAborted);
+            RoomNotifier.Json(new RoomTypingEvent(participant.ParticipantId, time.GetUtcNow())), Context.ConnectionAborted);
     }
 
     /// <summary>Everything addressed to this participant up to <paramref name="seq"/> was received (frees its window).</summary>

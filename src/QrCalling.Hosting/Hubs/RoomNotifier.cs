@@ -126,7 +126,7 @@ internal sealed class RoomNotifier(IHubContext<RoomHub> hub, RoomService rooms, 
 internal sealed record ParticipantJoinedEvent(string ParticipantId, string? DisplayName, DateTimeOffset At);
 internal sealed record ParticipantLeftEvent(string ParticipantId, DateTimeOffset At);
 internal sealed record RoomEndedEvent(string RoomId, string Reason);
-internal sealed record TypingEvent(string ParticipantId, DateTimeOffset At);
+internal sealed record RoomTypingEvent(string ParticipantId, DateTimeOffset At);
 internal sealed record RoomMessageEvent(long Seq, string From, string Kind, string Ciphertext, DateTimeOffset At)
 {
     public static RoomMessageEvent Of(RoomDelivery d) => new(d.Seq, d.From, d.Kind, d.Ciphertext, d.At);

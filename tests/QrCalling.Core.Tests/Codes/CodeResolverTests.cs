@@ -163,6 +163,7 @@ public sealed class CodeResolverTests
         public ICallerControlStore CallerControls => _inner.CallerControls;
         public IDeviceStore Devices => _inner.Devices;
         public IBackupStore Backups => _inner.Backups;
+        public IRoomStore Rooms => _inner.Rooms;
         public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
 
         public async ValueTask CreateAsync(CallRecord call, CancellationToken cancellationToken)
@@ -199,6 +200,7 @@ public sealed class CodeResolverTests
         public ICallerControlStore CallerControls => _inner.CallerControls;
         public IDeviceStore Devices => _inner.Devices;
         public IBackupStore Backups => _inner.Backups;
+        public IRoomStore Rooms => _inner.Rooms;
         public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
 
         public ValueTask CreateAsync(CodeRecord code, CancellationToken cancellationToken) => _inner.Codes.CreateAsync(code, cancellationToken);
