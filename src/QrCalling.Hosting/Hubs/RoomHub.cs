@@ -16,7 +16,6 @@ internal sealed class RoomHub(RoomService rooms, RoomNotifier notifier, HubTicke
     TimeProvider time, ILogger<RoomHub> logger) : Hub
 {
     private const string ParticipantKey = "qrcalling.room-participant";
-    private const string ExpiryKey = "qrcalling.room-expiry";
 
     public override async Task OnConnectedAsync()
     {
@@ -46,36 +45,31 @@ internal sealed class RoomHub(RoomService rooms, RoomNotifier notifier, HubTicke
         }
         Context.Items[ParticipantKey] = participant;
         var roomId = participant.RoomId;
-        await Groups.AddToGroupAsync(Context.ConnectionId, RoomNotifier.RoomGroup(roomId), Context.ConnectionAborted);
-        await Groups.AddToGroupAsync(Context.ConnectionId, RoomNotifier.ParticipantGroup(roomId, participant.ParticipantId), Context.ConnectionAborted);
         var first = notifier.Add(roomId, participant.ParticipantId, Context);
-        await rooms.TouchAsync(roomId, Context.ConnectionAborted);
-        var state = await rooms.GetAsync(roomId, Context.ConnectionAborted);
-        if (state is null)
+        try
         {
-            throw Refuse(QrCallingErrorCodes.RoomUnavailable, "This room is not available.");
+            await Groups.AddToGroupAsync(Context.ConnectionId, RoomNotifier.RoomGroup(roomId), Context.ConnectionAborted);
+            await Groups.AddToGroupAsync(Context.ConnectionId, RoomNotifier.ParticipantGroup(roomId, participant.ParticipantId), Context.ConnectionAborted);
+            await rooms.TouchAsync(roomId, Context.ConnectionAborted);
+            // The room's end (expiry, idle, last leave) reaches the connection as RoomEnded from the sweep or the leave,
+            // which then closes it; a room that ended meanwhile refuses the connection here.
+            var state = await rooms.GetAsync(roomId, Context.ConnectionAborted)
+                ?? throw Refuse(QrCallingErrorCodes.RoomUnavailable, "This room is not available.");
+            var history = await rooms.ReadAsync(participant, 0, Context.ConnectionAborted);
+            await Clients.Caller.SendAsync(RoomNotifier.RoomJoined, RoomNotifier.Json(new RoomJoinedEvent(roomId, participant.ParticipantId,
+                [.. state.Participants.Select(RoomParticipantDto.Of)], [.. history.Select(RoomMessageEvent.Of)])), Context.ConnectionAborted);
+            if (first)
+            {
+                await Clients.GroupExcept(RoomNotifier.RoomGroup(roomId), [Context.ConnectionId]).SendAsync(RoomNotifier.ParticipantJoined,
+                    RoomNotifier.Json(new ParticipantJoinedEvent(participant.ParticipantId, participant.DisplayName, time.GetUtcNow())), Context.ConnectionAborted);
+            }
         }
-        CloseAt(state.Value.Room.ExpiresAt);
-        var history = await rooms.ReadAsync(participant, 0, Context.ConnectionAborted);
-        await Clients.Caller.SendAsync(RoomNotifier.RoomJoined, RoomNotifier.Json(new RoomJoinedEvent(roomId, participant.ParticipantId,
-            [.. state.Value.Participants.Select(RoomParticipantDto.Of)], [.. history.Select(RoomMessageEvent.Of)])), Context.ConnectionAborted);
-        if (first)
+        catch
         {
-            await Clients.GroupExcept(RoomNotifier.RoomGroup(roomId), [Context.ConnectionId]).SendAsync(RoomNotifier.ParticipantJoined,
-                RoomNotifier.Json(new ParticipantJoinedEvent(participant.ParticipantId, participant.DisplayName, time.GetUtcNow())), Context.ConnectionAborted);
+            notifier.Remove(roomId, Context.ConnectionId); // SignalR runs no OnDisconnectedAsync after a failed OnConnectedAsync
+            Context.Items.Remove(ParticipantKey);
+            throw;
         }
-    }
-
-    private void CloseAt(DateTimeOffset expiresAt)
-    {
-        var delay = expiresAt - time.GetUtcNow();
-        if (delay <= TimeSpan.Zero)
-        {
-            Context.Abort();
-            return;
-        }
-        var context = Context;
-        Context.Items[ExpiryKey] = time.CreateTimer(_ => context.Abort(), null, delay, Timeout.InfiniteTimeSpan);
     }
 
     private HubException Refuse(string code, string detail)
@@ -88,10 +82,6 @@ internal sealed class RoomHub(RoomService rooms, RoomNotifier notifier, HubTicke
 
     public override async Task OnDisconnectedAsync(Exception? exception)
     {
-        if (Context.Items.Remove(ExpiryKey, out var timer) && timer is IDisposable expiry)
-        {
-            expiry.Dispose();
-        }
         if (Context.Items.TryGetValue(ParticipantKey, out var value) && value is RoomParticipant participant)
         {
             notifier.Remove(participant.RoomId, Context.ConnectionId);
