@@ -146,6 +146,7 @@ export class Room extends EventTarget {
       this.emit('participants', { participants: this.list() });
     });
     h.on('ParticipantLeft', (e) => {
+      if (e.participantId === this.participantId) return; // this participant's own leave (its page says so itself)
       const p = this.participants.get(e.participantId);
       if (p) p.present = false;
       this.e2e.remove(e.participantId);
