@@ -82,7 +82,7 @@ public sealed class RoomTests
         });
         if (messagePack)
         {
-            builder.AddMessagePackProtocol();
+            TestMessagePack.Use(builder);
         }
         var connection = builder.Build();
         var participant = new Participant(joined.GetProperty("participantId").GetString()!, token, connection);
@@ -207,8 +207,7 @@ public sealed class RoomTests
     [Fact]
     public async Task MessagePackClient_ExchangesMessages()
     {
-        await using var host = await TestHost.StartAsync(hosting: o => o.EnableMessagePack = true,
-            configure: b => b.Services.AddSignalR().AddMessagePackProtocol());
+        await using var host = await TestHost.StartAsync(configure: b => b.Services.AddQrCalling().AddMessagePackProtocol());
         var link = (await CreateRoomAsync(host)).GetProperty("link").GetString()!;
         var alice = await ConnectAsync(host, await JoinAsync(host, link), messagePack: true);
         var bob = await ConnectAsync(host, await JoinAsync(host, link));

@@ -110,9 +110,9 @@ public sealed class RoomService
         return new CreatedRoom(id, PayloadPrefix + id + ":" + Base32.Encode(secret), room.ExpiresAt, max);
     }
 
-    /// <summary>Parses a room link (<c>…/room#PQR:1:ID:SECRET</c>) or bare payload, case-insensitive, white space
+    /// <summary>Parses a room link (named so that minimal APIs do not take RoomService for a bindable type) (<c>…/room#PQR:1:ID:SECRET</c>) or bare payload, case-insensitive, white space
     /// trimmed; the room id (upper case) and the secret's bytes, or false.</summary>
-    public static bool TryParse(string? linkOrPayload, out string roomId, out byte[] secret)
+    public static bool TryParseLink(string? linkOrPayload, out string roomId, out byte[] secret)
     {
         roomId = "";
         secret = [];
@@ -166,7 +166,7 @@ public sealed class RoomService
         {
             return new QrCallingError(QrCallingErrorCodes.InvalidDisplayName, $"A display name has at most {MaxDisplayNameLength} characters and no control characters.");
         }
-        if (!TryParse(linkOrPayload, out var roomId, out var secret))
+        if (!TryParseLink(linkOrPayload, out var roomId, out var secret))
         {
             Log.JoinRefused(_logger, "malformed");
             return Unavailable;
@@ -224,7 +224,7 @@ public sealed class RoomService
     /// <summary>True when <paramref name="linkOrPayload"/> is the link of <paramref name="roomId"/> with its secret.</summary>
     public async ValueTask<bool> IsLinkOfAsync(string roomId, string? linkOrPayload, CancellationToken cancellationToken)
     {
-        if (!TryParse(linkOrPayload, out var id, out var secret) || id != roomId)
+        if (!TryParseLink(linkOrPayload, out var id, out var secret) || id != roomId)
         {
             return false;
         }

@@ -74,7 +74,8 @@ public static class QrCallingHostingServiceCollectionExtensions
         services.TryAddSingleton<ConnectionTracker>();
         services.TryAddSingleton<ITransport, SignalRTransport>();
 
-        services.AddSignalR().AddHubOptions<CallHub>(o => o.AddFilter<CallHubFilter>());
+        services.AddSignalR().AddHubOptions<CallHub>(o => o.AddFilter<CallHubFilter>())
+            .AddHubOptions<RoomHub>(_ => { }); // registers the per-hub setup that copies the global protocols
         services.TryAddSingleton<CallHubFilter>();
         services.AddSingleton<IConfigureOptions<HubOptions<CallHub>>, ConfigureHubSize>();
         services.AddSingleton<IPostConfigureOptions<HubOptions<CallHub>>, CallHubProtocolSetup>();
