@@ -245,6 +245,9 @@ public static partial class SampleHostApp
         app.MapSampleAdmin();
         app.MapGet("/c", (IWebHostEnvironment env) => Results.Stream(env.WebRootFileProvider.GetFileInfo("caller.html").CreateReadStream(), "text/html; charset=utf-8"))
             .ExcludeFromDescription();
+        // The room page a room link opens (issue 12): the room id and secret stay in the fragment.
+        app.MapGet("/room", (IWebHostEnvironment env) => Results.Stream(env.WebRootFileProvider.GetFileInfo("room.html").CreateReadStream(), "text/html; charset=utf-8"))
+            .ExcludeFromDescription();
         // The page a new device opens from a pairing QR (the payload stays in the fragment).
         app.MapGet("/pair", (IWebHostEnvironment env) => Results.Stream(env.WebRootFileProvider.GetFileInfo("pair.html").CreateReadStream(), "text/html; charset=utf-8"))
             .ExcludeFromDescription();
@@ -260,9 +263,10 @@ public static partial class SampleHostApp
     {
         var request = context.Request;
         string? header = request.Headers.Authorization;
-        // Call tokens (qct_), hub tickets (qht_) and paired devices' tokens (qdt_) are QrCalling's, not JWTs.
+        // Call tokens (qct_), hub tickets (qht_), paired devices' tokens (qdt_) and room participants' tokens (qrp_) are
+        // QrCalling's, not JWTs.
         if (header is not null && (header.StartsWith("Bearer qct_", StringComparison.OrdinalIgnoreCase) || header.StartsWith("Bearer qht_", StringComparison.OrdinalIgnoreCase)
-            || header.StartsWith("Bearer qdt_", StringComparison.OrdinalIgnoreCase)))
+            || header.StartsWith("Bearer qdt_", StringComparison.OrdinalIgnoreCase) || header.StartsWith("Bearer qrp_", StringComparison.OrdinalIgnoreCase)))
         {
             context.NoResult();
             return Task.CompletedTask;
@@ -270,7 +274,8 @@ public static partial class SampleHostApp
         string? query = request.Query["access_token"];
         if (header is null && !string.IsNullOrEmpty(query) && request.Path.StartsWithSegments(HubPath))
         {
-            if (query.StartsWith("qct_", StringComparison.Ordinal) || query.StartsWith("qht_", StringComparison.Ordinal) || query.StartsWith("qdt_", StringComparison.Ordinal))
+            if (query.StartsWith("qct_", StringComparison.Ordinal) || query.StartsWith("qht_", StringComparison.Ordinal) || query.StartsWith("qdt_", StringComparison.Ordinal)
+                || query.StartsWith("qrp_", StringComparison.Ordinal))
             {
                 context.NoResult();
             }

@@ -69,6 +69,15 @@ public static class QrCallingErrorCodes
     /// <summary>A delegate invitation that is unknown, expired or already used; the three cases are indistinguishable
     /// (HTTP 404).</summary>
     public const string InvitationUnavailable = "invitation_unavailable";
+    /// <summary>A room link with a wrong secret, or an unknown, expired or ended room: the cases are indistinguishable
+    /// (HTTP 404).</summary>
+    public const string RoomUnavailable = "room_unavailable";
+    /// <summary>The room has its maximum of participants (HTTP 409).</summary>
+    public const string RoomFull = "room_full";
+    /// <summary>A display name over 40 characters or with control characters (HTTP 400).</summary>
+    public const string InvalidDisplayName = "invalid_display_name";
+    /// <summary>A room message addressed to someone who is not a participant of the room (hub).</summary>
+    public const string UnknownParticipant = "unknown_participant";
     /// <summary>This host has no key to sign session QR codes (<c>QrCalling:SessionQr:SigningKey</c>), so none is issued
     /// (HTTP 503).</summary>
     public const string SigningUnavailable = "signing_unavailable";

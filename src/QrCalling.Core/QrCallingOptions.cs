@@ -184,6 +184,9 @@ public sealed class QrCallingOptions : IValidatableObject
     /// <summary>Signed session QR: signing and verification keys (<c>QrCalling:SessionQr</c>). Checked at start-up by
     /// loading every key.</summary>
     public SessionQrOptions SessionQr { get; } = new();
+    /// <summary>Meet-now rooms: participants, lifetime, idle timeout, history and message caps.</summary>
+    [Microsoft.Extensions.Options.ValidateObjectMembers]
+    public QrCalling.Rooms.QrCallingRoomOptions Rooms { get; set; } = new();
 
     /// <summary>Rules across members that attributes cannot express: <see cref="DefaultCodeLifetime"/> lies within
     /// (0, <see cref="MaxCodeLifetime"/>], and every previous pepper is at least 16 characters like <see cref="Pepper"/>.</summary>

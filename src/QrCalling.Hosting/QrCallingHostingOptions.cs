@@ -19,6 +19,11 @@ public sealed class QrCallingHostingOptions
     [RegularExpression("^/.*", ErrorMessage = "QrCalling:HubPath must start with '/'.")]
     public string HubPath { get; set; } = "/hubs/calls";
 
+    /// <summary>Path of the rooms hub (meet-now rooms, additive). Default <c>/hubs/rooms</c>.</summary>
+    [Required]
+    [RegularExpression("^/.*", ErrorMessage = "QrCalling:RoomHubPath must start with '/'.")]
+    public string RoomHubPath { get; set; } = "/hubs/rooms";
+
     /// <summary>The claim holding the owner's user id. Default <see cref="ClaimTypes.NameIdentifier"/>.</summary>
     [Required]
     public string OwnerClaimType { get; set; } = ClaimTypes.NameIdentifier;
@@ -107,6 +112,15 @@ public sealed class QrCallingRateLimitOptions
     /// <summary>POST /scan requests one client may make per <see cref="Window"/>. Default 30.</summary>
     [Range(1, 1_000_000)]
     public int ScansPerClient { get; set; } = 30;
+
+    /// <summary>POST /rooms requests one client may make per <see cref="Window"/>. Default 10.</summary>
+    [Range(1, 1_000_000)]
+    public int RoomsPerClient { get; set; } = 10;
+
+    /// <summary>Rooms created on this instance per <see cref="Window"/>, from all clients together, before creators must
+    /// show a proof of work (<c>429 proof_required</c>). Default 60.</summary>
+    [Range(1, 1_000_000)]
+    public int RoomsBeforeProof { get; set; } = 60;
 
     /// <summary>POST /calls requests one client may make per <see cref="Window"/>. Default 10.</summary>
     [Range(1, 1_000_000)]

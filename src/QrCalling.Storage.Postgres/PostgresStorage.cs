@@ -32,6 +32,7 @@ internal sealed partial class PostgresStorage : IStorage
         Devices = new PostgresDeviceStore(_db);
         Delegates = new PostgresDelegateStore(_db);
         Backups = new PostgresBackupStore(_db);
+        Rooms = new PostgresRoomStore(_db);
     }
 
     public ICodeStore Codes { get; }
@@ -44,6 +45,7 @@ internal sealed partial class PostgresStorage : IStorage
     /// <inheritdoc />
     public IDelegateStore Delegates { get; }
     public IBackupStore Backups { get; }
+    public IRoomStore Rooms { get; }
 
     public async ValueTask PingAsync(CancellationToken cancellationToken) =>
         await _db.ScalarAsync("SELECT 1", [], "ping", cancellationToken).ConfigureAwait(false);

@@ -40,6 +40,7 @@ internal sealed partial class RedisStorage : IStorage, IAsyncDisposable
         Devices = new RedisDeviceStore(this);
         Delegates = new RedisDelegateStore(this);
         Backups = new RedisBackupStore(this);
+        Rooms = new RedisRoomStore(this);
     }
 
     internal RedisConnection Connection { get; }
@@ -58,6 +59,7 @@ internal sealed partial class RedisStorage : IStorage, IAsyncDisposable
     /// <inheritdoc />
     public IDelegateStore Delegates { get; }
     public IBackupStore Backups { get; }
+    public IRoomStore Rooms { get; }
 
     /// <summary>One script: the accept and its lifecycle entry (see <see cref="RedisCallStore"/>).</summary>
     public ValueTask<CallAcceptance?> TryAcceptCallAsync(string callId, string deviceId, MailboxEntry lifecycle, DateTimeOffset now, CancellationToken cancellationToken) =>

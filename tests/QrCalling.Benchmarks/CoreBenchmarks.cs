@@ -139,6 +139,7 @@ public class CoreBenchmarks
         public IDeviceStore Devices => _inner.Devices;
         public IDelegateStore Delegates => _inner.Delegates;
         public IBackupStore Backups => _inner.Backups;
+        public IRoomStore Rooms => _inner.Rooms;
         public ValueTask PingAsync(CancellationToken cancellationToken) => default;
 
         private sealed class RecyclingCodeStore(RecyclingStorage owner) : ICodeStore

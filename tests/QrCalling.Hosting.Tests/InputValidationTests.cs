@@ -182,6 +182,7 @@ internal sealed class PickyStorage : IStorage
     public IDeviceStore Devices => _inner.Devices;
     public IDelegateStore Delegates => _inner.Delegates;
     public IBackupStore Backups => _inner.Backups;
+    public IRoomStore Rooms => _inner.Rooms;
 
     public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
 }

@@ -243,6 +243,7 @@ public sealed class RestTests
         public IDeviceStore Devices => Down ? throw new StorageUnavailableException() : _inner.Devices;
         public IDelegateStore Delegates => Down ? throw new StorageUnavailableException() : _inner.Delegates;
         public IBackupStore Backups => Down ? throw new StorageUnavailableException() : _inner.Backups;
+        public IRoomStore Rooms => Down ? throw new StorageUnavailableException() : _inner.Rooms;
         public ValueTask PingAsync(CancellationToken cancellationToken) => Down ? throw new StorageUnavailableException() : ValueTask.CompletedTask;
     }
 }

@@ -94,5 +94,6 @@ internal sealed class CountingStorage : IStorage
     public IDeviceStore Devices => _inner.Devices;
     public IDelegateStore Delegates => _inner.Delegates;
     public IBackupStore Backups => _inner.Backups;
+    public IRoomStore Rooms => _inner.Rooms;
     public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
 }

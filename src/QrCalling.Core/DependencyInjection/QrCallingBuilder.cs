@@ -134,6 +134,13 @@ public static class QrCallingServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<QrCalling.Delegates.DelegateService>>(),
             sp.GetRequiredService<QrCallingMetrics>()));
+        services.TryAddSingleton(sp => new QrCalling.Rooms.RoomService(
+            sp.GetRequiredService<IStorage>(),
+            sp.GetRequiredService<TokenHasher>(),
+            sp.GetRequiredService<IOptions<QrCallingOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<QrCalling.Rooms.RoomService>>(),
+            sp.GetRequiredService<QrCallingMetrics>()));
         return new QrCallingBuilder(services);
     }
 }

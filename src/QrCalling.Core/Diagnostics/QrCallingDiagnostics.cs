@@ -47,6 +47,12 @@ public static class QrCallingDiagnostics
     public const string DelegatesRemoved = "qrcalling.delegates.removed";
     /// <summary>Counter: delegates rung for a call still ringing after their delay.</summary>
     public const string DelegatesRung = "qrcalling.delegates.rung";
+    /// <summary>Counter: rooms created.</summary>
+    public const string RoomsCreated = "qrcalling.rooms.created";
+    /// <summary>Up-down counter: rooms that exist (created minus ended) as seen by this instance.</summary>
+    public const string RoomsActive = "qrcalling.rooms.active";
+    /// <summary>Counter: room messages relayed.</summary>
+    public const string RoomMessages = "qrcalling.rooms.messages";
 
     /// <summary>The <see cref="System.Diagnostics.ActivitySource"/> name: <c>QrCalling</c>. Its activities carry no token,
     /// payload, IP or id in their tags: only the media and the outcome (<c>ok</c> or an error code).</summary>
@@ -111,6 +117,9 @@ internal sealed class QrCallingMetrics
         DelegatesAdded = meter.CreateCounter<long>(QrCallingDiagnostics.DelegatesAdded, "{delegate}", "Delegates added");
         DelegatesRemoved = meter.CreateCounter<long>(QrCallingDiagnostics.DelegatesRemoved, "{delegate}", "Delegates removed");
         DelegatesRung = meter.CreateCounter<long>(QrCallingDiagnostics.DelegatesRung, "{delegate}", "Delegates rung for unanswered calls");
+        RoomsCreated = meter.CreateCounter<long>(QrCallingDiagnostics.RoomsCreated, "{room}", "Rooms created");
+        RoomsActive = meter.CreateUpDownCounter<long>(QrCallingDiagnostics.RoomsActive, "{room}", "Rooms created and not yet ended (this instance's view)");
+        RoomMessages = meter.CreateCounter<long>(QrCallingDiagnostics.RoomMessages, "{message}", "Room messages relayed");
     }
 
     public UpDownCounter<long> ActiveCalls { get; }
@@ -132,6 +141,9 @@ internal sealed class QrCallingMetrics
     public Counter<long> DelegatesAdded { get; }
     public Counter<long> DelegatesRemoved { get; }
     public Counter<long> DelegatesRung { get; }
+    public Counter<long> RoomsCreated { get; }
+    public UpDownCounter<long> RoomsActive { get; }
+    public Counter<long> RoomMessages { get; }
 
     public void Scan(string outcome) => Scans.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
     public void Ended(string reason)

@@ -35,6 +35,8 @@ public interface IStorage
 
     /// <summary>Delegates (other accounts that also answer an owner's code), their invitations and ring marks.</summary>
     IDelegateStore Delegates { get; }
+    /// <summary>Meet-now rooms, their participants and their bounded ciphertext history.</summary>
+    IRoomStore Rooms { get; }
 
     /// <summary>Starts a call from a scan: counts the scan of the code keyed <paramref name="codeKeyHash"/> exactly as
     /// <see cref="ICodeStore.TryCountScanAsync"/> does and, only if it counted, stores the ringing <paramref name="call"/>.

@@ -37,4 +37,6 @@ public sealed partial class InMemoryStorage : IStorage
     public IDelegateStore Delegates { get; } = new InMemoryDelegateStore();
     /// <inheritdoc />
     public IBackupStore Backups { get; } = new InMemoryBackupStore();
+    /// <inheritdoc />
+    public IRoomStore Rooms { get; } = new InMemoryRoomStore();
 }

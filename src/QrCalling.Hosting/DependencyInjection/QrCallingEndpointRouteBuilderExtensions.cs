@@ -66,6 +66,8 @@ public static class QrCallingEndpointRouteBuilderExtensions
 
         var hub = endpoints.MapHub<CallHub>(options.HubPath);
         hub.Add(b => b.RequestDelegate = OriginGuard.Wrap(b.RequestDelegate!));
+        var roomHub = endpoints.MapHub<RoomHub>(options.RoomHubPath);
+        roomHub.Add(b => b.RequestDelegate = OriginGuard.Wrap(b.RequestDelegate!));
         endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         _ = endpoints.ServiceProvider.GetRequiredService<ReadinessReport>(); // uptime counts from here
         endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = ReadinessReport.WriteAsync });
@@ -76,11 +78,13 @@ public static class QrCallingEndpointRouteBuilderExtensions
             var policy = new AuthorizationPolicyBuilder([.. options.OwnerAuthenticationSchemes]).RequireAssertion(_ => true).Build();
             api.RequireAuthorization(policy);
             hub.RequireAuthorization(policy);
+            roomHub.RequireAuthorization(policy);
         }
         if (hasCors)
         {
             api.RequireCors(QrCallingHostingServiceCollectionExtensions.CorsPolicyName);
             hub.RequireCors(QrCallingHostingServiceCollectionExtensions.CorsPolicyName);
+            roomHub.RequireCors(QrCallingHostingServiceCollectionExtensions.CorsPolicyName);
         }
         return api;
     }

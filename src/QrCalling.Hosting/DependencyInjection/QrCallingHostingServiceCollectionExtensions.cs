@@ -68,14 +68,19 @@ public static class QrCallingHostingServiceCollectionExtensions
         services.TryAddSingleton<ProofOfWork>();
         services.TryAddSingleton<DeviceCredentials>();
         services.TryAddSingleton<HubTickets>();
+        services.TryAddSingleton<RoomCreationLimiter>();
+        services.TryAddSingleton<RoomNotifier>();
         services.TryAddSingleton<QrCallingConnections>();
         services.TryAddSingleton<ConnectionTracker>();
         services.TryAddSingleton<ITransport, SignalRTransport>();
 
-        services.AddSignalR().AddHubOptions<CallHub>(o => o.AddFilter<CallHubFilter>());
+        services.AddSignalR().AddHubOptions<CallHub>(o => o.AddFilter<CallHubFilter>())
+            .AddHubOptions<RoomHub>(_ => { }); // registers the per-hub setup that copies the global protocols
         services.TryAddSingleton<CallHubFilter>();
         services.AddSingleton<IConfigureOptions<HubOptions<CallHub>>, ConfigureHubSize>();
         services.AddSingleton<IPostConfigureOptions<HubOptions<CallHub>>, CallHubProtocolSetup>();
+        services.AddSingleton<IPostConfigureOptions<HubOptions<RoomHub>>, RoomHubProtocolSetup>();
+        services.AddSingleton<IConfigureOptions<HubOptions<RoomHub>>, ConfigureRoomHubSize>();
         services.AddSingleton<IPostConfigureOptions<MessagePackHubProtocolOptions>, MessagePackFormatterSetup>();
 
         services.AddRateLimiter(o =>
@@ -85,6 +90,8 @@ public static class QrCallingHostingServiceCollectionExtensions
             o.AddPolicy<string, ParticipantRateLimitPolicy>(QrCallingEndpoints.ParticipantPolicy);
             o.AddPolicy<string, OwnerRequestsRateLimitPolicy>(QrCallingEndpoints.OwnerPolicy);
             o.AddPolicy<string, QrRateLimitPolicy>(QrCallingEndpoints.QrPolicy);
+            o.AddPolicy<string, RoomsRateLimitPolicy>(RoomEndpoints.CreatePolicy);
+            o.AddPolicy<string, RoomParticipantRateLimitPolicy>(RoomEndpoints.ParticipantPolicy);
         });
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("qrcalling-storage", tags: ["ready"]);
         services.AddCors();
@@ -175,6 +182,11 @@ public static class QrCallingHostingServiceCollectionExtensions
     }
 
     private sealed class QrCallingHostingMarker;
+
+    private sealed class ConfigureRoomHubSize(IOptions<QrCallingOptions> options) : IConfigureOptions<HubOptions<RoomHub>>
+    {
+        public void Configure(HubOptions<RoomHub> hub) => hub.MaximumReceiveMessageSize = options.Value.Rooms.MaxMessageBytes * 2L + 64 * 1024;
+    }
 
     private sealed class ConfigureHubSize(IOptions<QrCallingOptions> options) : IConfigureOptions<HubOptions<CallHub>>
     {

@@ -281,6 +281,7 @@ internal static class OpenApiDocs
         (DevicesTag, "Credentials for connecting: owner devices and single-use hub tickets."),
         (PushTag, "Ringing an owner whose page is closed: Web Push subscriptions (with AddWebPush)."),
         (MessagesTag, "Leave-a-message: after an unanswered call the caller may leave one message sealed to the owner's key; the server keeps ciphertext only."),
+        (RoomEndpoints.RoomsTag, "Meet-now rooms without accounts: create a room, join it by its link (the secret stays in the fragment), read it, leave, render its QR; messages go over the hub `/hubs/rooms`."),
         (HubTag, HubMarkdown),
     ];
 

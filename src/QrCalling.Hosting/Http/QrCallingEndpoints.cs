@@ -56,6 +56,7 @@ internal static class QrCallingEndpoints
             .Produces<IceServersResponse>().Problems(401, 403, 409, 429);
         OwnerOpsEndpoints.Map(api);
         SessionQrEndpoints.Map(api);
+        RoomEndpoints.Map(api);
     }
 
     /// <summary>A code's optional media list: null when left out, else the parsed set; false for a bad list.</summary>
@@ -141,10 +142,21 @@ internal static class QrCallingEndpoints
     /// bearer): valid 30 seconds, once, as <c>?access_token=qht_…</c> on the hub; the connection closes when that
     /// credential expires.</summary>
     private static async Task<IResult> IssueHubTicketAsync(HttpContext http, CallService calls, ParticipantResolver participants, HubTickets tickets,
-        IOptions<QrCallingOptions> options, TimeProvider time, CancellationToken cancellationToken)
+        IOptions<QrCallingOptions> options, TimeProvider time, QrCalling.Rooms.RoomService rooms, CancellationToken cancellationToken)
     {
         HubTickets.Admission admission;
-        if (ParticipantResolver.CallTokenOf(http.Request, allowQuery: false) is not null)
+        if (RoomEndpoints.BearerOf(http.Request) is { } bearer && bearer.StartsWith(QrCalling.Rooms.RoomService.TokenPrefix, StringComparison.Ordinal))
+        {
+            // A room participant's token: a ticket for /hubs/rooms (additive).
+            var participant = await rooms.AuthenticateAsync(bearer, cancellationToken);
+            var room = participant is null ? null : await rooms.GetAsync(participant.RoomId, cancellationToken);
+            if (room is null)
+            {
+                return ApiResults.Problem(ParticipantResolver.Unauthorized("The participant token is unknown, left or its room ended."));
+            }
+            admission = new HubTickets.Admission(false, participant!.RoomId + "/" + participant.ParticipantId, room.Value.Room.ExpiresAt) { IsRoom = true };
+        }
+        else if (ParticipantResolver.CallTokenOf(http.Request, allowQuery: false) is not null)
         {
             var (actor, error) = await participants.ResolveAsync(http, cancellationToken);
             if (actor is null)

@@ -48,6 +48,10 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
         if (http is not null && ParticipantResolver.AccessTokenOf(http.Request) is { } bearer && bearer.StartsWith(HubTickets.Prefix, StringComparison.Ordinal))
         {
             var admission = tickets.Redeem(bearer) ?? throw Refuse(QrCallingErrorCodes.Unauthorized, "The hub ticket is unknown, expired or already used.");
+            if (admission.IsRoom)
+            {
+                throw Refuse(QrCallingErrorCodes.Unauthorized, "A room participant's hub ticket is for /hubs/rooms.");
+            }
             if (admission.IsOwner)
             {
                 await ConnectOwnerAsync(admission.Id, http);

@@ -14,12 +14,20 @@ namespace QrCalling.Hosting.Hubs;
 /// hubs); without the option the call hub refuses it even when registered, since only the option adds the formatters
 /// that give MessagePack clients the JSON shapes.</summary>
 internal sealed class CallHubProtocolSetup(IOptions<QrCallingHostingOptions> hosting, IEnumerable<IHubProtocol> protocols)
-    : IPostConfigureOptions<HubOptions<CallHub>>
+    : HubProtocolSetup<CallHub>(hosting, protocols);
+
+/// <summary>The same protocol choice for the rooms hub (<c>/hubs/rooms</c>).</summary>
+internal sealed class RoomHubProtocolSetup(IOptions<QrCallingHostingOptions> hosting, IEnumerable<IHubProtocol> protocols)
+    : HubProtocolSetup<RoomHub>(hosting, protocols);
+
+/// <summary>JSON always, MessagePack only with <see cref="QrCallingHostingOptions.EnableMessagePack"/>, for one hub.</summary>
+internal abstract class HubProtocolSetup<THub>(IOptions<QrCallingHostingOptions> hosting, IEnumerable<IHubProtocol> protocols)
+    : IPostConfigureOptions<HubOptions<THub>> where THub : Hub
 {
     /// <summary>The name SignalR's MessagePack hub protocol is negotiated by.</summary>
     public const string ProtocolName = "messagepack";
 
-    public void PostConfigure(string? name, HubOptions<CallHub> options)
+    public void PostConfigure(string? name, HubOptions<THub> options)
     {
         var supported = options.SupportedProtocols ??= new List<string>();
         if (!hosting.Value.EnableMessagePack)

@@ -9,7 +9,8 @@ namespace QrCalling.Hosting.Internal;
 
 /// <summary>Runs <see cref="CallService.SweepAsync"/> every <see cref="QrCallingOptions.SweepInterval"/> on a
 /// <see cref="TimeProvider"/>-based timer.</summary>
-internal sealed class CallSweepService(CallService calls, IOptions<QrCallingOptions> options, TimeProvider timeProvider, ILogger<CallSweepService> logger)
+internal sealed class CallSweepService(CallService calls, QrCalling.Rooms.RoomService rooms, QrCalling.Hosting.Hubs.RoomNotifier roomNotifier,
+    IOptions<QrCallingOptions> options, TimeProvider timeProvider, ILogger<CallSweepService> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -31,10 +32,34 @@ internal sealed class CallSweepService(CallService calls, IOptions<QrCallingOpti
                 {
                     Log.SweepFailed(logger, ex);
                 }
+                await SweepRoomsAsync(stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+    }
+
+    /// <summary>Rooms: reports this instance's connected rooms as active, ends expired and idle rooms (RoomEnded to everyone
+    /// connected, then their connections here close), and closes connections of rooms ended elsewhere.</summary>
+    internal async Task SweepRoomsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var ended = await rooms.SweepAsync(roomNotifier.ConnectedRooms, cancellationToken);
+            foreach (var room in ended)
+            {
+                await roomNotifier.EndedAsync(room.RoomId, room.Reason, cancellationToken);
+            }
+            if (ended.Count > 0)
+            {
+                RoomLog.Swept(logger, ended.Count);
+            }
+            await roomNotifier.CloseGoneAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            RoomLog.SweepFailed(logger, ex);
         }
     }
 }

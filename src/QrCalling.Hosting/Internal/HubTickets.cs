@@ -25,7 +25,11 @@ internal sealed class HubTickets(IOptions<QrCallingOptions> options, TimeProvide
 
     /// <summary>What a ticket admits: an owner (<see cref="IsOwner"/>) or the caller of a call, and until when the
     /// credential it was traded for is valid (the connection is closed then).</summary>
-    public readonly record struct Admission(bool IsOwner, string Id, DateTimeOffset CredentialExpiresAt);
+    public readonly record struct Admission(bool IsOwner, string Id, DateTimeOffset CredentialExpiresAt)
+    {
+        /// <summary>A room participant (<see cref="Id"/> is <c>roomId/participantId</c>), admitted only by the rooms hub.</summary>
+        public bool IsRoom { get; init; }
+    }
 
     /// <summary>A new ticket and when it expires.</summary>
     public (string Ticket, DateTimeOffset ExpiresAt) Issue(Admission admission)
@@ -33,7 +37,7 @@ internal sealed class HubTickets(IOptions<QrCallingOptions> options, TimeProvide
         var expiresAt = time.GetUtcNow() + Lifetime;
         var id = Encoding.UTF8.GetBytes(admission.Id);
         var plain = new byte[1 + 8 + 8 + id.Length];
-        plain[0] = admission.IsOwner ? (byte)1 : (byte)0;
+        plain[0] = admission.IsOwner ? (byte)1 : admission.IsRoom ? (byte)2 : (byte)0;
         BinaryPrimitives.WriteInt64BigEndian(plain.AsSpan(1), expiresAt.ToUnixTimeSeconds());
         BinaryPrimitives.WriteInt64BigEndian(plain.AsSpan(9), admission.CredentialExpiresAt.ToUnixTimeSeconds());
         id.CopyTo(plain, 17);
@@ -100,7 +104,7 @@ internal sealed class HubTickets(IOptions<QrCallingOptions> options, TimeProvide
             return null; // used before
         }
         return new Admission(plain[0] == 1, Encoding.UTF8.GetString(plain.AsSpan(17)),
-            DateTimeOffset.FromUnixTimeSeconds(BinaryPrimitives.ReadInt64BigEndian(plain.AsSpan(9))));
+            DateTimeOffset.FromUnixTimeSeconds(BinaryPrimitives.ReadInt64BigEndian(plain.AsSpan(9)))) { IsRoom = plain[0] == 2 };
     }
 
     private static readonly System.Buffers.SearchValues<char> Base64UrlAlphabet =

@@ -157,3 +157,54 @@ internal sealed class HubRateLimiter : IDisposable
 
     public void Dispose() => _limiter.Dispose();
 }
+
+/// <summary>POST /rooms per client (keyed IP hash).</summary>
+internal sealed class RoomsRateLimitPolicy(ClientKeyHasher hasher, IOptions<QrCallingHostingOptions> options, ILogger<RoomsRateLimitPolicy> logger)
+    : ClientRateLimitPolicy(hasher, options, logger)
+{
+    protected override string LimitName => RoomEndpoints.CreatePolicy;
+    protected override int PermitLimit(QrCallingRateLimitOptions limits) => limits.RoomsPerClient;
+}
+
+/// <summary>Room participant routes: a well-formed participant token gets its own partition (its keyed hash), anything
+/// else shares its client's small budget.</summary>
+internal sealed class RoomParticipantRateLimitPolicy(ClientKeyHasher hasher, IOptions<QrCallingHostingOptions> options,
+    ILogger<RoomParticipantRateLimitPolicy> logger) : IRateLimiterPolicy<string>
+{
+    public Func<OnRejectedContext, CancellationToken, ValueTask>? OnRejected { get; } = RateLimitRejection.Create(logger, RoomEndpoints.ParticipantPolicy);
+
+    public RateLimitPartition<string> GetPartition(HttpContext httpContext)
+    {
+        var limits = options.Value.RateLimits;
+        var token = RoomEndpoints.BearerOf(httpContext.Request);
+        var (key, permits) = QrCalling.Rooms.RoomService.IsWellFormedToken(token)
+            ? ("room:" + hasher.Hash(System.Text.Encoding.UTF8.GetBytes(token!)), limits.RequestsPerParticipant)
+            : ("anonymous:" + hasher.HashAddress(httpContext.Connection.RemoteIpAddress), limits.FailedAttemptsPerClient);
+        return RateLimitPartition.GetFixedWindowLimiter(RoomEndpoints.ParticipantPolicy + "|" + key, _ => new FixedWindowRateLimiterOptions
+        {
+            PermitLimit = permits,
+            Window = limits.Window,
+            QueueLimit = 0,
+        });
+    }
+}
+
+/// <summary>Rooms created on this instance per window from all clients together; past it, creators show a proof of work.</summary>
+internal sealed class RoomCreationLimiter : IDisposable
+{
+    private readonly FixedWindowRateLimiter _limiter;
+
+    public RoomCreationLimiter(IOptions<QrCallingHostingOptions> options)
+    {
+        var limits = options.Value.RateLimits;
+        _limiter = new FixedWindowRateLimiter(new FixedWindowRateLimiterOptions { PermitLimit = limits.RoomsBeforeProof, Window = limits.Window, QueueLimit = 0 });
+    }
+
+    public bool TryAcquire()
+    {
+        using var lease = _limiter.AttemptAcquire();
+        return lease.IsAcquired;
+    }
+
+    public void Dispose() => _limiter.Dispose();
+}

@@ -132,6 +132,7 @@ internal sealed class HookedStorage : IStorage, IMailboxStore
     public IDeviceStore Devices => Inner.Devices;
     public IDelegateStore Delegates => Inner.Delegates;
     public IBackupStore Backups => Inner.Backups;
+    public IRoomStore Rooms => Inner.Rooms;
 
     /// <summary>The call store, counting reads of one call by id (what the cache of recent calls saves).</summary>
     public CountingCallStore CountedCalls => _countedCalls ??= new CountingCallStore(Inner.Calls);

@@ -164,6 +164,7 @@ public sealed class CodeResolverTests
         public IDeviceStore Devices => _inner.Devices;
         public IDelegateStore Delegates => _inner.Delegates;
         public IBackupStore Backups => _inner.Backups;
+        public IRoomStore Rooms => _inner.Rooms;
         public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
 
         public async ValueTask CreateAsync(CallRecord call, CancellationToken cancellationToken)
@@ -201,6 +202,7 @@ public sealed class CodeResolverTests
         public IDeviceStore Devices => _inner.Devices;
         public IDelegateStore Delegates => _inner.Delegates;
         public IBackupStore Backups => _inner.Backups;
+        public IRoomStore Rooms => _inner.Rooms;
         public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
 
         public ValueTask CreateAsync(CodeRecord code, CancellationToken cancellationToken) => _inner.Codes.CreateAsync(code, cancellationToken);

@@ -456,3 +456,162 @@ export class E2ESession {
 export function fingerprintFromSdp(sdp: string | null | undefined): string | null;
 /** The DTLS fingerprint of a certificate. */
 export function certificateFingerprint(certificate: RTCCertificate): string;
+
+// ---- Rooms (docs/protocol.md "Rooms (additive)", docs/e2e.md "Rooms") ----
+
+/** `POST /rooms` answers this. */
+export interface CreatedRoom {
+  roomId: string;
+  /** `<host>/room#PQR:1:<ROOMID>:<SECRET>`: whoever holds it can join. */
+  link: string;
+  expiresAt: string;
+  maxParticipants: number;
+}
+
+/** `POST /rooms/join` answers this. */
+export interface JoinedRoom {
+  roomId: string;
+  participantId: string;
+  /** The bearer credential of this participant in this room (keep it to rejoin after a reload). */
+  participantToken: string;
+  expiresAt: string;
+  maxParticipants: number;
+}
+
+/** A participant as `GET /rooms/{roomId}` and the hub's events describe it. */
+export interface RoomParticipantInfo {
+  participantId: string;
+  displayName: string | null;
+  joinedAt: string;
+  publicKey?: string | null;
+}
+
+/** The parts of a room link or payload (upper case), or null. */
+export function parseRoomLink(text: string | null | undefined): { roomId: string; secret: string; payload: string } | null;
+/** `POST /rooms`, solving the proof of work a busy host asks for. */
+export function createRoom(api: QrCallingApi, options?: { expiresInSeconds?: number; maxParticipants?: number; maxRounds?: number; onProof?: (round: number) => void }): Promise<CreatedRoom>;
+/** `POST /rooms/join` (with `participantToken`: rejoin as the same participant after a reload). */
+export function joinRoomRequest(api: QrCallingApi, link: string, options?: { displayName?: string; participantToken?: string }): Promise<JoinedRoom>;
+/** `GET /rooms/{roomId}`. */
+export function getRoom(api: QrCallingApi, roomId: string, participantToken: string): Promise<{ roomId: string; expiresAt: string; maxParticipants: number; participants: RoomParticipantInfo[] }>;
+/** `POST /rooms/{roomId}/leave`. */
+export function leaveRoomRequest(api: QrCallingApi, roomId: string, participantToken: string): Promise<null>;
+/** `POST /rooms/{roomId}/qr`: the room link's QR image. */
+export function roomQr(api: QrCallingApi, roomId: string, participantToken: string, link: string, format?: 'png' | 'svg'): Promise<Blob>;
+
+/** 'initiator' when `myId` sorts before `peerId` (UTF-16 code units), else 'responder'. */
+export function roomPairRole(myId: string, peerId: string): 'initiator' | 'responder';
+/** The E2E v1 context id of a pair: `room:<roomId>:<initiatorId>:<responderId>`. */
+export function roomContextId(roomId: string, idA: string, idB: string): string;
+/** The plaintext inside a room ciphertext: `{"v":1,"kind":…,"body":…}`. */
+export function roomPlaintext(kind: string, body: unknown): string;
+
+/** A pair's key-exchange progress. `changed`: an established code was replaced (show it, never silently). */
+export interface RoomPairDetail {
+  peerId: string;
+  status: 'exchanging' | 'established' | 'reset' | 'failed' | 'removed';
+  checkCode: string | null;
+  changed: boolean;
+  reason?: string;
+  /** Set by Room: the peer's display name or "Participant N". */
+  name?: string;
+}
+
+/** The pairwise E2E v1 sessions of one participant in one room. */
+export class RoomE2E extends EventTarget {
+  constructor(options: { roomId: string; myId: string });
+  readonly roomId: string;
+  readonly myId: string;
+  role(peerId: string): 'initiator' | 'responder';
+  checkCode(peerId: string): string | null;
+  established(peerId: string): boolean;
+  readonly readyPeers: string[];
+  /** Starts (over) the exchange with a peer: the `key` message to send it. */
+  start(peerId: string): Promise<object>;
+  /** Handles a peer's `key` message; throws E2EError for a refused one. */
+  receiveKey(peerId: string, data: unknown): Promise<{ reply: object | null; established: boolean; checkCode: string | null; changed: boolean }>;
+  /** One ciphertext per peer with agreed keys; `skipped`: peers without keys yet. */
+  encryptFor(peerIds: readonly string[], kind: string, body: unknown): Promise<{ ciphertexts: Record<string, string>; skipped: string[] }>;
+  /** Decrypts a peer's ciphertext relayed under `kind`; throws E2EError. */
+  decryptFrom(peerId: string, kind: string, ciphertext: string): Promise<{ body: unknown; missed: number }>;
+  /** Forgets a peer that left. */
+  remove(peerId: string): void;
+  addEventListener(type: 'pair', listener: (event: CustomEvent<RoomPairDetail>) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+}
+
+/** A participant as a Room lists it. */
+export interface RoomPerson {
+  participantId: string;
+  /** The display name, or "Participant N". */
+  name: string;
+  displayName: string | null;
+  present: boolean;
+  me: boolean;
+  checkCode: string | null;
+}
+
+/** Events of a Room. */
+export interface RoomEventMap {
+  joined: CustomEvent<{ participants: RoomPerson[] }>;
+  participants: CustomEvent<{ participants: RoomPerson[] }>;
+  'participant-joined': CustomEvent<{ participantId: string; name: string; at: string }>;
+  'participant-left': CustomEvent<{ participantId: string; name: string; at: string }>;
+  /** A decrypted message; `missed`: messages of that sender that did not arrive before it. */
+  message: CustomEvent<{ seq: number; from: string; name: string; kind: string; body: unknown; at: string; missed: number }>;
+  /** Messages that could not be decrypted (`reason` 'reloaded': from before this page's keys). */
+  undecryptable: CustomEvent<{ count: number; seq?: number; from?: string; name?: string; reason: string }>;
+  sent: CustomEvent<{ clientMessageId: string; seq: number; at: string; to: string[] }>;
+  typing: CustomEvent<{ participantId: string; name: string; at: string }>;
+  pair: CustomEvent<RoomPairDetail>;
+  connection: CustomEvent<{ state: 'online' | 'reconnecting' }>;
+  /** 'expired' | 'idle' | 'empty' (the server's), 'left' (this participant), 'unavailable' (refused on reconnect). */
+  ended: CustomEvent<{ reason: string }>;
+  problem: CustomEvent<{ what: string; code: string; participantId?: string }>;
+}
+
+/** Event listeners of a Room by type. */
+export type RoomListeners = { [K in keyof RoomEventMap]?: (this: Room, event: RoomEventMap[K]) => void };
+
+/** One participant in one room: hub connection, participants, pairwise E2E sessions. */
+export class Room extends EventTarget {
+  readonly hub: HubConnectionLike;
+  readonly roomId: string;
+  readonly participantId: string;
+  readonly participantToken: string;
+  readonly expiresAt: string;
+  readonly maxParticipants: number;
+  readonly e2e: RoomE2E;
+  /** The highest seq handled. */
+  readonly lastSeq: number;
+  /** Why the room ended for this participant, or null. */
+  readonly ended: string | null;
+  /** The other participants present now. */
+  readonly peers: string[];
+  /** A participant's display name, or "Participant N". */
+  nameOf(participantId: string): string;
+  list(): RoomPerson[];
+  /** Sends to every present participant with agreed keys; `skipped`: those without keys yet. Throws (`code` 'alone',
+   * 'no_keys', or a hub error) when nobody can receive it. */
+  send(body: unknown, kind?: string): Promise<{ seq: number; at: string; to: string[]; skipped: string[] }>;
+  sendText(text: string): Promise<{ seq: number; at: string; to: string[]; skipped: string[] }>;
+  typing(): void;
+  /** Leaves for good: the token stops working. */
+  leave(): Promise<void>;
+  addEventListener<K extends keyof RoomEventMap>(type: K, listener: (this: Room, event: RoomEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+}
+
+/** Joins (or rejoins, with `participantToken`) and connects the room's hub; resolves once connected. */
+export function joinRoom(options: {
+  api: QrCallingApi;
+  signalR?: SignalRNamespace;
+  createHub?: (accessTokenFactory: () => Promise<string>) => HubConnectionLike;
+  baseUrl?: string;
+  link: string;
+  displayName?: string;
+  participantToken?: string;
+  /** What a reloaded page handled before (its entries are skipped). */
+  restored?: { lastSeq: number };
+  on?: RoomListeners;
+}): Promise<Room>;

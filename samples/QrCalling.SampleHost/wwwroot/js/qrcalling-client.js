@@ -2,6 +2,7 @@
 // hub connection, WebRTC signaling with the ICE privacy policy, reconnect with Resume and seq de-duplication,
 // acknowledgements, end-to-end encrypted chat with its check code); a page renders from the events of a `Call`.
 // Types: qrcalling-client.d.ts next to this file. The wire contract: docs/protocol.md; E2E v1: docs/e2e.md.
+// Rooms (several participants, pairwise E2E): client/rooms.js and client/room-e2e.js.
 //
 //   import { QrCallingCaller } from '/js/qrcalling-client.js';
 //   const caller = new QrCallingCaller({ signalR });          // the @microsoft/signalr namespace
@@ -17,6 +18,8 @@ export { Call, MediaProblem, acquireMedia, routeCallEvents } from './client/call
 export { ApiError, QrCallingApi, createHubConnection, hubErrorCode, isCallerKey, newCallerKey, parsePayload, solveProof } from './client/rest.js';
 export { candidateType, hasTurn, icePolicy, sanitizeCandidate, sanitizeCandidateLine, sanitizeSdp } from './client/ice.js';
 export { E2EError, E2ESession, certificateFingerprint, fingerprintFromSdp } from './client/e2e.js';
+export { Room, createRoom, getRoom, joinRoom, joinRoomRequest, leaveRoomRequest, parseRoomLink, roomQr } from './client/rooms.js';
+export { RoomE2E, roomContextId, roomPairRole, roomPlaintext } from './client/room-e2e.js';
 
 /** Keeps a hub connection up while `wanted()` holds: (re)starts it after a close, every `delayMs`. `onOnline` runs after
  * each start. Resolves once started (or no longer wanted). */

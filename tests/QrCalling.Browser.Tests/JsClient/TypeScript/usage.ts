@@ -69,3 +69,21 @@ export async function owner(accessToken: string, deviceId: string, callId: strin
     console.log(hubErrorCode(e));
   }
 }
+
+// Rooms: create, join, chat with pairwise check codes.
+import { createRoom, joinRoom, parseRoomLink, type RoomPairDetail } from './qrcalling-client.js';
+
+export async function roomUsage(signalR: SignalRNamespace): Promise<void> {
+  const api = new QrCallingApi();
+  const created = await createRoom(api, { maxParticipants: 4 });
+  const parsed = parseRoomLink(created.link);
+  if (!parsed) return;
+  const room = await joinRoom({ api, signalR, link: created.link, displayName: 'Anna', on: {
+    message: (e) => { if (e.detail.kind === 'text') console.log(e.detail.name, String(e.detail.body)); },
+    pair: (e) => { const d: RoomPairDetail = e.detail; if (d.checkCode) console.log(`Compare with ${d.name}: ${d.checkCode}`); },
+    ended: (e) => console.log(e.detail.reason),
+  } });
+  const { to, skipped } = await room.sendText('Hello');
+  console.log(to.length, skipped.length, room.nameOf(room.participantId), room.e2e.checkCode(to[0] ?? ''));
+  await room.leave();
+}
