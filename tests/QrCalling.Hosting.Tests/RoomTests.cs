@@ -242,13 +242,13 @@ public sealed class RoomTests
     }
 
     [Fact]
-    public async Task Create_ValidatesBounds_AndSignedIsUnavailable()
+    public async Task Create_ValidatesBounds_AndSignedIsUnavailableWithoutAKey()
     {
         await using var host = await TestHost.StartAsync();
         await (await host.Client().PostAsync("/api/v1/rooms", Http.Json(new { maxParticipants = 1 }))).AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_request");
         await (await host.Client().PostAsync("/api/v1/rooms", Http.Json(new { maxParticipants = 17 }))).AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_request");
         await (await host.Client().PostAsync("/api/v1/rooms", Http.Json(new { expiresInSeconds = 10 }))).AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_request");
-        await (await host.Client().PostAsync("/api/v1/rooms", Http.Json(new { signed = true }))).AssertProblemAsync(HttpStatusCode.BadRequest, "signing_unavailable");
+        await (await host.Client().PostAsync("/api/v1/rooms", Http.Json(new { signed = true }))).AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "signing_unavailable");
         var room = await CreateRoomAsync(host, new { maxParticipants = 16, expiresInSeconds = 120 });
         Assert.Equal(16, room.GetProperty("maxParticipants").GetInt32());
         var link = room.GetProperty("link").GetString()!;

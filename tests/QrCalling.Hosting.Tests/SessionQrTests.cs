@@ -293,6 +293,55 @@ public sealed class SessionQrTests : IDisposable
     {
         try { Directory.Delete(_folder, recursive: true); } catch (IOException) { }
     }
+    [Fact]
+    public async Task SignedRoom_VerifiesOffline_JoinsByItsSignedLink_AndATamperedOneJoinsNothing()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        await using var host = await StartAsync(key);
+        var client = host.Client();
+
+        var response = await client.PostAsync("/api/v1/rooms", Http.Json(new { signed = true }));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Created, text);
+        var room = JsonDocument.Parse(text).RootElement;
+        var roomId = room.GetProperty("roomId").GetString()!;
+        var signedPayload = room.GetProperty("signedPayload").GetString()!;
+        var signedLink = room.GetProperty("signedLink").GetString()!;
+        Assert.Matches("^PQS:1:ROOM:[A-Z2-7]{8}:[0-9]+:[A-Z2-7]{26}-[A-Z2-7]{52}:[A-Z2-7]+$", signedPayload);
+        Assert.Equal("http://localhost/room#" + signedPayload, signedLink);
+        Assert.Contains(roomId, signedPayload, StringComparison.Ordinal);
+
+        // Offline, with the public key only; and through verify-qr.
+        var offline = SessionQrVerifier.Verify(signedLink, [SessionQrPublicKey.FromSubjectPublicKeyInfo(key.ExportSubjectPublicKeyInfo())], DateTimeOffset.UtcNow);
+        Assert.True(offline.IsValid, offline.Error);
+        Assert.Equal(SessionQrKinds.Room, offline.Qr!.Kind);
+        var verified = await VerifyAsync(client, signedLink);
+        Assert.True(verified.GetProperty("valid").GetBoolean());
+        Assert.Equal(room.GetProperty("keyId").GetString(), verified.GetProperty("keyId").GetString());
+
+        // The signed link joins the room the plain link names.
+        var joined = await client.PostAsync("/api/v1/rooms/join", Http.Json(new { link = signedLink, displayName = "Ana" }));
+        var joinedText = await joined.Content.ReadAsStringAsync();
+        Assert.True(joined.StatusCode == HttpStatusCode.OK, joinedText);
+        Assert.Equal(roomId, JsonDocument.Parse(joinedText).RootElement.GetProperty("roomId").GetString());
+
+        // One character changed anywhere in the signed part: the same answer as any unknown room.
+        foreach (var fromEnd in new[] { 1, 110 })
+        {
+            var tampered = await client.PostAsync("/api/v1/rooms/join", Http.Json(new { payload = ChangeOneCharacter(signedPayload, fromEnd) }));
+            Assert.Equal(HttpStatusCode.NotFound, tampered.StatusCode);
+            Assert.Contains("room_unavailable", await tampered.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task SignedRoom_WithoutASigningKey_IsRefusedWithSigningUnavailable()
+    {
+        await using var host = await StartAsync(signing: null);
+        var response = await host.Client().PostAsync("/api/v1/rooms", Http.Json(new { signed = true }));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Contains("signing_unavailable", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
 }
 
 internal static class ResponseAssertions

@@ -32,7 +32,8 @@ internal static class RoomEndpoints
                 "proof_required` with a proof-of-work challenge as for `POST /calls` (send it back as `proof: {challenge, solution}`). Body " +
                 "optional: `{expiresInSeconds?, maxParticipants?, signed?}`. `201 {roomId, link, expiresAt, maxParticipants}`: `link` is " +
                 "`<origin>/room#PQR:1:<ROOMID>:<SECRET>`; the secret travels only in the fragment and the server keeps only its keyed hash. " +
-                "`400 invalid_request` for bounds out of range; `400 signing_unavailable` for `signed: true` (not on this host).")
+                "`400 invalid_request` for bounds out of range; with `signed: true` the answer adds `signedPayload` (`PQS:1:ROOM:…`), " +
+                "`signedLink` and `keyId`, and a host without a signing key answers `503 signing_unavailable`.")
             .Produces<RoomCreatedResponse>(StatusCodes.Status201Created).Problems(400, 413, 415, 429);
         api.MapPost("/rooms/join", JoinAsync).Documented(RoomsTag, OperationAccess.Anyone, ExampleJoin)
             .Accepts<JoinRoomRequest>("application/json").RequireRateLimiting(QrCallingEndpoints.ScanPolicy)
@@ -78,7 +79,7 @@ internal static class RoomEndpoints
     };
 
     private static async Task<IResult> CreateAsync(HttpContext http, RoomService rooms, RoomCreationLimiter pressure, ProofOfWork proofs,
-        IOptions<QrCallingOptions> options, CancellationToken cancellationToken)
+        ISessionQrSigner signer, TimeProvider time, IOptions<QrCallingOptions> options, CancellationToken cancellationToken)
     {
         var body = new CreateRoomRequest(null, null, null);
         if (http.Request.ContentLength is not 0 && (http.Request.ContentLength is not null || http.Request.ContentType is not null))
@@ -90,9 +91,9 @@ internal static class RoomEndpoints
             }
             body = read!;
         }
-        if (body.Signed == true)
+        if (body.Signed == true && !signer.CanSign)
         {
-            return ApiResults.Problem(QrCallingErrorCodes.SigningUnavailable, "This host does not issue signed session QR codes.");
+            return ApiResults.Problem(QrCallingErrorCodes.SigningUnavailable, "This host has no key to sign session QR codes.");
         }
         if (!pressure.TryAcquire() && !proofs.Verify(ProofKey, body.Proof?.Challenge, body.Proof?.Solution))
         {
@@ -110,8 +111,42 @@ internal static class RoomEndpoints
             return ApiResults.Problem(result.Error!);
         }
         var room = result.Value;
-        return ApiResults.Json(new RoomCreatedResponse(room.RoomId, LinkOf(http, options.Value, room.Payload), room.ExpiresAt, room.MaxParticipants),
-            StatusCodes.Status201Created);
+        var created = new RoomCreatedResponse(room.RoomId, LinkOf(http, options.Value, room.Payload), room.ExpiresAt, room.MaxParticipants);
+        if (body.Signed == true)
+        {
+            // The signed form carries what joining needs (room id and secret) as its subject, so its link joins as the
+            // plain one does; it stops verifying at the room's expiry, or at the longest signed lifetime if sooner.
+            var until = Min(room.ExpiresAt, time.GetUtcNow() + options.Value.SessionQr.MaxLifetime);
+            var signed = signer.Sign(SessionQrKinds.Room, SignedSubjectOf(room.Payload), until);
+            if (!signed.IsSuccess)
+            {
+                return ApiResults.Problem(signed.Error!);
+            }
+            created = created with { SignedPayload = signed.Value.Payload, SignedLink = LinkOf(http, options.Value, signed.Value.Payload), KeyId = signed.Value.KeyId };
+        }
+        return ApiResults.Json(created, StatusCodes.Status201Created);
+    }
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+
+    /// <summary>A room payload <c>PQR:1:&lt;roomId&gt;:&lt;secret&gt;</c> as a signed QR's subject
+    /// <c>&lt;roomId&gt;-&lt;secret&gt;</c> (the subject alphabet has no colon).</summary>
+    private static string SignedSubjectOf(string roomPayload) => roomPayload[RoomService.PayloadPrefix.Length..].Replace(':', '-').ToUpperInvariant();
+
+    /// <summary>A signed room QR (payload or link) that verifies with this host's keys, as the plain room payload it
+    /// stands for; anything else unchanged (the room service then refuses what is not a room link).</summary>
+    private static string? UnsignedRoomPayload(string? linkOrPayload, ISessionQrSigner signer)
+    {
+        var text = linkOrPayload?.Trim() ?? "";
+        var fragment = text.IndexOf('#') is var hash and >= 0 ? text[(hash + 1)..].Trim() : text;
+        if (!fragment.StartsWith("PQS:", StringComparison.OrdinalIgnoreCase))
+        {
+            return linkOrPayload;
+        }
+        var verified = signer.Verify(fragment);
+        return verified is { IsValid: true, Qr: { Kind: SessionQrKinds.Room } qr }
+            ? RoomService.PayloadPrefix + qr.Subject.Replace('-', ':')
+            : null;
     }
 
     /// <summary><c>&lt;publicBaseUrl&gt;/room#&lt;payload&gt;</c>.</summary>
@@ -123,14 +158,14 @@ internal static class RoomEndpoints
         return origin + "/room#" + payload;
     }
 
-    private static async Task<IResult> JoinAsync(HttpContext http, RoomService rooms, CancellationToken cancellationToken)
+    private static async Task<IResult> JoinAsync(HttpContext http, RoomService rooms, ISessionQrSigner signer, CancellationToken cancellationToken)
     {
         var (body, error) = await RequestReader.ReadAsync<JoinRoomRequest>(http.Request, RequestReader.SmallBodyBytes, cancellationToken);
         if (error is not null)
         {
             return ApiResults.Problem(error);
         }
-        var result = await rooms.JoinAsync(body!.Link ?? body.Payload, body.DisplayName, body.ParticipantToken, cancellationToken);
+        var result = await rooms.JoinAsync(UnsignedRoomPayload(body!.Link ?? body.Payload, signer), body.DisplayName, body.ParticipantToken, cancellationToken);
         if (!result.IsSuccess)
         {
             return ApiResults.Problem(result.Error!);
@@ -213,7 +248,18 @@ internal static class RoomEndpoints
 }
 
 internal sealed record CreateRoomRequest(int? ExpiresInSeconds, int? MaxParticipants, bool? Signed, ProofOfWorkSolution? Proof = null);
-internal sealed record RoomCreatedResponse(string RoomId, string Link, DateTimeOffset ExpiresAt, int MaxParticipants);
+internal sealed record RoomCreatedResponse(string RoomId, string Link, DateTimeOffset ExpiresAt, int MaxParticipants)
+{
+    /// <summary>With <c>signed: true</c>: the signed session QR (<c>PQS:1:ROOM:…</c>) of the room.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? SignedPayload { get; init; }
+    /// <summary>With <c>signed: true</c>: the link form of <see cref="SignedPayload"/>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? SignedLink { get; init; }
+    /// <summary>With <c>signed: true</c>: the id of the key that signed it.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? KeyId { get; init; }
+}
 internal sealed record JoinRoomRequest(string? Link, string? Payload, string? DisplayName, string? ParticipantToken = null);
 internal sealed record RoomJoinedResponse(string RoomId, string ParticipantId, string ParticipantToken, DateTimeOffset ExpiresAt, int MaxParticipants);
 internal sealed record RoomQrRequest(string? Link, string? Format);
