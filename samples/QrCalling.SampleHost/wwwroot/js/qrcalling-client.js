@@ -17,6 +17,7 @@ export { Call, MediaProblem, acquireMedia, routeCallEvents } from './client/call
 export { ApiError, QrCallingApi, createHubConnection, hubErrorCode, isCallerKey, newCallerKey, parsePayload, solveProof } from './client/rest.js';
 export { candidateType, hasTurn, icePolicy, sanitizeCandidate, sanitizeCandidateLine, sanitizeSdp } from './client/ice.js';
 export { E2EError, E2ESession, certificateFingerprint, fingerprintFromSdp } from './client/e2e.js';
+export { CHUNK_BYTES, DEFAULT_MAX_FILE_BYTES, FileError, FileTransfers, formatSize, openChunk, sealChunk, sha256 } from './client/files.js';
 
 /** Keeps a hub connection up while `wanted()` holds: (re)starts it after a close, every `delayMs`. `onOnline` runs after
  * each start. Resolves once started (or no longer wanted). */
