@@ -64,9 +64,11 @@ export class CallFiles {
       const transfer = await files.offer(file);
       this.update(transfer, `Offering ${transfer.name} (${formatSize(transfer.size)}). Waiting for ${OTHER.toLowerCase()} to accept…`, ['cancel']);
     } catch (e) {
-      $('chat-error').textContent = e instanceof FileError
+      $('chat-error').textContent = e instanceof FileError && e.reason === 'too-large'
         ? `${file.name} is too big: files can be at most ${formatSize(files.maxBytes)}.`
-        : `Could not send ${file.name}. Check your connection and try again.`;
+        : e instanceof FileError
+          ? `Could not read ${file.name} (it changed while it was read). Try again.`
+          : `Could not send ${file.name}. Check your connection and try again.`;
     }
   }
 

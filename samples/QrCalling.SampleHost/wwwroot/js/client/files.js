@@ -124,7 +124,7 @@ export function cleanName(name) {
 export function formatSize(bytes) {
   if (bytes < 1024) return `${bytes} byte${bytes === 1 ? '' : 's'}`;
   if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1).replace(/\.0$/, '')} MB`;
 }
 
 /** The control message of a plaintext (JSON after CONTROL_PREFIX), or a FileError. */
@@ -191,9 +191,10 @@ export class FileTransfers extends EventTarget {
   /** Offers a file (a Blob/File, or {name, type, bytes}); resolves with the transfer once the offer was sent. Throws
    *  FileError too-large over the cap (nothing is sent). */
   async offer(file) {
-    const size = file.size ?? file.bytes?.length ?? 0;
+    const isBlob = typeof Blob !== 'undefined' && file instanceof Blob; // (a Blob's `bytes` is a method, not the bytes)
+    const size = isBlob ? file.size : file.bytes.length;
     if (size > this.maxBytes) throw new FileError('too-large', `The file is larger than ${formatSize(this.maxBytes)}.`);
-    const bytes = file.bytes ?? new Uint8Array(await file.arrayBuffer());
+    const bytes = isBlob ? new Uint8Array(await file.arrayBuffer()) : file.bytes;
     if (bytes.length !== size) throw new FileError('size', 'The file changed while it was read.');
     const idBytes = crypto.getRandomValues(new Uint8Array(ID_BYTES));
     const key = crypto.getRandomValues(new Uint8Array(KEY_BYTES));
@@ -222,6 +223,8 @@ export class FileTransfers extends EventTarget {
     const t = this.transfers.get(id);
     if (!t || t.direction !== 'receive' || t.state !== 'offered') return;
     this.finish(t, 'declined');
+    t.reason = 'declined';
+    this.emit('failed', { transfer: t, reason: 'declined' });
     await this.control({ kind: 'decline', id, reason });
   }
 
@@ -381,8 +384,9 @@ export class FileTransfers extends EventTarget {
     t.parts = [];
     t.blob = blob;
     this.finish(t, 'complete');
+    // `done` goes out before anything the page does with the file (its `saved` must follow it).
+    try { await this.control({ kind: 'done', id: t.id }); } catch (e) { console.warn('file done', e?.message); }
     this.emit('complete', { transfer: t, blob });
-    await this.control({ kind: 'done', id: t.id });
   }
 
   async abort(t, reason, error) {
