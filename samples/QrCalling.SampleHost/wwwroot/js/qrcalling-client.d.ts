@@ -356,7 +356,7 @@ export class Call extends EventTarget {
   /** Tells the other side whether this side is typing. */
   sendTyping(isTyping: boolean): Promise<void>;
   /** Sends a signal, sending it again while the other side's mailbox is full. */
-  signal(type: 'offer' | 'answer' | 'ice-candidate' | 'key-exchange' | 'renegotiate', data: unknown): Promise<number | undefined>;
+  signal(type: 'offer' | 'answer' | 'ice-candidate' | 'key-exchange' | 'renegotiate' | 'file', data: unknown): Promise<number | undefined>;
   /** After a `mediaproblem`: tries the microphone/camera again. */
   retryMedia(): Promise<void>;
   /** After a `mediaproblem`: carries on in chat (the other side is told). */
