@@ -35,7 +35,7 @@ public sealed record CallEnded(string CallId, string Reason) : CallEvent(CallId)
 /// <param name="CallId">The call.</param>
 /// <param name="Seq">The mailbox seq.</param>
 /// <param name="From">The sender's anonymous id.</param>
-/// <param name="Type">offer, answer, ice-candidate, key-exchange or renegotiate.</param>
+/// <param name="Type">offer, answer, ice-candidate, key-exchange, renegotiate or file (E2EFileTransfers).</param>
 /// <param name="Data">The sender's data, unchanged.</param>
 public sealed record SignalReceived(string CallId, long Seq, string From, string Type, JsonElement Data) : CallEvent(CallId);
 

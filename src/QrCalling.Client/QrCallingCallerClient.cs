@@ -100,7 +100,7 @@ public sealed class QrCallingCallerConnection : IAsyncDisposable
     /// <returns>The events in order.</returns>
     public IAsyncEnumerable<CallEvent> ReadEventsAsync(CancellationToken cancellationToken = default) => _session.ReadEventsAsync(cancellationToken);
 
-    /// <summary>Sends a signal (offer, answer, ice-candidate, key-exchange or renegotiate), relayed unchanged; sent again
+    /// <summary>Sends a signal (offer, answer, ice-candidate, key-exchange, renegotiate or file (E2EFileTransfers)), relayed unchanged; sent again
     /// while the other side's mailbox is full.</summary>
     /// <param name="type">The signal type.</param>
     /// <param name="data">Any JSON value.</param>

@@ -164,7 +164,7 @@ public sealed class QrCallingDeviceConnection : IAsyncDisposable
 
     /// <summary>Sends a signal in an accepted call; sent again while the caller's mailbox is full.</summary>
     /// <param name="callId">The call.</param>
-    /// <param name="type">offer, answer, ice-candidate, key-exchange or renegotiate.</param>
+    /// <param name="type">offer, answer, ice-candidate, key-exchange, renegotiate or file (E2EFileTransfers).</param>
     /// <param name="data">Any JSON value.</param>
     /// <param name="cancellationToken">Cancels waiting.</param>
     /// <returns>The signal's seq.</returns>

@@ -134,9 +134,9 @@ public sealed class OpenApiTests
         var status = Schema(document, "CallStatusResponse").GetProperty("properties");
         Assert.Equal(["ringing", "active", "ended"], EnumOf(status.GetProperty("state")));
         Assert.Equal(["rejected", "canceled", "missed", "hangup", "timeout", "dropped", "revoked", "null"], EnumOf(status.GetProperty("endReason")));
-        Assert.Equal(["offer", "answer", "ice-candidate", "key-exchange", "renegotiate", "chat", "call-accepted", "call-ended"],
+        Assert.Equal(["offer", "answer", "ice-candidate", "key-exchange", "renegotiate", "file", "chat", "call-accepted", "call-ended"],
             EnumOf(Schema(document, "MailboxEvent").GetProperty("properties").GetProperty("type")));
-        Assert.Equal(["offer", "answer", "ice-candidate", "key-exchange", "renegotiate", "chat"],
+        Assert.Equal(["offer", "answer", "ice-candidate", "key-exchange", "renegotiate", "file", "chat"],
             EnumOf(Schema(document, "PostEventRequest").GetProperty("properties").GetProperty("type")));
         Assert.Equal(["png", "svg"], EnumOf(Schema(document, "QrRequest").GetProperty("properties").GetProperty("format")));
     }

@@ -155,6 +155,11 @@ public sealed class RestTests
         Assert.Equal("too_large", HubErrors.CodeOf(tooLarge.Message));
         var badType = await Assert.ThrowsAsync<HubException>(() => caller.Connection.InvokeAsync<long>("Signal", callId, "bogus", big));
         Assert.Equal("invalid_request", HubErrors.CodeOf(badType.Message));
+        // The additive `file` type (end-to-end encrypted file frames) is relayed under the offer's cap.
+        var bigFile = await Assert.ThrowsAsync<HubException>(() => caller.Connection.InvokeAsync<long>("Signal", callId, "file", big));
+        Assert.Equal("too_large", HubErrors.CodeOf(bigFile.Message));
+        var fileSeq = await caller.Connection.InvokeAsync<long>("Signal", callId, "file", JsonSerializer.SerializeToElement(new { m = "AQIDBA" }));
+        Assert.True(fileSeq > 0);
         var accept = await Assert.ThrowsAsync<HubException>(() => caller.Connection.InvokeAsync("Accept", callId));
         Assert.Contains(HubErrors.CodeOf(accept.Message), new[] { "not_participant", "invalid_state" });
         Assert.Equal(HubConnectionState.Connected, caller.Connection.State);

@@ -112,7 +112,7 @@ public sealed record MailboxEntry
     /// <summary>Per-call sequence number: 1, 2, 3… with no gaps, assigned atomically by storage.</summary>
     public long Seq { get; init; }
     /// <summary>Event type: a signal type (<c>offer</c>, <c>answer</c>, <c>ice-candidate</c>, <c>key-exchange</c>,
-    /// <c>renegotiate</c>), <c>chat</c>, or a lifecycle type (<c>call-accepted</c>, <c>call-ended</c>).</summary>
+    /// <c>renegotiate</c>, <c>file</c>), <c>chat</c>, or a lifecycle type (<c>call-accepted</c>, <c>call-ended</c>).</summary>
     public required string Type { get; init; }
     /// <summary>The sender's anonymous id for this call (callerId or calleeId), or <c>server</c> for lifecycle events.</summary>
     public required string From { get; init; }

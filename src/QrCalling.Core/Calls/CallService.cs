@@ -239,7 +239,7 @@ public sealed class CallService
         return outcome.Error is { } error ? error : outcome.Record!;
     }
 
-    /// <summary>A signal (offer, answer, ice-candidate, key-exchange, renegotiate) relayed to the other side with a
+    /// <summary>A signal (offer, answer, ice-candidate, key-exchange, renegotiate, file) relayed to the other side with a
     /// per-call seq; returns the seq. <paramref name="data"/> is stored and relayed as the sender wrote it. Errors:
     /// not_participant, invalid_state, invalid_request (unknown type), too_large (over the type's cap), mailbox_full (the
     /// recipient has not acknowledged enough of what it was sent).</summary>

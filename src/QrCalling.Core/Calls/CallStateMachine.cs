@@ -95,8 +95,11 @@ internal static class CallWire
     public const string IceCandidateType = "ice-candidate";
     public const string KeyExchangeType = "key-exchange";
 
+    /// <summary>Additive (docs/protocol.md "Files in call chat"): end-to-end encrypted file frames, capped like an offer.</summary>
+    public const string FileType = "file";
+
     public static readonly IReadOnlySet<string> SignalTypes =
-        new HashSet<string>(StringComparer.Ordinal) { "offer", "answer", IceCandidateType, KeyExchangeType, "renegotiate" };
+        new HashSet<string>(StringComparer.Ordinal) { "offer", "answer", IceCandidateType, KeyExchangeType, "renegotiate", FileType };
 
     public static string ReasonName(CallEndReason reason) => CallWireNames.ToWireName(reason);
 
@@ -317,7 +320,7 @@ internal static class CallStateMachine
         {
             if (type is null || !CallWire.SignalTypes.Contains(type))
             {
-                return Fail(state, QrCallingError.InvalidRequest("The signal type must be offer, answer, ice-candidate, key-exchange or renegotiate."));
+                return Fail(state, QrCallingError.InvalidRequest("The signal type must be offer, answer, ice-candidate, key-exchange, renegotiate or file."));
             }
             if (data.ValueKind == JsonValueKind.Undefined)
             {

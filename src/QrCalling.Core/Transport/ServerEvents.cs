@@ -67,7 +67,7 @@ public sealed record SignalEvent : ServerEvent
     public required long Seq { get; init; }
     /// <summary>Sender's anonymous id for this call.</summary>
     public required string From { get; init; }
-    /// <summary>offer, answer, ice-candidate, key-exchange or renegotiate.</summary>
+    /// <summary>offer, answer, ice-candidate, key-exchange, renegotiate or file (additive).</summary>
     public required string Type { get; init; }
     /// <summary>The sender's JSON data, unchanged.</summary>
     public required JsonElement Data { get; init; }

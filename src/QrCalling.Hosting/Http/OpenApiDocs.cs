@@ -193,8 +193,8 @@ internal static class OpenApiDocs
 
     public static readonly OperationDoc PostEvent = new("Send a signal or chat",
         "The REST twin of the hub's `Signal` and `Chat`: `type` is `offer`, `answer`, `ice-candidate`, `key-exchange`, " +
-        "`renegotiate` (`data`: any JSON, relayed unchanged) or `chat` (`data`: the ciphertext string). Answers the entry's " +
-        "`seq`. Caps on `data`: offer/answer/renegotiate 64 KiB, ice-candidate 4 KiB, key-exchange 8 KiB, chat 16 KiB " +
+        "`renegotiate`, `file` (`data`: any JSON, relayed unchanged) or `chat` (`data`: the ciphertext string). Answers the entry's " +
+        "`seq`. Caps on `data`: offer/answer/renegotiate/file 64 KiB, ice-candidate 4 KiB, key-exchange 8 KiB, chat 16 KiB " +
         "(`413 too_large`). A full window of unacknowledged entries is `429 mailbox_full` with `Retry-After: 1`: nothing " +
         "was stored, send it again later.\n\n" + ParticipantAuth,
         MailboxTag, OperationAccess.Participant,
@@ -297,7 +297,7 @@ internal static class OpenApiDocs
         | `Accept(callId)` | owner device | ringing → active; exactly one device wins, the others get `CallAnsweredElsewhere` |
         | `Reject(callId)` | owner device | ringing → ended (`rejected`) |
         | `Hangup(callId)` | either side | ended (`canceled` while ringing, `hangup` while active) |
-        | `Signal(callId, type, data)` | either side | `offer`, `answer`, `ice-candidate`, `key-exchange`, `renegotiate`; relayed with a per-call `seq` (returned) |
+        | `Signal(callId, type, data)` | either side | `offer`, `answer`, `ice-candidate`, `key-exchange`, `renegotiate`, `file` (additive); relayed with a per-call `seq` (returned) |
         | `Typing(callId, isTyping)` | either side | relayed, not stored |
         | `Chat(callId, ciphertext)` | either side | relayed and kept (ciphertext only) in the mailbox; returns its `seq` |
         | `Resume(callId, afterSeq)` | either side | the mailbox entries after `afterSeq`, for a client that reconnected or reloaded |
@@ -326,7 +326,7 @@ internal static class OpenApiDocs
         public static readonly string[] CallStates = [.. Enum.GetValues<CallState>().Select(CallWireNames.ToWireName)];
         public static readonly string[] CodeStates = [.. Enum.GetValues<QrCalling.Codes.CodeState>().Select(QrCalling.Codes.CodeStates.ToWireName)];
         public static readonly string[] EndReasons = [.. Enum.GetValues<CallEndReason>().Select(CallWireNames.ToWireName)];
-        public static readonly string[] SignalTypes = ["offer", "answer", "ice-candidate", "key-exchange", "renegotiate"];
+        public static readonly string[] SignalTypes = ["offer", "answer", "ice-candidate", "key-exchange", "renegotiate", "file"];
         public static readonly string[] PostEventTypes = [.. SignalTypes, "chat"];
         public static readonly string[] MailboxTypes = [.. SignalTypes, "chat", "call-accepted", "call-ended"];
         public static readonly string[] QrFormats = ["png", "svg"];

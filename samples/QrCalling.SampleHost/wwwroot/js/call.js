@@ -3,6 +3,7 @@
 // module's methods. All call logic lives in the module; this file only touches the page.
 import { $, debugState, describeError, el, forceRelay } from './api.js';
 import { Call, routeCallEvents as routeToCall } from './qrcalling-client.js';
+import { CallFiles } from './call-files.js';
 
 export { acquireMedia, hasTurn, MediaProblem } from './qrcalling-client.js';
 export { icePolicy } from './ice.js';
@@ -65,6 +66,8 @@ export class CallSession {
     this.call.e2eReady.then((e2e) => { if (debug.session === this.call) debug.e2e = e2e; });
     this.listen();
     this.bindUi();
+    this.files = new CallFiles(this.call);
+    this.files.setEnabled(false);
   }
 
   get callId() { return this.call.callId; }
@@ -234,6 +237,7 @@ export class CallSession {
   setChatEnabled(enabled) {
     $('chat-input').disabled = !enabled;
     $('chat-send').disabled = !enabled;
+    this.files?.setEnabled(enabled);
   }
 
   /** The chat's encryption: setting up, failed, or "Compare this code with the other person: 123 456". */
@@ -407,6 +411,8 @@ export function renderCallView() {
       <p id="typing" class="hint" aria-live="polite"></p>
       <form id="chat-form" class="row">
         <label for="chat-input" class="sr-only">Message</label>
+        <label id="attach" for="file-input" class="button secondary attach" data-testid="attach" title="Send a file">Attach</label>
+        <input type="file" id="file-input" data-testid="file-input" class="sr-only" disabled>
         <input id="chat-input" data-testid="chat-input" autocomplete="off" maxlength="2000" placeholder="Message" disabled>
         <button id="chat-send" data-testid="chat-send" disabled>Send</button>
       </form>

@@ -238,6 +238,12 @@ export interface CallOptions {
    * RTCPeerConnection exists. Resolve true to connect directly; without this option the answer is no (chat only).
    */
   askDirect?: (call: Call) => boolean | Promise<boolean>;
+  /** Per-file cap for files sent and received in this call (default DEFAULT_MAX_FILE_BYTES, 25 MiB). */
+  maxFileBytes?: number;
+  /** Chunks a file sender keeps in flight beyond the receiver's last progress report (default 4). */
+  fileWindow?: number;
+  /** False: file chunks always go through the relay, never over a data channel (default true). */
+  filesDirect?: boolean;
 }
 
 /** The encryption of the chat: setting up, agreed (with the check code to compare), or failed. */
@@ -321,6 +327,8 @@ export class Call extends EventTarget {
   readonly checkCode: string | null;
   /** True once the chat keys are agreed (and the call has not ended). */
   readonly chatReady: boolean;
+  /** End-to-end encrypted files of this call (offer once chatReady). */
+  readonly files: FileTransfers;
   /** The current RTCPeerConnection, or null. */
   readonly pc: RTCPeerConnection | null;
   /** The id of the caller's RTCPeerConnection of the current negotiation. */
@@ -348,7 +356,7 @@ export class Call extends EventTarget {
   /** Tells the other side whether this side is typing. */
   sendTyping(isTyping: boolean): Promise<void>;
   /** Sends a signal, sending it again while the other side's mailbox is full. */
-  signal(type: 'offer' | 'answer' | 'ice-candidate' | 'key-exchange' | 'renegotiate', data: unknown): Promise<number | undefined>;
+  signal(type: 'offer' | 'answer' | 'ice-candidate' | 'key-exchange' | 'renegotiate' | 'file', data: unknown): Promise<number | undefined>;
   /** After a `mediaproblem`: tries the microphone/camera again. */
   retryMedia(): Promise<void>;
   /** After a `mediaproblem`: carries on in chat (the other side is told). */
@@ -615,3 +623,100 @@ export function joinRoom(options: {
   restored?: { lastSeq: number };
   on?: RoomListeners;
 }): Promise<Room>;
+/** Files v1 (docs/e2e.md "Files"): one file sent or received. */
+export interface FileTransfer {
+  /** The file id (16 bytes, base64url). */
+  readonly id: string;
+  readonly direction: 'send' | 'receive';
+  /** The file name, without folders or control characters. */
+  readonly name: string;
+  readonly size: number;
+  /** Its media type as the sender gave it (may be empty). */
+  readonly type: string;
+  readonly chunks: number;
+  readonly state: 'offered' | 'sending' | 'receiving' | 'complete' | 'delivered' | 'declined' | 'failed';
+  /** Chunks sent (sender) or received and checked (receiver). */
+  readonly next: number;
+  /** Sender: chunks the receiver confirmed. */
+  readonly acked?: number;
+  /** Receiver: plaintext bytes received. */
+  readonly received?: number;
+  /** Sender: where its chunks go, through the server's relay or over the call's data channel. */
+  readonly via?: 'relay' | 'direct';
+  /** Receiver: the verified file, once complete. */
+  readonly blob?: Blob;
+  /** Why it failed, once failed. */
+  readonly reason?: FileFailure;
+}
+
+/** Why a file transfer failed. */
+export type FileFailure = 'declined' | 'too-large' | 'cancelled' | 'cancelled-here' | 'corrupt' | 'connection';
+
+/** The details of each event FileTransfers dispatches (as CustomEvent). */
+export interface FileEventMap {
+  /** The other side offers a file: accept(id) or decline(id). */
+  offer: CustomEvent<{ transfer: FileTransfer }>;
+  /** A transfer moved on (or stalled: the connection is lost and it will try again). */
+  progress: CustomEvent<{ transfer: FileTransfer; stalled?: boolean }>;
+  /** Receiver: the whole file arrived and matches its hash. */
+  complete: CustomEvent<{ transfer: FileTransfer; blob: Blob }>;
+  /** Sender: the receiver has the whole file, checked. */
+  delivered: CustomEvent<{ transfer: FileTransfer }>;
+  /** Sender: the receiver saved the file (the download notification). */
+  saved: CustomEvent<{ transfer: FileTransfer }>;
+  /** The transfer ended without the file. */
+  failed: CustomEvent<{ transfer: FileTransfer; reason: FileFailure }>;
+  /** A file frame was refused (stable reason: malformed, version, unknown, unexpected, order, authentication, size, hash, or an E2E reason). */
+  refused: CustomEvent<{ reason: string }>;
+}
+
+/** A refused file frame or failed transfer; `reason` is a stable code shared with the .NET client. */
+export class FileError extends Error {
+  constructor(reason: string, message: string);
+  readonly reason: string;
+}
+
+/** The file transfers of one conversation, over any transport: control messages through `encrypt`/`decrypt` (an E2E v1
+ *  session) and `send`, chunks through `send` or an open data channel. */
+export class FileTransfers extends EventTarget {
+  constructor(options: {
+    encrypt: (text: string) => Promise<string>;
+    decrypt?: (ciphertext: string) => Promise<string>;
+    /** Sends a frame, {m: ciphertext} or {c: base64 chunk} (a call sends it as a `file` signal); resolves once taken. */
+    send: (frame: { m: string } | { c: string }) => Promise<unknown>;
+    maxBytes?: number;
+    chunkBytes?: number;
+    window?: number;
+  });
+  readonly maxBytes: number;
+  readonly transfers: ReadonlyMap<string, FileTransfer>;
+  /** Chunks of transfers that start from now on go over this open data channel (null: the relay). */
+  useChannel(channel: RTCDataChannel | null): void;
+  /** Offers a file; throws FileError 'too-large' over the cap (nothing sent). */
+  offer(file: Blob & { name?: string } | { name: string; type?: string; bytes: Uint8Array }): Promise<FileTransfer>;
+  accept(id: string): Promise<void>;
+  decline(id: string): Promise<void>;
+  cancel(id: string): Promise<void>;
+  /** Receiver: tells the sender the file was saved. */
+  markSaved(id: string): Promise<void>;
+  /** A `file` frame from the relay, in arrival order. */
+  receiveFrame(frame: unknown): Promise<void>;
+  /** A chunk frame from the relay or the data channel. */
+  receiveChunk(frame: Uint8Array): Promise<void>;
+  close(): void;
+  addEventListener<K extends keyof FileEventMap>(type: K, listener: (this: FileTransfers, event: FileEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+}
+
+/** Plaintext bytes per file chunk (32 KiB). */
+export const CHUNK_BYTES: number;
+/** Default per-file cap (25 MiB). */
+export const DEFAULT_MAX_FILE_BYTES: number;
+/** "2.1 MB", "340 KB", "12 bytes". */
+export function formatSize(bytes: number): string;
+/** A chunk frame: header ‖ AES-GCM ciphertext ‖ tag under the file key (32 bytes or a CryptoKey). */
+export function sealChunk(key: Uint8Array | CryptoKey, fileId: Uint8Array, index: number, plaintext: Uint8Array): Promise<Uint8Array>;
+/** A chunk frame's plaintext; throws FileError. */
+export function openChunk(key: Uint8Array | CryptoKey, frame: Uint8Array): Promise<Uint8Array>;
+/** SHA-256 of bytes. */
+export function sha256(bytes: Uint8Array): Promise<Uint8Array>;

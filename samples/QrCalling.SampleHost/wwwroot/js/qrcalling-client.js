@@ -20,6 +20,7 @@ export { candidateType, hasTurn, icePolicy, sanitizeCandidate, sanitizeCandidate
 export { E2EError, E2ESession, certificateFingerprint, fingerprintFromSdp } from './client/e2e.js';
 export { Room, createRoom, getRoom, joinRoom, joinRoomRequest, leaveRoomRequest, parseRoomLink, roomQr } from './client/rooms.js';
 export { RoomE2E, roomContextId, roomPairRole, roomPlaintext } from './client/room-e2e.js';
+export { CHUNK_BYTES, DEFAULT_MAX_FILE_BYTES, FileError, FileTransfers, formatSize, openChunk, sealChunk, sha256 } from './client/files.js';
 
 /** Keeps a hub connection up while `wanted()` holds: (re)starts it after a close, every `delayMs`. `onOnline` runs after
  * each start. Resolves once started (or no longer wanted). */

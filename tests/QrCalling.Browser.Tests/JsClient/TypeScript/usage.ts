@@ -1,9 +1,9 @@
 // A usage sample of the JavaScript client module, type-checked against qrcalling-client.d.ts with `tsc --noEmit --strict`
 // (TypeScriptDeclarationsTests). It is never run.
 import {
-  ApiError, Call, E2EError, MediaProblem, QrCallingApi, QrCallingCaller, acquireMedia, createHubConnection, hasTurn,
+  ApiError, Call, DEFAULT_MAX_FILE_BYTES, E2EError, FileError, FileTransfers, MediaProblem, formatSize, QrCallingApi, QrCallingCaller, acquireMedia, createHubConnection, hasTurn,
   hubErrorCode, icePolicy, keepConnected, parsePayload, routeCallEvents, sanitizeCandidate, sanitizeSdp,
-  type CallState, type E2EStatusDetail, type HubConnectionLike, type MediaKind, type ScanResult, type SignalRNamespace,
+  type CallState, type E2EStatusDetail, type FileTransfer, type HubConnectionLike, type MediaKind, type ScanResult, type SignalRNamespace,
 } from './qrcalling-client.js';
 
 declare const signalR: SignalRNamespace;
@@ -30,10 +30,24 @@ export async function caller(link: string): Promise<void> {
     else void call.retryMedia();
   });
   call.addEventListener('ended', (e) => console.log(e.detail.reason, e.detail.byMe, e.detail.durationMs ?? 0));
+  call.files.addEventListener('offer', (e) => { const t: FileTransfer = e.detail.transfer; void call.files.accept(t.id); });
+  call.files.addEventListener('complete', (e) => { void e.detail.blob.size; void call.files.markSaved(e.detail.transfer.id); });
+  call.files.addEventListener('saved', (e) => console.log(`${e.detail.transfer.name} saved (${formatSize(e.detail.transfer.size)})`));
+  call.files.addEventListener('failed', (e) => console.log(e.detail.reason === 'too-large', e.detail.transfer.state));
+  try {
+    const sent: FileTransfer = await call.files.offer(new File(['hi'], 'hi.txt', { type: 'text/plain' }));
+    console.log(sent.via, sent.chunks, call.files.maxBytes <= DEFAULT_MAX_FILE_BYTES);
+  } catch (e) {
+    if (e instanceof FileError) console.log(e.reason);
+  }
   const seq: number | undefined = await call.sendChat('hello');
   console.log(seq, call.chatReady, call.lastSeq, call.pc?.connectionState, call.callToken);
   call.setMuted(true);
   await call.hangup();
+}
+
+export function roomFiles(encrypt: (t: string) => Promise<string>, decrypt: (c: string) => Promise<string>, post: (frame: object) => Promise<void>): FileTransfers {
+  return new FileTransfers({ encrypt, decrypt, send: post, maxBytes: 10 * 1024 * 1024 });
 }
 
 export function withOwnHub(make: (url: string, token: () => Promise<string>) => HubConnectionLike): QrCallingCaller {

@@ -8,9 +8,12 @@
 // - `renegotiate` with data {media: 'off', reason} says "no voice or video from me on this call, carry on in chat"
 //   (reason 'declined': the user refused a direct connection; 'unavailable': no microphone or camera);
 //   `renegotiate` {rejoin: true} (owner after a reload) asks the caller for a new RTCPeerConnection and offer.
+// - `file` (additive) carries end-to-end encrypted file frames (Files v1, client/files.js); with voice or video, chunks
+//   go peer to peer over the negotiated data channel `qrcalling-files` (id 0) once it is open.
 import { hubErrorCode } from './rest.js';
 import { hasTurn, icePolicy, sanitizeCandidate, sanitizeSdp } from './ice.js';
 import { E2EError, E2ESession, certificateFingerprint, fingerprintFromSdp } from './e2e.js';
+import { CONTROL_PREFIX, FileTransfers } from './files.js';
 
 const newId = () => Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
 
@@ -96,6 +99,23 @@ export class Call extends EventTarget {
     this.e2e = null;
     this.e2eReady = this.makeE2E();
     this.queue = Promise.resolve();
+    // End-to-end encrypted files (docs/e2e.md "Files"): control messages under the chat's keys, chunks relayed or direct.
+    this.files = new FileTransfers({
+      encrypt: (text) => {
+        if (!this.e2e?.established || this.ended) throw new Error('invalid_state: the chat is not encrypted yet.');
+        return this.e2e.encrypt(text);
+      },
+      decrypt: async (ciphertext) => {
+        if (!this.e2e?.established) throw new E2EError('no-session', 'No keys are agreed yet.');
+        const { text, missed } = await this.e2e.decrypt(ciphertext);
+        if (missed > 0) this.emit('chatproblem', { kind: 'missed', count: missed });
+        return text;
+      },
+      send: (frame) => this.signal('file', frame),
+      maxBytes: o.maxFileBytes,
+      window: o.fileWindow,
+    });
+    this.filesDirect = o.filesDirect !== false;
   }
 
   emit(type, detail = {}) {
@@ -316,6 +336,11 @@ export class Call extends EventTarget {
       if (pc.connectionState === 'failed' && this.role === 'caller') this.restartIce();
     };
     for (const track of this.localStream?.getTracks() ?? []) pc.addTrack(track, this.localStream);
+    if (this.filesDirect) {
+      // Made by both sides before the offer/answer (negotiated): file chunks peer to peer, DTLS under the agreed fingerprints.
+      const channel = pc.createDataChannel('qrcalling-files', { negotiated: true, id: 0, ordered: true });
+      channel.onopen = () => { if (pc === this.pc && !this.ended) this.files.useChannel(channel); };
+    }
     return pc;
   }
 
@@ -433,6 +458,9 @@ export class Call extends EventTarget {
       }
       case 'key-exchange':
         await this.receiveKeyExchange(data);
+        break;
+      case 'file':
+        await this.files.receiveFrame(data);
         break;
       case 'renegotiate':
         if (data?.media === 'off') await this.turnMediaOff(data.reason === 'unavailable' ? 'unavailable-there' : 'declined-there');
@@ -573,6 +601,7 @@ export class Call extends EventTarget {
     try {
       const { text, missed } = await this.e2e.decrypt(ciphertext);
       if (missed > 0) this.emit('chatproblem', { kind: 'missed', count: missed });
+      if (text.startsWith(CONTROL_PREFIX)) { this.emit('refused', { reason: 'file-in-chat' }); return; } // moved by the relay
       this.emit('chat', { text });
     } catch (e) {
       if (!(e instanceof E2EError)) throw e;
@@ -643,6 +672,7 @@ export class Call extends EventTarget {
     this.answerDirect?.(false);
     this.pc?.close();
     this.stopLocal();
+    this.files.close();
     clearTimeout(this.ackTimer);
     this.setState('ended');
     const durationMs = this.startedAt ? Date.now() - this.startedAt : null;
