@@ -12,11 +12,10 @@ internal sealed class PostgresCallStore : ICallStore
     private const string Columns = "call_id, code_id, owner_id, caller_id, callee_id, call_token_hash, label, media, state, end_reason, " +
         "created_at, ring_expires_at, expires_at, answered_at, ended_at, accepted_device_id, caller_gone_since, callee_gone_since, " +
         "code_media";
-    private const int ColumnCount = 19;
 
     private readonly PostgresDatabase _db;
     private readonly string _startFromScan, _insert, _get, _findByToken, _accept, _end, _callerPresence, _calleePresence,
-        _listByOwner, _listByOwnerBefore, _listOpen, _listOpenByCode, _deleteEnded, _acceptWithEntry, _endWithEntry;
+        _listByOwner, _listByOwnerBefore, _listOpen, _listOpenByCode, _deleteEnded;
 
     public PostgresCallStore(PostgresDatabase db, string countScanSql)
     {
@@ -43,31 +42,6 @@ internal sealed class PostgresCallStore : ICallStore
         _findByToken = $"SELECT {Columns} FROM {t} WHERE call_token_hash = @token";
         _accept = $"UPDATE {t} SET state = 'active', accepted_device_id = @device, answered_at = @now WHERE call_id = @id AND state = 'ringing' RETURNING {Columns}";
         _end = $"UPDATE {t} SET state = 'ended', end_reason = @reason, ended_at = @now WHERE call_id = @id AND state = @expected RETURNING {Columns}";
-        // An accept or end with its lifecycle entry, in one statement. The call's row is updated once, so the mailbox
-        // epoch's bump (see PostgresMailboxStore) happens in the same update: when the call has no head row yet, this
-        // statement creates it with the epoch's first seq and bumps the epoch. (If an append creates the head at the same
-        // time, the upsert below waits for it and takes the next seq; the epoch was then bumped once more than needed,
-        // which only moves later seqs further on after a crash.) The accept also returns the callee's pending bytes
-        // from the head row as of its lock: 0 means no early entry was stored before the accept, and an append that
-        // comes after it waits for this statement's commit, so it sees the call Active.
-        var stateChange = (string set, string where) => $$"""
-            WITH u AS (
-              UPDATE {{t}} SET {{set}},
-                mailbox_epoch = mailbox_epoch + CASE WHEN EXISTS (SELECT 1 FROM {{s}}.mailbox_heads WHERE call_id = @id) THEN 0 ELSE 1 END
-              WHERE call_id = @id AND {{where}}
-              RETURNING {{Columns}}, mailbox_epoch),
-            head AS (
-              INSERT INTO {{s}}.mailbox_heads AS h (call_id, last_seq)
-              SELECT @id, ((mailbox_epoch - 1)::bigint << 32) + 1 FROM u
-              ON CONFLICT (call_id) DO UPDATE SET last_seq = h.last_seq + 1
-              RETURNING last_seq, callee_pending),
-            entry AS (
-              INSERT INTO {{s}}.mailbox (call_id, seq, type, sender, recipient, data, at)
-              SELECT @id, last_seq, @type, @from, NULL, @data, @at FROM head)
-            SELECT {{Columns}}, head.callee_pending::bigint FROM u, head
-            """;
-        _acceptWithEntry = stateChange("state = 'active', accepted_device_id = @device, answered_at = @now", "state = 'ringing'");
-        _endWithEntry = stateChange("state = 'ended', end_reason = @reason, ended_at = @now", "state = @expected");
         _callerPresence = $"UPDATE {t} SET caller_gone_since = @gone WHERE call_id = @id AND state <> 'ended'";
         _calleePresence = $"UPDATE {t} SET callee_gone_since = @gone WHERE call_id = @id AND state <> 'ended'";
         _listByOwner = $"SELECT {Columns} FROM {t} WHERE owner_id = @owner ORDER BY created_at DESC, call_id DESC LIMIT @n";
@@ -139,30 +113,6 @@ internal sealed class PostgresCallStore : ICallStore
             : _db.SingleAsync(_end,
                 [Param("id", callId), Param("expected", CallWireNames.ToWireName(expectedState)), Param("reason", CallWireNames.ToWireName(reason)), Param("now", now)],
                 Read, "call end", cancellationToken);
-
-    /// <summary><see cref="IStorage.TryAcceptCallAsync"/> in one statement.</summary>
-    public ValueTask<CallAcceptance?> TryAcceptWithEntryAsync(string callId, string deviceId, MailboxEntry lifecycle, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(lifecycle);
-        return _db.SingleAsync(_acceptWithEntry,
-            [Param("id", callId), Param("device", deviceId), Param("now", now), .. EntryParams(lifecycle)],
-            r => new CallAcceptance(Read(r), MayHaveEarlyEntries: r.GetInt64(ColumnCount) > 0), "call accept", cancellationToken);
-    }
-
-    /// <summary><see cref="IStorage.TryEndCallAsync"/> in one statement.</summary>
-    public ValueTask<CallRecord?> TryEndWithEntryAsync(string callId, CallState expectedState, CallEndReason reason, MailboxEntry lifecycle, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(lifecycle);
-        return expectedState == CallState.Ended
-            ? ValueTask.FromResult<CallRecord?>(null)
-            : _db.SingleAsync(_endWithEntry,
-                [Param("id", callId), Param("expected", CallWireNames.ToWireName(expectedState)), Param("reason", CallWireNames.ToWireName(reason)),
-                 Param("now", now), .. EntryParams(lifecycle)],
-                Read, "call end", cancellationToken);
-    }
-
-    private static NpgsqlParameter[] EntryParams(MailboxEntry entry) =>
-        [Param("type", entry.Type), Param("from", entry.From), Param("data", entry.DataJson), Param("at", entry.At)];
 
     public async ValueTask SetPresenceAsync(string callId, CallSide side, DateTimeOffset? goneSince, CancellationToken cancellationToken) =>
         await _db.ExecuteAsync(side == CallSide.Caller ? _callerPresence : _calleePresence, [Param("id", callId), Param("gone", goneSince)],

@@ -55,14 +55,6 @@ internal sealed partial class PostgresStorage : IStorage
     public ValueTask<CodeRecord?> TryStartCallAsync(byte[] codeKeyHash, CallRecord call, DateTimeOffset now, CancellationToken cancellationToken) =>
         _calls.TryStartAsync(codeKeyHash, call, now, cancellationToken);
 
-    /// <summary>One statement: the accept and its lifecycle entry (see <see cref="PostgresCallStore"/>).</summary>
-    public ValueTask<CallAcceptance?> TryAcceptCallAsync(string callId, string deviceId, MailboxEntry lifecycle, DateTimeOffset now, CancellationToken cancellationToken) =>
-        _calls.TryAcceptWithEntryAsync(callId, deviceId, lifecycle, now, cancellationToken);
-
-    /// <summary>One statement: the end and its lifecycle entry.</summary>
-    public ValueTask<CallRecord?> TryEndCallAsync(string callId, CallState expectedState, CallEndReason reason, MailboxEntry lifecycle, DateTimeOffset now, CancellationToken cancellationToken) =>
-        _calls.TryEndWithEntryAsync(callId, expectedState, reason, lifecycle, now, cancellationToken);
-
     private readonly PostgresCallStore _calls;
 
     public IMessageStore Messages => _messages ??= new PostgresMessageStore(_db);

@@ -36,7 +36,7 @@ public sealed class MigrationTests : IAsyncLifetime
 
         Assert.Equal(PostgresMigrator.Versions.Count, applied.Sum());
         Assert.Equal(PostgresMigrator.Versions, await AppliedVersionsAsync());
-        Assert.Equal(new[] { "backup_heads", "backups", "call_callers", "caller_blocks", "calls", "code_policies", "codes", "device_pairings", "devices", "mailbox", "mailbox_heads", "message_keys", "messages", "push_subscriptions", "push_vapid_keys", "schema_version" }, await TablesAsync());
+        Assert.Equal(new[] { "backup_heads", "backups", "call_callers", "caller_blocks", "calls", "code_policies", "codes", "delegate_invitations", "delegate_rings", "delegates", "device_pairings", "devices", "mailbox", "mailbox_heads", "message_keys", "messages", "push_subscriptions", "push_vapid_keys", "room_tokens", "rooms", "schema_version" }, await TablesAsync());
     }
 
     [Fact]
