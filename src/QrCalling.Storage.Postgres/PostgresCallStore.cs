@@ -12,26 +12,31 @@ internal sealed class PostgresCallStore : ICallStore
     private const string Columns = "call_id, code_id, owner_id, caller_id, callee_id, call_token_hash, label, media, state, end_reason, " +
         "created_at, ring_expires_at, expires_at, answered_at, ended_at, accepted_device_id, caller_gone_since, callee_gone_since, " +
         "code_media";
+    private const int ColumnCount = 19;
 
     private readonly PostgresDatabase _db;
     private readonly string _startFromScan, _insert, _get, _findByToken, _accept, _end, _callerPresence, _calleePresence,
-        _listByOwner, _listByOwnerBefore, _listOpen, _listOpenByCode, _deleteEnded;
+        _listByOwner, _listByOwnerBefore, _listOpen, _listOpenByCode, _deleteEnded, _acceptWithEntry, _endWithEntry;
 
     public PostgresCallStore(PostgresDatabase db, string countScanSql)
     {
         _db = db;
         var s = db.Schema;
         var t = $"{s}.calls";
-        // A scan counted and its call stored in one statement. The code's update holds the row lock until the insert
+        // A scan counted and its call stored in one statement, with the head row of its mailbox (no seq given yet, epoch
+        // 1: as after a first append) so that the accept and the end can append their lifecycle entry in their own
+        // statement. The code's update holds the row lock until the insert
         // commits, so a revoke or delete of the code waits for it and then finds the call to end; when the code is
         // unavailable, nothing is inserted and no row comes back.
         _startFromScan = $"""
             WITH c AS ({countScanSql}),
             i AS (
-              INSERT INTO {t} ({Columns})
+              INSERT INTO {t} ({Columns}, mailbox_epoch)
               SELECT @id, c.id, c.owner_id, @caller, @callee, @token, c.label, @media, 'ringing', NULL,
-                @created, @ring, @expires, NULL, NULL, NULL, NULL, NULL, c.media FROM c
-              RETURNING call_id)
+                @created, @ring, @expires, NULL, NULL, NULL, NULL, NULL, c.media, 1 FROM c
+              RETURNING call_id),
+            h AS (
+              INSERT INTO {s}.mailbox_heads (call_id, last_seq) SELECT call_id, 0 FROM i)
             SELECT c.* FROM c CROSS JOIN i
             """;
         _insert = $"""
@@ -42,6 +47,29 @@ internal sealed class PostgresCallStore : ICallStore
         _findByToken = $"SELECT {Columns} FROM {t} WHERE call_token_hash = @token";
         _accept = $"UPDATE {t} SET state = 'active', accepted_device_id = @device, answered_at = @now WHERE call_id = @id AND state = 'ringing' RETURNING {Columns}";
         _end = $"UPDATE {t} SET state = 'ended', end_reason = @reason, ended_at = @now WHERE call_id = @id AND state = @expected RETURNING {Columns}";
+        // An accept or end with its lifecycle entry, in one statement, when the call has its head row (made with the call
+        // by TryStartAsync). Locks are taken in the order every writer of both rows uses: the call's row, then the head's.
+        // (An append that creates a head, after a crash emptied the unlogged tables or for a call stored by CreateAsync,
+        // locks the new head and then the call to bump its epoch; this statement cannot see that uncommitted head, so it
+        // never waits for it: it appends nothing and says so, and the caller appends the entry on its own.)
+        // The accept also returns the callee's pending bytes from the head row as of its lock: 0 means no early entry was
+        // stored before the accept, and an append that comes after it waits for this statement's commit, so it sees the
+        // call Active.
+        var stateChange = (string set, string where) => $$"""
+            WITH u AS (
+              UPDATE {{t}} SET {{set}} WHERE call_id = @id AND {{where}}
+              RETURNING {{Columns}}),
+            head AS (
+              UPDATE {{s}}.mailbox_heads h SET last_seq = h.last_seq + 1
+              FROM u WHERE h.call_id = @id
+              RETURNING h.last_seq, h.callee_pending),
+            entry AS (
+              INSERT INTO {{s}}.mailbox (call_id, seq, type, sender, recipient, data, at)
+              SELECT @id, last_seq, @type, @from, NULL, @data, @at FROM head)
+            SELECT u.*, head.last_seq IS NOT NULL, coalesce(head.callee_pending, 0)::bigint FROM u LEFT JOIN head ON true
+            """;
+        _acceptWithEntry = stateChange("state = 'active', accepted_device_id = @device, answered_at = @now", "state = 'ringing'");
+        _endWithEntry = stateChange("state = 'ended', end_reason = @reason, ended_at = @now", "state = @expected");
         _callerPresence = $"UPDATE {t} SET caller_gone_since = @gone WHERE call_id = @id AND state <> 'ended'";
         _calleePresence = $"UPDATE {t} SET callee_gone_since = @gone WHERE call_id = @id AND state <> 'ended'";
         _listByOwner = $"SELECT {Columns} FROM {t} WHERE owner_id = @owner ORDER BY created_at DESC, call_id DESC LIMIT @n";
@@ -114,6 +142,34 @@ internal sealed class PostgresCallStore : ICallStore
                 [Param("id", callId), Param("expected", CallWireNames.ToWireName(expectedState)), Param("reason", CallWireNames.ToWireName(reason)), Param("now", now)],
                 Read, "call end", cancellationToken);
 
+    /// <summary>The accept of <see cref="IStorage.TryAcceptCallAsync"/> with its lifecycle entry, in one statement; null
+    /// when the call was not Ringing. <see cref="StateChange{T}.Appended"/> false: the call has no head row, the entry is
+    /// still to append.</summary>
+    public ValueTask<StateChange<CallAcceptance>?> TryAcceptWithEntryAsync(string callId, string deviceId, MailboxEntry lifecycle, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lifecycle);
+        return _db.SingleAsync(_acceptWithEntry,
+            [Param("id", callId), Param("device", deviceId), Param("now", now), .. EntryParams(lifecycle)],
+            r => new StateChange<CallAcceptance>(
+                new CallAcceptance(Read(r), MayHaveEarlyEntries: !r.GetBoolean(ColumnCount) || r.GetInt64(ColumnCount + 1) > 0), r.GetBoolean(ColumnCount)),
+            "call accept", cancellationToken);
+    }
+
+    /// <summary>The end of <see cref="IStorage.TryEndCallAsync"/> with its lifecycle entry, in one statement, as above.</summary>
+    public ValueTask<StateChange<CallRecord>?> TryEndWithEntryAsync(string callId, CallState expectedState, CallEndReason reason, MailboxEntry lifecycle, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lifecycle);
+        return expectedState == CallState.Ended
+            ? ValueTask.FromResult<StateChange<CallRecord>?>(null)
+            : _db.SingleAsync(_endWithEntry,
+                [Param("id", callId), Param("expected", CallWireNames.ToWireName(expectedState)), Param("reason", CallWireNames.ToWireName(reason)),
+                 Param("now", now), .. EntryParams(lifecycle)],
+                r => new StateChange<CallRecord>(Read(r), r.GetBoolean(ColumnCount)), "call end", cancellationToken);
+    }
+
+    private static NpgsqlParameter[] EntryParams(MailboxEntry entry) =>
+        [Param("type", entry.Type), Param("from", entry.From), Param("data", entry.DataJson), Param("at", entry.At)];
+
     public async ValueTask SetPresenceAsync(string callId, CallSide side, DateTimeOffset? goneSince, CancellationToken cancellationToken) =>
         await _db.ExecuteAsync(side == CallSide.Caller ? _callerPresence : _calleePresence, [Param("id", callId), Param("gone", goneSince)],
             "call presence", cancellationToken).ConfigureAwait(false);
@@ -163,3 +219,6 @@ internal sealed class PostgresCallStore : ICallStore
     private static CallEndReason ParseReason(string name) =>
         CallWireNames.TryParseEndReason(name, out var reason) ? reason : throw new InvalidOperationException("Unknown end reason in storage.");
 }
+
+/// <summary>A state change that won, and whether its lifecycle entry was appended in the same statement.</summary>
+internal sealed record StateChange<T>(T Value, bool Appended);

@@ -55,6 +55,29 @@ internal sealed partial class PostgresStorage : IStorage
     public ValueTask<CodeRecord?> TryStartCallAsync(byte[] codeKeyHash, CallRecord call, DateTimeOffset now, CancellationToken cancellationToken) =>
         _calls.TryStartAsync(codeKeyHash, call, now, cancellationToken);
 
+    /// <summary>One statement: the accept and its lifecycle entry (see <see cref="PostgresCallStore"/>); a call without a
+    /// head row gets its entry by a second statement.</summary>
+    public async ValueTask<CallAcceptance?> TryAcceptCallAsync(string callId, string deviceId, MailboxEntry lifecycle, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var change = await _calls.TryAcceptWithEntryAsync(callId, deviceId, lifecycle, now, cancellationToken).ConfigureAwait(false);
+        if (change is { Appended: false })
+        {
+            await Mailbox.AppendAsync(callId, lifecycle with { To = null }, default, cancellationToken).ConfigureAwait(false);
+        }
+        return change?.Value;
+    }
+
+    /// <summary>One statement: the end and its lifecycle entry, as the accept.</summary>
+    public async ValueTask<CallRecord?> TryEndCallAsync(string callId, CallState expectedState, CallEndReason reason, MailboxEntry lifecycle, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var change = await _calls.TryEndWithEntryAsync(callId, expectedState, reason, lifecycle, now, cancellationToken).ConfigureAwait(false);
+        if (change is { Appended: false })
+        {
+            await Mailbox.AppendAsync(callId, lifecycle with { To = null }, default, cancellationToken).ConfigureAwait(false);
+        }
+        return change?.Value;
+    }
+
     private readonly PostgresCallStore _calls;
 
     public IMessageStore Messages => _messages ??= new PostgresMessageStore(_db);

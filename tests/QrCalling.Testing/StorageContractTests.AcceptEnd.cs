@@ -7,6 +7,16 @@ namespace QrCalling.Testing;
 /// <summary>IStorage.TryAcceptCallAsync and TryEndCallAsync: a state change and its lifecycle entry as one step.</summary>
 public abstract partial class StorageContractTests
 {
+    /// <summary>A ringing call as the call service stores it: started from a scan of a new code.</summary>
+    private async Task<CallRecord> StartedCallAsync()
+    {
+        var code = NewCodeRecord(NewId("owner"));
+        await Storage.Codes.CreateAsync(code, CancellationToken.None);
+        var call = CallFor(code);
+        Assert.NotNull(await Storage.TryStartCallAsync(code.KeyHash, call, T0, CancellationToken.None));
+        return call;
+    }
+
     private async Task<IReadOnlyList<MailboxEntry>> AllEntriesAsync(string callId, CallSide side) =>
         await Storage.Mailbox.ReadAsync(callId, side, 0, 10_000, int.MaxValue, CancellationToken.None);
 
@@ -78,9 +88,9 @@ public abstract partial class StorageContractTests
     [Fact]
     public async Task AcceptCall_RacingEarlyAppends_NeverSaysNoneWhenOneWasStoredBefore()
     {
-        for (var round = 0; round < 20; round++)
+        for (var round = 0; round < 40; round++)
         {
-            var call = await OpenCallAsync(active: false);
+            var call = round % 2 == 0 ? await StartedCallAsync() : await OpenCallAsync(active: false);
             var appends = Enumerable.Range(0, 4).Select(i => Task.Run(async () =>
                 await Storage.Mailbox.AppendAsync(call.CallId, NewMailboxEntry("ice-candidate", dataJson: $$"""{"n":{{i}}}"""), LargeBudget, CancellationToken.None))).ToArray();
             var acceptance = await Task.Run(async () =>
@@ -122,7 +132,30 @@ public abstract partial class StorageContractTests
     [Fact]
     public async Task EndCall_RacingRelays_SeqsStayDistinctAndGapFree()
     {
-        var call = await OpenCallAsync(active: true);
+        foreach (var started in new[] { true, false })
+        {
+            await EndRacingRelaysAsync(started ? await StartedCallAsync() : await OpenCallAsync(active: false));
+        }
+    }
+
+    [Fact]
+    public async Task AcceptCall_StartedFromAScan_AppendsTheLifecycleEntryAfterTheEarlyOnes()
+    {
+        var call = await StartedCallAsync();
+        Assert.Equal(1, await AppendOkAsync(call.CallId, NewMailboxEntry("offer")));
+
+        var won = await Storage.TryAcceptCallAsync(call.CallId, "device-1", NewLifecycleEntry(), T0.AddSeconds(2), CancellationToken.None);
+        var ended = await Storage.TryEndCallAsync(call.CallId, CallState.Active, CallEndReason.Hangup, NewLifecycleEntry("call-ended"), T0.AddSeconds(3), CancellationToken.None);
+
+        Assert.True(won!.MayHaveEarlyEntries);
+        Assert.NotNull(ended);
+        Assert.Equal([(1L, "offer"), (2L, "call-accepted"), (3L, "call-ended")],
+            (await AllEntriesAsync(call.CallId, CallSide.Callee)).Select(e => (e.Seq, e.Type)));
+    }
+
+    private async Task EndRacingRelaysAsync(CallRecord call)
+    {
+        Assert.NotNull(await Storage.TryAcceptCallAsync(call.CallId, "device-1", NewLifecycleEntry(), T0.AddSeconds(1), CancellationToken.None));
 
         var relays = Enumerable.Range(0, 30).Select(i => Task.Run(async () =>
             await Storage.Mailbox.AppendAsync(call.CallId, NewMailboxEntry("ice-candidate", to: i % 2 == 0 ? CallSide.Caller : CallSide.Callee,
@@ -134,6 +167,6 @@ public abstract partial class StorageContractTests
 
         var seqs = (await AllEntriesAsync(call.CallId, CallSide.Caller)).Concat(await AllEntriesAsync(call.CallId, CallSide.Callee))
             .Select(e => e.Seq).Distinct().Order().ToList();
-        Assert.Equal(Enumerable.Range(1, appended + 1).Select(i => (long)i), seqs);
+        Assert.Equal(Enumerable.Range(1, appended + 2).Select(i => (long)i), seqs);
     }
 }
