@@ -48,11 +48,27 @@ public sealed class PackageFeed : IAsyncLifetime
         PackOutput = string.Join('\n', output);
     }
 
+    /// <summary>Writes a consumer's nuget.config: the packed feed and the global packages folder (where the solution's
+    /// restore, made with the network, put every dependency) as its only sources. Not nuget.org: the tests run without a
+    /// network, and a restore that lists a package's versions remotely (for a range such as a transitive
+    /// <c>StackExchange.Redis &gt;= 2.7.27</c>) would then fail as soon as NuGet's 30-minute HTTP cache is stale.</summary>
+    public void WriteConsumerNuGetConfig(string folder)
+    {
+        var config = new XDocument(new XElement("configuration", new XElement("packageSources",
+            new XElement("clear"),
+            new XElement("add", new XAttribute("key", "local"), new XAttribute("value", Feed)),
+            new XElement("add", new XAttribute("key", "machine"), new XAttribute("value", GlobalPackagesFolder)))));
+        config.Save(Path.Combine(folder, "nuget.config"));
+    }
+
+    private static string GlobalPackagesFolder =>
+        Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+
     public Task DisposeAsync()
     {
         Directory.Delete(Feed, recursive: true);
         // The restore cached this run's packages under their one-off version: remove them from the global folder.
-        var cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var cache = GlobalPackagesFolder;
         foreach (var id in Packages)
         {
             var folder = Path.Combine(cache, id.ToLowerInvariant(), Version.ToLowerInvariant());
@@ -150,10 +166,7 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
             {
                 File.Copy(file, Path.Combine(app, Path.GetFileName(file)));
             }
-            // The repository's package sources, and the local feed first.
-            var config = XDocument.Load(Path.Combine(feed.Root, "nuget.config"));
-            config.Root!.Element("packageSources")!.Element("clear")!.AddAfterSelf(new XElement("add", new XAttribute("key", "local"), new XAttribute("value", feed.Feed)));
-            config.Save(Path.Combine(app, "nuget.config"));
+            feed.WriteConsumerNuGetConfig(app);
 
             var (built, buildOutput) = await Dotnet.RunAsync(app, TimeSpan.FromMinutes(4),
                 "build", "-c", "Release", "-nologo", "-warnaserror", "-p:NuGetAudit=false", $"-p:QrCallingVersion={feed.Version}", $"-p:Storage={storage}");
@@ -195,9 +208,7 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
             {
                 File.Copy(file, Path.Combine(app, Path.GetFileName(file)));
             }
-            var config = XDocument.Load(Path.Combine(feed.Root, "nuget.config"));
-            config.Root!.Element("packageSources")!.Element("clear")!.AddAfterSelf(new XElement("add", new XAttribute("key", "local"), new XAttribute("value", feed.Feed)));
-            config.Save(Path.Combine(app, "nuget.config"));
+            feed.WriteConsumerNuGetConfig(app);
 
             var (built, buildOutput) = await Dotnet.RunAsync(app, TimeSpan.FromMinutes(4),
                 "build", "-c", "Release", "-nologo", "-warnaserror", "-p:NuGetAudit=false", $"-p:QrCallingVersion={feed.Version}");
