@@ -34,7 +34,7 @@ internal static class RoomEndpoints
                 "`<origin>/room#PQR:1:<ROOMID>:<SECRET>`; the secret travels only in the fragment and the server keeps only its keyed hash. " +
                 "`400 invalid_request` for bounds out of range; with `signed: true` the answer adds `signedPayload` (`PQS:1:ROOM:…`), " +
                 "`signedLink` and `keyId`, and a host without a signing key answers `503 signing_unavailable`.")
-            .Produces<RoomCreatedResponse>(StatusCodes.Status201Created).Problems(400, 413, 415, 429);
+            .Produces<RoomCreatedResponse>(StatusCodes.Status201Created).Problems(400, 413, 415, 429, 503);
         api.MapPost("/rooms/join", JoinAsync).Documented(RoomsTag, OperationAccess.Anyone, ExampleJoin)
             .Accepts<JoinRoomRequest>("application/json").RequireRateLimiting(QrCallingEndpoints.ScanPolicy)
             .WithSummary("Join a room by its link")
