@@ -60,6 +60,14 @@ export async function check(files, vectors) {
     await p.settle();
     expect(p.log.a.includes('saved'), 'honest: saved not notified');
   }
+  { // a relay that delivers before it confirms the send (a slow server): the receiver's done and saved arrive while the
+    // sender still waits for the last chunk's confirmation; they must still count
+    const p = pair({ tamper: (f, send) => { send(f); return isChunk(f) && chunkIndex(f) === 4 ? new Promise((r) => setTimeout(r, 300)) : undefined; } });
+    const t = await p.a.offer({ name: 'slow.bin', bytes: content });
+    p.b.addEventListener('complete', () => p.b.markSaved(t.id));
+    await p.settle();
+    expect(p.log.a.includes('delivered') && p.log.a.includes('saved') && !p.log.a.some((x) => x.startsWith('refused')), `slow relay: ${p.log.a} / ${p.log.b}`);
+  }
   const mustFail = async (label, tamper, expectedRefusal, extra = {}) => {
     const p = pair({ tamper, ...extra });
     await p.a.offer({ name: 'f.bin', type: '', bytes: content }).catch((e) => p.log.a.push(`throw:${e.reason}`));

@@ -201,7 +201,7 @@ export class FileTransfers extends EventTarget {
     const t = {
       id: b64url(idBytes), idBytes, direction: 'send', name: cleanName(file.name), size, type: String(file.type ?? '').slice(0, 100),
       chunkBytes: this.chunkBytes, chunks: chunkCount(size, this.chunkBytes), bytes, aes: await importKey(key),
-      sha256: await sha256(bytes), state: 'offered', next: 0, acked: 0, via: 'relay', sending: false, retries: 0,
+      sha256: await sha256(bytes), state: 'offered', next: 0, acked: 0, issued: 0, via: 'relay', sending: false, retries: 0,
     };
     this.transfers.set(t.id, t);
     await this.control({ kind: 'offer', id: t.id, name: t.name, size, type: t.type, chunkBytes: t.chunkBytes, chunks: t.chunks, sha256: b64url(t.sha256), key: b64url(key) });
@@ -298,8 +298,11 @@ export class FileTransfers extends EventTarget {
         return;
       }
       case 'done':
-        if (!mine || t.state !== 'sending' || t.next !== t.chunks) throw new FileError('unexpected', 'A done before every chunk was sent.');
+        // Every chunk must have gone out (`issued`), though the relay may not have confirmed the last send yet: it
+        // delivers before it answers, so the receiver's done can overtake that confirmation.
+        if (!mine || t.state !== 'sending' || t.issued !== t.chunks) throw new FileError('unexpected', 'A done before every chunk was sent.');
         t.acked = t.chunks;
+        t.next = t.chunks;
         this.finish(t, 'delivered');
         this.emit('delivered', { transfer: t });
         return;
@@ -417,6 +420,8 @@ export class FileTransfers extends EventTarget {
         const index = t.next;
         const plain = t.bytes.subarray(index * t.chunkBytes, Math.min(t.size, (index + 1) * t.chunkBytes));
         const frame = await sealChunk(t.aes, t.idBytes, index, plain);
+        if (t.state !== 'sending') return;
+        t.issued = Math.max(t.issued, index + 1);
         try {
           await this.sendChunk(t, frame);
         } catch (e) {
