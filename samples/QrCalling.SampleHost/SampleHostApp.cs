@@ -169,6 +169,14 @@ public static partial class SampleHostApp
                         || (account is not null && account.Generation != SampleTokenIssuer.Generation(context.Principal!.Identity as System.Security.Claims.ClaimsIdentity)))
                     {
                         context.Fail("The access token was revoked.");
+                        return;
+                    }
+                    if (context.Request.Path.StartsWithSegments(HubPath))
+                    {
+                        // A hub connection holds its principal for as long as it stays open: keep only what the hub reads
+                        // (the owner id and exp), not the token's every claim and the parsed token behind them (about 4 KB
+                        // per idle device; docs/operations.md, "Idle hub connections").
+                        context.Principal = SlimPrincipal(context.Principal!, ownerId);
                     }
                 },
             };
@@ -259,6 +267,16 @@ public static partial class SampleHostApp
 
     /// <summary>Owner JWTs come as <c>Authorization: Bearer</c>, or as <c>?access_token=</c> on the hub (WebSockets cannot
     /// send headers). Call tokens (<c>qct_…</c>) are the hosting package's business: this handler ignores them.</summary>
+    private static System.Security.Claims.ClaimsPrincipal SlimPrincipal(System.Security.Claims.ClaimsPrincipal principal, string ownerId)
+    {
+        List<System.Security.Claims.Claim> claims = [new(System.Security.Claims.ClaimTypes.NameIdentifier, ownerId)];
+        if (principal.FindFirst(Microsoft.IdentityModel.JsonWebTokens.JwtRegisteredClaimNames.Exp) is { } exp)
+        {
+            claims.Add(new(exp.Type, exp.Value));
+        }
+        return new(new System.Security.Claims.ClaimsIdentity(claims, principal.Identity?.AuthenticationType));
+    }
+
     private static Task ReadOwnerToken(MessageReceivedContext context)
     {
         var request = context.Request;
