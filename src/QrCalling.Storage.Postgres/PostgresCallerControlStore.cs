@@ -161,7 +161,7 @@ internal sealed class PostgresCallerControlStore : ICallerControlStore
         CreatedAt = Time(r, 3),
     };
 
-    private static CallPolicy ReadPolicy(NpgsqlDataReader r, int at) => new()
+    internal static CallPolicy ReadPolicy(NpgsqlDataReader r, int at) => new()
     {
         ChatOnly = r.GetBoolean(at),
         QuietHours = r.IsDBNull(at + 1) ? null : new QuietHours

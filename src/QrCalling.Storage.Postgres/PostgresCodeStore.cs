@@ -10,7 +10,7 @@ internal sealed class PostgresCodeStore : ICodeStore
     private const string Columns = "id, owner_id, key_hash, label, media, created_at, expires_at, max_scans, scan_count, last_scanned_at, revoked_at, paused_at";
 
     private readonly PostgresDatabase _db;
-    private readonly string _insert, _findByKey, _findById, _listByOwner, _countScan, _revoke, _deleteStale, _update, _delete, _pause, _resume;
+    private readonly string _insert, _findByKey, _findWithControls, _findById, _listByOwner, _countScan, _revoke, _deleteStale, _update, _delete, _pause, _resume;
 
     public PostgresCodeStore(PostgresDatabase db)
     {
@@ -19,6 +19,14 @@ internal sealed class PostgresCodeStore : ICodeStore
         _insert = $"INSERT INTO {t} ({Columns}) VALUES (@id, @owner, @key, @label, @media, @created, @expires, @max, @count, @last, @revoked, @paused)";
         _findByKey = $"SELECT {Columns} FROM {t} WHERE key_hash = @key";
         _findById = $"SELECT {Columns} FROM {t} WHERE id = @id AND owner_id = @owner";
+        // A caller's look-up: the code, its policy and whether it has any block, in one statement (IStorage.FindCodeWithControlsAsync).
+        var prefixed = string.Join(", ", Columns.Split(", ").Select(c => "c." + c));
+        _findWithControls = $"""
+            SELECT {prefixed}, p.chat_only, p.quiet_start, p.quiet_end, p.quiet_days, p.time_zone,
+              EXISTS (SELECT 1 FROM {db.Schema}.caller_blocks b WHERE b.code_id = c.id)
+            FROM {t} c LEFT JOIN {db.Schema}.code_policies p ON p.code_id = c.id
+            WHERE c.key_hash = @key
+            """;
         _listByOwner = $"SELECT {Columns} FROM {t} WHERE owner_id = @owner ORDER BY created_at DESC, id DESC";
         // The whole "count a scan unless the code is unavailable" rule in one statement: the row lock makes concurrent
         // scans of one code queue up, and each re-checks scan_count < max_scans on the latest row version.
@@ -60,6 +68,15 @@ internal sealed class PostgresCodeStore : ICodeStore
     {
         ArgumentNullException.ThrowIfNull(keyHash);
         return _db.SingleAsync(_findByKey, [Param("key", keyHash)], Read, "code find", cancellationToken);
+    }
+
+    /// <summary>See <see cref="IStorage.FindCodeWithControlsAsync"/>.</summary>
+    internal ValueTask<CodeWithControls?> FindWithControlsAsync(byte[] keyHash, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyHash);
+        return _db.SingleAsync(_findWithControls, [Param("key", keyHash)],
+            r => new CodeWithControls(Read(r), r.IsDBNull(12) ? CallPolicy.None : PostgresCallerControlStore.ReadPolicy(r, 12), r.GetBoolean(17)),
+            "code find with controls", cancellationToken);
     }
 
     public ValueTask<CodeRecord?> FindByIdAsync(string ownerId, string codeId, CancellationToken cancellationToken) =>

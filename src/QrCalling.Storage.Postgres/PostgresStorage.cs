@@ -24,6 +24,7 @@ internal sealed partial class PostgresStorage : IStorage
         _db = new PostgresDatabase(dataSource, schema, commandTimeout, logger);
         var codes = new PostgresCodeStore(_db);
         Codes = codes;
+        _codes = codes;
         _calls = new PostgresCallStore(_db, codes.CountScanSql);
         Calls = _calls;
         Mailbox = new PostgresMailboxStore(_db);
@@ -49,6 +50,10 @@ internal sealed partial class PostgresStorage : IStorage
 
     public async ValueTask PingAsync(CancellationToken cancellationToken) =>
         await _db.ScalarAsync("SELECT 1", [], "ping", cancellationToken).ConfigureAwait(false);
+
+    /// <summary>One statement: the code, its policy and whether it has blocks.</summary>
+    public ValueTask<CodeWithControls?> FindCodeWithControlsAsync(byte[] keyHash, CancellationToken cancellationToken) =>
+        _codes.FindWithControlsAsync(keyHash, cancellationToken);
 
     /// <summary>One statement: the scan's conditional update of the code, and the call's insert from its row (see
     /// <see cref="PostgresCallStore.TryStartAsync"/>).</summary>
@@ -79,6 +84,7 @@ internal sealed partial class PostgresStorage : IStorage
     }
 
     private readonly PostgresCallStore _calls;
+    private readonly PostgresCodeStore _codes;
 
     public IMessageStore Messages => _messages ??= new PostgresMessageStore(_db);
     private PostgresMessageStore? _messages;

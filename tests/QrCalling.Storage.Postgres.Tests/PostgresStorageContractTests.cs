@@ -7,6 +7,8 @@ public sealed class PostgresStorageContractTests : StorageContractTests
 {
     private string? _schema;
 
+    protected override bool CanTellCodesWithoutBlocks => true;
+
     protected override async ValueTask<IStorage> CreateStorageAsync()
     {
         _schema = await PostgresTestDatabase.CreateMigratedSchemaAsync();

@@ -29,6 +29,10 @@ public abstract partial class StorageContractTests
         CreatedAt = at ?? T0,
     };
 
+    /// <summary>True for a store whose <see cref="IStorage.FindCodeWithControlsAsync"/> reports
+    /// <see cref="CodeWithControls.AnyBlocks"/> false for a code without blocks (rather than "cannot tell").</summary>
+    protected virtual bool CanTellCodesWithoutBlocks => false;
+
     private async Task<CodeRecord> StoredCodeAsync(DateTimeOffset? expiresAt = null)
     {
         var code = NewCodeRecord(NewId("owner"), expiresAt: expiresAt);
@@ -49,6 +53,45 @@ public abstract partial class StorageContractTests
         var admission = await Storage.CallerControls.GetAdmissionAsync(code.Id, [], default);
         Assert.Equal(NightPolicy, admission.Policy);
         Assert.False(admission.Blocked);
+    }
+
+    [Fact]
+    public async Task FindCodeWithControls_GivesTheCodeItsPolicyAndWhetherItHasBlocks_NullForAnUnknownKey()
+    {
+        var code = await StoredCodeAsync();
+        var plain = await StoredCodeAsync();
+        await Storage.CallerControls.SetPolicyAsync(code.Id, NightPolicy, default);
+
+        var found = await Storage.FindCodeWithControlsAsync(code.KeyHash, default);
+        Assert.NotNull(found);
+        Assert.Equal(code.Id, found.Code.Id);
+        Assert.Equal(code.KeyHash, found.Code.KeyHash);
+        Assert.Equal(NightPolicy, found.Policy);
+        var plainFound = await Storage.FindCodeWithControlsAsync(plain.KeyHash, default);
+        Assert.Equal(plain.Id, plainFound!.Code.Id);
+        Assert.Equal(CallPolicy.None, plainFound.Policy);
+        Assert.Null(await Storage.FindCodeWithControlsAsync(RandomNumberGenerator.GetBytes(32), default));
+
+        // AnyBlocks may be true without blocks (a store that cannot tell), never false with one.
+        if (CanTellCodesWithoutBlocks)
+        {
+            Assert.False(plainFound.AnyBlocks);
+        }
+        var block = await Storage.CallerControls.BlockAsync(NewBlock(plain.Id), default);
+        Assert.True((await Storage.FindCodeWithControlsAsync(plain.KeyHash, default))!.AnyBlocks);
+        Assert.True(await Storage.CallerControls.UnblockAsync(plain.Id, block!.BlockId, default));
+        var unblocked = await Storage.FindCodeWithControlsAsync(plain.KeyHash, default);
+        Assert.Equal(plain.Id, unblocked!.Code.Id);
+        if (CanTellCodesWithoutBlocks)
+        {
+            Assert.False(unblocked.AnyBlocks);
+        }
+
+        // A revoked code is still found (its state is the caller's to judge), with its policy.
+        Assert.True(await Storage.Codes.RevokeAsync(code.OwnerId, code.Id, T0.AddMinutes(1), default));
+        var revoked = await Storage.FindCodeWithControlsAsync(code.KeyHash, default);
+        Assert.NotNull(revoked!.Code.RevokedAt);
+        Assert.Equal(NightPolicy, revoked.Policy);
     }
 
     [Fact]

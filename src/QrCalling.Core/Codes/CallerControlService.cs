@@ -167,12 +167,12 @@ public sealed class CallerControlService
         return admission;
     }
 
-    /// <summary>The refusal, if any, of a call start with <paramref name="media"/> on an available code: unavailable for a
-    /// blocked caller (exactly as a dead code); quiet_hours or chat_only when the policy holds the media back now; null
-    /// otherwise (a media the code itself does not allow is left to the caller of this method).</summary>
-    internal async ValueTask<QrCallingError?> AdmitAsync(CodeRecord code, MediaKind media, byte[]? callerKey, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>The refusal, if any, of a call start with <paramref name="media"/> on an available code, given its
+    /// <paramref name="admission"/>: unavailable for a blocked caller (exactly as a dead code); quiet_hours or chat_only
+    /// when the policy holds the media back now; null otherwise (a media the code itself does not allow is left to the
+    /// caller of this method).</summary>
+    internal QrCallingError? Admit(CodeRecord code, MediaKind media, CallerAdmission admission, DateTimeOffset now)
     {
-        var admission = await AdmissionAsync(code, callerKey, cancellationToken).ConfigureAwait(false);
         if (admission.Blocked)
         {
             return QrCallingError.Unavailable;

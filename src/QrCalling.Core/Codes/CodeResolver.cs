@@ -51,6 +51,16 @@ internal sealed class CodeResolver
     public async ValueTask<QrCallingResult<CodeRecord>> ResolveAsync(string? payload, bool countScan, MediaKind media, byte[]? callerKey, CancellationToken cancellationToken,
         Func<CodeRecord, byte[], ValueTask<CodeRecord?>>? count = null)
     {
+        var resolved = await ResolveWithPolicyAsync(payload, countScan, media, callerKey, cancellationToken, count).ConfigureAwait(false);
+        return resolved.IsSuccess ? resolved.Value.Code : resolved.Error!;
+    }
+
+    /// <summary>As <see cref="ResolveAsync(string?, bool, MediaKind, byte[], CancellationToken, Func{CodeRecord, byte[], ValueTask{CodeRecord}})"/>,
+    /// and gives the code's caller policy as read with the code (<see cref="IStorage.FindCodeWithControlsAsync"/>: one
+    /// read where the store can), so that a scan can say what the owner allows without reading it again.</summary>
+    public async ValueTask<QrCallingResult<ResolvedCode>> ResolveWithPolicyAsync(string? payload, bool countScan, MediaKind media, byte[]? callerKey,
+        CancellationToken cancellationToken, Func<CodeRecord, byte[], ValueTask<CodeRecord?>>? count = null)
+    {
         var parsed = ParseAny(payload, out var signedRefused);
         if (signedRefused)
         {
@@ -69,48 +79,57 @@ internal sealed class CodeResolver
 
         var token = parsed.Token!;
         var now = _timeProvider.GetUtcNow();
-        CodeRecord? found = null;
+        CodeWithControls? found = null;
         byte[]? foundKey = null;
         for (var i = 0; i < _hasher.CandidateCount; i++)
         {
             var key = _hasher.Hash(token.Bytes, i);
-            var code = await _storage.Codes.FindByKeyAsync(key, cancellationToken).ConfigureAwait(false);
-            if (code is not null && code.IsAvailable(now))
+            var lookup = await _storage.FindCodeWithControlsAsync(key, cancellationToken).ConfigureAwait(false);
+            if (lookup is not null && lookup.Code.IsAvailable(now))
             {
-                found = code;
+                found = lookup;
                 foundKey = key;
                 break;
             }
             // An unknown key and an unavailable code both go on to the next candidate, so revoked, expired and used-up
             // codes cost the same look-ups as unknown ones (no timing difference between the four).
         }
-        if (found is not null && (callerKey is not null || media != MediaKind.None)
-            && await Controls.AdmitAsync(found, media, callerKey, now, cancellationToken).ConfigureAwait(false) is { } refusal)
+        var policy = found?.Policy ?? CallPolicy.None;
+        if (found is not null)
         {
-            if (refusal.Code != QrCallingErrorCodes.Unavailable)
+            // The blocks are asked about only when the caller sent its key and the code may have blocks.
+            var admission = callerKey is not null && found.AnyBlocks
+                ? await Controls.AdmissionAsync(found.Code, callerKey, cancellationToken).ConfigureAwait(false)
+                : new CallerAdmission(found.Policy, Blocked: false);
+            policy = admission.Policy;
+            if (Controls.Admit(found.Code, media, admission, now) is { } refusal)
             {
-                return refusal;
+                if (refusal.Code != QrCallingErrorCodes.Unavailable)
+                {
+                    return refusal;
+                }
+                found = null; // blocked: answered below exactly as a dead code
             }
-            found = null; // blocked: answered below exactly as a dead code
         }
-        if (found is not null && media != MediaKind.None && (found.Media & media) == 0)
+        var code = found?.Code;
+        if (code is not null && media != MediaKind.None && (code.Media & media) == 0)
         {
             return QrCallingError.InvalidRequest("This code does not accept this media.");
         }
-        if (found is not null && countScan)
+        if (code is not null && countScan)
         {
             // The atomic count re-checks availability: a code used up or revoked since the look-up is unavailable.
-            found = count is null
+            code = count is null
                 ? await _storage.Codes.TryCountScanAsync(foundKey!, now, cancellationToken).ConfigureAwait(false)
-                : await count(found, foundKey!).ConfigureAwait(false);
+                : await count(code, foundKey!).ConfigureAwait(false);
         }
-        if (found is null)
+        if (code is null)
         {
             _metrics.Scan(ScanOutcomes.Unavailable);
             return QrCallingError.Unavailable;
         }
         _metrics.Scan(ScanOutcomes.Ok);
-        return found;
+        return new ResolvedCode(code, policy);
     }
 
     /// <summary>A code payload, or a signed meet-now QR of this host standing for one (its signature and expiry checked
@@ -118,6 +137,9 @@ internal sealed class CodeResolver
     private PayloadParseResult ParseAny(string? payload, out bool signedRefused) =>
         CodePayload.Parse(SignedMeetCodes.ToCodePayload(_sessionQr, payload, out signedRefused) ?? payload);
 }
+
+/// <summary>A resolved code and its caller policy, read together.</summary>
+internal sealed record ResolvedCode(CodeRecord Code, CallPolicy Policy);
 
 /// <summary>Signed meet-now codes: a verified <c>PQS:1:MEET:…</c> stands for its code's <c>PQC:1:</c> payload.</summary>
 internal static class SignedMeetCodes

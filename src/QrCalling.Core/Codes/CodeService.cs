@@ -336,18 +336,17 @@ public sealed class CodeService
             Log.ScanRejected(_logger, QrCallingErrorCodes.InvalidRequest);
             return CallerControlService.BadCallerKey;
         }
-        var resolved = await _resolver.ResolveAsync(payload, countScan: false, MediaKind.None, key, cancellationToken).ConfigureAwait(false);
+        var resolved = await _resolver.ResolveWithPolicyAsync(payload, countScan: false, MediaKind.None, key, cancellationToken).ConfigureAwait(false);
         if (!resolved.IsSuccess)
         {
             Log.ScanRejected(_logger, resolved.Error!.Code);
             return resolved.Error!;
         }
-        var code = resolved.Value;
-        var admission = await _resolver.Controls.AdmissionAsync(code, callerKey: null, cancellationToken).ConfigureAwait(false);
+        var (code, policy) = resolved.Value;
         return new CodeInfo(code.Label, code.Media)
         {
             OwnerId = code.OwnerId,
-            Policy = CallPolicyEvaluator.Evaluate(admission.Policy, code.Media, _timeProvider.GetUtcNow()),
+            Policy = CallPolicyEvaluator.Evaluate(policy, code.Media, _timeProvider.GetUtcNow()),
         };
     }
 

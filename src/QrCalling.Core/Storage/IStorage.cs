@@ -63,6 +63,24 @@ public interface IStorage
         return counted;
     }
 
+    /// <summary>Finds the code keyed <paramref name="keyHash"/>, whatever its state, with what a caller's admission needs
+    /// of the owner's controls: the code's <see cref="CallPolicy"/> and whether any caller is blocked on it. Null when
+    /// there is no such code.</summary>
+    /// <remarks>The default reads the code, then its policy, and reports <see cref="CodeWithControls.AnyBlocks"/> true
+    /// (so that the caller of this method asks about its pseudonyms with
+    /// <see cref="ICallerControlStore.GetAdmissionAsync"/>). A backend that can read all of it at once overrides it
+    /// (PostgreSQL: one statement).</remarks>
+    async ValueTask<CodeWithControls?> FindCodeWithControlsAsync(byte[] keyHash, CancellationToken cancellationToken)
+    {
+        var code = await Codes.FindByKeyAsync(keyHash, cancellationToken).ConfigureAwait(false);
+        if (code is null)
+        {
+            return null;
+        }
+        var policy = await CallerControls.GetPolicyAsync(code.Id, cancellationToken).ConfigureAwait(false);
+        return new CodeWithControls(code, policy, AnyBlocks: true);
+    }
+
     /// <summary>Accepts a call as <see cref="ICallStore.TryAcceptAsync"/> does and, only if that won, appends
     /// <paramref name="lifecycle"/> (an entry with no recipient) to its mailbox as <see cref="IMailboxStore.AppendAsync"/>
     /// does. Returns the accepted call, or null when the call was not Ringing (nothing appended).</summary>
@@ -98,6 +116,13 @@ public interface IStorage
         return ended;
     }
 }
+
+/// <summary>A code with its caller controls, as <see cref="IStorage.FindCodeWithControlsAsync"/> read them.</summary>
+/// <param name="Code">The code, whatever its state.</param>
+/// <param name="Policy">Its policy (<see cref="CallPolicy.None"/> when none is stored).</param>
+/// <param name="AnyBlocks">False only when the store knows that no caller is blocked on the code; true when some are or
+/// it cannot tell.</param>
+public sealed record CodeWithControls(CodeRecord Code, CallPolicy Policy, bool AnyBlocks);
 
 /// <summary>The outcome of <see cref="IStorage.TryAcceptCallAsync"/> that won.</summary>
 /// <param name="Call">The call as accepted (Active).</param>
