@@ -204,7 +204,7 @@ internal sealed class RedisCallerControlStore(RedisStorage storage) : ICallerCon
         return (value[..bar], RedisStorage.ParseTime(value[(bar + 1)..])!.Value);
     }
 
-    private static CallPolicy ParsePolicy(Dictionary<string, string>? f)
+    internal static CallPolicy ParsePolicy(Dictionary<string, string>? f)
     {
         if (f is null || !f.TryGetValue("chat", out var chat))
         {

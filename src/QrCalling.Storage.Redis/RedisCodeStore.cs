@@ -35,6 +35,14 @@ internal sealed class RedisCodeStore(RedisStorage storage) : ICodeStore
         return redis.call('HGETALL', ARGV[1] .. 'code:' .. id)
         """;
 
+    // KEYS: codekey. ARGV: prefix. The code, its policy and whether it has blocks (RedisCallerControlStore's keys).
+    private const string FindWithControlsScript = """
+        local id = redis.call('GET', KEYS[1])
+        if not id then return nil end
+        return {redis.call('HGETALL', ARGV[1] .. 'code:' .. id), redis.call('HGETALL', ARGV[1] .. 'cpolicy:' .. id),
+          redis.call('EXISTS', ARGV[1] .. 'cblocks:' .. id)}
+        """;
+
     // KEYS: codekey. ARGV: prefix, now ms.
     private const string CountScanScript = """
         local id = redis.call('GET', KEYS[1])
@@ -156,6 +164,22 @@ internal sealed class RedisCodeStore(RedisStorage storage) : ICodeStore
         var result = await storage.Connection.RunAsync(nameof(FindByKeyAsync),
             db => db.ScriptEvaluateAsync(FindByKeyScript, [Keys.CodeKey(keyHash)], [Keys.Prefix]), cancellationToken).ConfigureAwait(false);
         return Parse(RedisStorage.ToFields(result));
+    }
+
+    /// <summary>See <see cref="IStorage.FindCodeWithControlsAsync"/>: one script.</summary>
+    internal async ValueTask<CodeWithControls?> FindWithControlsAsync(byte[] keyHash, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyHash);
+        var result = await storage.Connection.RunAsync(nameof(IStorage.FindCodeWithControlsAsync),
+            db => db.ScriptEvaluateAsync(FindWithControlsScript, [Keys.CodeKey(keyHash)], [Keys.Prefix]), cancellationToken).ConfigureAwait(false);
+        if (result.IsNull)
+        {
+            return null;
+        }
+        var parts = (RedisResult[])result!;
+        return Parse(RedisStorage.ToFields(parts[0])) is { } code
+            ? new CodeWithControls(code, RedisCallerControlStore.ParsePolicy(RedisStorage.ToFields(parts[1])), (long)parts[2] == 1)
+            : null;
     }
 
     public async ValueTask<CodeRecord?> FindByIdAsync(string ownerId, string codeId, CancellationToken cancellationToken)

@@ -32,7 +32,8 @@ internal sealed partial class RedisStorage : IStorage, IAsyncDisposable
         Time = time;
         Logger = logger;
         _ownsConnection = ownsConnection;
-        Codes = new RedisCodeStore(this);
+        _codes = new RedisCodeStore(this);
+        Codes = _codes;
         Calls = new RedisCallStore(this);
         Mailbox = new RedisMailboxStore(this);
         PushSubscriptions = new RedisPushSubscriptionStore(this);
@@ -62,6 +63,12 @@ internal sealed partial class RedisStorage : IStorage, IAsyncDisposable
     public IRoomStore Rooms { get; }
 
     /// <summary>One script: the accept and its lifecycle entry (see <see cref="RedisCallStore"/>).</summary>
+    /// <summary>One script: the code, its policy and whether it has blocks.</summary>
+    public ValueTask<CodeWithControls?> FindCodeWithControlsAsync(byte[] keyHash, CancellationToken cancellationToken) =>
+        _codes.FindWithControlsAsync(keyHash, cancellationToken);
+
+    private readonly RedisCodeStore _codes;
+
     public ValueTask<CallAcceptance?> TryAcceptCallAsync(string callId, string deviceId, MailboxEntry lifecycle, DateTimeOffset now, CancellationToken cancellationToken) =>
         ((RedisCallStore)Calls).TryAcceptWithEntryAsync(callId, deviceId, lifecycle, now, cancellationToken);
 

@@ -51,6 +51,8 @@ public sealed class RedisStorageContractTests : StorageContractTests
 {
     private readonly string _prefix = RedisTestStorage.NewPrefix();
 
+    protected override bool CanTellCodesWithoutBlocks => true;
+
     protected override ValueTask<IStorage> CreateStorageAsync() => ValueTask.FromResult<IStorage>(RedisTestStorage.Create(prefix: _prefix));
 
     protected override async ValueTask DisposeStorageAsync(IStorage storage) => await RedisTestStorage.DeleteAllAsync(_prefix);
