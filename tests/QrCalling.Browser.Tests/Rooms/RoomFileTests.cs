@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using QrCalling.Storage;
 using Xunit;
 using static Microsoft.Playwright.Assertions;
 
@@ -12,7 +13,8 @@ namespace QrCalling.Browser.Tests.Rooms;
 /// <summary>End-to-end encrypted files in rooms (docs/e2e.md 10.8, wwwroot/js/client/room-files.js, js/room-files.js)
 /// in Chromium: three people, one file to both others, saved by both with the sent bytes and "saved" notices for the
 /// sender; a declined file; a file over the cap refused in words; a hub that only ever received ciphertext, one
-/// recipient per file entry; and a transfer that goes on through `rate_limited` refusals of a tiny window.</summary>
+/// recipient per file entry; and a transfer that goes on through `rate_limited` refusals of a tiny window and leaves
+/// no chunk in the room's history.</summary>
 [Collection(BrowserCollection.Name)]
 public sealed class RoomFileTests(BrowserFixture browser) : IAsyncLifetime
 {
@@ -104,7 +106,7 @@ public sealed class RoomFileTests(BrowserFixture browser) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ATinyWindow_TheHubRefusesWithRateLimited_TheTransferBacksOffAndCompletes()
+    public async Task ATinyWindow_TheHubRefusesWithRateLimited_TheTransferBacksOffAndCompletes_AndLeavesNoChunkInTheHistory()
     {
         var received = new ConcurrentQueue<(string Method, string Arguments, string? Error)>();
         // Room for one chunk per recipient at a time: most chunks are refused (`rate_limited`) until the receiver acks.
@@ -125,7 +127,62 @@ public sealed class RoomFileTests(BrowserFixture browser) : IAsyncLifetime
 
         Assert.Contains(received, r => r.Method == "Send" && r.Error?.Contains("rate_limited", StringComparison.Ordinal) == true);
         await Expect(anna.GetByTestId("room-send-error")).ToBeEmptyAsync();
+
+        // Acknowledged chunks and progress reports left the history: what Ben may still read holds no file-chunk entry
+        // and nothing of his window is taken; a late joiner and text messages go through as before the file.
+        var rooms = server.Services.GetRequiredService<IStorage>().Rooms;
+        var roomId = await anna.EvaluateAsync<string>("() => window.qrcallingRoomDebug.roomId");
+        var benId = await RoomPageTests.ParticipantIdAsync(ben);
+        IReadOnlyList<RoomDelivery> left = [];
+        for (var i = 0; i < 50; i++)
+        {
+            left = await rooms.ReadAsync(roomId, benId, 0, 1000, 10_000_000, CancellationToken.None);
+            if (left.All(e => e.Kind != "file-chunk") && await rooms.GetPendingBytesAsync(roomId, benId, CancellationToken.None) == 0)
+            {
+                break;
+            }
+            await Task.Delay(100);
+        }
+        Assert.DoesNotContain(left, e => e.Kind == "file-chunk");
+        Assert.Contains(left, e => e.Kind == "file"); // the offer stays, like any message
+        Assert.Equal(0, await rooms.GetPendingBytesAsync(roomId, benId, CancellationToken.None));
+        var dan = await NewPageAsync(server, phone: false);
+        await RoomPageTests.JoinAsync(dan, link, "Dan");
+        await RoomPageTests.EveryPairSameCodeAsync([anna, ben, dan]);
+        await RoomPageTests.SendAsync(anna, "after the file", ben, dan);
+        await Expect(dan.GetByTestId("room-notice").Filter(new() { HasText = "cannot be shown" })).ToHaveCountAsync(0);
         Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task TheReceiverReloadsMidTransfer_TheSenderIsToldInWords_AndTheNextFileArrives()
+    {
+        // A small window keeps the transfer slow enough to reload in the middle of it.
+        await using var server = await SampleHostServer.StartAsync("--QrCalling:Rooms:WindowBytes=66000");
+        var anna = await NewPageAsync(server, phone: false);
+        var ben = await NewPageAsync(server, phone: true);
+        var link = await RoomPageTests.StartRoomAsync(anna, "Anna");
+        await RoomPageTests.JoinAsync(ben, link, "Ben");
+        await RoomPageTests.EveryPairSameCodeAsync([anna, ben]);
+
+        await anna.GetByTestId("file-input").SetInputFilesAsync(new FilePayload { Name = "archive.zip", MimeType = "application/zip", Buffer = FileBytes(1_500_000, 4) });
+        var offer = ben.Locator("[data-testid=file-card][data-direction=receive]");
+        await Expect(offer.GetByTestId("file-text")).ToHaveTextAsync("Anna wants to send you archive.zip (1.4 MB).", new() { Timeout = 10_000 });
+        await offer.GetByTestId("file-accept").ClickAsync();
+        await Expect(offer.GetByTestId("file-text")).ToHaveTextAsync("Receiving archive.zip…");
+        await ben.ReloadAsync();
+
+        var sent = anna.Locator("[data-testid=file-card][data-direction=send]");
+        await Expect(sent.GetByTestId("file-text")).ToHaveTextAsync("archive.zip could not be sent to Ben: the connection was lost.", new() { Timeout = 15_000 });
+        await Expect(sent).ToHaveAttributeAsync("data-state", "failed");
+        await WebApp.ScreenshotAsync(anna, "room-files-receiver-reloaded");
+
+        // The new keys carry a new file.
+        await RoomPageTests.EveryPairSameCodeAsync([anna, ben]);
+        var bytes = FileBytes(40_000, 5);
+        await anna.GetByTestId("file-input").SetInputFilesAsync(new FilePayload { Name = "small.txt", MimeType = "text/plain", Buffer = bytes });
+        await SaveAsync(ben, "Anna", "small.txt", "39 KB", bytes, null);
+        await Expect(sent.Filter(new() { HasText = "small.txt" }).GetByTestId("file-saved")).ToHaveTextAsync("Ben saved small.txt.", new() { Timeout = 15_000 });
     }
 
     /// <summary>The receiver sees the offer in words, chooses Save; the download holds the sent bytes.</summary>

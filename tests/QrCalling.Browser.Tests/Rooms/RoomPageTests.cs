@@ -325,7 +325,7 @@ public sealed partial class RoomPageTests(BrowserFixture browser) : IAsyncLifeti
     }
 
     /// <summary>Sends a text from one page and waits until every other page shows it.</summary>
-    private static async Task SendAsync(IPage from, string text, params IPage[] to)
+    internal static async Task SendAsync(IPage from, string text, params IPage[] to)
     {
         await from.GetByTestId("room-input").FillAsync(text);
         await from.GetByTestId("room-send").ClickAsync();
