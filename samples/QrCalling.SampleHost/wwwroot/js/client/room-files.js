@@ -37,6 +37,8 @@ export class RoomFiles extends EventTarget {
     this.window = window;
     /** @type {Map<string, FileTransfers>} */
     this.pairs = new Map();
+    /** Per pair: the file frames received and not handled yet, in order. */
+    this.queues = new Map();
     room.handleKind(ROOM_FILE_KIND, (m) => this.receive(m));
     room.handleKind(ROOM_FILE_CHUNK_KIND, (m) => this.receive(m));
     // A pair that starts over (a reload), fails or leaves ends its transfers ("the connection was lost"): their keys
@@ -73,6 +75,7 @@ export class RoomFiles extends EventTarget {
     const files = this.pairs.get(peerId);
     if (!files) return;
     this.pairs.delete(peerId);
+    this.queues.delete(peerId);
     files.close();
   }
 
@@ -121,18 +124,32 @@ export class RoomFiles extends EventTarget {
     });
   }
 
-  /** A `file` or `file-chunk` entry (the room hands them over in order). Throws E2EError for one that does not decrypt
-   * (the room shows it as undecryptable). */
-  async receive(m) {
+  /** A `file` or `file-chunk` entry (the room hands them over in order). Decryption starts at once, in the room's
+   * order (the pair's counter); the pair's file work then runs in its own queue, so that the room goes on with its next
+   * entries (and acknowledges them) while a receiver's `progress` or `done` waits for the hub. */
+  receive(m) {
     const files = this.of(m.from);
-    if (m.kind === ROOM_FILE_KIND) {
-      await files.receiveFrame({ m: await this.open(m, m.ciphertext) });
-      return;
-    }
     let frame;
-    try { frame = JSON.parse(m.ciphertext); } catch { frame = null; }
-    if (typeof frame?.m === 'string') await files.receiveFrame({ m: await this.open(m, frame.m) });
-    else await files.receiveFrame(frame);
+    if (m.kind === ROOM_FILE_KIND) {
+      frame = this.open(m, m.ciphertext).then((body) => ({ m: body }));
+    } else {
+      let parsed;
+      try { parsed = JSON.parse(m.ciphertext); } catch { parsed = null; }
+      frame = typeof parsed?.m === 'string' ? this.open(m, parsed.m).then((body) => ({ m: body })) : Promise.resolve(parsed);
+    }
+    frame.catch(() => {}); // handled below, in the pair's queue
+    const run = (this.queues.get(m.from) ?? Promise.resolve()).then(async () => {
+      let opened;
+      try {
+        opened = await frame;
+      } catch (e) {
+        this.room.emit('undecryptable', { count: 1, seq: m.seq, from: m.from, name: this.room.nameOf(m.from), reason: e instanceof E2EError ? e.reason : 'failed' });
+        return;
+      }
+      if (this.pairs.get(m.from) === files) await files.receiveFrame(opened);
+    }).catch((e) => console.warn('room file frame', e?.message));
+    this.queues.set(m.from, run);
+    return Promise.resolve();
   }
 
   async open(m, ciphertext) {
