@@ -269,7 +269,7 @@ public sealed partial class RoomPageTests(BrowserFixture browser) : IAsyncLifeti
     }
 
     /// <summary>Starts a room from the start page (reached from the home page's link); returns the link it shows.</summary>
-    private static async Task<string> StartRoomAsync(IPage page, string? name)
+    internal static async Task<string> StartRoomAsync(IPage page, string? name)
     {
         await page.GotoAsync("/");
         await page.GetByTestId("start-room-link").ClickAsync();
@@ -284,7 +284,7 @@ public sealed partial class RoomPageTests(BrowserFixture browser) : IAsyncLifeti
         return (await page.GetByTestId("room-link").TextContentAsync())!;
     }
 
-    private static async Task JoinAsync(IPage page, string link, string? name)
+    internal static async Task JoinAsync(IPage page, string link, string? name)
     {
         await page.GotoAsync(link);
         if (name is not null)
@@ -296,12 +296,12 @@ public sealed partial class RoomPageTests(BrowserFixture browser) : IAsyncLifeti
         await Expect(page.Locator("body")).ToHaveAttributeAsync("data-hub", "online");
     }
 
-    private static Task<string> ParticipantIdAsync(IPage page) =>
+    internal static Task<string> ParticipantIdAsync(IPage page) =>
         page.EvaluateAsync<string>("() => window.qrcallingRoomDebug.participantId");
 
     /// <summary>Waits until every page shows a code for every other page, and checks that the two sides of each pair
     /// show the same one; returns the codes by pair.</summary>
-    private static async Task<Dictionary<(int, int), string>> EveryPairSameCodeAsync(IPage[] pages)
+    internal static async Task<Dictionary<(int, int), string>> EveryPairSameCodeAsync(IPage[] pages)
     {
         var ids = new List<string>();
         foreach (var page in pages)
@@ -325,7 +325,7 @@ public sealed partial class RoomPageTests(BrowserFixture browser) : IAsyncLifeti
     }
 
     /// <summary>Sends a text from one page and waits until every other page shows it.</summary>
-    private static async Task SendAsync(IPage from, string text, params IPage[] to)
+    internal static async Task SendAsync(IPage from, string text, params IPage[] to)
     {
         await from.GetByTestId("room-input").FillAsync(text);
         await from.GetByTestId("room-send").ClickAsync();
@@ -338,7 +338,7 @@ public sealed partial class RoomPageTests(BrowserFixture browser) : IAsyncLifeti
     }
 
     /// <summary>A JSON property by name, whatever its casing (the hub's argument type decides it).</summary>
-    private static JsonNode? Property(JsonNode node, string name) =>
+    internal static JsonNode? Property(JsonNode node, string name) =>
         node.AsObject().FirstOrDefault(p => string.Equals(p.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
 
     /// <summary>SignalR JSON frames: in every room message of kind <c>key</c> (live, in RoomJoined's history or a Resume

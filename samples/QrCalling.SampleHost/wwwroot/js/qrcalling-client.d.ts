@@ -603,6 +603,13 @@ export class Room extends EventTarget {
    * 'no_keys', or a hub error) when nobody can receive it. */
   send(body: unknown, kind?: string): Promise<{ seq: number; at: string; to: string[]; skipped: string[] }>;
   sendText(text: string): Promise<{ seq: number; at: string; to: string[]; skipped: string[] }>;
+  /** Runs `operation` after every send queued before it (encrypted sends reach the hub in counter order). */
+  queueSend<T>(operation: () => Promise<T>): Promise<T>;
+  /** Relays per-recipient texts the caller encrypted as one `Send` of `kind`; `retry(attempt, code)` gives a delay in ms
+   * before trying a refused send again, or null to give up. */
+  relay(kind: string, ciphertexts: Record<string, string>, options?: { retry?: (attempt: number, code: string) => number | null }): Promise<{ seq: number; at: string }>;
+  /** Entries of `kind` go to `handler` (awaited, in order) instead of being decrypted as `message`s. */
+  handleKind(kind: string, handler: (entry: { seq: number; from: string; kind: string; ciphertext: string; at: string }) => Promise<void>): void;
   typing(): void;
   /** Leaves for good: the token stops working. */
   leave(): Promise<void>;
@@ -720,3 +727,32 @@ export function sealChunk(key: Uint8Array | CryptoKey, fileId: Uint8Array, index
 export function openChunk(key: Uint8Array | CryptoKey, frame: Uint8Array): Promise<Uint8Array>;
 /** SHA-256 of bytes. */
 export function sha256(bytes: Uint8Array): Promise<Uint8Array>;
+
+/** Room entry kind of file control messages (E2E ciphertext of one pair). */
+export const ROOM_FILE_KIND: string;
+/** Room entry kind of file chunks and progress reports (dropped by the server once acknowledged). */
+export const ROOM_FILE_CHUNK_KIND: string;
+/** Delay in ms before a refused room file send is tried again (`rate_limited`, `storage_unavailable`), or null. */
+export function roomFileBackoff(attempt: number, code: string): number | null;
+
+/** The details of each event RoomFiles dispatches (as CustomEvent). */
+export interface RoomFilesEventMap {
+  /** A pair's FileTransfers was made (listen to it now: it has seen no frame yet). */
+  files: CustomEvent<{ peerId: string; files: FileTransfers }>;
+  /** A file frame from `peerId` was refused. */
+  refused: CustomEvent<{ peerId: string; reason: string }>;
+}
+
+/** Files v1 in a room: one FileTransfers per other participant over that pair's E2E session, relayed by the room hub
+ *  (rooms have no WebRTC). */
+export class RoomFiles extends EventTarget {
+  constructor(room: Room, options?: { maxBytes?: number; window?: number });
+  readonly maxBytes: number;
+  /** The FileTransfers of the pair with `peerId` (made when first needed). */
+  of(peerId: string): FileTransfers;
+  /** Offers a file to every present participant with agreed keys, one transfer each. Throws FileError 'too-large' over
+   *  the cap, an Error with `code` 'alone' or 'no_keys' when nobody can get it. */
+  offer(file: Blob & { name: string }): Promise<{ transfers: { peerId: string; transfer: FileTransfer }[]; skipped: string[]; failed: string[] }>;
+  addEventListener<K extends keyof RoomFilesEventMap>(type: K, listener: (this: RoomFiles, event: RoomFilesEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+}

@@ -1,8 +1,10 @@
 // The room page (/room): start a room, show its QR and link, join from the link's fragment, chat with several people
-// end-to-end encrypted (one pairwise session per two participants, docs/e2e.md "Rooms"), check codes per pair, leave.
+// end-to-end encrypted (one pairwise session per two participants, docs/e2e.md "Rooms"), check codes per pair, send
+// files (room-files.js), leave.
 // The logic is the client module's (rooms.js, room-e2e.js); this file renders. The room's participant token and what
 // this tab showed stay in sessionStorage (this tab only), so a reload rejoins as the same participant.
 import { QrCallingApi, createRoom, hubErrorCode, joinRoom, parseRoomLink, roomQr } from './qrcalling-client.js';
+import { RoomFilesView } from './room-files.js';
 
 const $ = (id) => document.getElementById(id);
 const api = new QrCallingApi();
@@ -10,6 +12,7 @@ const STORE_PREFIX = 'qrcalling.room.';
 const TRANSCRIPT_LIMIT = 300;
 
 let room = null;
+let files = null;
 let link = null;
 let saved = null;
 const typingTimers = new Map();
@@ -165,6 +168,7 @@ const endedText = {
 };
 
 function onEnded(reason) {
+  files?.setEnabled(false);
   if (saved) forget(saved.roomId);
   saved = null;
   $('room-banner').hidden = true;
@@ -250,7 +254,11 @@ async function enter(roomLink, displayName, participantToken) {
   saved.participantToken = room.participantToken;
   saved.participantId = room.participantId;
   persist();
+  // Files (end-to-end encrypted, one transfer per person, through the server's relay): room-files.js.
+  files = new RoomFilesView(room, { notice });
+  files.setEnabled(true);
   window.qrcallingRoomDebug = room;
+  window.qrcallingRoomFilesDebug = files;
   if (location.hash.slice(1).toUpperCase() !== parsed.payload) history.replaceState(null, '', `/room#${parsed.payload}`);
   setError('');
   show('room-view');

@@ -100,6 +100,10 @@ export class Room extends EventTarget {
     this.unacked = 0;
     this.ackTimer = null;
     this.inbox = Promise.resolve();
+    /** Sends that encrypt go out one at a time, in the order they were encrypted (a pair's counter must only grow). */
+    this.outbox = Promise.resolve();
+    /** Handlers of entry kinds the room does not decrypt itself (files: client/room-files.js), by kind. */
+    this.kindHandlers = new Map();
     this.e2e = new RoomE2E({ roomId, myId: participantId, entropy });
     this.e2e.addEventListener('pair', (e) => this.emit('pair', { ...e.detail, name: this.nameOf(e.detail.peerId) }));
     this.wire();
@@ -202,7 +206,7 @@ export class Room extends EventTarget {
     for (const m of history) {
       if (m.seq <= this.lastSeq) continue;
       this.lastSeq = m.seq;
-      if (m.kind !== 'key' && m.kind !== 'file-chunk') unreadable++;
+      if (!['key', 'file', 'file-chunk'].includes(m.kind)) unreadable++; // file transfers of the old keys end visibly
     }
     if (unreadable > 0) this.emit('undecryptable', { count: unreadable, reason: 'reloaded' });
     this.ack();
@@ -256,6 +260,15 @@ export class Room extends EventTarget {
       }
       return;
     }
+    const handler = this.kindHandlers.get(m.kind);
+    if (handler) {
+      try {
+        await handler(m);
+      } catch (e) {
+        this.emit('undecryptable', { count: 1, seq: m.seq, from: m.from, name: this.nameOf(m.from), reason: e instanceof E2EError ? e.reason : 'failed' });
+      }
+      return;
+    }
     try {
       const { body, missed } = await this.e2e.decryptFrom(m.from, m.kind, m.ciphertext);
       this.emit('message', { seq: m.seq, from: m.from, name: this.nameOf(m.from), kind: m.kind, body, at: m.at, missed });
@@ -286,20 +299,49 @@ export class Room extends EventTarget {
     } catch { /* the next reconnect tries again */ }
   }
 
+  /** Entries of `kind` go to `handler(entry)` (awaited, in order with every other entry) instead of being decrypted and
+   * emitted as `message`: for kinds that carry something else than one E2E ciphertext (file chunks). */
+  handleKind(kind, handler) { this.kindHandlers.set(kind, handler); }
+
+  /** Runs `operation` after every send queued before it (encrypted sends must reach the hub in counter order). */
+  queueSend(operation) {
+    const run = this.outbox.then(operation, operation);
+    this.outbox = run.catch(() => {});
+    return run;
+  }
+
   /** Sends a message of `kind` (default text) to every present participant with agreed keys: `{seq, to, skipped}`
    * (`skipped`: participants without keys yet, who get nothing). Throws when nobody can receive it, or the hub refused
    * it (ApiError-like `code`: too_large, rate_limited, …). */
-  async send(body, kind = 'text') {
-    const peers = this.peers;
-    const { ciphertexts, skipped } = await this.e2e.encryptFor(peers, kind, body);
-    const to = Object.keys(ciphertexts);
-    if (to.length === 0) {
-      const error = new Error(peers.length === 0 ? 'Nobody else is in the room.' : 'Encryption is not set up with anybody yet.');
-      error.code = peers.length === 0 ? 'alone' : 'no_keys';
-      throw error;
+  send(body, kind = 'text') {
+    return this.queueSend(async () => {
+      const peers = this.peers;
+      const { ciphertexts, skipped } = await this.e2e.encryptFor(peers, kind, body);
+      const to = Object.keys(ciphertexts);
+      if (to.length === 0) {
+        const error = new Error(peers.length === 0 ? 'Nobody else is in the room.' : 'Encryption is not set up with anybody yet.');
+        error.code = peers.length === 0 ? 'alone' : 'no_keys';
+        throw error;
+      }
+      const result = await this.relay(kind, ciphertexts);
+      return { seq: result?.seq, at: result?.at, to, skipped };
+    });
+  }
+
+  /** Relays `ciphertexts` (participant id → text, already encrypted by the caller) as one `Send` of `kind`: `{seq, at}`.
+   * With `retry` (a function of the attempt number and the error's code giving a delay in ms, or null to give up), a
+   * refused send (e.g. `rate_limited`: a recipient's window or the history is full) is tried again, the same message. */
+  async relay(kind, ciphertexts, { retry } = {}) {
+    const message = { clientMessageId: newId(), kind, ciphertexts };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.hub.invoke('Send', message);
+      } catch (e) {
+        const wait = this.ended ? null : retry?.(attempt, hubErrorCode(e) ?? 'failed');
+        if (wait === null || wait === undefined) throw e;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
     }
-    const result = await this.hub.invoke('Send', { clientMessageId: newId(), kind, ciphertexts });
-    return { seq: result?.seq, at: result?.at, to, skipped };
   }
 
   sendText(text) { return this.send(String(text), 'text'); }
