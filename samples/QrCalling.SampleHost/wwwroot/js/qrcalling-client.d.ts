@@ -720,3 +720,52 @@ export function sealChunk(key: Uint8Array | CryptoKey, fileId: Uint8Array, index
 export function openChunk(key: Uint8Array | CryptoKey, frame: Uint8Array): Promise<Uint8Array>;
 /** SHA-256 of bytes. */
 export function sha256(bytes: Uint8Array): Promise<Uint8Array>;
+
+// ---- signed session QR (client/session-qr.js; docs/protocol.md "Signed session QR (additive)") ----
+
+/** `PQS:1:` (parsing ignores case). */
+export const SESSION_QR_PREFIX: string;
+/** The outcome of a check, as the .NET SessionQrStatus. */
+export type SessionQrStatusName = 'valid' | 'malformed' | 'unknown-key' | 'bad-signature' | 'expired';
+export const SessionQrStatus: Readonly<{ valid: 'valid'; malformed: 'malformed'; unknownKey: 'unknown-key'; badSignature: 'bad-signature'; expired: 'expired' }>;
+/** A parsed signed session QR (upper case; `payload` is canonical). */
+export interface SessionQr {
+  kind: string;
+  keyId: string;
+  expiresAt: Date;
+  expirySeconds: number;
+  subject: string;
+  payload: string;
+}
+/** The result of a check; trust `qr` only when `valid`. `error` says why a text is malformed (never the text). */
+export interface SessionQrResult {
+  status: SessionQrStatusName;
+  valid: boolean;
+  qr: SessionQr | null;
+  error?: string;
+}
+/** A verification key: its id and the imported WebCrypto key. */
+export interface SessionQrKey {
+  kid: string;
+  key: CryptoKey;
+}
+/** True when the text (payload or link) starts like a signed session QR. */
+export function isSessionQr(text: unknown): boolean;
+/** Parses a payload or link (any case, white space trimmed, after the last '#', canonical base32); the shape only. */
+export function parseSessionQr(text: unknown): { qr: SessionQr; signature: Uint8Array; error?: undefined } | { error: string; qr?: undefined };
+/** `PQR:1:<roomId>:<secret>` of a ROOM QR; null for another kind. */
+export function sessionQrRoomPayload(qr: SessionQr | null | undefined): string | null;
+/** base32 of the first 5 bytes of SHA-256 over the DER SPKI. */
+export function sessionQrKeyId(spki: Uint8Array): Promise<string>;
+/** Imports `GET /verify-qr/keys`'s `keys` (ES256, SPKI base64url); bad entries are left out. */
+export function importSessionQrKeys(list: ReadonlyArray<{ kid: string; alg: string; spki: string }> | null | undefined): Promise<SessionQrKey[]>;
+/** Verifies against given keys at `now` (default: the current time); never throws for any text. */
+export function verifySessionQrWith(text: unknown, keys: readonly SessionQrKey[], now?: Date | number): Promise<SessionQrResult>;
+/** A host's keys from GET /api/v1/verify-qr/keys, cached for `maxAgeMs` (1 hour). */
+export class SessionQrKeys {
+  constructor(options?: { baseUrl?: string; prefix?: string; fetch?: typeof fetch; maxAgeMs?: number; clock?: () => number });
+  /** Cached while fresh; `fresh: true` fetches again. Throws an Error with `code: 'network'` when unreachable. */
+  get(options?: { fresh?: boolean }): Promise<SessionQrKey[]>;
+}
+/** Verifies offline with the host's keys (cached, fetched again once for an unknown key id). */
+export function verifySessionQr(text: unknown, options?: { keys?: SessionQrKeys; baseUrl?: string; now?: Date | number }): Promise<SessionQrResult>;
