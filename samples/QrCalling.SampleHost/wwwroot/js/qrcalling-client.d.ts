@@ -474,6 +474,12 @@ export interface CreatedRoom {
   link: string;
   expiresAt: string;
   maxParticipants: number;
+  /** With `signed: true`: the signed session QR `PQS:1:ROOM:…` of the room. */
+  signedPayload?: string;
+  /** With `signed: true`: `<host>/room#PQS:1:ROOM:…`. */
+  signedLink?: string;
+  /** With `signed: true`: the id of the key that signed it. */
+  keyId?: string;
 }
 
 /** `POST /rooms/join` answers this. */
@@ -497,7 +503,7 @@ export interface RoomParticipantInfo {
 /** The parts of a room link or payload (upper case), or null. */
 export function parseRoomLink(text: string | null | undefined): { roomId: string; secret: string; payload: string } | null;
 /** `POST /rooms`, solving the proof of work a busy host asks for. */
-export function createRoom(api: QrCallingApi, options?: { expiresInSeconds?: number; maxParticipants?: number; maxRounds?: number; onProof?: (round: number) => void }): Promise<CreatedRoom>;
+export function createRoom(api: QrCallingApi, options?: { expiresInSeconds?: number; maxParticipants?: number; signed?: boolean; maxRounds?: number; onProof?: (round: number) => void }): Promise<CreatedRoom>;
 /** `POST /rooms/join` (with `participantToken`: rejoin as the same participant after a reload). */
 export function joinRoomRequest(api: QrCallingApi, link: string, options?: { displayName?: string; participantToken?: string }): Promise<JoinedRoom>;
 /** `GET /rooms/{roomId}`. */
