@@ -335,6 +335,30 @@ public sealed class SessionQrTests : IDisposable
     }
 
     [Fact]
+    public async Task RoomQr_OfTheSignedLink_RendersForAParticipant_AndATamperedOrOtherRoomsSignedLinkIsRefused()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        await using var host = await StartAsync(key);
+        var client = host.Client();
+        var room = (await (await client.PostAsync("/api/v1/rooms", Http.Json(new { signed = true }))).ReadJsonAsync());
+        var other = (await (await client.PostAsync("/api/v1/rooms", Http.Json(new { signed = true }))).ReadJsonAsync());
+        var roomId = room.GetProperty("roomId").GetString()!;
+        var signedLink = room.GetProperty("signedLink").GetString()!;
+        var joined = await (await client.PostAsync("/api/v1/rooms/join", Http.Json(new { link = signedLink }))).ReadJsonAsync();
+        var participant = host.Client(bearer: joined.GetProperty("participantToken").GetString());
+
+        var qr = await participant.PostAsync($"/api/v1/rooms/{roomId}/qr", Http.Json(new { link = signedLink, format = "svg" }));
+        Assert.Equal(HttpStatusCode.OK, qr.StatusCode);
+        Assert.Equal("image/svg+xml", qr.Content.Headers.ContentType?.MediaType);
+        var tampered = signedLink[..^1] + (signedLink[^1] == 'A' ? 'Q' : 'A');
+        foreach (var wrong in new[] { tampered, other.GetProperty("signedLink").GetString()! })
+        {
+            var refused = await participant.PostAsync($"/api/v1/rooms/{roomId}/qr", Http.Json(new { link = wrong, format = "svg" }));
+            await refused.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid_request");
+        }
+    }
+
+    [Fact]
     public async Task SignedRoom_WithoutASigningKey_IsRefusedWithSigningUnavailable()
     {
         await using var host = await StartAsync(signing: null);

@@ -59,7 +59,8 @@ internal static class RoomEndpoints
         api.MapPost("/rooms/{roomId}/qr", RenderQrAsync).Documented(RoomsTag, OperationAccess.Participant, ExampleQr)
             .Accepts<RoomQrRequest>("application/json").RequireRateLimiting(ParticipantPolicy)
             .WithSummary("The QR image of a room's link")
-            .WithDescription("A participant. `{link, format: \"png\"|\"svg\"}`: the link must be this room's (its secret is checked), " +
+            .WithDescription("A participant. `{link, format: \"png\"|\"svg\"}`: the link must be this room's (its secret is checked), plain or signed " +
+                "(`PQS:1:ROOM:…`, while it verifies with this host's keys), " +
                 "else `400 invalid_request`. Returns the image; nothing is stored.")
             .Produces(StatusCodes.Status200OK, typeof(byte[]), "image/png", "image/svg+xml").Problems(400, 401, 413, 415, 429);
     }
@@ -215,7 +216,7 @@ internal static class RoomEndpoints
         return Results.NoContent();
     }
 
-    private static async Task<IResult> RenderQrAsync(HttpContext http, string roomId, RoomService rooms, QrRenderer renderer, CancellationToken cancellationToken)
+    private static async Task<IResult> RenderQrAsync(HttpContext http, string roomId, RoomService rooms, QrRenderer renderer, ISessionQrSigner signer, CancellationToken cancellationToken)
     {
         if (await ParticipantAsync(http, rooms, roomId, cancellationToken) is null)
         {
@@ -233,7 +234,8 @@ internal static class RoomEndpoints
             case "png": format = QrImageFormat.Png; break;
             default: return ApiResults.Problem(QrCallingError.InvalidRequest("format must be \"png\" or \"svg\"."));
         }
-        if (!await rooms.IsLinkOfAsync(roomId, body.Link, cancellationToken))
+        // The room's plain link, or its signed one (PQS:1:ROOM:…) while that verifies with this host's keys.
+        if (!await rooms.IsLinkOfAsync(roomId, UnsignedRoomPayload(body.Link, signer), cancellationToken))
         {
             return ApiResults.Problem(QrCallingError.InvalidRequest("link must be this room's link."));
         }

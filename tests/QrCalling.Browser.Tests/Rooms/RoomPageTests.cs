@@ -69,7 +69,8 @@ public sealed partial class RoomPageTests(BrowserFixture browser) : IAsyncLifeti
         var errors = WebApp.CollectErrors(anna, ben, third);
 
         var link = await StartRoomAsync(anna, "Anna");
-        Assert.Matches(new Regex("/room#PQR:1:[A-Z2-7]{26}:[A-Z2-7]{52}$"), link);
+        // Signed by default (the sample host in Development signs with an ephemeral key): PQS:1:ROOM:…, see SignedQrPageTests.
+        Assert.Matches(new Regex("/room#PQS:1:ROOM:[A-Z2-7]{8}:[0-9]+:[A-Z2-7]{26}-[A-Z2-7]{52}:[A-Z2-7]{103}$"), link);
         await Expect(anna.GetByTestId("room-qr")).ToHaveAttributeAsync("src", new Regex("^blob:"));
         await Expect(anna.GetByTestId("room-alone")).ToBeVisibleAsync();
         await JoinAsync(ben, link, "Ben");
@@ -280,7 +281,7 @@ public sealed partial class RoomPageTests(BrowserFixture browser) : IAsyncLifeti
         }
         await page.GetByTestId("room-create").ClickAsync();
         await Expect(page.GetByTestId("room-view")).ToBeVisibleAsync(new() { Timeout = 15_000 });
-        await Expect(page.GetByTestId("room-link")).ToHaveTextAsync(new Regex("/room#PQR:1:"));
+        await Expect(page.GetByTestId("room-link")).ToHaveTextAsync(new Regex("/room#PQ[RS]:1:"));
         return (await page.GetByTestId("room-link").TextContentAsync())!;
     }
 

@@ -42,6 +42,7 @@ export function describeError(error, what = 'do that') {
     case 'maintenance': return `Could not ${what}: the service is under maintenance. Try again later.`;
     case 'registration_closed': return `Could not ${what}: new accounts cannot be made right now.`;
     case 'feedback_closed': return `Could not ${what}: feedback is turned off right now.`;
+    case 'signing_unavailable': return `Could not ${what}: this site has no key to sign QR codes.`;
     case 'proof_required': return `Could not ${what}: many people are calling this code right now. Try again in a moment.`;
     default:
       if (status >= 500) return `Could not ${what}: the server has a problem. Try again in a moment.`;

@@ -3,8 +3,9 @@
 // POST /calls. A call in progress survives a reload of this tab: its call token waits in sessionStorage until it ends.
 import { $, catchStrayErrors, connectHub, debugState, describeError, restApi, setHubState, show } from './api.js';
 import { acquireMedia, CallSession, MediaProblem, renderCallView, routeCallEvents } from './call.js';
-import { isCallerKey, newCallerKey, parsePayload } from './qrcalling-client.js';
+import { isCallerKey, isSessionQr, newCallerKey, parsePayload } from './qrcalling-client.js';
 import { offerMessage, reachabilityText } from './messages.js';
+import { checkSessionQr } from './session-check.js';
 
 const CALL_KEY = 'qrcalling.caller.call';
 const CALLER_KEY = 'qrcalling.caller.key';
@@ -14,6 +15,7 @@ let codeInfo = null;
 let session = null;
 let hub = null;
 let scanning = false;
+let checkedLine = null; // a signed QR's "Checked: …" line, shown with the code
 
 const NOT_A_CODE = 'That is not a QrCalling code.';
 
@@ -60,6 +62,8 @@ function showCodeView() {
   show($('call'), false);
   show($('code'), true);
   $('code-label').textContent = codeInfo.label || 'Call';
+  $('code-checked').textContent = checkedLine ?? '';
+  show($('code-checked'), checkedLine !== null);
   // reachable: the owner's devices are online now (coarse; absent when the server does not say).
   $('code-reach').textContent = reachabilityText(codeInfo.reachable);
   $('code-reach').dataset.reachable = String(codeInfo.reachable ?? '');
@@ -83,7 +87,33 @@ function showCodeView() {
   }
 }
 
+/** What a refused code shows: the scan view with the reason, nothing sent, no call possible. */
+function refuse(text) {
+  stopScanner();
+  codeInfo = null;
+  payload = null;
+  show($('code'), false);
+  show($('scan'), true);
+  $('scan-error').textContent = text;
+}
+
 async function useCode(text) {
+  checkedLine = null;
+  if (isSessionQr(text)) {
+    // A signed QR: checked here first with this site's public keys, and refused without asking the server when it does
+    // not verify. The server checks it again on the scan and the call.
+    const checked = await checkSessionQr(text);
+    if (!checked.ok) {
+      refuse(checked.text);
+      return;
+    }
+    if (checked.result.qr.kind === 'ROOM') {
+      location.replace(`/room#${checked.result.qr.payload}`); // a room's QR opened here: the room page takes it
+      return;
+    }
+    checkedLine = checked.text;
+    text = checked.result.qr.payload;
+  }
   const decoded = parsePayload(text);
   if (decoded === null) {
     show($('scan'), true);
@@ -349,7 +379,7 @@ async function startScanner() {
         text = window.jsQR(image.data, image.width, image.height, { inversionAttempts: 'dontInvert' })?.data ?? null;
       }
     }
-    if (text && /pqc:1:/i.test(text)) await useCode(text);
+    if (text && /pq[cs]:1:/i.test(text)) await useCode(text);
     else setTimeout(tick, 200);
   };
   tick();

@@ -11,6 +11,8 @@ import { clearDelegates, initDelegates, loadDelegates, takeInvitationFromUrl } f
 import { initBackup } from './backup.js';
 import { blockCaller } from './caller-controls.js';
 import { clearOwnerCall, loadOwnerCall, persistOwnerCall, saveOwnerCall, stillActive } from './owner-rejoin.js';
+import { isSessionQr } from './qrcalling-client.js';
+import { untilText } from './session-check.js';
 
 const TOKEN_KEY = 'qrcalling.owner.token';
 const DEVICE_KEY = 'qrcalling.owner.deviceId';
@@ -380,6 +382,43 @@ async function createCode(event) {
   await loadCodes();
 }
 
+/** "Meet now": a signed meet-now code (POST /codes {signed: true}) with the label and media above: an ordinary code that
+ * expires (the host's default, an hour), shown with the QR of its signed link, which phones check offline. */
+async function meetNow() {
+  if (creating) return;
+  $('meet-error').textContent = '';
+  const label = $('code-label').value.trim() || 'Meet now';
+  const labelError = labelProblem(label);
+  if (labelError) {
+    $('meet-error').textContent = labelError;
+    return;
+  }
+  const media = selectedMedia();
+  if (media.length === 0) {
+    $('meet-error').textContent = 'Allow at least one of voice, video or chat.';
+    return;
+  }
+  creating = true;
+  $('meet-now').disabled = true;
+  $('meet-now').setAttribute('aria-busy', 'true');
+  try {
+    const created = await authed('/codes', { method: 'POST', body: { label, media, signed: true } });
+    // This device keeps (and shows again) the signed form: its QR is the one people scan until it expires.
+    const meet = { ...created, payload: created.signedPayload, link: created.signedLink };
+    await codeCreated(meet);
+    await showQr(meet);
+  } catch (e) {
+    $('meet-error').textContent = e?.code === 'signing_unavailable'
+      ? 'This site cannot make meet-now codes: it has no key to sign their QR codes. Create an ordinary code above instead, or ask the site\'s operator to set up a signing key.'
+      : describeError(e, 'create the meet-now code');
+  } finally {
+    creating = false;
+    $('meet-now').disabled = false;
+    $('meet-now').removeAttribute('aria-busy');
+  }
+  await loadCodes();
+}
+
 /** The QR image of the code's link (the default form), so that any phone camera opens the caller page. */
 async function qrImage(created, format) {
   return authed('/qr', { method: 'POST', body: { payload: created.payload, format, form: 'link' }, accept: format === 'png' ? 'image/png' : 'image/svg+xml' });
@@ -417,6 +456,10 @@ async function showQr(created, { again = false } = {}) {
   $('sticker-host').textContent = `Opens ${new URL(created.link).host} in the phone's browser`;
   $('qr-link').textContent = created.link;
   $('qr-link').href = created.link;
+  // A meet-now code's signed QR: until when it works, in words.
+  const meet = isSessionQr(created.payload) && created.expiresAt;
+  $('qr-valid').textContent = meet ? `Signed by this site: valid until ${untilText(created.expiresAt)}, then the code and its QR stop working.` : '';
+  show($('qr-valid'), Boolean(meet));
   show($('qr-panel'), true);
   $('qr-panel').scrollIntoView({ block: 'start' });
 }
@@ -508,6 +551,7 @@ $('auth-form').addEventListener('submit', (e) => { e.preventDefault(); signIn(fa
 $('sign-up').addEventListener('click', () => { if ($('auth-form').reportValidity()) signIn(true); });
 $('sign-out').addEventListener('click', () => signOut());
 $('code-form').addEventListener('submit', createCode);
+$('meet-now').addEventListener('click', meetNow);
 attachLabelCounter($('code-label'));
 initCodes({ authed, showQr, signedIn: () => token !== null });
 initDevices({ authed });

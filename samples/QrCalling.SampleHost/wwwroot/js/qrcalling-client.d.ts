@@ -474,6 +474,12 @@ export interface CreatedRoom {
   link: string;
   expiresAt: string;
   maxParticipants: number;
+  /** With `signed: true`: the signed session QR `PQS:1:ROOM:…` of the room. */
+  signedPayload?: string;
+  /** With `signed: true`: `<host>/room#PQS:1:ROOM:…`. */
+  signedLink?: string;
+  /** With `signed: true`: the id of the key that signed it. */
+  keyId?: string;
 }
 
 /** `POST /rooms/join` answers this. */
@@ -497,7 +503,7 @@ export interface RoomParticipantInfo {
 /** The parts of a room link or payload (upper case), or null. */
 export function parseRoomLink(text: string | null | undefined): { roomId: string; secret: string; payload: string } | null;
 /** `POST /rooms`, solving the proof of work a busy host asks for. */
-export function createRoom(api: QrCallingApi, options?: { expiresInSeconds?: number; maxParticipants?: number; maxRounds?: number; onProof?: (round: number) => void }): Promise<CreatedRoom>;
+export function createRoom(api: QrCallingApi, options?: { expiresInSeconds?: number; maxParticipants?: number; signed?: boolean; maxRounds?: number; onProof?: (round: number) => void }): Promise<CreatedRoom>;
 /** `POST /rooms/join` (with `participantToken`: rejoin as the same participant after a reload). */
 export function joinRoomRequest(api: QrCallingApi, link: string, options?: { displayName?: string; participantToken?: string }): Promise<JoinedRoom>;
 /** `GET /rooms/{roomId}`. */
@@ -728,6 +734,7 @@ export function openChunk(key: Uint8Array | CryptoKey, frame: Uint8Array): Promi
 /** SHA-256 of bytes. */
 export function sha256(bytes: Uint8Array): Promise<Uint8Array>;
 
+<<<<<<< HEAD
 /** Room entry kind of file control messages (E2E ciphertext of one pair). */
 export const ROOM_FILE_KIND: string;
 /** Room entry kind of file chunks and progress reports (dropped by the server once acknowledged). */
@@ -756,3 +763,53 @@ export class RoomFiles extends EventTarget {
   addEventListener<K extends keyof RoomFilesEventMap>(type: K, listener: (this: RoomFiles, event: RoomFilesEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
 }
+=======
+// ---- signed session QR (client/session-qr.js; docs/protocol.md "Signed session QR (additive)") ----
+
+/** `PQS:1:` (parsing ignores case). */
+export const SESSION_QR_PREFIX: string;
+/** The outcome of a check, as the .NET SessionQrStatus. */
+export type SessionQrStatusName = 'valid' | 'malformed' | 'unknown-key' | 'bad-signature' | 'expired';
+export const SessionQrStatus: Readonly<{ valid: 'valid'; malformed: 'malformed'; unknownKey: 'unknown-key'; badSignature: 'bad-signature'; expired: 'expired' }>;
+/** A parsed signed session QR (upper case; `payload` is canonical). */
+export interface SessionQr {
+  kind: string;
+  keyId: string;
+  expiresAt: Date;
+  expirySeconds: number;
+  subject: string;
+  payload: string;
+}
+/** The result of a check; trust `qr` only when `valid`. `error` says why a text is malformed (never the text). */
+export interface SessionQrResult {
+  status: SessionQrStatusName;
+  valid: boolean;
+  qr: SessionQr | null;
+  error?: string;
+}
+/** A verification key: its id and the imported WebCrypto key. */
+export interface SessionQrKey {
+  kid: string;
+  key: CryptoKey;
+}
+/** True when the text (payload or link) starts like a signed session QR. */
+export function isSessionQr(text: unknown): boolean;
+/** Parses a payload or link (any case, white space trimmed, after the last '#', canonical base32); the shape only. */
+export function parseSessionQr(text: unknown): { qr: SessionQr; signature: Uint8Array; error?: undefined } | { error: string; qr?: undefined };
+/** `PQR:1:<roomId>:<secret>` of a ROOM QR; null for another kind. */
+export function sessionQrRoomPayload(qr: SessionQr | null | undefined): string | null;
+/** base32 of the first 5 bytes of SHA-256 over the DER SPKI. */
+export function sessionQrKeyId(spki: Uint8Array): Promise<string>;
+/** Imports `GET /verify-qr/keys`'s `keys` (ES256, SPKI base64url); bad entries are left out. */
+export function importSessionQrKeys(list: ReadonlyArray<{ kid: string; alg: string; spki: string }> | null | undefined): Promise<SessionQrKey[]>;
+/** Verifies against given keys at `now` (default: the current time); never throws for any text. */
+export function verifySessionQrWith(text: unknown, keys: readonly SessionQrKey[], now?: Date | number): Promise<SessionQrResult>;
+/** A host's keys from GET /api/v1/verify-qr/keys, cached for `maxAgeMs` (1 hour). */
+export class SessionQrKeys {
+  constructor(options?: { baseUrl?: string; prefix?: string; fetch?: typeof fetch; maxAgeMs?: number; clock?: () => number });
+  /** Cached while fresh; `fresh: true` fetches again. Throws an Error with `code: 'network'` when unreachable. */
+  get(options?: { fresh?: boolean }): Promise<SessionQrKey[]>;
+}
+/** Verifies offline with the host's keys (cached, fetched again once for an unknown key id). */
+export function verifySessionQr(text: unknown, options?: { keys?: SessionQrKeys; baseUrl?: string; now?: Date | number }): Promise<SessionQrResult>;
+>>>>>>> signed-web

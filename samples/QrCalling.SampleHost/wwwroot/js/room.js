@@ -3,8 +3,9 @@
 // files (room-files.js), leave.
 // The logic is the client module's (rooms.js, room-e2e.js); this file renders. The room's participant token and what
 // this tab showed stay in sessionStorage (this tab only), so a reload rejoins as the same participant.
-import { QrCallingApi, createRoom, hubErrorCode, joinRoom, parseRoomLink, roomQr } from './qrcalling-client.js';
+import { QrCallingApi, createRoom, hubErrorCode, isSessionQr, joinRoom, parseRoomLink, roomQr, sessionQrRoomPayload } from './qrcalling-client.js';
 import { RoomFilesView } from './room-files.js';
+import { checkSessionQr } from './session-check.js';
 
 const $ = (id) => document.getElementById(id);
 const api = new QrCallingApi();
@@ -35,6 +36,38 @@ function el(tag, attrs = {}, ...children) {
 }
 
 function setError(text) { $('room-error').textContent = text ?? ''; }
+
+/** The signed link's "Checked: …" line (hidden for a plain link). */
+function setChecked(text) {
+  $('room-checked').textContent = text ?? '';
+  $('room-checked').hidden = !text;
+}
+
+const NOT_A_ROOM_LINK = 'That is not a room link. A room link looks like https://…/room#PQR:1:… — check that it was copied whole.';
+
+/**
+ * A room link or payload, plain or signed (PQS:1:ROOM:…, checked here first with this site's public keys):
+ * `{parsed, joinWith, invite, checked}` (parsed: the plain room's parts, whose id keys what this tab keeps; joinWith:
+ * what POST /rooms/join gets, the signed payload when signed, so the server checks it again; invite: the link to show;
+ * checked: the "Checked: …" line or null), `{refused}` (the words) for a signed one that does not verify, `{redirected}`
+ * for a meet-now code's QR (the caller page takes it), or null for text that is no room link.
+ */
+async function resolveRoomLink(text) {
+  if (isSessionQr(text)) {
+    const checked = await checkSessionQr(text);
+    if (!checked.ok) return { refused: checked.text };
+    const qr = checked.result.qr;
+    if (qr.kind === 'MEET') {
+      location.replace(`/c#${qr.payload}`);
+      return { redirected: true };
+    }
+    const plain = parseRoomLink(sessionQrRoomPayload(qr));
+    if (!plain) return { refused: 'This QR code was issued by this site, but it is not a room link. Ask for the room link again.' };
+    return { parsed: plain, joinWith: qr.payload, invite: `${location.origin}/room#${qr.payload}`, checked: checked.text };
+  }
+  const parsed = parseRoomLink(text);
+  return parsed ? { parsed, joinWith: parsed.payload, invite: `${location.origin}/room#${parsed.payload}`, checked: null } : null;
+}
 
 /** What went wrong joining or starting a room, in words. */
 function describe(error, what) {
@@ -171,6 +204,7 @@ function onEnded(reason) {
   files?.setEnabled(false);
   if (saved) forget(saved.roomId);
   saved = null;
+  setChecked(null);
   $('room-banner').hidden = true;
   document.body.dataset.hub = 'offline';
   $('room-ended-title').textContent = reason === 'left' ? 'You left the room' : 'The room has ended';
@@ -179,13 +213,17 @@ function onEnded(reason) {
 }
 
 async function enter(roomLink, displayName, participantToken) {
-  const parsed = parseRoomLink(roomLink);
-  if (!parsed) {
-    setError('That is not a room link. A room link looks like https://…/room#PQR:1:… — check that it was copied whole.');
+  const target = await resolveRoomLink(roomLink);
+  if (target?.redirected) return;
+  if (!target || target.refused) {
+    setError(target?.refused ?? NOT_A_ROOM_LINK);
+    if (!room) setChecked(null);
     show(room ? 'room-view' : 'room-start');
     return;
   }
-  link = `${location.origin}/room#${parsed.payload}`;
+  const parsed = target.parsed;
+  setChecked(target.checked);
+  link = target.invite;
   const previous = loadSaved(parsed.roomId);
   saved = previous ?? { roomId: parsed.roomId, transcript: [], lastSeq: 0, displayName: displayName || null };
   $('room-messages').replaceChildren();
@@ -235,7 +273,7 @@ async function enter(roomLink, displayName, participantToken) {
   };
   try {
     room = await joinRoom({
-      api, signalR: globalThis.signalR, link: parsed.payload,
+      api, signalR: globalThis.signalR, link: target.joinWith,
       displayName: previous ? undefined : displayName,
       participantToken: previous?.participantToken,
       restored: previous ? { lastSeq: previous.lastSeq } : undefined,
@@ -259,7 +297,7 @@ async function enter(roomLink, displayName, participantToken) {
   files.setEnabled(true);
   window.qrcallingRoomDebug = room;
   window.qrcallingRoomFilesDebug = files;
-  if (location.hash.slice(1).toUpperCase() !== parsed.payload) history.replaceState(null, '', `/room#${parsed.payload}`);
+  if (location.hash.slice(1).toUpperCase() !== target.joinWith) history.replaceState(null, '', `/room#${target.joinWith}`);
   setError('');
   show('room-view');
   renderParticipants();
@@ -310,10 +348,23 @@ $('room-create-form').addEventListener('submit', async (event) => {
   setError('');
   const button = $('room-create');
   button.disabled = true;
+  const onProof = () => setError('The server is busy: proving this is not an automated request…');
+  const signed = $('room-create-signed').checked;
   try {
-    const created = await createRoom(api, { onProof: () => setError('The server is busy: proving this is not an automated request…') });
+    let created;
+    let note = '';
+    try {
+      created = await createRoom(api, { signed, onProof });
+    } catch (e) {
+      if (!signed || e?.code !== 'signing_unavailable') throw e;
+      // This host has no signing key: the room still starts, with an ordinary link, and the creator is told.
+      created = await createRoom(api, { onProof });
+      note = 'This site cannot sign room links (it has no signing key), so this room has an ordinary link without an expiry check.';
+    }
     setError('');
-    await enter(created.link, $('room-create-name').value.trim());
+    await enter(created.signedLink ?? created.link, $('room-create-name').value.trim());
+    $('room-signed-note').textContent = note;
+    $('room-signed-note').hidden = !note;
     $('room-invite').open = true;
   } catch (e) {
     setError(describe(e, 'start a room'));
@@ -325,9 +376,14 @@ $('room-create-form').addEventListener('submit', async (event) => {
 $('room-paste-form').addEventListener('submit', (event) => {
   event.preventDefault();
   setError('');
-  const parsed = parseRoomLink($('room-paste').value);
+  const value = $('room-paste').value.trim();
+  if (isSessionQr(value)) {
+    location.hash = value.slice(value.lastIndexOf('#') + 1).trim(); // hashchange checks it and opens the join step
+    return;
+  }
+  const parsed = parseRoomLink(value);
   if (!parsed) {
-    setError('That is not a room link. A room link looks like https://…/room#PQR:1:… — check that it was copied whole.');
+    setError(NOT_A_ROOM_LINK);
     return;
   }
   location.hash = parsed.payload; // hashchange opens the join step
@@ -344,20 +400,25 @@ $('room-join-form').addEventListener('submit', async (event) => {
   }
 });
 
-function route() {
+async function route() {
   if (room && !room.ended) return;
   const fragment = location.hash.slice(1);
   if (!fragment) {
+    setChecked(null);
     show('room-start');
     return;
   }
-  const parsed = parseRoomLink(fragment);
-  if (!parsed) {
-    setError('This room link is incomplete or damaged. Ask for the link again, or start a new room.');
+  const target = await resolveRoomLink(fragment);
+  if (target?.redirected || (room && !room.ended)) return;
+  if (!target || target.refused) {
+    // A signed link that does not verify is refused here, before anything is sent to the server.
+    setError(target?.refused ?? 'This room link is incomplete or damaged. Ask for the link again, or start a new room.');
+    setChecked(null);
     show('room-start');
     return;
   }
-  if (loadSaved(parsed.roomId)?.participantToken) {
+  setChecked(target.checked);
+  if (loadSaved(target.parsed.roomId)?.participantToken) {
     // This tab was in the room (a reload): rejoin as the same participant.
     enter(fragment);
     return;

@@ -101,3 +101,18 @@ export async function roomUsage(signalR: SignalRNamespace): Promise<void> {
   console.log(to.length, skipped.length, room.nameOf(room.participantId), room.e2e.checkCode(to[0] ?? ''));
   await room.leave();
 }
+
+// Signed session QR: checked offline with the host's keys before anything is sent.
+import { SessionQrKeys, SessionQrStatus, isSessionQr, parseSessionQr, sessionQrRoomPayload, verifySessionQr, verifySessionQrWith, type SessionQrResult } from './qrcalling-client.js';
+
+export async function signedQr(text: string, api: QrCallingApi): Promise<string | null> {
+  if (!isSessionQr(text)) return null;
+  const parsed = parseSessionQr(text);
+  if (parsed.error !== undefined) return parsed.error;
+  const keys = new SessionQrKeys({ maxAgeMs: 60_000 });
+  const result: SessionQrResult = await verifySessionQr(text, { keys });
+  const again = await verifySessionQrWith(text, await keys.get({ fresh: true }), new Date());
+  if (result.status === SessionQrStatus.expired || !again.valid) return `expired at ${parsed.qr.expiresAt.toISOString()}`;
+  const created = await createRoom(api, { signed: true });
+  return sessionQrRoomPayload(result.qr) ?? created.signedLink ?? created.link;
+}

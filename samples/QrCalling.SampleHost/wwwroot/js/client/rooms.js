@@ -27,11 +27,14 @@ export function parseRoomLink(text) {
   return match ? { roomId: match[1], secret: match[2], payload: value } : null;
 }
 
-/** POST /rooms: `{roomId, link, expiresAt, maxParticipants}`; solves the proof of work a busy host asks for. */
-export async function createRoom(api, { expiresInSeconds, maxParticipants, maxRounds = 3, onProof } = {}) {
+/** POST /rooms: `{roomId, link, expiresAt, maxParticipants}`, with `signed: true` also `{signedPayload, signedLink,
+ * keyId}` (a signed, expiring QR of the room; a host without a signing key refuses: ApiError `signing_unavailable`);
+ * solves the proof of work a busy host asks for. */
+export async function createRoom(api, { expiresInSeconds, maxParticipants, signed, maxRounds = 3, onProof } = {}) {
   const body = {};
   if (expiresInSeconds !== undefined) body.expiresInSeconds = expiresInSeconds;
   if (maxParticipants !== undefined) body.maxParticipants = maxParticipants;
+  if (signed) body.signed = true;
   for (let round = 0; ; round++) {
     try {
       return await api.request('/rooms', { method: 'POST', body });
