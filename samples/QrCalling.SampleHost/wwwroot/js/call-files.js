@@ -38,6 +38,12 @@ export class CallFiles {
     on('delivered', ({ transfer }) => this.update(transfer, `Sent ${transfer.name} (${formatSize(transfer.size)}).`, []));
     on('saved', ({ transfer }) => this.showSaved(transfer));
     on('failed', ({ transfer, reason }) => this.update(transfer, failureText(transfer, reason, files.maxBytes), []));
+    // This side's connection: while it is lost, every transfer under way says so (it resumes once it is back).
+    this.offline = false;
+    call.addEventListener('connection', (e) => {
+      this.offline = e.detail.state !== 'online';
+      for (const t of files.transfers.values()) this.showProgress(t, false);
+    });
     const input = $('file-input');
     input.onchange = () => {
       const file = input.files?.[0];
@@ -117,7 +123,7 @@ export class CallFiles {
     const done = t.direction === 'send' ? t.acked : t.next;
     const percent = Math.floor((100 * done) / t.chunks);
     const verb = t.direction === 'send' ? 'Sending' : 'Receiving';
-    const text = stalled ? `${verb} ${t.name}: connection lost, trying again…` : `${verb} ${t.name}…`;
+    const text = stalled || this.offline ? `${verb} ${t.name}: connection lost, trying again…` : `${verb} ${t.name}…`;
     this.update(t, text, ['cancel'], percent);
   }
 
