@@ -77,6 +77,28 @@ public sealed class RoomIdleTests(BrowserFixture browser) : IAsyncLifetime
         await Expect(ben.Locator("#room-error")).ToHaveTextAsync(new Regex("^This room link is no longer valid: the room has ended"));
     }
 
+    [Fact]
+    public async Task RoomEndedIdleReachesAConnectedPage_ItSaysSoInWords_WithoutADurationTheHostMayNotUse()
+    {
+        // The host's RoomEnded {reason: "idle"} (sent to whoever is connected when the sweep ends an idle room; with a
+        // connection open the room is active, so here it is played by a relay in front of the page).
+        await using var server = await SampleHostServer.StartAsync("--QrCalling:Rooms:IdleTimeout=00:00:10");
+        var anna = await NewPageAsync(server, phone: true);
+        await StartRoomAsync(anna, "Anna");
+        await Expect(anna.Locator("body")).ToHaveAttributeAsync("data-hub", "online");
+        IWebSocketRoute socket;
+        lock (_sockets)
+        {
+            socket = _sockets.Single(s => s.Page == anna).Socket;
+        }
+
+        socket.Send("{\"type\":1,\"target\":\"RoomEnded\",\"arguments\":[{\"reason\":\"idle\"}]}\u001e");
+
+        await Expect(anna.GetByTestId("room-ended-text")).ToHaveTextAsync("The room ended: nobody was active in it for a while.");
+        await Expect(anna.GetByTestId("room-input")).ToBeHiddenAsync();
+        await anna.WaitForFunctionAsync("() => window.qrcallingRoomDebug.hub.state === 'Disconnected'", null, new() { Timeout = 5_000 });
+    }
+
     // ---- steps ----
 
     private async Task<IPage> NewPageAsync(SampleHostServer server, bool phone)
