@@ -124,6 +124,79 @@ public sealed class FileTransferFailureTests(BrowserFixture browser) : IAsyncLif
         static int chunkCount(int size) => (size + 32 * 1024 - 1) / (32 * 1024);
     }
 
+    [Fact]
+    public async Task FilesModule_ReceiversProgressAndDoneLostWithItsConnection_SaidAgainOnReconnect_NoStall()
+    {
+        await using var server = await SampleHostServer.StartAsync();
+        await using var context = await browser.NewDesktopContextAsync(server.BaseUrl);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/");
+
+        // Two FileTransfers joined by an in-order relay (control messages in clear text: the E2E layer is not the
+        // point here). The receiver's sends fail ("offline") twice: when its progress after chunk 6 would go out (the
+        // sender's window of 4 is then full: it waits for that progress) and when its done would go out.
+        var result = await page.EvaluateAsync<JsonElement>("""
+            async () => {
+              const files = await import('/js/client/files.js');
+              const errors = [];
+              let down = false;
+              const relay = (target) => {
+                let chain = Promise.resolve();
+                return async (frame) => {
+                  const copy = JSON.parse(JSON.stringify(frame));
+                  chain = chain.then(() => target().receiveFrame(copy)).catch((e) => errors.push(String(e?.message)));
+                };
+              };
+              const toReceiver = relay(() => receiver);
+              const toSender = relay(() => sender);
+              const clear = { encrypt: async (t) => t, decrypt: async (t) => t };
+              const sender = new files.FileTransfers({ ...clear, send: toReceiver, chunkBytes: 1024, window: 4 });
+              const receiver = new files.FileTransfers({ ...clear, chunkBytes: 1024, send: async (frame) => {
+                if (down) throw new Error('offline');
+                return toSender(frame);
+              } });
+              const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
+              const bytes = crypto.getRandomValues(new Uint8Array(20 * 1024));
+              let cut = 0;
+              receiver.addEventListener('offer', (e) => receiver.accept(e.detail.transfer.id));
+              receiver.addEventListener('progress', (e) => {
+                const t = e.detail.transfer;
+                if ((t.next === 6 && cut === 0) || (t.next === t.chunks && cut === 1)) { cut++; down = true; }
+              });
+              let blob = null;
+              receiver.addEventListener('complete', (e) => { blob = e.detail.blob; });
+              let delivered = false;
+              sender.addEventListener('delivered', () => { delivered = true; });
+              const t = await sender.offer({ name: 'a.bin', type: 'application/octet-stream', bytes });
+              await settle();
+              const stalled = { acked: t.acked, state: t.state, received: [...receiver.transfers.values()][0].next };
+              down = false;
+              await receiver.reconnected();
+              await settle();
+              const stalledAtDone = { state: t.state, complete: blob !== null };
+              down = false;
+              await receiver.reconnected();
+              await settle();
+              const got = blob ? new Uint8Array(await blob.arrayBuffer()) : new Uint8Array();
+              return { stalled, stalledAtDone, delivered, state: t.state, intact: got.length === bytes.length && got.every((x, i) => x === bytes[i]), cut, errors };
+            }
+            """);
+
+        Assert.Equal(2, result.GetProperty("cut").GetInt32());
+        // Without the reconnect, each loss stalls the transfer.
+        var stalled = result.GetProperty("stalled");
+        Assert.Equal("sending", stalled.GetProperty("state").GetString());
+        Assert.Equal(4, stalled.GetProperty("acked").GetInt32());
+        Assert.Equal(8, stalled.GetProperty("received").GetInt32());
+        Assert.Equal("sending", result.GetProperty("stalledAtDone").GetProperty("state").GetString());
+        Assert.True(result.GetProperty("stalledAtDone").GetProperty("complete").GetBoolean());
+        // After it, the file arrived intact and the sender knows.
+        Assert.True(result.GetProperty("delivered").GetBoolean());
+        Assert.Equal("delivered", result.GetProperty("state").GetString());
+        Assert.True(result.GetProperty("intact").GetBoolean());
+        Assert.All(result.GetProperty("errors").EnumerateArray(), e => Assert.Equal("offline", e.GetString()));
+    }
+
     // ---- steps ----
 
     /// <summary>Attaches a file on <paramref name="from"/>, and chooses Save on <paramref name="to"/>; returns the pending
