@@ -430,7 +430,7 @@ export class FileTransfers extends EventTarget {
         if (t.state !== 'sending') return;
         t.issued = Math.max(t.issued, index + 1);
         try {
-          await this.sendChunk(t, frame);
+          if (!await this.sendChunk(t, frame)) continue; // the channel closed: on through the relay from t.acked
         } catch (e) {
           if (t.state !== 'sending') return;
           // Connection lost: from the last confirmed chunk again, a little later (the receiver ignores repeats).
@@ -451,16 +451,24 @@ export class FileTransfers extends EventTarget {
     }
   }
 
+  /** Sends one chunk (direct or relayed); false when it was not sent because the direct channel closed. */
   async sendChunk(t, frame) {
     const channel = t.via === 'direct' ? this.channel : null;
     if (channel && channel.readyState === 'open') {
       // Back-pressure on the data channel: wait while a megabyte is buffered.
       while (channel.bufferedAmount > 1024 * 1024 && channel.readyState === 'open') await delay(20);
       channel.send(frame);
-      return;
+      return true;
     }
-    if (t.via === 'direct') { t.via = 'relay'; }
+    if (t.via === 'direct') {
+      // The channel closed under this transfer (before its close event came): what it still held may be lost, so the
+      // relay goes on from the last confirmed chunk, not from this one (the receiver would see a gap: corrupt).
+      t.via = 'relay';
+      t.next = t.acked;
+      return false;
+    }
     await this.send({ c: b64(frame) });
+    return true;
   }
 
   /** Call after this side's connection came back and what was missed meanwhile was handled: says again what may have
