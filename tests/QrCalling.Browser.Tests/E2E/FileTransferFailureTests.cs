@@ -90,9 +90,9 @@ public sealed class FileTransferFailureTests(BrowserFixture browser) : IAsyncLif
     }
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task AudioCall_DataChannelClosesMidTransfer_TheRestGoesOverTheRelay_SavedBytesAreTheSentBytes(bool phone)
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task AudioCall_DataChannelClosesMidTransfer_TheRestGoesOverTheRelay_SavedBytesAreTheSentBytes(bool phone, bool senderCloses)
     {
         var received = new ConcurrentQueue<(string Method, string Arguments)>();
         await using var server = await SampleHostServer.StartAsync(builder =>
@@ -110,8 +110,9 @@ public sealed class FileTransferFailureTests(BrowserFixture browser) : IAsyncLif
         var sent = caller.Locator("[data-testid=file-card][data-direction=send]");
         await Expect(sent).ToHaveAttributeAsync("data-via", "direct");
         await WaitConfirmedAsync(caller, 8);
-        // The receiver's side of the channel closes (the peer-to-peer path is gone; the call's hub connection is not).
-        await owner.EvaluateAsync("() => window.qrcallingDebug.session.files.channel.close()");
+        // One side's end of the channel closes (the peer-to-peer path is gone; the call's hub connection is not): the
+        // receiver's (the sender learns it from the close event), or the sender's own (with chunks still buffered).
+        await (senderCloses ? caller : owner).EvaluateAsync("() => window.qrcallingDebug.session.files.channel.close()");
 
         await SavedIntactAsync(download, offer, sent, "voice-notes.m4a", bytes);
         await Expect(sent).ToHaveAttributeAsync("data-via", "relay");
@@ -195,6 +196,63 @@ public sealed class FileTransferFailureTests(BrowserFixture browser) : IAsyncLif
         Assert.Equal("delivered", result.GetProperty("state").GetString());
         Assert.True(result.GetProperty("intact").GetBoolean());
         Assert.All(result.GetProperty("errors").EnumerateArray(), e => Assert.Equal("offline", e.GetString()));
+    }
+
+    [Fact]
+    public async Task FilesModule_DataChannelBreaksWithChunksInIt_TheRelayGoesOnFromTheLastConfirmedChunk_FileIntact()
+    {
+        await using var server = await SampleHostServer.StartAsync();
+        await using var context = await browser.NewDesktopContextAsync(server.BaseUrl);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/");
+
+        // A data channel that breaks as when the connection under it fails: it delivers chunks 0-5, loses 6 and 7 (they
+        // were in its buffer), then reports itself closed; its close event comes only later. The sender must not go on
+        // through the relay from chunk 8 (the receiver would see a gap and throw the file away as corrupt).
+        var result = await page.EvaluateAsync<JsonElement>("""
+            async () => {
+              const files = await import('/js/client/files.js');
+              const relay = (target) => {
+                let chain = Promise.resolve();
+                return async (frame) => { const copy = JSON.parse(JSON.stringify(frame)); chain = chain.then(() => target().receiveFrame(copy)); };
+              };
+              const clear = { encrypt: async (t) => t, decrypt: async (t) => t };
+              const sender = new files.FileTransfers({ ...clear, send: relay(() => receiver), chunkBytes: 1024, window: 4 });
+              const receiver = new files.FileTransfers({ ...clear, send: relay(() => sender), chunkBytes: 1024 });
+              const channel = new EventTarget();
+              channel.readyState = 'open';
+              channel.bufferedAmount = 0;
+              let sends = 0;
+              channel.send = (data) => {
+                if (channel.readyState !== 'open') throw new DOMException('The channel is closed.', 'InvalidStateError');
+                const n = sends++;
+                if (n < 6) { const copy = new Uint8Array(data).slice(); setTimeout(() => receiver.receiveChunk(copy)); }
+                if (n === 7) channel.readyState = 'closed';
+              };
+              sender.useChannel(channel);
+              const refused = [];
+              receiver.addEventListener('refused', (e) => refused.push(e.detail.reason));
+              const failed = [];
+              receiver.addEventListener('failed', (e) => failed.push(e.detail.reason));
+              receiver.addEventListener('offer', (e) => receiver.accept(e.detail.transfer.id));
+              let blob = null;
+              receiver.addEventListener('complete', (e) => { blob = e.detail.blob; });
+              const bytes = crypto.getRandomValues(new Uint8Array(12 * 1024));
+              const t = await sender.offer({ name: 'b.bin', type: 'application/octet-stream', bytes });
+              await new Promise((resolve) => setTimeout(resolve, 500));
+              channel.dispatchEvent(new Event('close'));
+              await new Promise((resolve) => setTimeout(resolve, 200));
+              const got = blob ? new Uint8Array(await blob.arrayBuffer()) : new Uint8Array();
+              return { sends, state: t.state, via: t.via, failed, refused, intact: got.length === bytes.length && got.every((x, i) => x === bytes[i]) };
+            }
+            """);
+
+        Assert.Equal(8, result.GetProperty("sends").GetInt32()); // 0-7 went into the channel; the rest did not
+        Assert.Empty(result.GetProperty("failed").EnumerateArray());
+        Assert.DoesNotContain(result.GetProperty("refused").EnumerateArray(), r => r.GetString() is "order" or "size" or "hash");
+        Assert.True(result.GetProperty("intact").GetBoolean());
+        Assert.Equal("delivered", result.GetProperty("state").GetString());
+        Assert.Equal("relay", result.GetProperty("via").GetString());
     }
 
     // ---- steps ----
