@@ -104,7 +104,7 @@ export class Call extends EventTarget {
       encrypt: (text) => {
         if (!this.e2e?.established || this.ended) throw new Error('invalid_state: the chat is not encrypted yet.');
         // Not while the hub is away: the message could not go out, and its counter would show as a missed message.
-        if (this.hub.state !== 'Connected') throw new Error('offline: the connection is lost.');
+        if (this.hub.state && this.hub.state !== 'Connected') throw new Error('offline: the connection is lost.');
         return this.e2e.encrypt(text);
       },
       decrypt: async (ciphertext) => {

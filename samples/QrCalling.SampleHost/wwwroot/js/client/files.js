@@ -473,7 +473,8 @@ export class FileTransfers extends EventTarget {
 
   /** Call after this side's connection came back and what was missed meanwhile was handled: says again what may have
    *  been lost with the connection. A receiver's progress (else a sender whose window is full waits for ever), its done
-   *  (else the sender never learns the file arrived) and a saved notice; a sender's chunks go on (what was missed may have opened its window). The other side ignores what it already had (an older progress), or refuses it (a second done). */
+   *  (else the sender never learns the file arrived) and a saved notice; a sender's chunks go on (what was missed may
+   *  have opened its window). The other side ignores an older progress, and refuses a second done. */
   async reconnected() {
     if (this.closed) return;
     for (const t of [...this.transfers.values()]) {
