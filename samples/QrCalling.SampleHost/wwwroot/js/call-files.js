@@ -46,6 +46,7 @@ export class FileCards {
     this.other = other;
     this.to = to;
     this.cards = new Map();
+    this.offline = false;
     const on = (type, handler) => files.addEventListener(type, (e) => handler(e.detail));
     on('offer', ({ transfer }) => this.showOffer(transfer));
     on('progress', ({ transfer, stalled }) => this.showProgress(transfer, stalled));
@@ -53,6 +54,12 @@ export class FileCards {
     on('delivered', ({ transfer }) => this.update(transfer, `Sent ${transfer.name}${this.to} (${formatSize(transfer.size)}).`, []));
     on('saved', ({ transfer }) => this.showSaved(transfer));
     on('failed', ({ transfer, reason }) => this.update(transfer, failureText(transfer, reason, files.maxBytes, this.other, this.to), []));
+  }
+
+  /** While this side's connection is lost, every transfer under way says so on its card. */
+  setOffline(offline) {
+    this.offline = offline;
+    for (const t of this.files.transfers.values()) this.showProgress(t, false);
   }
 
   /** The sender's card of a transfer just offered. */
@@ -105,7 +112,7 @@ export class FileCards {
     const done = t.direction === 'send' ? t.acked : t.next;
     const percent = Math.floor((100 * done) / t.chunks);
     const what = t.direction === 'send' ? `Sending ${t.name}${this.to}` : `Receiving ${t.name}`;
-    const text = stalled ? `${what}: connection lost, trying again…` : `${what}…`;
+    const text = stalled || this.offline ? `${what}: connection lost, trying again…` : `${what}…`;
     this.update(t, text, ['cancel'], percent);
   }
 
@@ -142,6 +149,8 @@ export class CallFiles {
   constructor(call) {
     this.call = call;
     this.cards = new FileCards({ files: call.files, list: () => $('chat-log') });
+    // This side's connection: while it is lost, every transfer under way says so (it resumes once it is back).
+    call.addEventListener('connection', (e) => this.cards.setOffline(e.detail.state !== 'online'));
     const input = $('file-input');
     input.onchange = () => {
       const file = input.files?.[0];

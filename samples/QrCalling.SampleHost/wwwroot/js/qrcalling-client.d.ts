@@ -716,6 +716,9 @@ export class FileTransfers extends EventTarget {
   receiveFrame(frame: unknown): Promise<void>;
   /** A chunk frame from the relay or the data channel. */
   receiveChunk(frame: Uint8Array): Promise<void>;
+  /** After this side's connection came back (and what was missed was handled): says again what may have been lost
+   *  with it (a receiver's progress, done, saved) and lets a sender's chunks go on. `Call` does this itself. */
+  reconnected(): Promise<void>;
   close(): void;
   addEventListener<K extends keyof FileEventMap>(type: K, listener: (this: FileTransfers, event: FileEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;

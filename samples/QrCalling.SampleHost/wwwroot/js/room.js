@@ -194,7 +194,7 @@ $('room-share').addEventListener('click', () => {
 // ---- entering a room ----
 const endedText = {
   expired: 'The room has ended: it reached its time limit.',
-  idle: 'The room ended after 30 minutes without activity.',
+  idle: 'The room ended: nobody was active in it for a while.',
   empty: 'The room ended: everybody left.',
   unavailable: 'This room is no longer available: it has ended.',
   left: 'You left the room. The others were told.',

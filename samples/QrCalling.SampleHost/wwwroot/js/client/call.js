@@ -103,6 +103,8 @@ export class Call extends EventTarget {
     this.files = new FileTransfers({
       encrypt: (text) => {
         if (!this.e2e?.established || this.ended) throw new Error('invalid_state: the chat is not encrypted yet.');
+        // Not while the hub is away: the message could not go out, and its counter would show as a missed message.
+        if (this.hub.state && this.hub.state !== 'Connected') throw new Error('offline: the connection is lost.');
         return this.e2e.encrypt(text);
       },
       decrypt: async (ciphertext) => {
@@ -651,7 +653,10 @@ export class Call extends EventTarget {
   connection(state) {
     if (this.ended) return;
     this.emit('connection', { state });
-    if (state === 'online') this.resume().catch((e) => console.warn('resume', e));
+    if (state === 'online') {
+      // After what was missed: file messages lost with the connection are said again.
+      this.resume().then(() => this.enqueueTask(() => this.files.reconnected())).catch((e) => console.warn('resume', e));
+    }
   }
 
   // ---- the end ----

@@ -241,7 +241,14 @@ export class FileTransfers extends EventTarget {
     const t = this.transfers.get(id);
     if (!t || t.direction !== 'receive' || t.state !== 'complete' || t.savedSent) return;
     t.savedSent = true;
-    await this.control({ kind: 'saved', id });
+    try {
+      await this.control({ kind: 'saved', id });
+    } catch (e) {
+      t.savedSent = false; // sent once the connection is back (reconnected)
+      t.savedPending = true;
+      throw e;
+    }
+    t.savedPending = false;
   }
 
   /** A `file` frame from the relay: {m: E2E ciphertext} (a control message) or {c: base64 chunk}. Call in arrival order
@@ -372,7 +379,7 @@ export class FileTransfers extends EventTarget {
       if (t.next === t.chunks) return this.complete(t);
       if (t.next % PROGRESS_EVERY === 0) await this.control({ kind: 'progress', id: t.id, received: t.next });
     } catch (e) {
-      if (!(e instanceof FileError)) throw e;
+      if (!(e instanceof FileError)) throw e; // (a control message lost with the connection: reconnected() says it again)
       this.emit('refused', { reason: e.reason });
     }
   }
@@ -388,7 +395,7 @@ export class FileTransfers extends EventTarget {
     t.blob = blob;
     this.finish(t, 'complete');
     // `done` goes out before anything the page does with the file (its `saved` must follow it).
-    try { await this.control({ kind: 'done', id: t.id }); } catch (e) { console.warn('file done', e?.message); }
+    try { await this.control({ kind: 'done', id: t.id }); t.doneSent = true; } catch (e) { console.warn('file done', e?.message); }
     this.emit('complete', { transfer: t, blob });
   }
 
@@ -423,7 +430,7 @@ export class FileTransfers extends EventTarget {
         if (t.state !== 'sending') return;
         t.issued = Math.max(t.issued, index + 1);
         try {
-          await this.sendChunk(t, frame);
+          if (!await this.sendChunk(t, frame)) continue; // the channel closed: on through the relay from t.acked
         } catch (e) {
           if (t.state !== 'sending') return;
           // Connection lost: from the last confirmed chunk again, a little later (the receiver ignores repeats).
@@ -444,16 +451,46 @@ export class FileTransfers extends EventTarget {
     }
   }
 
+  /** Sends one chunk (direct or relayed); false when it was not sent because the direct channel closed. */
   async sendChunk(t, frame) {
     const channel = t.via === 'direct' ? this.channel : null;
     if (channel && channel.readyState === 'open') {
       // Back-pressure on the data channel: wait while a megabyte is buffered.
       while (channel.bufferedAmount > 1024 * 1024 && channel.readyState === 'open') await delay(20);
       channel.send(frame);
-      return;
+      return true;
     }
-    if (t.via === 'direct') { t.via = 'relay'; }
+    if (t.via === 'direct') {
+      // The channel closed under this transfer (before its close event came): what it still held may be lost, so the
+      // relay goes on from the last confirmed chunk, not from this one (the receiver would see a gap: corrupt).
+      t.via = 'relay';
+      t.next = t.acked;
+      return false;
+    }
     await this.send({ c: b64(frame) });
+    return true;
+  }
+
+  /** Call after this side's connection came back and what was missed meanwhile was handled: says again what may have
+   *  been lost with the connection. A receiver's progress (else a sender whose window is full waits for ever), its done
+   *  (else the sender never learns the file arrived) and a saved notice; a sender's chunks go on (what was missed may
+   *  have opened its window). The other side ignores an older progress, and refuses a second done. */
+  async reconnected() {
+    if (this.closed) return;
+    for (const t of [...this.transfers.values()]) {
+      try {
+        if (t.direction === 'send') {
+          if (t.state === 'sending') this.pump(t); // (a pump waiting out a failed send goes on by itself)
+        } else if (t.state === 'receiving' && t.next > 0) {
+          await this.control({ kind: 'progress', id: t.id, received: t.next });
+        } else if (t.state === 'complete') {
+          if (!t.doneSent) { await this.control({ kind: 'done', id: t.id }); t.doneSent = true; }
+          if (t.savedPending) await this.markSaved(t.id);
+        }
+      } catch (e) {
+        console.warn('file resync', e?.message); // the next reconnect tries again
+      }
+    }
   }
 
   /** Stops everything (the call ended): transfers under way fail as "connection". */
