@@ -737,7 +737,6 @@ export function openChunk(key: Uint8Array | CryptoKey, frame: Uint8Array): Promi
 /** SHA-256 of bytes. */
 export function sha256(bytes: Uint8Array): Promise<Uint8Array>;
 
-<<<<<<< HEAD
 /** Room entry kind of file control messages (E2E ciphertext of one pair). */
 export const ROOM_FILE_KIND: string;
 /** Room entry kind of file chunks and progress reports (dropped by the server once acknowledged). */
@@ -766,7 +765,7 @@ export class RoomFiles extends EventTarget {
   addEventListener<K extends keyof RoomFilesEventMap>(type: K, listener: (this: RoomFiles, event: RoomFilesEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
 }
-=======
+
 // ---- signed session QR (client/session-qr.js; docs/protocol.md "Signed session QR (additive)") ----
 
 /** `PQS:1:` (parsing ignores case). */
@@ -815,4 +814,3 @@ export class SessionQrKeys {
 }
 /** Verifies offline with the host's keys (cached, fetched again once for an unknown key id). */
 export function verifySessionQr(text: unknown, options?: { keys?: SessionQrKeys; baseUrl?: string; now?: Date | number }): Promise<SessionQrResult>;
->>>>>>> signed-web

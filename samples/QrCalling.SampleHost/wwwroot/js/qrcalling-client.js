@@ -2,12 +2,8 @@
 // hub connection, WebRTC signaling with the ICE privacy policy, reconnect with Resume and seq de-duplication,
 // acknowledgements, end-to-end encrypted chat with its check code); a page renders from the events of a `Call`.
 // Types: qrcalling-client.d.ts next to this file. The wire contract: docs/protocol.md; E2E v1: docs/e2e.md.
-<<<<<<< HEAD
 // Rooms (several participants, pairwise E2E): client/rooms.js and client/room-e2e.js; files in rooms: client/room-files.js.
-=======
-// Rooms (several participants, pairwise E2E): client/rooms.js and client/room-e2e.js. Signed session QR (offline
-// check with the host's public keys): client/session-qr.js.
->>>>>>> signed-web
+// Signed session QR (offline check with the host's public keys): client/session-qr.js.
 //
 //   import { QrCallingCaller } from '/js/qrcalling-client.js';
 //   const caller = new QrCallingCaller({ signalR });          // the @microsoft/signalr namespace
@@ -25,11 +21,8 @@ export { candidateType, hasTurn, icePolicy, sanitizeCandidate, sanitizeCandidate
 export { E2EError, E2ESession, certificateFingerprint, fingerprintFromSdp } from './client/e2e.js';
 export { Room, createRoom, getRoom, joinRoom, joinRoomRequest, leaveRoomRequest, parseRoomLink, roomQr } from './client/rooms.js';
 export { RoomE2E, roomContextId, roomPairRole, roomPlaintext } from './client/room-e2e.js';
-<<<<<<< HEAD
 export { ROOM_FILE_CHUNK_KIND, ROOM_FILE_KIND, RoomFiles, roomFileBackoff } from './client/room-files.js';
-=======
 export { SESSION_QR_PREFIX, SessionQrKeys, SessionQrStatus, importSessionQrKeys, isSessionQr, parseSessionQr, sessionQrKeyId, sessionQrRoomPayload, verifySessionQr, verifySessionQrWith } from './client/session-qr.js';
->>>>>>> signed-web
 export { CHUNK_BYTES, DEFAULT_MAX_FILE_BYTES, FileError, FileTransfers, formatSize, openChunk, sealChunk, sha256 } from './client/files.js';
 
 /** Keeps a hub connection up while `wanted()` holds: (re)starts it after a close, every `delayMs`. `onOnline` runs after
