@@ -31,9 +31,10 @@ public sealed class FileTransferFailureTests(BrowserFixture browser) : IAsyncLif
         }
     }
 
+    // Phone size here, desktop size for the receiver's case below (the path under test does not depend on the size;
+    // one size each keeps the browser suite's time down).
     [Theory]
     [InlineData(true)]
-    [InlineData(false)]
     public async Task ChatCall_SenderLosesItsConnectionMidTransfer_TryingAgainIsShown_ThenTheSavedBytesAreTheSentBytes(bool phone)
     {
         var received = new ConcurrentQueue<(string Method, string Arguments)>();
@@ -66,7 +67,6 @@ public sealed class FileTransferFailureTests(BrowserFixture browser) : IAsyncLif
     }
 
     [Theory]
-    [InlineData(true)]
     [InlineData(false)]
     public async Task ChatCall_ReceiverLosesItsConnectionMidTransfer_ItsCardSaysSo_ThenTheSavedBytesAreTheSentBytes(bool phone)
     {
