@@ -369,14 +369,4 @@ public sealed partial class E2EBrowserTests(BrowserFixture browser) : IAsyncLife
     /// <summary>A valid P-256 point that is nobody's in this call (the responder key of the vectors' second case).</summary>
     private static readonly string ServerPublicKey = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestPaths.RepositoryRoot, "tests", "vectors", "e2e-v1.json")))
         .RootElement.GetProperty("cases")[1].GetProperty("responder").GetProperty("publicKey").GetString()!;
-
-    /// <summary>Records every hub method call the server received, with its arguments as JSON.</summary>
-    private sealed class RecordHubInvocations(ConcurrentQueue<(string Method, string Arguments)> received) : IHubFilter
-    {
-        public ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
-        {
-            received.Enqueue((invocationContext.HubMethodName, JsonSerializer.Serialize(invocationContext.HubMethodArguments)));
-            return next(invocationContext);
-        }
-    }
 }

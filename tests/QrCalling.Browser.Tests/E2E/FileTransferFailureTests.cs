@@ -369,14 +369,4 @@ public sealed class FileTransferFailureTests(BrowserFixture browser) : IAsyncLif
 
         public Task ComeBackAsync() => _page.Context.SetOfflineAsync(false);
     }
-
-    /// <summary>Records every hub method call the server received, with its arguments as JSON.</summary>
-    private sealed class RecordHubInvocations(ConcurrentQueue<(string Method, string Arguments)> received) : IHubFilter
-    {
-        public ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
-        {
-            received.Enqueue((invocationContext.HubMethodName, JsonSerializer.Serialize(invocationContext.HubMethodArguments)));
-            return next(invocationContext);
-        }
-    }
 }

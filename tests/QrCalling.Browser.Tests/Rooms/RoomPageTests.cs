@@ -418,14 +418,4 @@ public sealed partial class RoomPageTests(BrowserFixture browser) : IAsyncLifeti
     /// <summary>A valid P-256 point that is nobody's in the room (the responder key of the E2E v1 vectors' second case).</summary>
     private static readonly string ServerPublicKey = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestPaths.RepositoryRoot, "tests", "vectors", "e2e-v1.json")))
         .RootElement.GetProperty("cases")[1].GetProperty("responder").GetProperty("publicKey").GetString()!;
-
-    /// <summary>Records every hub method call the server received (every hub), with its arguments as JSON.</summary>
-    private sealed class RecordHubInvocations(ConcurrentQueue<(string Method, string Arguments)> received) : IHubFilter
-    {
-        public ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
-        {
-            received.Enqueue((invocationContext.HubMethodName, JsonSerializer.Serialize(invocationContext.HubMethodArguments)));
-            return next(invocationContext);
-        }
-    }
 }
