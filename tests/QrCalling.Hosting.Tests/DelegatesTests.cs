@@ -91,6 +91,35 @@ public sealed class DelegatesTests
     }
 
     [Fact]
+    public async Task Delegates_DelegateDeviceConnectingAfterItWasRung_GetsIncomingCall_AndAccepts()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var host = await TestHost.StartAsync(core: o => o.SweepInterval = TimeSpan.FromHours(1), time: time);
+        var (code, _) = await SetUpAsync(host);
+        var bobPhone = await host.ConnectAsync(HttpTransportType.WebSockets, owner: "bob", deviceId: "bob-phone");
+        var started = await host.Client().StartCallAsync(code.GetProperty("payload").GetString()!);
+        var callId = started.GetProperty("callId").GetString()!;
+        var caller = await host.ConnectAsync(HttpTransportType.WebSockets, callToken: started.GetProperty("callToken").GetString());
+        time.Advance(TimeSpan.FromSeconds(10));
+        await SweepAsync(host);
+        await bobPhone.WaitForAsync("IncomingCall");
+
+        // Bob's laptop opens the page only now: it rings for the call too (as an owner's device would), and answers it.
+        var bobLaptop = await host.ConnectAsync(HttpTransportType.WebSockets, owner: "bob", deviceId: "bob-laptop");
+        var incoming = await bobLaptop.WaitForAsync("IncomingCall");
+        Assert.Equal(callId, incoming.GetProperty("callId").GetString());
+        Assert.Equal(code.GetProperty("label").GetString(), incoming.GetProperty("label").GetString());
+        await bobLaptop.Connection.InvokeAsync("Accept", callId);
+        await caller.WaitForAsync("CallAccepted");
+        await bobPhone.WaitForAsync("CallAnsweredElsewhere");
+
+        // A device of Bob's that connects once the call was answered rings for nothing.
+        var bobTablet = await host.ConnectAsync(HttpTransportType.WebSockets, owner: "bob", deviceId: "bob-tablet");
+        await bobTablet.Connection.InvokeAsync<JsonElement>("Resume", callId, 0L).ContinueWith(_ => { }, TaskScheduler.Default); // a round trip
+        Assert.Empty(bobTablet.Of("IncomingCall"));
+    }
+
+    [Fact]
     public async Task Delegates_OwnerAnswersFirst_DelegateIsNeverRung_AndAStrangerCannotAccept()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);

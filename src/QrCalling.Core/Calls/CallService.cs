@@ -165,8 +165,8 @@ public sealed class CallService
     }
 
     /// <summary>An owner device came online (connected, reconnected or reloaded its page): it gets IncomingCall for
-    /// each of the owner's calls that is still ringing, so it can answer a call that started while it was offline.
-    /// Returns how many calls it was rung for.</summary>
+    /// each of the owner's calls that is still ringing, and for each call still ringing that already rang this account as
+    /// a delegate, so it can answer a call that started while it was offline. Returns how many calls it was rung for.</summary>
     public async ValueTask<int> DeviceOnlineAsync(CallActor device, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(device);
@@ -184,6 +184,9 @@ public sealed class CallService
                 ringing.Add(call);
             }
         }
+        // And the calls that rang this account as a delegate of another owner's code (the delay had come while this
+        // device was away).
+        ringing.AddRange(await _delegates.RingingForDelegateAsync(device.OwnerId!, RingingLookup, cancellationToken).ConfigureAwait(false));
         foreach (var call in ringing)
         {
             await _commands.DeliverAsync(new Delivery(Recipient.Device(device.OwnerId!, device.DeviceId!), IncomingCall(call))).ConfigureAwait(false);

@@ -123,4 +123,36 @@ public sealed class DelegateCallTests
         Assert.Equal(QrCallingErrorCodes.NotParticipant,
             (await h.Calls.AcceptAsync(CallActor.OwnerDevice(Member, "m-phone"), next.Call.CallId, CancellationToken.None)).Error!.Code);
     }
+
+    [Fact]
+    public async Task DelegateDeviceComingOnlineAfterItWasRung_IsRungForTheCall_ButNotBeforeTheDelayNorAfterTheAnswer()
+    {
+        var (h, started, _, payload) = await SetUpAsync(10);
+        using var _ = h;
+        var member = CallActor.OwnerDevice(Member, "m-tablet");
+        int RungTablet(string callId) =>
+            h.Transport.Sent.Count(s => s.Target == $"device:{Member}/m-tablet" && s.Event is IncomingCallEvent e && e.CallId == callId);
+
+        // Before the delay: the member's device coming online is rung for nothing (the call is not theirs yet).
+        Assert.Equal(0, await h.Calls.DeviceOnlineAsync(member, CancellationToken.None));
+        h.Time.Advance(TimeSpan.FromSeconds(10));
+        await h.Calls.SweepAsync(CancellationToken.None);
+        Assert.Equal(1, RungMember(h, started.Call.CallId));
+
+        // A device of the member that connects now (or reloads) is rung for the call, with the code's label, and accepts.
+        Assert.Equal(1, await h.Calls.DeviceOnlineAsync(member, CancellationToken.None));
+        Assert.Equal(1, RungTablet(started.Call.CallId));
+        Assert.Contains(h.Transport.Sent, s => s.Target == $"device:{Member}/m-tablet" && s.Event is IncomingCallEvent { Label: "Blue van" });
+        Assert.True((await h.Calls.AcceptAsync(member, started.Call.CallId, CancellationToken.None)).IsSuccess);
+
+        // Once answered, a device coming online is rung for nothing; nor for a call of another account's code.
+        Assert.Equal(0, await h.Calls.DeviceOnlineAsync(CallActor.OwnerDevice(Member, "m-laptop"), CancellationToken.None));
+        var stranger = CallActor.OwnerDevice("someone-else", "s-phone");
+        var next = (await h.Calls.StartAsync(payload, MediaKind.Chat, CancellationToken.None)).Value;
+        h.Time.Advance(TimeSpan.FromSeconds(10));
+        await h.Calls.SweepAsync(CancellationToken.None);
+        Assert.Equal(0, await h.Calls.DeviceOnlineAsync(stranger, CancellationToken.None));
+        Assert.Equal(1, await h.Calls.DeviceOnlineAsync(CallActor.OwnerDevice(Member, "m-laptop"), CancellationToken.None));
+        Assert.Contains(h.Transport.Sent, s => s.Target == $"device:{Member}/m-laptop" && s.Event is IncomingCallEvent e && e.CallId == next.Call.CallId);
+    }
 }

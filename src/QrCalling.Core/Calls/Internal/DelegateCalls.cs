@@ -88,6 +88,38 @@ internal sealed class DelegateCalls(IStorage storage, TimeProvider time, ILogger
         return rung;
     }
 
+    /// <summary>The calls still ringing that rang <paramref name="account"/> as a delegate (its ring mark is set and it is
+    /// still a delegate of the call's code), so a device of that account that comes online rings for them too, as an
+    /// owner's own devices do. An account that answers for nobody costs one read.</summary>
+    public async ValueTask<IReadOnlyList<CallRecord>> RingingForDelegateAsync(string account, int lookup, CancellationToken cancellationToken)
+    {
+        var delegations = await storage.Delegates.ListByDelegateAsync(account, cancellationToken).ConfigureAwait(false);
+        if (delegations.Count == 0)
+        {
+            return [];
+        }
+        var now = time.GetUtcNow();
+        var ringing = new List<CallRecord>();
+        foreach (var owner in delegations.GroupBy(d => d.OwnerId, StringComparer.Ordinal))
+        {
+            var byCode = owner.ToDictionary(d => d.CodeId, d => d.DelegateId, StringComparer.Ordinal);
+            await foreach (var call in storage.Calls.ListByOwnerAsync(owner.Key, lookup, null, cancellationToken).ConfigureAwait(false))
+            {
+                if (call.State != CallState.Ringing || call.RingExpiresAt <= now || !byCode.TryGetValue(call.CodeId, out var delegateId))
+                {
+                    continue;
+                }
+                var rings = await storage.Delegates.ListRungAsync(call.CallId, cancellationToken).ConfigureAwait(false);
+                if (rings.Any(r => r.DelegateId == delegateId && r.DelegateOwnerId == account))
+                {
+                    Remember(delegateId, account);
+                    ringing.Add(call);
+                }
+            }
+        }
+        return ringing;
+    }
+
     /// <summary>Where a delivery really goes: a stand-in device's events to the delegate's device; the owner's ring-stop
     /// events also to the delegates rung for the call. Everything else unchanged, without a store read.</summary>
     public async ValueTask<IReadOnlyList<Delivery>> RouteAsync(Delivery delivery)
