@@ -72,6 +72,7 @@ public static class QrCallingHostingServiceCollectionExtensions
         services.TryAddSingleton<RoomNotifier>();
         services.TryAddSingleton<QrCallingConnections>();
         services.TryAddSingleton<ConnectionTracker>();
+        services.TryAddSingleton<DeviceRevocations>();
         services.TryAddSingleton<ITransport, SignalRTransport>();
 
         services.AddSignalR().AddHubOptions<CallHub>(o => o.AddFilter<CallHubFilter>())

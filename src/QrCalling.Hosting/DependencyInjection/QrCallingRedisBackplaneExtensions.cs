@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using QrCalling.Hosting;
+using QrCalling.Hosting.Hubs;
 using StackExchange.Redis;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -35,27 +36,17 @@ public static class QrCallingRedisBackplaneExtensions
             return builder;
         }
         services.AddSingleton<BackplaneMarker>();
+        services.AddSingleton<RedisBackplaneConnection>();
         services.AddSignalR().AddStackExchangeRedis();
-        services.AddOptions<RedisOptions>().Configure<IServiceProvider, IOptions<RedisBackplaneOptions>>((redis, sp, backplane) =>
+        services.AddOptions<RedisOptions>().Configure<RedisBackplaneConnection, IOptions<RedisBackplaneOptions>>((redis, connection, backplane) =>
         {
-            var settings = backplane.Value;
-            redis.Configuration.ChannelPrefix = RedisChannel.Literal(settings.ChannelPrefix);
-            redis.ConnectionFactory = async _ =>
-            {
-                if (settings.ConnectionMultiplexerFactory is { } factory)
-                {
-                    return await factory(sp).ConfigureAwait(false);
-                }
-                if (!string.IsNullOrWhiteSpace(settings.Configuration))
-                {
-                    var own = ConfigurationOptions.Parse(settings.Configuration);
-                    own.AbortOnConnectFail = false;
-                    return await ConnectionMultiplexer.ConnectAsync(own).ConfigureAwait(false);
-                }
-                var shared = sp.GetRequiredKeyedService<Func<CancellationToken, ValueTask<IConnectionMultiplexer>>>(StorageConnectionKey);
-                return await shared(CancellationToken.None).ConfigureAwait(false);
-            };
+            redis.Configuration.ChannelPrefix = RedisChannel.Literal(backplane.Value.ChannelPrefix);
+            redis.ConnectionFactory = _ => connection.GetAsync();
         });
+        // A revoked device's connections close at once on every instance, not only on the one that revoked it.
+        services.AddSingleton<RedisDeviceRevocationChannel>();
+        services.AddSingleton<IDeviceRevocationBroadcast>(sp => sp.GetRequiredService<RedisDeviceRevocationChannel>());
+        services.AddHostedService(sp => sp.GetRequiredService<RedisDeviceRevocationChannel>());
         return builder;
     }
 

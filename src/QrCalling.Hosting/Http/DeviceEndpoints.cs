@@ -188,7 +188,7 @@ internal static class DeviceEndpoints
     }
 
     private static async Task<IResult> RevokeAsync(HttpContext http, string id, DeviceService devices, ParticipantResolver participants,
-        ConnectionTracker tracker, QrCallingConnections connections, IHubContext<CallHub> hub, CancellationToken cancellationToken)
+        DeviceRevocations revocations, CancellationToken cancellationToken)
     {
         if (participants.OwnerId(http.User) is not { } owner)
         {
@@ -198,10 +198,9 @@ internal static class DeviceEndpoints
         {
             return ApiResults.Problem(QrCallingError.NotFound);
         }
-        // Every instance (through the backplane, if any) tells the device's connections; the hub filter refuses their next
-        // invocation (the token is gone); the connections on this instance close now.
-        await hub.Clients.Group(ConnectionTracker.DeviceGroup(owner, id)).SendAsync(DeviceRevokedEvent, new { deviceId = id }, CancellationToken.None);
-        connections.Close(tracker.ConnectionsOf(owner, id));
+        // Its connections here and on every other instance (through the Redis backplane, if any) are told DeviceRevoked
+        // and closed now; the hub filter also refuses any next invocation (the token is gone).
+        await revocations.RevokedAsync(owner, id);
         return Results.NoContent();
     }
 
