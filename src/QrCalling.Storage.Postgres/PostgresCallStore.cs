@@ -11,8 +11,8 @@ internal sealed class PostgresCallStore : ICallStore
 {
     private const string Columns = "call_id, code_id, owner_id, caller_id, callee_id, call_token_hash, label, media, state, end_reason, " +
         "created_at, ring_expires_at, expires_at, answered_at, ended_at, accepted_device_id, caller_gone_since, callee_gone_since, " +
-        "code_media";
-    private const int ColumnCount = 19;
+        "code_media, delegates_rung";
+    private const int ColumnCount = 20;
 
     private readonly PostgresDatabase _db;
     private readonly string _startFromScan, _insert, _get, _findByToken, _accept, _end, _callerPresence, _calleePresence,
@@ -33,7 +33,7 @@ internal sealed class PostgresCallStore : ICallStore
             i AS (
               INSERT INTO {t} ({Columns}, mailbox_epoch)
               SELECT @id, c.id, c.owner_id, @caller, @callee, @token, c.label, @media, 'ringing', NULL,
-                @created, @ring, @expires, NULL, NULL, NULL, NULL, NULL, c.media, 1 FROM c
+                @created, @ring, @expires, NULL, NULL, NULL, NULL, NULL, c.media, false, 1 FROM c
               RETURNING call_id),
             h AS (
               INSERT INTO {s}.mailbox_heads (call_id, last_seq) SELECT call_id, 0 FROM i)
@@ -41,7 +41,7 @@ internal sealed class PostgresCallStore : ICallStore
             """;
         _insert = $"""
             INSERT INTO {t} ({Columns}) VALUES (@id, @code, @owner, @caller, @callee, @token, @label, @media, @state, @reason,
-              @created, @ring, @expires, @answered, @ended, @device, @callerGone, @calleeGone, @codeMedia)
+              @created, @ring, @expires, @answered, @ended, @device, @callerGone, @calleeGone, @codeMedia, @delegatesRung)
             """;
         _get = $"SELECT {Columns} FROM {t} WHERE call_id = @id";
         _findByToken = $"SELECT {Columns} FROM {t} WHERE call_token_hash = @token";
@@ -105,7 +105,7 @@ internal sealed class PostgresCallStore : ICallStore
             Param("created", call.CreatedAt), Param("ring", call.RingExpiresAt), Param("expires", call.ExpiresAt),
             Param("answered", call.AnsweredAt), Param("ended", call.EndedAt), Param("device", call.AcceptedDeviceId),
             Param("callerGone", call.CallerGoneSince), Param("calleeGone", call.CalleeGoneSince),
-            Param("codeMedia", (int)call.CodeMedia),
+            Param("codeMedia", (int)call.CodeMedia), new("delegatesRung", NpgsqlTypes.NpgsqlDbType.Boolean) { Value = call.DelegatesRung },
         ], "call create", cancellationToken);
     }
 
@@ -211,6 +211,7 @@ internal sealed class PostgresCallStore : ICallStore
         CallerGoneSince = NullableTime(r, 16),
         CalleeGoneSince = NullableTime(r, 17),
         CodeMedia = r.IsDBNull(18) ? MediaKinds.All : (MediaKind)r.GetInt32(18),
+        DelegatesRung = r.GetBoolean(19),
     };
 
     private static CallState ParseState(string name) =>

@@ -6,7 +6,7 @@ namespace QrCalling.Storage.Postgres;
 /// <summary><see cref="IDelegateStore"/> on the <c>delegate_invitations</c>, <c>delegates</c> and <c>delegate_rings</c>
 /// tables. Redeeming an invitation is one transaction: the invitation row locked (<c>FOR UPDATE</c>), then a
 /// transaction-level advisory lock keyed by the code so concurrent redemptions cannot pass the cap together. A ring mark
-/// is one <c>INSERT … ON CONFLICT DO NOTHING</c>.</summary>
+/// is one statement: <c>INSERT … ON CONFLICT DO NOTHING</c> and the call's <c>delegates_rung</c>.</summary>
 internal sealed class PostgresDelegateStore : IDelegateStore
 {
     private const string Columns = "delegate_id, code_id, owner_id, delegate_owner_id, ring_after_ms, created_at";
@@ -38,7 +38,16 @@ internal sealed class PostgresDelegateStore : IDelegateStore
         _deleteByCode = $"DELETE FROM {d} WHERE code_id = @code";
         _eraseDelegates = $"DELETE FROM {d} WHERE owner_id = @account OR delegate_owner_id = @account";
         _eraseInvitations = $"DELETE FROM {i} WHERE owner_id = @account";
-        _mark = $"INSERT INTO {r} (call_id, delegate_id, delegate_owner_id, expires_at) VALUES (@call, @id, @account, @expires) ON CONFLICT DO NOTHING";
+        // The mark and the call's delegates_rung in one statement: an accept or end (which lock the call's row too) either
+        // comes first and returns the flag false, or waits for this commit and returns it true with the mark visible.
+        _mark = $"""
+            WITH m AS (
+              INSERT INTO {r} (call_id, delegate_id, delegate_owner_id, expires_at) VALUES (@call, @id, @account, @expires)
+              ON CONFLICT DO NOTHING RETURNING call_id),
+            f AS (
+              UPDATE {db.Schema}.calls c SET delegates_rung = true FROM m WHERE c.call_id = m.call_id AND NOT c.delegates_rung)
+            SELECT count(*) FROM m
+            """;
         _rung = $"SELECT call_id, delegate_id, delegate_owner_id FROM {r} WHERE call_id = @call ORDER BY delegate_id";
         _deleteRings = $"""
             DELETE FROM {r} WHERE (call_id, delegate_id) IN (SELECT call_id, delegate_id FROM {r} WHERE expires_at <= @now LIMIT @max)
@@ -157,9 +166,9 @@ internal sealed class PostgresDelegateStore : IDelegateStore
     public async ValueTask<bool> TryMarkRungAsync(DelegateRing ring, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ring);
-        return await _db.ExecuteAsync(_mark,
+        return Convert.ToInt64(await _db.ScalarAsync(_mark,
             [Param("call", ring.CallId), Param("id", ring.DelegateId), Param("account", ring.DelegateOwnerId), Param("expires", expiresAt)],
-            "delegate ring mark", cancellationToken).ConfigureAwait(false) == 1;
+            "delegate ring mark", cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) == 1;
     }
 
     public async ValueTask<IReadOnlyList<DelegateRing>> ListRungAsync(string callId, CancellationToken cancellationToken) =>

@@ -166,6 +166,7 @@ internal sealed class RedisCallStore(RedisStorage storage) : ICallStore
         if (call.AcceptedDeviceId is { } device) Add("dev", device);
         if (call.CallerGoneSince is { } callerGone) Add("cgone", RedisStorage.Ms(callerGone));
         if (call.CalleeGoneSince is { } calleeGone) Add("egone", RedisStorage.Ms(calleeGone));
+        if (call.DelegatesRung) Add("drung", "1");
         RedisKey[] keys =
         [
             Keys.Call(call.CallId), Keys.CallToken(call.CallTokenHash), Keys.OwnerCalls(call.OwnerId), Keys.OpenCalls,
@@ -326,6 +327,7 @@ internal sealed class RedisCallStore(RedisStorage storage) : ICallStore
             CallerGoneSince = RedisStorage.ParseTime(f.GetValueOrDefault("cgone")),
             CalleeGoneSince = RedisStorage.ParseTime(f.GetValueOrDefault("egone")),
             CodeMedia = RedisStorage.ParseInt(f.GetValueOrDefault("cmedia")) is { } codeMedia ? (MediaKind)codeMedia : MediaKinds.All,
+            DelegatesRung = f.ContainsKey("drung"),
         };
     }
 }

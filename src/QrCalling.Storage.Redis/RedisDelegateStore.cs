@@ -7,7 +7,8 @@ namespace QrCalling.Storage.Redis;
 /// TTL) listed by expiry in <c>dinvs-expiring</c> and per owner in <c>owner-dinvs:{owner}</c>; delegates as hashes
 /// <c>dlg:{id}</c> (code, owner, acct, ring, created) indexed by <c>code-dlgs:{code}</c> and <c>acct-dlgs:{account}</c>
 /// (sorted by creation) and <c>owner-dlgs:{owner}</c>; ring marks as hashes <c>dring:{call}</c> (delegate id → account,
-/// with a TTL) listed by expiry in <c>drings-expiring</c>. Every write that checks something is one Lua script.</summary>
+/// with a TTL) listed by expiry in <c>drings-expiring</c>; a new mark also sets field <c>drung</c> of the call's hash.
+/// Every write that checks something is one Lua script.</summary>
 internal sealed class RedisDelegateStore(RedisStorage storage) : IDelegateStore
 {
     // KEYS: dinv. ARGV: prefix, account, new delegate id, now ms, max, secret hex.
@@ -92,11 +93,13 @@ internal sealed class RedisDelegateStore(RedisStorage storage) : IDelegateStore
         return n
         """;
 
-    // KEYS: dring, drings-expiring. ARGV: delegate id, account, expires ms, ttl ms, call id.
+    // KEYS: dring, drings-expiring, call. ARGV: delegate id, account, expires ms, ttl ms, call id. A new mark also sets
+    // the call hash's 'drung' (CallRecord.DelegatesRung), in the same script as every accept and end of the call.
     private const string MarkScript = """
         if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
         redis.call('PEXPIRE', KEYS[1], ARGV[4])
         redis.call('ZADD', KEYS[2], 'GT', ARGV[3], ARGV[5])
+        if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HSET', KEYS[3], 'drung', '1') end
         return 1
         """;
 
@@ -212,7 +215,7 @@ internal sealed class RedisDelegateStore(RedisStorage storage) : IDelegateStore
     public async ValueTask<bool> TryMarkRungAsync(DelegateRing ring, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ring);
-        return (int)await storage.Connection.RunAsync("delegate ring mark", db => db.ScriptEvaluateAsync(MarkScript, [Ring(ring.CallId), ExpiringRings],
+        return (int)await storage.Connection.RunAsync("delegate ring mark", db => db.ScriptEvaluateAsync(MarkScript, [Ring(ring.CallId), ExpiringRings, storage.Keys.Call(ring.CallId)],
             [ring.DelegateId, ring.DelegateOwnerId, RedisStorage.Ms(expiresAt), storage.TtlMs(expiresAt), ring.CallId]), cancellationToken).ConfigureAwait(false) == 1;
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Xunit;
 
@@ -69,6 +70,44 @@ public sealed class MigrationTests : IAsyncLifetime
             list.Add(reader.GetString(0));
         }
         return list;
+    }
+
+    [Fact]
+    public async Task Migrate_FromVersion11WithRingMarks_SetsDelegatesRungOnTheCallsThatRangADelegateOnly()
+    {
+        await PostgresMigrator.MigrateAsync(PostgresTestDatabase.DataSource, _schema, 11, NullLogger.Instance, CancellationToken.None);
+        var rung = TestRecords.Call();
+        var quiet = TestRecords.Call();
+        foreach (var call in new[] { rung, quiet })
+        {
+            await using var insert = PostgresTestDatabase.DataSource.CreateCommand($"""
+                INSERT INTO "{_schema}".calls (call_id, code_id, owner_id, caller_id, callee_id, call_token_hash, label, media, state,
+                  created_at, ring_expires_at, expires_at)
+                VALUES (@id, @code, @owner, 'caller-1', 'callee-1', @token, 'Gate', 1, 'ringing', @created, @ring, @expires)
+                """);
+            insert.Parameters.AddWithValue("id", call.CallId);
+            insert.Parameters.AddWithValue("code", call.CodeId);
+            insert.Parameters.AddWithValue("owner", call.OwnerId);
+            insert.Parameters.AddWithValue("token", call.CallTokenHash);
+            insert.Parameters.AddWithValue("created", call.CreatedAt);
+            insert.Parameters.AddWithValue("ring", call.RingExpiresAt);
+            insert.Parameters.AddWithValue("expires", call.ExpiresAt);
+            await insert.ExecuteNonQueryAsync();
+        }
+        await using (var mark = PostgresTestDatabase.DataSource.CreateCommand($"""
+            INSERT INTO "{_schema}".delegate_rings (call_id, delegate_id, delegate_owner_id, expires_at) VALUES (@id, 'dlg_1', 'acct-1', @expires)
+            """))
+        {
+            mark.Parameters.AddWithValue("id", rung.CallId);
+            mark.Parameters.AddWithValue("expires", rung.ExpiresAt);
+            await mark.ExecuteNonQueryAsync();
+        }
+
+        Assert.Equal(PostgresMigrator.Versions.Count(v => v > 11), await PostgresMigrator.MigrateAsync(PostgresTestDatabase.DataSource, _schema));
+
+        var storage = PostgresTestDatabase.Storage(_schema);
+        Assert.True((await storage.Calls.GetAsync(rung.CallId, CancellationToken.None))!.DelegatesRung);
+        Assert.False((await storage.Calls.GetAsync(quiet.CallId, CancellationToken.None))!.DelegatesRung);
     }
 
     [Fact]

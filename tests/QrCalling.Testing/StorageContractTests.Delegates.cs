@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using QrCalling.Calls;
 using QrCalling.Codes;
 using QrCalling.Storage;
 using Xunit;
@@ -150,5 +151,95 @@ public abstract partial class StorageContractTests
         Assert.Equal(0, await Storage.Delegates.DeleteExpiredRingsAsync(T0.AddMinutes(4), 100, default));
         Assert.Equal(2, await Storage.Delegates.DeleteExpiredRingsAsync(T0.AddMinutes(5), 100, default));
         Assert.Empty(await Storage.Delegates.ListRungAsync(callId, default));
+    }
+
+    [Fact]
+    public async Task Delegates_RingMark_SetsTheCallsDelegatesRung_WhichTheAcceptAndTheEndReturn()
+    {
+        var rung = await StartedCallAsync();
+        var quiet = await StartedCallAsync();
+        Assert.False((await Storage.Calls.GetAsync(rung.CallId, default))!.DelegatesRung);
+
+        var ring = new DelegateRing(rung.CallId, NewId("dlg"), NewId("acct"));
+        Assert.True(await Storage.Delegates.TryMarkRungAsync(ring, T0.AddMinutes(5), default));
+        Assert.False(await Storage.Delegates.TryMarkRungAsync(ring, T0.AddMinutes(5), default));
+        Assert.True(await Storage.Delegates.TryMarkRungAsync(ring with { DelegateId = NewId("dlg") }, T0.AddMinutes(5), default));
+
+        Assert.True((await Storage.Calls.GetAsync(rung.CallId, default))!.DelegatesRung);
+        Assert.True((await Storage.Calls.FindByTokenHashAsync(rung.CallTokenHash, default))!.DelegatesRung);
+        var accepted = await Storage.TryAcceptCallAsync(rung.CallId, "device-1", NewLifecycleEntry(), T0.AddSeconds(2), default);
+        Assert.True(accepted!.Call.DelegatesRung);
+        var ended = await Storage.TryEndCallAsync(rung.CallId, CallState.Active, CallEndReason.Hangup, NewLifecycleEntry("call-ended"), T0.AddSeconds(3), default);
+        Assert.True(ended!.DelegatesRung);
+
+        // A call no delegate was rung for: the flag stays false through its accept and end; another call's mark and a
+        // mark for a call that is not stored (nothing is created for it) change nothing.
+        Assert.True(await Storage.Delegates.TryMarkRungAsync(new DelegateRing(NewId("call"), NewId("dlg"), NewId("acct")), T0.AddMinutes(5), default));
+        var quietAccepted = await Storage.TryAcceptCallAsync(quiet.CallId, "device-1", NewLifecycleEntry(), T0.AddSeconds(2), default);
+        Assert.False(quietAccepted!.Call.DelegatesRung);
+        var quietEnded = await Storage.TryEndCallAsync(quiet.CallId, CallState.Active, CallEndReason.Hangup, NewLifecycleEntry("call-ended"), T0.AddSeconds(3), default);
+        Assert.False(quietEnded!.DelegatesRung);
+        Assert.Empty(await Storage.Delegates.ListRungAsync(quiet.CallId, default));
+    }
+
+    [Fact]
+    public async Task Delegates_DelegatesRung_RoundTripsThroughCreate_AndTheStoreOnlyStepsOfAcceptAndEnd()
+    {
+        var marked = NewCallRecord(NewId("owner")) with { DelegatesRung = true };
+        await Storage.Calls.CreateAsync(marked, default);
+        var plain = await CreateCallAsync(NewId("owner"));
+
+        Assert.True((await Storage.Calls.GetAsync(marked.CallId, default))!.DelegatesRung);
+        Assert.False((await Storage.Calls.GetAsync(plain.CallId, default))!.DelegatesRung);
+        Assert.True((await Storage.Calls.TryAcceptAsync(marked.CallId, "device-1", T0.AddSeconds(1), default))!.DelegatesRung);
+        Assert.True((await Storage.Calls.TryEndAsync(marked.CallId, CallState.Active, CallEndReason.Hangup, T0.AddSeconds(2), default))!.DelegatesRung);
+
+        Assert.True(await Storage.Delegates.TryMarkRungAsync(new DelegateRing(plain.CallId, NewId("dlg"), NewId("acct")), T0.AddMinutes(5), default));
+        Assert.True((await Storage.Calls.TryEndAsync(plain.CallId, CallState.Ringing, CallEndReason.Missed, T0.AddSeconds(30), default))!.DelegatesRung);
+    }
+
+    /// <summary>What lets the call service skip reading the ring marks: the sweep marks a delegate, then reads the call
+    /// and rings the delegate only if it still rings; an accept or end at the same time either returns the call with
+    /// <see cref="CallRecord.DelegatesRung"/> set (and the mark is listed), or the sweep's read after the mark finds the
+    /// call no longer ringing. A delegate that was rung always hears of the accept or end.</summary>
+    [Fact]
+    public async Task Delegates_RingMark_RacingAnAcceptOrEnd_NeverRingsADelegateTheStateChangeDoesNotSee()
+    {
+        for (var round = 0; round < 40; round++)
+        {
+            var call = round % 4 < 2 ? await StartedCallAsync() : await OpenCallAsync(active: false);
+            var ring = new DelegateRing(call.CallId, NewId("dlg"), NewId("acct"));
+            using var start = new ManualResetEventSlim();
+            var sweep = Task.Run(async () =>
+            {
+                start.Wait();
+                Assert.True(await Storage.Delegates.TryMarkRungAsync(ring, T0.AddMinutes(5), default));
+                return await Storage.Calls.GetAsync(call.CallId, default);
+            });
+            var accept = round % 2 == 0;
+            var change = Task.Run(async () =>
+            {
+                start.Wait();
+                return accept
+                    ? (await Storage.TryAcceptCallAsync(call.CallId, "device-1", NewLifecycleEntry(), T0.AddSeconds(2), default))?.Call
+                    : await Storage.TryEndCallAsync(call.CallId, CallState.Ringing, CallEndReason.Canceled, NewLifecycleEntry("call-ended"), T0.AddSeconds(2), default);
+            });
+            start.Set();
+            var afterMark = await sweep;
+            var changed = await change;
+
+            Assert.NotNull(changed);
+            Assert.NotEqual(CallState.Ringing, changed.State);
+            var delegateRung = afterMark!.State == CallState.Ringing;
+            if (delegateRung)
+            {
+                Assert.True(changed.DelegatesRung, $"round {round}: the delegate was rung but the {(accept ? "accept" : "end")} says none was");
+            }
+            if (changed.DelegatesRung)
+            {
+                Assert.Equal([ring], await Storage.Delegates.ListRungAsync(call.CallId, default));
+            }
+            Assert.True((await Storage.Calls.GetAsync(call.CallId, default))!.DelegatesRung);
+        }
     }
 }

@@ -83,6 +83,10 @@ public sealed record CallRecord
     public DateTimeOffset? CallerGoneSince { get; init; }
     /// <summary>Since when the accepting device has had no connection; null while connected.</summary>
     public DateTimeOffset? CalleeGoneSince { get; init; }
+    /// <summary>Whether a delegate was rung for this call: set by <see cref="Storage.IDelegateStore.TryMarkRungAsync"/> in
+    /// the same atomic step as the ring mark, never cleared. While false, no delegate has anything to hear about the call,
+    /// so its ring-stop events go to the owner's devices without reading the ring marks.</summary>
+    public bool DelegatesRung { get; init; }
 
     /// <summary>The earliest instant at which the sweep may have to act on this call: the ring expiry while ringing,
     /// otherwise the expiry, or the time a side went away when that is earlier. Stores list open calls in this order

@@ -101,7 +101,10 @@ public interface IDelegateStore
     ValueTask<int> EraseAccountAsync(string accountId, CancellationToken cancellationToken);
 
     /// <summary>Atomically marks that <paramref name="ring"/>'s delegate was rung for its call, kept until
-    /// <paramref name="expiresAt"/>; true for the one caller that set the mark, false if it was set before.</summary>
+    /// <paramref name="expiresAt"/>; true for the one caller that set the mark, false if it was set before. In the same
+    /// atomic step, sets <see cref="Calls.CallRecord.DelegatesRung"/> on the stored call (when it exists), so that an
+    /// accept or end that returns the call with the flag false is ordered before the mark, and one that returns it true
+    /// finds the mark in <see cref="ListRungAsync"/>.</summary>
     ValueTask<bool> TryMarkRungAsync(DelegateRing ring, DateTimeOffset expiresAt, CancellationToken cancellationToken);
 
     /// <summary>The delegates rung for a call (marks not yet expired or swept).</summary>

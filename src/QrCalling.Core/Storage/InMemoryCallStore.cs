@@ -95,6 +95,10 @@ internal sealed partial class InMemoryCallStore : ICallStore
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>Sets <see cref="CallRecord.DelegatesRung"/> on a stored call (for <see cref="InMemoryDelegateStore"/>'s ring
+    /// mark); nothing when there is no such call.</summary>
+    public void MarkDelegatesRung(string callId) => Update(callId, call => call.DelegatesRung ? null : call with { DelegatesRung = true });
+
     public IAsyncEnumerable<CallRecord> ListByOwnerAsync(string ownerId, int limit, DateTimeOffset? before, CancellationToken cancellationToken) =>
         ToAsync(OwnedBy(ownerId)
             .Where(c => before is null || c.CreatedAt < before)

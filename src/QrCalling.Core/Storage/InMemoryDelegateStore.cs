@@ -1,7 +1,9 @@
 namespace QrCalling.Storage;
 
-/// <summary>In-memory <see cref="IDelegateStore"/>: one lock over invitations, delegates and ring marks.</summary>
-internal sealed class InMemoryDelegateStore : IDelegateStore
+/// <summary>In-memory <see cref="IDelegateStore"/>: one lock over invitations, delegates and ring marks. A new ring mark
+/// then sets the call's <see cref="Calls.CallRecord.DelegatesRung"/> in the call store, still under the lock: whoever
+/// sees the flag also sees the mark.</summary>
+internal sealed class InMemoryDelegateStore(InMemoryCallStore calls) : IDelegateStore
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, DelegateInvitation> _invitations = new(StringComparer.Ordinal); // hex of secret hash
@@ -141,7 +143,12 @@ internal sealed class InMemoryDelegateStore : IDelegateStore
         ArgumentNullException.ThrowIfNull(ring);
         lock (_lock)
         {
-            return ValueTask.FromResult(_rings.TryAdd((ring.CallId, ring.DelegateId), (ring, expiresAt)));
+            if (!_rings.TryAdd((ring.CallId, ring.DelegateId), (ring, expiresAt)))
+            {
+                return ValueTask.FromResult(false);
+            }
+            calls.MarkDelegatesRung(ring.CallId);
+            return ValueTask.FromResult(true);
         }
     }
 

@@ -13,7 +13,9 @@ public sealed partial class InMemoryStorage : IStorage
         var codes = new InMemoryCodeStore();
         Codes = codes;
         CallerControls = new InMemoryCallerControlStore(codes);
-        Calls = new InMemoryCallStore(_mailbox);
+        var calls = new InMemoryCallStore(_mailbox);
+        Calls = calls;
+        Delegates = new InMemoryDelegateStore(calls);
     }
 
     /// <inheritdoc />
@@ -34,7 +36,7 @@ public sealed partial class InMemoryStorage : IStorage
     public IDeviceStore Devices { get; } = new InMemoryDeviceStore();
 
     /// <inheritdoc />
-    public IDelegateStore Delegates { get; } = new InMemoryDelegateStore();
+    public IDelegateStore Delegates { get; }
     /// <inheritdoc />
     public IBackupStore Backups { get; } = new InMemoryBackupStore();
     /// <inheritdoc />

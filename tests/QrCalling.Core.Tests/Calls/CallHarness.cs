@@ -130,13 +130,17 @@ internal sealed class HookedStorage : IStorage, IMailboxStore
     public IMessageStore Messages => Inner.Messages;
     public ICallerControlStore CallerControls => Inner.CallerControls;
     public IDeviceStore Devices => Inner.Devices;
-    public IDelegateStore Delegates => Inner.Delegates;
+    public IDelegateStore Delegates => CountedDelegates;
     public IBackupStore Backups => Inner.Backups;
     public IRoomStore Rooms => Inner.Rooms;
 
     /// <summary>The call store, counting reads of one call by id (what the cache of recent calls saves).</summary>
     public CountingCallStore CountedCalls => _countedCalls ??= new CountingCallStore(Inner.Calls);
     private CountingCallStore? _countedCalls;
+
+    /// <summary>The delegate store, counting reads of a call's ring marks.</summary>
+    public CountingDelegateStore CountedDelegates => _countedDelegates ??= new CountingDelegateStore(Inner.Delegates);
+    private CountingDelegateStore? _countedDelegates;
     public ValueTask PingAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
     public async ValueTask<MailboxAppendResult> AppendAsync(string callId, MailboxEntry entry, MailboxBudget budget, CancellationToken cancellationToken)
@@ -159,4 +163,37 @@ internal sealed class HookedStorage : IStorage, IMailboxStore
         Inner.Mailbox.GetPendingBytesAsync(callId, side, cancellationToken);
     public ValueTask<int> DeleteForCallsEndedBeforeAsync(DateTimeOffset cutoff, int maxCount, CancellationToken cancellationToken) =>
         Inner.Mailbox.DeleteForCallsEndedBeforeAsync(cutoff, maxCount, cancellationToken);
+}
+
+/// <summary>A delegate store that counts reads of a call's ring marks (<see cref="RingReads"/>) and passes everything
+/// through.</summary>
+internal sealed class CountingDelegateStore(IDelegateStore inner) : IDelegateStore
+{
+    private int _ringReads;
+
+    /// <summary>How many <see cref="IDelegateStore.ListRungAsync"/> calls were made.</summary>
+    public int RingReads => Volatile.Read(ref _ringReads);
+
+    public ValueTask<IReadOnlyList<DelegateRing>> ListRungAsync(string callId, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _ringReads);
+        return inner.ListRungAsync(callId, cancellationToken);
+    }
+
+    public ValueTask CreateInvitationAsync(DelegateInvitation invitation, CancellationToken cancellationToken) => inner.CreateInvitationAsync(invitation, cancellationToken);
+    public ValueTask<DelegateAcceptResult> AcceptInvitationAsync(byte[] secretHash, string accountId, string delegateId, DateTimeOffset now, int maxPerCode,
+        CancellationToken cancellationToken) => inner.AcceptInvitationAsync(secretHash, accountId, delegateId, now, maxPerCode, cancellationToken);
+    public ValueTask<int> DeleteExpiredInvitationsAsync(DateTimeOffset now, int maxCount, CancellationToken cancellationToken) =>
+        inner.DeleteExpiredInvitationsAsync(now, maxCount, cancellationToken);
+    public ValueTask<DelegateRecord?> GetAsync(string delegateId, CancellationToken cancellationToken) => inner.GetAsync(delegateId, cancellationToken);
+    public ValueTask<IReadOnlyList<DelegateRecord>> ListByCodeAsync(string codeId, CancellationToken cancellationToken) => inner.ListByCodeAsync(codeId, cancellationToken);
+    public ValueTask<IReadOnlyList<DelegateRecord>> ListByDelegateAsync(string delegateOwnerId, CancellationToken cancellationToken) =>
+        inner.ListByDelegateAsync(delegateOwnerId, cancellationToken);
+    public ValueTask<bool> DeleteAsync(string delegateId, string accountId, CancellationToken cancellationToken) => inner.DeleteAsync(delegateId, accountId, cancellationToken);
+    public ValueTask<int> DeleteByCodeAsync(string codeId, CancellationToken cancellationToken) => inner.DeleteByCodeAsync(codeId, cancellationToken);
+    public ValueTask<int> EraseAccountAsync(string accountId, CancellationToken cancellationToken) => inner.EraseAccountAsync(accountId, cancellationToken);
+    public ValueTask<bool> TryMarkRungAsync(DelegateRing ring, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
+        inner.TryMarkRungAsync(ring, expiresAt, cancellationToken);
+    public ValueTask<int> DeleteExpiredRingsAsync(DateTimeOffset now, int maxCount, CancellationToken cancellationToken) =>
+        inner.DeleteExpiredRingsAsync(now, maxCount, cancellationToken);
 }

@@ -16,9 +16,9 @@ public sealed class DelegateCallTests
 {
     private const string Member = "member-account";
 
-    private static async Task<(CallHarness H, StartedCall Call, string DelegateId, string Payload)> SetUpAsync(int ringAfterSeconds)
+    private static async Task<(CallHarness H, StartedCall Call, string DelegateId, string Payload)> SetUpAsync(int ringAfterSeconds, bool hooked = false)
     {
-        var h = CallHarness.Create();
+        var h = hooked ? CallHarness.CreateHooked() : CallHarness.Create();
         var code = await h.IssueAsync();
         var delegates = h.Provider.GetRequiredService<DelegateService>();
         var ticket = (await delegates.CreateInvitationAsync(h.Owner, code.Code.Id, TimeSpan.FromSeconds(ringAfterSeconds), CancellationToken.None)).Value;
@@ -154,5 +154,32 @@ public sealed class DelegateCallTests
         Assert.Equal(0, await h.Calls.DeviceOnlineAsync(stranger, CancellationToken.None));
         Assert.Equal(1, await h.Calls.DeviceOnlineAsync(CallActor.OwnerDevice(Member, "m-laptop"), CancellationToken.None));
         Assert.Contains(h.Transport.Sent, s => s.Target == $"device:{Member}/m-laptop" && s.Event is IncomingCallEvent e && e.CallId == next.Call.CallId);
+    }
+
+    /// <summary>The ring marks are read for a ring-stop only when the store's accept or end says a delegate was rung for
+    /// the call (<see cref="CallRecord.DelegatesRung"/>): a call answered before the delay costs no read, and a call that
+    /// rang the delegate still tells it.</summary>
+    [Fact]
+    public async Task RingStop_ReadsTheRingMarks_OnlyForACallThatRangADelegate()
+    {
+        var (h, quiet, _, payload) = await SetUpAsync(10, hooked: true);
+        using var _ = h;
+        var reads = h.Hooked.CountedDelegates;
+
+        Assert.True((await h.Calls.AcceptAsync(h.Device("phone"), quiet.Call.CallId, CancellationToken.None)).IsSuccess);
+        Assert.True((await h.Calls.HangupAsync(h.Device("phone"), quiet.Call.CallId, CancellationToken.None)).IsSuccess);
+        var declined = (await h.Calls.StartAsync(payload, MediaKind.Chat, CancellationToken.None)).Value;
+        Assert.True((await h.Calls.RejectAsync(h.Device("phone"), declined.Call.CallId, CancellationToken.None)).IsSuccess);
+        Assert.Contains(h.Transport.Sent, s => s.Target.StartsWith($"owner-except:{h.Owner}/", StringComparison.Ordinal) && s.Event is CallAnsweredElsewhereEvent);
+        Assert.Equal(0, reads.RingReads);
+        Assert.DoesNotContain(h.Transport.Sent, s => s.Target.Contains(Member, StringComparison.Ordinal));
+
+        var rung = (await h.Calls.StartAsync(payload, MediaKind.Chat, CancellationToken.None)).Value;
+        h.Time.Advance(TimeSpan.FromSeconds(10));
+        await h.Calls.SweepAsync(CancellationToken.None);
+        Assert.Equal(1, RungMember(h, rung.Call.CallId));
+        Assert.True((await h.Calls.AcceptAsync(h.Device("phone"), rung.Call.CallId, CancellationToken.None)).IsSuccess);
+        Assert.Equal(1, reads.RingReads);
+        Assert.Contains(h.Transport.Sent, s => s.Target == $"owner:{Member}" && s.Event is CallAnsweredElsewhereEvent e && e.CallId == rung.Call.CallId);
     }
 }

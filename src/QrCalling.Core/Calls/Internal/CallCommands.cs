@@ -161,9 +161,12 @@ internal sealed class CallCommands(IStorage storage, ITransport transport, Mailb
         {
             wake.Notify(call.CallId);
         }
+        // An accept's or end's record comes from the store's atomic step: its DelegatesRung tells whether delegates have
+        // to hear of the ring-stop (DelegateCalls.RouteAsync). Other records may be cached or computed: unknown.
+        var stored = next.State != call.State ? record : null;
         foreach (var delivery in transition.Deliveries)
         {
-            await DeliverAsync(delivery).ConfigureAwait(false);
+            await DeliverAsync(delivery, stored).ConfigureAwait(false);
         }
         return new Outcome(null, record, 0, transition.Deliveries.Count);
     }
@@ -251,7 +254,11 @@ internal sealed class CallCommands(IStorage storage, ITransport transport, Mailb
     };
 
     /// <summary>Delivers one event; a failure is logged, never thrown (the client catches up through the mailbox).</summary>
-    public async ValueTask DeliverAsync(Delivery delivery)
+    public ValueTask DeliverAsync(Delivery delivery) => DeliverAsync(delivery, null);
+
+    /// <summary>Delivers one event caused by a state change whose stored call record is <paramref name="stored"/> (null
+    /// when unknown); a failure is logged, never thrown.</summary>
+    public async ValueTask DeliverAsync(Delivery delivery, CallRecord? stored)
     {
         if (Delegates is null)
         {
@@ -261,7 +268,7 @@ internal sealed class CallCommands(IStorage storage, ITransport transport, Mailb
         IReadOnlyList<Delivery> routed;
         try
         {
-            routed = await Delegates.RouteAsync(delivery).ConfigureAwait(false);
+            routed = await Delegates.RouteAsync(delivery, stored).ConfigureAwait(false);
         }
         catch (Exception exception)
         {

@@ -73,7 +73,8 @@ internal sealed class DelegateCalls(IStorage storage, TimeProvider time, ILogger
                 {
                     continue; // rung before, here or by another instance
                 }
-                // Answered meanwhile: its accept either saw this mark (and tells the delegate) or came after this read.
+                // Answered meanwhile: its accept either saw this mark (the call's DelegatesRung, set with the mark, and
+                // tells the delegate) or came before the mark, and then this read sees the call no longer ringing.
                 if (await storage.Calls.GetAsync(call.CallId, cancellationToken).ConfigureAwait(false) is not { State: CallState.Ringing } fresh)
                 {
                     continue;
@@ -105,7 +106,7 @@ internal sealed class DelegateCalls(IStorage storage, TimeProvider time, ILogger
             var byCode = owner.ToDictionary(d => d.CodeId, d => d.DelegateId, StringComparer.Ordinal);
             await foreach (var call in storage.Calls.ListByOwnerAsync(owner.Key, lookup, null, cancellationToken).ConfigureAwait(false))
             {
-                if (call.State != CallState.Ringing || call.RingExpiresAt <= now || !byCode.TryGetValue(call.CodeId, out var delegateId))
+                if (call.State != CallState.Ringing || call.RingExpiresAt <= now || !call.DelegatesRung || !byCode.TryGetValue(call.CodeId, out var delegateId))
                 {
                     continue;
                 }
@@ -122,7 +123,12 @@ internal sealed class DelegateCalls(IStorage storage, TimeProvider time, ILogger
 
     /// <summary>Where a delivery really goes: a stand-in device's events to the delegate's device; the owner's ring-stop
     /// events also to the delegates rung for the call. Everything else unchanged, without a store read.</summary>
-    public async ValueTask<IReadOnlyList<Delivery>> RouteAsync(Delivery delivery)
+    /// <param name="delivery">The delivery.</param>
+    /// <param name="stored">The call as the store's accept or end that caused the delivery returned it, or null when
+    /// not known. With <see cref="CallRecord.DelegatesRung"/> false, the ring marks are not read: a ring mark sets that
+    /// flag in the same atomic step as the mark, so a mark made after this accept or end was made on a call no longer
+    /// ringing, and the sweep that made it reads the call again afterwards and does not ring the delegate.</param>
+    public async ValueTask<IReadOnlyList<Delivery>> RouteAsync(Delivery delivery, CallRecord? stored)
     {
         var to = delivery.To;
         if (to.Kind == RecipientKind.Device && TryParse(to.DeviceId, out var delegateId, out var realDevice))
@@ -131,7 +137,8 @@ internal sealed class DelegateCalls(IStorage storage, TimeProvider time, ILogger
                 ? [delivery with { To = Recipient.Device(account, realDevice) }]
                 : [];
         }
-        if (to.Kind is not (RecipientKind.Owner or RecipientKind.OwnerExcept) || delivery.Event is not (CallEndedEvent or CallAnsweredElsewhereEvent))
+        if (to.Kind is not (RecipientKind.Owner or RecipientKind.OwnerExcept) || delivery.Event is not (CallEndedEvent or CallAnsweredElsewhereEvent)
+            || stored is { DelegatesRung: false })
         {
             return [delivery];
         }
