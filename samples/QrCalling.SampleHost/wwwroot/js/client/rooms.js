@@ -76,6 +76,13 @@ export function roomQr(api, roomId, participantToken, link, format = 'svg') {
   });
 }
 
+/** How long to wait before sending a refused message again (attempt 1, 2, …), or null to give up: only refusals that
+ * stored nothing and pass (`rate_limited`, `storage_unavailable`), 250 ms doubling, five tries (about 8 s in all). */
+function sendBackoff(attempt, code) {
+  if ((code !== 'rate_limited' && code !== 'storage_unavailable') || attempt > 5) return null;
+  return Math.round(Math.min(250 * 2 ** (attempt - 1), 4000) * (0.75 + Math.random() / 2));
+}
+
 /**
  * One participant in one room: the hub connection, the participants, the pairwise E2E sessions, messages in and out.
  * Events (CustomEvent): joined, participants, participant-joined, participant-left, message, undecryptable, sent,
@@ -314,8 +321,10 @@ export class Room extends EventTarget {
   }
 
   /** Sends a message of `kind` (default text) to every present participant with agreed keys: `{seq, to, skipped}`
-   * (`skipped`: participants without keys yet, who get nothing). Throws when nobody can receive it, or the hub refused
-   * it (ApiError-like `code`: too_large, rate_limited, …). */
+   * (`skipped`: participants without keys yet, who get nothing). A send the hub refuses for now (`rate_limited`: a
+   * recipient's window is full; `storage_unavailable`) is tried again, the same ciphertexts, for about 8 seconds, so a
+   * burst spends no E2E counter the others would see as a missing message. Throws when nobody can receive it, or the
+   * hub still refuses it (ApiError-like `code`: too_large, rate_limited, …). */
   send(body, kind = 'text') {
     return this.queueSend(async () => {
       const peers = this.peers;
@@ -326,7 +335,7 @@ export class Room extends EventTarget {
         error.code = peers.length === 0 ? 'alone' : 'no_keys';
         throw error;
       }
-      const result = await this.relay(kind, ciphertexts);
+      const result = await this.relay(kind, ciphertexts, { retry: sendBackoff });
       return { seq: result?.seq, at: result?.at, to, skipped };
     });
   }
