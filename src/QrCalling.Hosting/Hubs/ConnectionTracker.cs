@@ -18,7 +18,9 @@ internal sealed class ConnectionTracker(bool deviceGroups = true)
     public bool DeviceGroups { get; } = deviceGroups;
 
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, HashSet<string>> _deviceConnections = new(StringComparer.Ordinal);
+    // (owner, device) -> its connection id, or a set of them while it has several: most devices have one connection, and
+    // the tuple key reuses the connection's own id strings, so an idle device costs one entry here.
+    private readonly Dictionary<(string OwnerId, string DeviceId), object> _deviceConnections = new();
 
     public static string OwnerGroup(string ownerId) => "qrc-o:" + ownerId;
 
@@ -28,24 +30,41 @@ internal sealed class ConnectionTracker(bool deviceGroups = true)
 
     public void Add(string ownerId, string deviceId, string connectionId)
     {
-        var key = DeviceGroup(ownerId, deviceId);
+        var key = (ownerId, deviceId);
         lock (_lock)
         {
-            if (!_deviceConnections.TryGetValue(key, out var set))
+            if (!_deviceConnections.TryGetValue(key, out var value))
             {
-                set = new HashSet<string>(StringComparer.Ordinal);
-                _deviceConnections[key] = set;
+                _deviceConnections[key] = connectionId;
             }
-            set.Add(connectionId);
+            else if (value is HashSet<string> set)
+            {
+                set.Add(connectionId);
+            }
+            else if (!string.Equals((string)value, connectionId, StringComparison.Ordinal))
+            {
+                _deviceConnections[key] = new HashSet<string>(StringComparer.Ordinal) { (string)value, connectionId };
+            }
         }
     }
 
     public void Remove(string ownerId, string deviceId, string connectionId)
     {
-        var key = DeviceGroup(ownerId, deviceId);
+        var key = (ownerId, deviceId);
         lock (_lock)
         {
-            if (_deviceConnections.TryGetValue(key, out var set) && set.Remove(connectionId) && set.Count == 0)
+            if (!_deviceConnections.TryGetValue(key, out var value))
+            {
+                return;
+            }
+            if (value is HashSet<string> set)
+            {
+                if (set.Remove(connectionId) && set.Count == 1)
+                {
+                    _deviceConnections[key] = set.First();
+                }
+            }
+            else if (string.Equals((string)value, connectionId, StringComparison.Ordinal))
             {
                 _deviceConnections.Remove(key);
             }
@@ -66,10 +85,11 @@ internal sealed class ConnectionTracker(bool deviceGroups = true)
 
     public IReadOnlyList<string> ConnectionsOf(string ownerId, string deviceId)
     {
-        var key = DeviceGroup(ownerId, deviceId);
         lock (_lock)
         {
-            return _deviceConnections.TryGetValue(key, out var set) ? [.. set] : [];
+            return _deviceConnections.TryGetValue((ownerId, deviceId), out var value)
+                ? value is HashSet<string> set ? [.. set] : [(string)value]
+                : [];
         }
     }
 }
