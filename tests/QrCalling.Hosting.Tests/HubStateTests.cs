@@ -25,6 +25,33 @@ public sealed class HubStateTests
     }
 
     [Fact]
+    public void ConnectionTracker_DeviceWithSeveralConnections_ListsEachLiveOneUntilTheLastCloses()
+    {
+        var tracker = new ConnectionTracker();
+        tracker.Add("alice", "phone", "a");
+        tracker.Add("alice", "phone", "a");
+        Assert.Equal(["a"], tracker.ConnectionsOf("alice", "phone"));
+        tracker.Add("alice", "phone", "b");
+        tracker.Add("alice", "phone", "c");
+        tracker.Add("alice", "laptop", "d");
+        tracker.Add("bob", "phone", "e");
+        Assert.Equal(["a", "b", "c"], tracker.ConnectionsOf("alice", "phone").Order());
+        tracker.Remove("alice", "phone", "b");
+        Assert.Equal(["a", "c"], tracker.ConnectionsOf("alice", "phone").Order());
+        tracker.Remove("alice", "phone", "a");
+        Assert.Equal(["c"], tracker.ConnectionsOf("alice", "phone"));
+        tracker.Remove("alice", "phone", "a"); // already gone: changes nothing
+        tracker.Add("alice", "phone", "f");
+        Assert.Equal(["c", "f"], tracker.ConnectionsOf("alice", "phone").Order());
+        tracker.Remove("alice", "phone", "c");
+        tracker.Remove("alice", "phone", "f");
+        Assert.Empty(tracker.ConnectionsOf("alice", "phone"));
+        Assert.Equal(["d"], tracker.ConnectionsOf("alice", "laptop"));
+        Assert.Equal(["e"], tracker.ConnectionsOf("bob", "phone"));
+        Assert.Equal(2, tracker.DeviceCount);
+    }
+
+    [Fact]
     public async Task ConnectionCalls_DisconnectWhileMethodCounts_MethodUndoesAndNothingLeaks()
     {
         var presence = new PresenceCounter(NullLogger<PresenceCounter>.Instance);

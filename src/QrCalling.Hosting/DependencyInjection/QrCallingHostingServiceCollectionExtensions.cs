@@ -71,7 +71,8 @@ public static class QrCallingHostingServiceCollectionExtensions
         services.TryAddSingleton<RoomCreationLimiter>();
         services.TryAddSingleton<RoomNotifier>();
         services.TryAddSingleton<QrCallingConnections>();
-        services.TryAddSingleton<ConnectionTracker>();
+        // Device groups only behind a backplane: a single instance addresses a device by its tracked connection ids.
+        services.TryAddSingleton(sp => new ConnectionTracker(deviceGroups: sp.GetRequiredService<HubLifetimeManager<CallHub>>() is not DefaultHubLifetimeManager<CallHub>));
         services.TryAddSingleton<DeviceRevocations>();
         services.TryAddSingleton<ITransport, SignalRTransport>();
 

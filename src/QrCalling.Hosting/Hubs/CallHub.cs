@@ -17,21 +17,16 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
     CallerAuthenticator callers, HubRateLimiter limiter, ConnectionCaps caps, ClientKeyHasher clientKeys, HubTickets tickets,
     QrCallingConnections connections, HostingMetrics metrics, QrCalling.Devices.DeviceService devices, TimeProvider time, ILogger<CallHub> logger) : Hub
 {
-    /// <summary>The device token a paired device's connection was opened with (kept in memory only, to re-check it).</summary>
-    internal const string PairedTokenKey = "qrcalling.paired-token";
-    internal const string ActorKey = "qrcalling.actor";
-    private const string CallsKey = "qrcalling.calls";
-    private const string CountedKey = "qrcalling.counted";
-    private const string SlotKey = "qrcalling.slot";
-    private const string ExpiryKey = "qrcalling.expiry";
-    private const string GaugeKey = "qrcalling.gauge";
+    /// <summary>The key of the connection's <see cref="CallConnectionState"/> in <c>Context.Items</c> (its only entry there:
+    /// each entry costs the idle connection a node of a concurrent dictionary).</summary>
+    internal const string StateKey = "qrcalling.connection";
 
     public override async Task OnConnectedAsync()
     {
         try
         {
             await ConnectAsync();
-            Context.Items[GaugeKey] = true;
+            State().Gauge = true;
             metrics.HubConnected();
         }
         catch
@@ -73,7 +68,7 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
             {
                 throw Refuse(QrCallingErrorCodes.DevicePending, "Confirm this device on a signed-in device first (compare the check code).");
             }
-            Context.Items[PairedTokenKey] = deviceToken;
+            State().PairedToken = deviceToken;
             await devices.TouchAsync(device, Context.ConnectionAborted); // before the connection is tracked: a failure leaves nothing
             await ConnectOwnerAsync(device.OwnerId, http, device.DeviceId);
             return;
@@ -108,7 +103,7 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
     {
         ChargeConnect(caller);
         var callId = caller.CallerCallId!;
-        Context.Items[ActorKey] = caller;
+        State().Actor = caller;
         await Groups.AddToGroupAsync(Context.ConnectionId, ConnectionTracker.CallerGroup(callId), Context.ConnectionAborted);
         // Only the caller's first connection here clears its gone mark; a second one (a reconnect that overtook the
         // old connection's end) changes nothing.
@@ -116,7 +111,7 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
         // sent to a group it was not in yet: send it now, to this connection only. Clients de-duplicate by seq.
         IReadOnlyList<ServerEvent>? missed = null;
         await presence.AddAsync(PresenceCounter.CallerKey(callId), async () => missed = await calls.CallerJoinedAsync(caller, firstConnection: true, Context.ConnectionAborted));
-        Context.Items[CountedKey] = true;
+        State().Counted = true;
         missed ??= await calls.CallerJoinedAsync(caller, firstConnection: false, Context.ConnectionAborted);
         foreach (var missedEvent in missed)
         {
@@ -134,14 +129,16 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
         }
         var actor = CallActor.OwnerDevice(owner, deviceId ?? Context.ConnectionId);
         ChargeConnect(actor);
-        Context.Items[ActorKey] = actor;
-        Context.Items[CallsKey] = new ConnectionCalls();
+        State().Actor = actor; // an owner device's state also tracks the calls it counts presence for
         tracker.Add(owner, actor.DeviceId!, Context.ConnectionId);
         connections.Opened(owner, Context);
         try
         {
             await Groups.AddToGroupAsync(Context.ConnectionId, ConnectionTracker.OwnerGroup(owner), Context.ConnectionAborted);
-            await Groups.AddToGroupAsync(Context.ConnectionId, ConnectionTracker.DeviceGroup(owner, actor.DeviceId!), Context.ConnectionAborted);
+            if (tracker.DeviceGroups)
+            {
+                await Groups.AddToGroupAsync(Context.ConnectionId, ConnectionTracker.DeviceGroup(owner, actor.DeviceId!), Context.ConnectionAborted);
+            }
             // A device that comes online while a call rings (or reloads its page) still gets IncomingCall.
             await calls.DeviceOnlineAsync(actor, Context.ConnectionAborted);
         }
@@ -165,7 +162,7 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
         }
         var context = Context;
         var timer = time.CreateTimer(_ => context.Abort(), null, delay, Timeout.InfiniteTimeSpan);
-        Context.Items[ExpiryKey] = timer;
+        State().Expiry = timer;
     }
 
     /// <summary>A connection costs one hub call of its identity's budget (as in <see cref="CallHubFilter"/>), so a
@@ -185,33 +182,38 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
             Log.RateLimited(logger, "hub-connections");
             throw Refuse(QrCallingErrorCodes.RateLimited, "Too many open connections for this call, owner or client; close one first.");
         }
-        Context.Items[SlotKey] = (identity, client);
+        var state = State();
+        state.SlotIdentity = identity;
+        state.SlotClient = client;
     }
 
     private void ReleaseSlot()
     {
-        if (Context.Items.Remove(SlotKey, out var slot) && slot is (string identity, string client))
+        if (Context.Items.TryGetValue(StateKey, out var value) && value is CallConnectionState state
+            && Interlocked.Exchange(ref state.SlotIdentity, null) is { } identity)
         {
-            caps.Close(identity, client);
+            caps.Close(identity, state.SlotClient!);
         }
     }
 
     public override async Task OnDisconnectedAsync(Exception? exception)
     {
         ReleaseSlot();
-        if (Context.Items.Remove(GaugeKey))
+        var state = Context.Items.TryGetValue(StateKey, out var value) ? value as CallConnectionState : null;
+        if (state is not null && state.Gauge)
         {
+            state.Gauge = false;
             metrics.HubDisconnected();
         }
-        if (Context.Items.Remove(ExpiryKey, out var timer) && timer is IDisposable expiry)
+        if (state is not null)
         {
-            expiry.Dispose();
+            Interlocked.Exchange(ref state.Expiry, null)?.Dispose();
         }
-        if (Context.Items.TryGetValue(ActorKey, out var value) && value is CallActor actor)
+        if (state?.Actor is { } actor)
         {
             if (actor.IsCaller)
             {
-                if (Context.Items.ContainsKey(CountedKey))
+                if (state.Counted)
                 {
                     var callId = actor.CallerCallId!;
                     await PresenceGoneAsync(PresenceCounter.CallerKey(callId), actor, callId);
@@ -331,12 +333,24 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
     }
 
     private CallActor Actor() =>
-        Context.Items.TryGetValue(ActorKey, out var value) && value is CallActor actor
+        Context.Items.TryGetValue(StateKey, out var value) && value is CallConnectionState { Actor: { } actor }
             ? actor
             : throw new HubException("unauthorized: The connection is not authenticated.");
 
     private ConnectionCalls TrackedCalls() =>
-        Context.Items.TryGetValue(CallsKey, out var value) && value is ConnectionCalls set ? set : new();
+        Context.Items.TryGetValue(StateKey, out var value) && value is CallConnectionState { Actor.IsCaller: false } state ? state : new();
+
+    /// <summary>The connection's state, made on first use (in OnConnectedAsync, before any hub method can run).</summary>
+    private CallConnectionState State()
+    {
+        if (Context.Items.TryGetValue(StateKey, out var value) && value is CallConnectionState state)
+        {
+            return state;
+        }
+        state = new CallConnectionState();
+        Context.Items[StateKey] = state;
+        return state;
+    }
 
     private static string Required(string? callId) =>
         QrCallingIds.IsWellFormed(callId)
@@ -362,7 +376,8 @@ internal sealed class CallHubFilter(HubRateLimiter limiter, ClientKeyHasher hash
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
         var context = invocationContext.Context;
-        var identity = context.Items.TryGetValue(CallHub.ActorKey, out var value) && value is CallActor actor
+        var state = context.Items.TryGetValue(CallHub.StateKey, out var value) ? value as CallConnectionState : null;
+        var identity = state?.Actor is { } actor
             ? IdentityOf(actor)
             : hasher.HashAddress(context.GetHttpContext()?.Connection.RemoteIpAddress);
         if (!limiter.TryAcquire(identity))
@@ -373,7 +388,7 @@ internal sealed class CallHubFilter(HubRateLimiter limiter, ClientKeyHasher hash
         try
         {
             // A paired device revoked on another instance: its token is gone, so its next invocation closes the connection.
-            if (context.Items.TryGetValue(CallHub.PairedTokenKey, out var token) && token is string deviceToken
+            if (state?.PairedToken is { } deviceToken
                 && await devices.FindByTokenAsync(deviceToken, context.ConnectionAborted) is null)
             {
                 context.Abort();
@@ -420,4 +435,31 @@ internal sealed class CallHubFilter(HubRateLimiter limiter, ClientKeyHasher hash
                 return new HubException("internal_error: The server could not complete the request.");
         }
     }
+}
+
+/// <summary>What <see cref="CallHub"/> keeps for one connection, in one <c>Context.Items</c> entry. For an owner device it
+/// is also the <see cref="ConnectionCalls"/> of the connection.</summary>
+internal sealed class CallConnectionState : ConnectionCalls
+{
+    /// <summary>Who the connection is, once admitted.</summary>
+    public CallActor? Actor;
+
+    /// <summary>The device token a paired device's connection was opened with (kept in memory only, to re-check it).</summary>
+    public string? PairedToken;
+
+    /// <summary>The identity and client keys of the connection's slot in <see cref="ConnectionCaps"/>; the identity is
+    /// cleared when the slot is given back.</summary>
+    public string? SlotIdentity;
+
+    /// <summary>The client key of the slot.</summary>
+    public string? SlotClient;
+
+    /// <summary>The timer that closes the connection when its credential expires.</summary>
+    public IDisposable? Expiry;
+
+    /// <summary>A caller's connection counts in the caller's presence.</summary>
+    public bool Counted;
+
+    /// <summary>The connection counts in the open-connections gauge.</summary>
+    public bool Gauge;
 }

@@ -7,10 +7,20 @@ namespace QrCalling.Hosting.Hubs;
 
 /// <summary>Group names and the connections of each owner device on this instance (for "every device but one"). One
 /// lock guards the per-device sets, so an add never lands in a set that a concurrent remove just dropped.</summary>
-internal sealed class ConnectionTracker
+/// <param name="deviceGroups">Whether a device is addressed through its (owner, device) SignalR group (see
+/// <see cref="DeviceGroups"/>).</param>
+internal sealed class ConnectionTracker(bool deviceGroups = true)
 {
+    /// <summary>True behind a backplane (Redis), where a device's connections may be on another instance: each device
+    /// connection joins its (owner, device) group, which every instance can send to. False with SignalR's default
+    /// (single-instance) lifetime manager: every connection is here, so a device is addressed by its connection ids in
+    /// this tracker, which spares the framework a group (a concurrent dictionary of its own) per device connection.</summary>
+    public bool DeviceGroups { get; } = deviceGroups;
+
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, HashSet<string>> _deviceConnections = new(StringComparer.Ordinal);
+    // (owner, device) -> its connection id, or a set of them while it has several: most devices have one connection, and
+    // the tuple key reuses the connection's own id strings, so an idle device costs one entry here.
+    private readonly Dictionary<(string OwnerId, string DeviceId), object> _deviceConnections = new();
 
     public static string OwnerGroup(string ownerId) => "qrc-o:" + ownerId;
 
@@ -20,24 +30,41 @@ internal sealed class ConnectionTracker
 
     public void Add(string ownerId, string deviceId, string connectionId)
     {
-        var key = DeviceGroup(ownerId, deviceId);
+        var key = (ownerId, deviceId);
         lock (_lock)
         {
-            if (!_deviceConnections.TryGetValue(key, out var set))
+            if (!_deviceConnections.TryGetValue(key, out var value))
             {
-                set = new HashSet<string>(StringComparer.Ordinal);
-                _deviceConnections[key] = set;
+                _deviceConnections[key] = connectionId;
             }
-            set.Add(connectionId);
+            else if (value is HashSet<string> set)
+            {
+                set.Add(connectionId);
+            }
+            else if (!string.Equals((string)value, connectionId, StringComparison.Ordinal))
+            {
+                _deviceConnections[key] = new HashSet<string>(StringComparer.Ordinal) { (string)value, connectionId };
+            }
         }
     }
 
     public void Remove(string ownerId, string deviceId, string connectionId)
     {
-        var key = DeviceGroup(ownerId, deviceId);
+        var key = (ownerId, deviceId);
         lock (_lock)
         {
-            if (_deviceConnections.TryGetValue(key, out var set) && set.Remove(connectionId) && set.Count == 0)
+            if (!_deviceConnections.TryGetValue(key, out var value))
+            {
+                return;
+            }
+            if (value is HashSet<string> set)
+            {
+                if (set.Remove(connectionId) && set.Count == 1)
+                {
+                    _deviceConnections[key] = set.First();
+                }
+            }
+            else if (string.Equals((string)value, connectionId, StringComparison.Ordinal))
             {
                 _deviceConnections.Remove(key);
             }
@@ -58,10 +85,11 @@ internal sealed class ConnectionTracker
 
     public IReadOnlyList<string> ConnectionsOf(string ownerId, string deviceId)
     {
-        var key = DeviceGroup(ownerId, deviceId);
         lock (_lock)
         {
-            return _deviceConnections.TryGetValue(key, out var set) ? [.. set] : [];
+            return _deviceConnections.TryGetValue((ownerId, deviceId), out var value)
+                ? value is HashSet<string> set ? [.. set] : [(string)value]
+                : [];
         }
     }
 }
@@ -71,10 +99,10 @@ internal sealed class ConnectionTracker
 /// then counts would stay counted for a dead connection. So a method first marks the call pending
 /// (<see cref="TryBegin"/>), counts it, and then asks <see cref="Complete"/>: false means the connection closed
 /// meanwhile and the method undoes its count itself. <see cref="Close"/> hands back only completed calls.</summary>
-internal sealed class ConnectionCalls
+internal class ConnectionCalls
 {
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, bool> _calls = new(StringComparer.Ordinal); // call id -> counted
+    private Dictionary<string, bool>? _calls; // call id -> counted; made for the first call (most connections count none)
     private bool _closed;
 
     /// <summary>Marks a call pending; false if the connection closed or already tracks the call.</summary>
@@ -82,7 +110,7 @@ internal sealed class ConnectionCalls
     {
         lock (_lock)
         {
-            return !_closed && _calls.TryAdd(callId, false);
+            return !_closed && (_calls ??= new(StringComparer.Ordinal)).TryAdd(callId, false);
         }
     }
 
@@ -93,10 +121,10 @@ internal sealed class ConnectionCalls
         {
             if (_closed)
             {
-                _calls.Remove(callId);
+                _calls?.Remove(callId);
                 return false;
             }
-            _calls[callId] = true;
+            (_calls ??= new(StringComparer.Ordinal))[callId] = true;
             return true;
         }
     }
@@ -106,7 +134,7 @@ internal sealed class ConnectionCalls
     {
         lock (_lock)
         {
-            _calls.Remove(callId);
+            _calls?.Remove(callId);
         }
     }
 
@@ -116,8 +144,8 @@ internal sealed class ConnectionCalls
         lock (_lock)
         {
             _closed = true;
-            var counted = _calls.Where(c => c.Value).Select(c => c.Key).ToArray();
-            _calls.Clear();
+            var counted = _calls is null ? [] : _calls.Where(c => c.Value).Select(c => c.Key).ToArray();
+            _calls = null;
             return counted;
         }
     }

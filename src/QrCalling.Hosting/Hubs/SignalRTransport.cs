@@ -4,7 +4,8 @@ using QrCalling.Transport;
 
 namespace QrCalling.Hosting.Hubs;
 
-/// <summary><see cref="ITransport"/> over SignalR groups: one per owner, one per (owner, device), one per call's caller.
+/// <summary><see cref="ITransport"/> over SignalR groups: one per owner, one per (owner, device) behind a backplane (else a
+/// device's connections on this instance, see <see cref="ConnectionTracker.DeviceGroups"/>), one per call's caller.
 /// Each event is sent as the hub method <see cref="ServerEvent.Name"/> with one argument, the event (camelCase).</summary>
 internal sealed class SignalRTransport(IHubContext<CallHub> hub, ConnectionTracker tracker) : ITransport
 {
@@ -16,7 +17,8 @@ internal sealed class SignalRTransport(IHubContext<CallHub> hub, ConnectionTrack
             .SendAsync(serverEvent.Name, QrCallingJson.EventArgument(serverEvent), cancellationToken));
 
     public ValueTask SendToDeviceAsync(string ownerId, string deviceId, ServerEvent serverEvent, CancellationToken cancellationToken) =>
-        new(hub.Clients.Group(ConnectionTracker.DeviceGroup(ownerId, deviceId)).SendAsync(serverEvent.Name, QrCallingJson.EventArgument(serverEvent), cancellationToken));
+        new((tracker.DeviceGroups ? hub.Clients.Group(ConnectionTracker.DeviceGroup(ownerId, deviceId)) : hub.Clients.Clients(tracker.ConnectionsOf(ownerId, deviceId)))
+            .SendAsync(serverEvent.Name, QrCallingJson.EventArgument(serverEvent), cancellationToken));
 
     public ValueTask SendToCallerAsync(string callId, ServerEvent serverEvent, CancellationToken cancellationToken) =>
         new(hub.Clients.Group(ConnectionTracker.CallerGroup(callId)).SendAsync(serverEvent.Name, QrCallingJson.EventArgument(serverEvent), cancellationToken));
