@@ -111,7 +111,7 @@ passed=0 failed=0 skipped=0 broken=0
 run_project() { # name
   local name=$1
   local out="$work/results/$name.log"
-  local test_args=(test "tests/$name" --no-build -nologo --results-directory "$work/results/$name")
+  local test_args=(test "tests/$name" --no-build -nologo --results-directory "$work/results/$name" --logger "trx;LogFileName=$name.trx")
   [ -n "$filter" ] && test_args+=(--filter "$filter")
   log "testing $name"
   dotnet "${test_args[@]}" >"$out" 2>&1

@@ -103,6 +103,20 @@ internal static class WebApp
         Assert.True(later > first && first >= 0, $"{who}: inbound audio bytesReceived did not grow ({first} then {later}).");
     }
 
+    private static readonly Lazy<string> TooBigFilePath = new(() =>
+    {
+        var folder = Directory.CreateTempSubdirectory("qrcalling-too-big-").FullName;
+        var path = Path.Combine(folder, "huge.mov");
+        using var file = File.Create(path);
+        file.SetLength(26 * 1024 * 1024);
+        return path;
+    });
+
+    /// <summary>A 26 MiB file of zeros named huge.mov (over the 25 MB cap), written once per test run. Passed to
+    /// <c>SetInputFilesAsync</c> by path: Chromium reads it from disk, where a 26 MiB <c>FilePayload</c> buffer went to the
+    /// browser base64-encoded through Playwright's driver and took half a minute on a loaded 2-core machine.</summary>
+    public static string TooBigFile => TooBigFilePath.Value;
+
     /// <summary>Saves a screenshot under the test artifacts' screenshots folder; returns its path.</summary>
     public static async Task<string> ScreenshotAsync(IPage page, string name, bool fullPage = true)
     {

@@ -90,10 +90,7 @@ public sealed class FileTransferTests(BrowserFixture browser) : IAsyncLifetime
         var (owner, caller, errors) = await StartCallAsync(server, phone: true, "Big files", "chat");
         await WebApp.WaitChatReadyAsync(owner, caller);
 
-        await caller.GetByTestId("file-input").SetInputFilesAsync(new FilePayload
-        {
-            Name = "huge.mov", MimeType = "video/quicktime", Buffer = new byte[26 * 1024 * 1024],
-        });
+        await caller.GetByTestId("file-input").SetInputFilesAsync(WebApp.TooBigFile);
         await Expect(caller.Locator("#chat-error")).ToHaveTextAsync("huge.mov is 26 MB: files can be at most 25 MB.");
         await Expect(caller.GetByTestId("file-card")).ToHaveCountAsync(0);
         await WebApp.ScreenshotAsync(caller, "files-too-big-caller");

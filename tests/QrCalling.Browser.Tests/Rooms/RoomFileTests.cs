@@ -77,7 +77,7 @@ public sealed class RoomFileTests(BrowserFixture browser) : IAsyncLifetime
         await WebApp.ScreenshotAsync(ben, $"room-files-declined-{size}");
 
         // Over the cap: refused in words on Cleo's page, nothing offered.
-        await cleo.GetByTestId("file-input").SetInputFilesAsync(new FilePayload { Name = "huge.mov", MimeType = "video/quicktime", Buffer = new byte[26 * 1024 * 1024] });
+        await cleo.GetByTestId("file-input").SetInputFilesAsync(WebApp.TooBigFile);
         await Expect(cleo.GetByTestId("room-send-error")).ToHaveTextAsync("huge.mov is 26 MB: files can be at most 25 MB.");
         await Expect(cleo.Locator("[data-testid=file-card][data-direction=send]")).ToHaveCountAsync(0);
         await WebApp.ScreenshotAsync(cleo, $"room-files-too-big-{size}");
