@@ -125,7 +125,7 @@ function sum(counts) {
   return Object.values(counts ?? {}).reduce((a, b) => a + b, 0);
 }
 
-function render(stats) {
+function render(stats, withSettings = true) {
   $('n-active').textContent = stats.activeCalls;
   $('n-connections').textContent = stats.hubConnections;
   $('n-calls').textContent = sum(stats.callsStarted);
@@ -145,8 +145,13 @@ function render(stats) {
     previous = b.leSeconds;
     return entry;
   }), 'Time until a call was answered');
-  showSettings(stats.settings);
+  if (withSettings) showSettings(stats.settings);
 }
+
+// A refresh must not undo a click being saved: numbers fetched while a setting was saving (or before it was saved)
+// leave the switches as they are; the save's own answer sets them.
+let savesPending = 0;
+let savesDone = 0;
 
 function showSettings(settings) {
   $('set-maintenance').checked = settings.maintenanceMode;
@@ -159,8 +164,9 @@ function showSettings(settings) {
 
 async function refresh() {
   try {
+    const savedBefore = savesDone;
     const stats = await admin('/admin/stats');
-    render(stats);
+    render(stats, savesPending === 0 && savesDone === savedBefore);
     showPageError('');
   } catch (e) {
     if (e instanceof ApiError && (e.status === 401 || CLOSED.has(e.code))) return;
@@ -179,14 +185,20 @@ const SETTING_WORDS = {
 async function saveSetting(change, message) {
   $('settings-status').textContent = '';
   $('settings-error').textContent = '';
+  savesPending++;
+  let failed = false;
   try {
     const settings = await admin('/admin/settings', { method: 'PUT', body: change });
     showSettings(settings);
     $('settings-status').textContent = message(settings);
   } catch (e) {
     failure('settings-error', e, 'save the setting');
-    refresh();
+    failed = true;
+  } finally {
+    savesPending--;
+    savesDone++;
   }
+  if (failed) refresh(); // shows the switches as the server has them
 }
 
 function bindToggle(id, key) {

@@ -235,8 +235,10 @@ export class Room extends EventTarget {
     }
   }
 
+  /** Sends a key-exchange message to one participant; refused for now (`rate_limited`: that participant's window is
+   * full, e.g. of file chunks; `storage_unavailable`), it is sent again like any message (about 8 s). */
   sendKey(peerId, message) {
-    return this.hub.invoke('Send', { clientMessageId: newId(), kind: 'key', ciphertexts: { [peerId]: JSON.stringify(message) } });
+    return this.relay('key', { [peerId]: JSON.stringify(message) }, { retry: sendBackoff });
   }
 
   /** Handles entries in order, one at a time, each seq once. */
