@@ -9,6 +9,7 @@
 //   (a `progress` control message, envelope kind "file-chunk"). The server drops a recipient's `file-chunk` entries
 //   once it acknowledged them, so a file's chunks and its many progress reports never stay in the room's history.
 import { E2EError } from './e2e.js';
+import { refusedSendBackoff } from './rooms.js';
 import { DEFAULT_MAX_FILE_BYTES, FileError, FileTransfers, formatSize, parseControl } from './files.js';
 
 export const ROOM_FILE_KIND = 'file';
@@ -18,9 +19,7 @@ export const ROOM_FILE_CHUNK_KIND = 'file-chunk';
  * until the others acknowledge, or this participant sends too fast) and `storage_unavailable` back off up to 4 s, for
  * about a minute in all; anything else (too_large, unknown_participant, a lost connection) is not retried here. */
 export function roomFileBackoff(attempt, code) {
-  if (code !== 'rate_limited' && code !== 'storage_unavailable') return null;
-  if (attempt > 20) return null;
-  return Math.round(Math.min(250 * 2 ** (attempt - 1), 4000) * (0.75 + Math.random() / 2));
+  return refusedSendBackoff(attempt, code, 20);
 }
 
 /**

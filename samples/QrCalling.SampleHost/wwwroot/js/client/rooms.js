@@ -76,12 +76,16 @@ export function roomQr(api, roomId, participantToken, link, format = 'svg') {
   });
 }
 
-/** How long to wait before sending a refused message again (attempt 1, 2, …), or null to give up: only refusals that
- * stored nothing and pass (`rate_limited`, `storage_unavailable`), 250 ms doubling, five tries (about 8 s in all). */
-function sendBackoff(attempt, code) {
-  if ((code !== 'rate_limited' && code !== 'storage_unavailable') || attempt > 5) return null;
+/** How long to wait before sending a refused `Send` again (attempt 1, 2, …), or null to give up: only refusals that
+ * stored nothing and pass (`rate_limited`: a recipient's window or the history is full until the others acknowledge;
+ * `storage_unavailable`), 250 ms doubling up to 4 s, with jitter, for at most `maxAttempts` tries. */
+export function refusedSendBackoff(attempt, code, maxAttempts) {
+  if ((code !== 'rate_limited' && code !== 'storage_unavailable') || attempt > maxAttempts) return null;
   return Math.round(Math.min(250 * 2 ** (attempt - 1), 4000) * (0.75 + Math.random() / 2));
 }
+
+/** Messages and key-exchange messages: five tries, about 8 s in all. */
+const sendBackoff = (attempt, code) => refusedSendBackoff(attempt, code, 5);
 
 /**
  * One participant in one room: the hub connection, the participants, the pairwise E2E sessions, messages in and out.
