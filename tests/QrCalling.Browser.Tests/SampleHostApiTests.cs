@@ -135,7 +135,7 @@ public sealed class SampleHostApiTests : IClassFixture<WebApplicationFactory<Pro
     public async Task Register_AccountStoreUnreachable_Returns503StorageUnavailable()
     {
         // Redis storage pointed at a loopback port nobody listens on: a real outage, no mock.
-        await using var server = await SampleHostServer.StartAsync("--QrCalling:Storage=redis", $"--ConnectionStrings:Redis=127.0.0.1:{ClosedPort()}");
+        await using var server = await SampleHostServer.StartAsync("--QrCalling:Storage=redis", $"--ConnectionStrings:Redis=127.0.0.1:{ClosedPort()},connectTimeout=1000");
         using var http = new HttpClient { BaseAddress = new Uri(server.BaseUrl) };
 
         using var register = await http.PostAsJsonAsync("/api/v1/account/register", new { username = NewName(), password = "correct horse" });
