@@ -40,6 +40,9 @@ public sealed class AdminApiTests : IAsyncLifetime
         b.UseSetting("QrCalling:Sample:Admins", "someone-else, " + _adminName);
         // These tests are about the console; Console_AdminWithoutTwoStep_… covers the default that requires it.
         b.UseSetting("QrCalling:Sample:AdminsRequireTwoStep", "false");
+        // The fake clock jumps by days (retention): at the default 5 s the call and message sweeps' periodic timers
+        // would fire about 1.5 million times per 91 days.
+        b.UseSetting("QrCalling:SweepInterval", "01:00:00");
         b.ConfigureTestServices(s => s.AddSingleton<TimeProvider>(_time));
     });
 
