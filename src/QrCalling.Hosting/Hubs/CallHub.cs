@@ -189,8 +189,7 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
 
     private void ReleaseSlot()
     {
-        if (Context.Items.TryGetValue(StateKey, out var value) && value is CallConnectionState state
-            && Interlocked.Exchange(ref state.SlotIdentity, null) is { } identity)
+        if (CallConnectionState.Of(Context) is { } state && Interlocked.Exchange(ref state.SlotIdentity, null) is { } identity)
         {
             caps.Close(identity, state.SlotClient!);
         }
@@ -199,7 +198,7 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
     public override async Task OnDisconnectedAsync(Exception? exception)
     {
         ReleaseSlot();
-        var state = Context.Items.TryGetValue(StateKey, out var value) ? value as CallConnectionState : null;
+        var state = CallConnectionState.Of(Context);
         if (state is not null && state.Gauge)
         {
             state.Gauge = false;
@@ -333,17 +332,17 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
     }
 
     private CallActor Actor() =>
-        Context.Items.TryGetValue(StateKey, out var value) && value is CallConnectionState { Actor: { } actor }
+        CallConnectionState.Of(Context)?.Actor is { } actor
             ? actor
             : throw new HubException("unauthorized: The connection is not authenticated.");
 
     private ConnectionCalls TrackedCalls() =>
-        Context.Items.TryGetValue(StateKey, out var value) && value is CallConnectionState { Actor.IsCaller: false } state ? state : new();
+        CallConnectionState.Of(Context) is { Actor.IsCaller: false } state ? state : new();
 
     /// <summary>The connection's state, made on first use (in OnConnectedAsync, before any hub method can run).</summary>
     private CallConnectionState State()
     {
-        if (Context.Items.TryGetValue(StateKey, out var value) && value is CallConnectionState state)
+        if (CallConnectionState.Of(Context) is { } state)
         {
             return state;
         }
@@ -376,7 +375,7 @@ internal sealed class CallHubFilter(HubRateLimiter limiter, ClientKeyHasher hash
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
         var context = invocationContext.Context;
-        var state = context.Items.TryGetValue(CallHub.StateKey, out var value) ? value as CallConnectionState : null;
+        var state = CallConnectionState.Of(context);
         var identity = state?.Actor is { } actor
             ? IdentityOf(actor)
             : hasher.HashAddress(context.GetHttpContext()?.Connection.RemoteIpAddress);
@@ -462,4 +461,8 @@ internal sealed class CallConnectionState : ConnectionCalls
 
     /// <summary>The connection counts in the open-connections gauge.</summary>
     public bool Gauge;
+
+    /// <summary>The state of <paramref name="context"/>'s connection, or null before it was made.</summary>
+    public static CallConnectionState? Of(HubCallerContext context) =>
+        context.Items.TryGetValue(CallHub.StateKey, out var value) ? value as CallConnectionState : null;
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using QrCalling.Hosting.Http;
@@ -63,12 +64,14 @@ internal interface IDeviceRevocationBroadcast
 }
 
 /// <summary>The Redis backplane's channel for revoked devices (<c>{ChannelPrefix}:device-revoked</c>, on the
-/// backplane's connection): publishes revocations and, on every instance, closes the revoked device's connections it
-/// holds. Messages carry the owner and device ids only (no token).</summary>
+/// backplane's connection): publishes revocations and, on every other instance, closes the revoked device's connections
+/// it holds. Messages carry this instance's random id (the revoking instance has closed its own connections already and
+/// skips its own message), the owner id and the device id; no token.</summary>
 internal sealed class RedisDeviceRevocationChannel(RedisBackplaneConnection backplane, IServiceProvider services, TimeProvider time,
     ILogger<RedisDeviceRevocationChannel> logger) : IDeviceRevocationBroadcast, IHostedService, IDisposable
 {
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(2);
+    private readonly string _instanceId = Guid.NewGuid().ToString("N");
     private readonly CancellationTokenSource _stopping = new();
     private Task? _subscribing;
     private ChannelMessageQueue? _queue;
@@ -78,7 +81,7 @@ internal sealed class RedisDeviceRevocationChannel(RedisBackplaneConnection back
     public async Task PublishAsync(string ownerId, string deviceId)
     {
         var connection = await backplane.GetAsync().ConfigureAwait(false);
-        await connection.GetSubscriber().PublishAsync(Channel, JsonSerializer.Serialize(new[] { ownerId, deviceId })).ConfigureAwait(false);
+        await connection.GetSubscriber().PublishAsync(Channel, JsonSerializer.Serialize(new[] { _instanceId, ownerId, deviceId })).ConfigureAwait(false);
     }
 
     /// <summary>Subscribes in the background, retrying while Redis is unreachable, so a host starts even then (its
@@ -92,7 +95,8 @@ internal sealed class RedisDeviceRevocationChannel(RedisBackplaneConnection back
 
     private async Task SubscribeAsync()
     {
-        var revocations = (DeviceRevocations)services.GetService(typeof(DeviceRevocations))!;
+        // Resolved here, not injected: DeviceRevocations takes this channel as one of its broadcasts.
+        var revocations = services.GetRequiredService<DeviceRevocations>();
         while (!_stopping.IsCancellationRequested)
         {
             try
@@ -123,10 +127,17 @@ internal sealed class RedisDeviceRevocationChannel(RedisBackplaneConnection back
     {
         try
         {
-            if (JsonSerializer.Deserialize<string[]>((string)message.Message!) is [var ownerId, var deviceId])
+            switch (JsonSerializer.Deserialize<string[]>((string)message.Message!))
             {
-                var closed = await revocations.CloseHereAsync(ownerId, deviceId).ConfigureAwait(false);
-                DeviceRevocationLog.ClosedHere(logger, deviceId, closed);
+                case [var sender, _, _] when string.Equals(sender, _instanceId, StringComparison.Ordinal):
+                    return; // this instance revoked it and closed its own connections already
+                case [_, var ownerId, var deviceId]:
+                    var closed = await revocations.CloseHereAsync(ownerId, deviceId).ConfigureAwait(false);
+                    DeviceRevocationLog.ClosedHere(logger, deviceId, closed);
+                    return;
+                default:
+                    DeviceRevocationLog.BadMessage(logger, "not [instance, owner, device]");
+                    return;
             }
         }
         catch (Exception ex) when (ex is JsonException or InvalidCastException or ArgumentException)
@@ -164,6 +175,9 @@ internal static partial class DeviceRevocationLog
         Message = "Device {DeviceId} was revoked, but telling the other instances failed; their connections of it close at their next invocation.")]
     public static partial void BroadcastFailed(ILogger logger, string deviceId, Exception exception);
 
+    [LoggerMessage(EventId = 3061, Level = LogLevel.Warning, Message = "A device-revoked message from the backplane could not be read ({Error}).")]
+    public static partial void BadMessage(ILogger logger, string error);
+
     [LoggerMessage(EventId = 3062, Level = LogLevel.Warning,
         Message = "Subscribing to the backplane's device-revoked channel failed; trying again.")]
     public static partial void SubscribeFailed(ILogger logger, Exception exception);
@@ -174,6 +188,4 @@ internal static partial class DeviceRevocationLog
     [LoggerMessage(EventId = 3064, Level = LogLevel.Debug, Message = "Device {DeviceId} was revoked on another instance; closing {Count} connection(s) here.")]
     public static partial void ClosedHere(ILogger logger, string deviceId, int count);
 
-    [LoggerMessage(EventId = 3061, Level = LogLevel.Warning, Message = "A device-revoked message from the backplane could not be read ({Error}).")]
-    public static partial void BadMessage(ILogger logger, string error);
 }
