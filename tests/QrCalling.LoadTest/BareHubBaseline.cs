@@ -25,7 +25,7 @@ internal static class BareHubBaseline
 
     /// <summary>The offer/answer workload through the bare hub, <paramref name="calls"/> calls at once, with the same
     /// SignalR client settings (protocol, invoke or send) as the QrCalling run; no acknowledgements (the hub has none).</summary>
-    public static async Task<RelayResult> RunAsync(int calls, int signals, HubSettings settings, CancellationToken cancellationToken)
+    public static async Task<RelayResult> RunAsync(int calls, int signals, HubSettings settings, TimeSpan warmUp, CancellationToken cancellationToken)
     {
         var (server, address) = await StartAsync(cancellationToken);
         await using (server)
@@ -41,7 +41,7 @@ internal static class BareHubBaseline
             }));
             try
             {
-                return await OfferAnswerWorkload.RunAsync("bare SignalR hub", pairs, signals, [server.Pid], cancellationToken);
+                return await OfferAnswerWorkload.RunAsync("bare SignalR hub", pairs, signals, [server.Pid], warmUp, cancellationToken);
             }
             finally
             {

@@ -31,13 +31,13 @@ internal static class EchoRelayBaseline
     }
 
     /// <summary>The offer/answer workload through the relay, <paramref name="calls"/> rooms at once.</summary>
-    public static async Task<RelayResult> RunAsync(int calls, int signals, CancellationToken cancellationToken)
+    public static async Task<RelayResult> RunAsync(int calls, int signals, TimeSpan warmUp, CancellationToken cancellationToken)
     {
         var (server, address) = await StartAsync(cancellationToken);
         await using (server)
         {
             return await WebSocketCall.RunWorkloadAsync("bare Kestrel WebSocket relay", server, calls, signals,
-                (i, side, _) => new Uri(address, $"/relay/{i}/{side}"), heartbeat: null, cancellationToken);
+                (i, side, _) => new Uri(address, $"/relay/{i}/{side}"), heartbeat: null, warmUp, cancellationToken);
         }
     }
 

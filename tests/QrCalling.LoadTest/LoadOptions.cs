@@ -14,10 +14,11 @@ internal sealed record LoadOptions(
     int DurationSeconds,
     int Connections,
     int InFlight,
+    TimeSpan WarmUp,
     HubSettings Hub)
 {
     public const string Usage = """
-        usage: QrCalling.LoadTest <baseUrl, e.g. http://127.0.0.1:5090> [--mode relay|longcall|sustained|idle] [--host-pid PID]
+        usage: QrCalling.LoadTest <baseUrl, e.g. http://127.0.0.1:5090> [--mode relay|longcall|sustained|idle] [--host-pid PID] [--warmup-seconds 15]
           relay (default): [--owners 50] [--signals 200] [--caller-url URL] [--protocol json|messagepack] [--ack on|off] [--signal invoke|send]
           longcall:        [--duration-seconds 60] [--in-flight 16] [--protocol json|messagepack] [--ack on|off]
           sustained:       [--owners 20] [--seconds 20] [--caller-url URL] [--protocol json|messagepack] [--ack on|off]
@@ -25,7 +26,7 @@ internal sealed record LoadOptions(
         """;
 
     private static readonly string[] Known =
-        ["--mode", "--host-pid", "--owners", "--signals", "--seconds", "--duration-seconds", "--connections", "--in-flight", "--caller-url", "--protocol", "--ack", "--signal"];
+        ["--mode", "--host-pid", "--owners", "--signals", "--seconds", "--duration-seconds", "--connections", "--in-flight", "--caller-url", "--protocol", "--ack", "--signal", "--warmup-seconds"];
 
     /// <summary>Parses the arguments; throws <see cref="FormatException"/> with the reason when they are wrong.</summary>
     public static LoadOptions Parse(string[] args)
@@ -53,6 +54,11 @@ internal sealed record LoadOptions(
             !values.TryGetValue(name, out var text) ? fallback
             : int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0 ? value
             : throw new FormatException($"{name} takes a positive whole number.");
+        // 0 is allowed here: no warm-up beyond one unmeasured pass of the relay workload.
+        int WarmUpSeconds() =>
+            !values.TryGetValue("--warmup-seconds", out var text) ? 15
+            : int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value
+            : throw new FormatException("--warmup-seconds takes a whole number (0 or more).");
 
         var callerUri = baseUri;
         if (values.TryGetValue("--caller-url", out var callerText) && !Uri.TryCreate(callerText, UriKind.Absolute, out callerUri))
@@ -75,6 +81,7 @@ internal sealed record LoadOptions(
             Number("--duration-seconds", 60),
             Number("--connections", 10_000),
             Number("--in-flight", 16),
+            TimeSpan.FromSeconds(WarmUpSeconds()),
             new HubSettings(Choice("--protocol", "json", "messagepack") == "messagepack", Choice("--ack", "on", "off") == "on",
                 Choice("--signal", "invoke", "send") == "send"));
     }

@@ -20,14 +20,23 @@ internal interface IRelayCall
 /// all calls at once. Measures throughput, send-to-arrival latency, and the server processes' CPU per message.</summary>
 internal static class OfferAnswerWorkload
 {
-    /// <summary>Offers and answers per call first sent unmeasured (10,000 messages for 50 calls), so that no server is
-    /// measured while it compiles and tiers up its message path (a baseline starts cold; the host may have run before).</summary>
+    /// <summary>Offers and answers per call in one unmeasured warm-up pass (10,000 messages for 50 calls).</summary>
     private const int WarmUpSignals = 100;
 
+    /// <summary>Runs the workload unmeasured, pass after pass, for <paramref name="warmUp"/> (at least one pass), then
+    /// measured once. The warm-up is what lets each server be measured in its steady state rather than while it compiles
+    /// and tiers up its message path: on two busy cores .NET's tiered compilation (tier 0, instrumented, then optimized
+    /// code) takes tens of seconds to settle, and a cold .NET server costs about twice the CPU per message of a warm one;
+    /// V8 (PeerJS) settles in about a second. Every server gets the same warm-up.</summary>
     public static async Task<RelayResult> RunAsync(string server, IReadOnlyList<IRelayCall> calls, int signals, IReadOnlyList<int> serverPids,
-        CancellationToken cancellationToken)
+        TimeSpan warmUp, CancellationToken cancellationToken)
     {
-        await Task.WhenAll(calls.Select(call => PingPongAsync(call, WarmUpSignals, [], cancellationToken)));
+        var warming = Stopwatch.StartNew();
+        do
+        {
+            await Task.WhenAll(calls.Select(call => PingPongAsync(call, WarmUpSignals, [], cancellationToken)));
+        }
+        while (warming.Elapsed < warmUp);
         var latencies = new ConcurrentBag<double>();
         var failures = new ConcurrentBag<string>();
         var cpu = CpuMeter.Start(serverPids);

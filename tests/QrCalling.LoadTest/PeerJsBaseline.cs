@@ -13,7 +13,7 @@ internal static class PeerJsBaseline
 {
     private const string Package = "peer@1.0.2";
 
-    public static async Task<RelayResult> RunAsync(int calls, int signals, CancellationToken cancellationToken)
+    public static async Task<RelayResult> RunAsync(int calls, int signals, TimeSpan warmUp, CancellationToken cancellationToken)
     {
         var folder = Directory.CreateTempSubdirectory("qrcalling-peerjs-");
         try
@@ -31,7 +31,7 @@ internal static class PeerJsBaseline
             {
                 return await WebSocketCall.RunWorkloadAsync("PeerJS server (node)", server, calls, signals,
                     (_, _, id) => new Uri($"ws://127.0.0.1:{port}/peerjs?key=peerjs&id={id}&token={Guid.NewGuid():N}"),
-                    heartbeat: TimeSpan.FromSeconds(5), cancellationToken);
+                    heartbeat: TimeSpan.FromSeconds(5), warmUp, cancellationToken);
             }
         }
         finally

@@ -114,3 +114,17 @@ internal sealed class CpuMeter
 
     private long Ticks() => _pids.Sum(ProcFs.CpuTicks);
 }
+
+/// <summary>The whole machine's busy CPU time, from the first line of /proc/stat (user, nice, system, irq, softirq and
+/// steal of all CPUs, in clock ticks; idle and iowait left out).</summary>
+internal static class MachineCpu
+{
+    public static long Busy()
+    {
+        var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        long Field(int i) => long.Parse(fields[i], CultureInfo.InvariantCulture);
+        return Field(1) + Field(2) + Field(3) + Field(6) + Field(7) + Field(8);
+    }
+
+    public static double Microseconds(long ticks) => ticks * 1e6 / ProcFs.ClockTicksPerSecond;
+}

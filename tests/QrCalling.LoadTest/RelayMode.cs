@@ -6,11 +6,12 @@ internal static class RelayMode
 {
     public static async Task<int> RunAsync(LoadOptions options, IReadOnlyList<int> hostPids, CancellationToken cancellationToken)
     {
-        Console.WriteLine($"relay: {options.Owners} calls · {options.Signals} offers and {options.Signals} answers per call, ping-pong · {Message.Sdp.Length}-character SDPs");
+        Console.WriteLine($"relay: {options.Owners} calls · {options.Signals} offers and {options.Signals} answers per call, ping-pong · {Message.Sdp.Length}-character SDPs · " +
+            $"each server warmed up {options.WarmUp.TotalSeconds:F0} s first");
         var (qrCalling, failures) = await RunQrCallingAsync(options, hostPids, cancellationToken);
-        var kestrel = await EchoRelayBaseline.RunAsync(options.Owners, options.Signals, cancellationToken);
-        var bareHub = await BareHubBaseline.RunAsync(options.Owners, options.Signals, options.Hub, cancellationToken);
-        var peerJs = await PeerJsBaseline.RunAsync(options.Owners, options.Signals, cancellationToken);
+        var kestrel = await EchoRelayBaseline.RunAsync(options.Owners, options.Signals, options.WarmUp, cancellationToken);
+        var bareHub = await BareHubBaseline.RunAsync(options.Owners, options.Signals, options.Hub, options.WarmUp, cancellationToken);
+        var peerJs = await PeerJsBaseline.RunAsync(options.Owners, options.Signals, options.WarmUp, cancellationToken);
 
         Console.WriteLine();
         Console.WriteLine($"{"server",-30} {"msgs/s",9} {"p50 ms",8} {"p99 ms",8} {"CPU µs/msg",11} {"messages",9} {"failed",7}");
@@ -37,7 +38,7 @@ internal static class RelayMode
         try
         {
             var calls = await client.SetUpCallsAsync(owners, cancellationToken);
-            var result = await OfferAnswerWorkload.RunAsync("QrCalling host", calls, options.Signals, hostPids, cancellationToken);
+            var result = await OfferAnswerWorkload.RunAsync("QrCalling host", calls, options.Signals, hostPids, options.WarmUp, cancellationToken);
             var failures = owners.Length - calls.Count;
             await Task.WhenAll(calls.Select(async call =>
             {

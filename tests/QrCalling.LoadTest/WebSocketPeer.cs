@@ -144,7 +144,7 @@ internal sealed class WebSocketCall(WebSocketPeer caller, WebSocketPeer owner) :
     /// workload through them. <paramref name="uri"/> gives a side's URL from the call's index, the side (0 caller,
     /// 1 owner) and the side's peer id.</summary>
     public static async Task<RelayResult> RunWorkloadAsync(string name, ServerProcess server, int count, int signals, Func<int, int, string, Uri> uri,
-        TimeSpan? heartbeat, CancellationToken cancellationToken)
+        TimeSpan? heartbeat, TimeSpan warmUp, CancellationToken cancellationToken)
     {
         var run = Guid.NewGuid().ToString("N")[..8];
         var calls = await Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
@@ -154,7 +154,7 @@ internal sealed class WebSocketCall(WebSocketPeer caller, WebSocketPeer owner) :
                 await WebSocketPeer.ConnectAsync(uri(i, 0, callerId), callerId, heartbeat, cancellationToken),
                 await WebSocketPeer.ConnectAsync(uri(i, 1, ownerId), ownerId, heartbeat, cancellationToken));
         }));
-        var result = await OfferAnswerWorkload.RunAsync(name, calls, signals, [server.Pid], cancellationToken);
+        var result = await OfferAnswerWorkload.RunAsync(name, calls, signals, [server.Pid], warmUp, cancellationToken);
         foreach (var call in calls)
         {
             await call.DisposeAsync();
