@@ -4,6 +4,11 @@ using QrCalling.LoadTest;
 // the tool itself. Not run by the test command. Usage:
 //   dotnet run -c Release --project tests/QrCalling.LoadTest -- <baseUrl> [--mode relay|longcall|sustained|idle] [--host-pid PID] ...
 //
+//   --warmup-seconds 15 (relay and sustained): each server first runs the workload unmeasured for this long (the relay
+//       at least one pass of 100 offers and answers per call), so that it is measured in its steady state. On two busy
+//       cores .NET's tiered compilation takes tens of seconds to settle, and a cold .NET server costs about twice the CPU
+//       per message or set-up of a warm one; node (PeerJS) settles within a second. Every server gets the same warm-up.
+//
 //   --mode relay (default) [--owners 50] [--signals 200] [--caller-url URL] [--protocol json|messagepack] [--ack on|off]
 //       [--signal invoke|send]
 //       N owners, one call each (scan, start, ring, accept, offer, answer), then per call a ping-pong of offers and answers
@@ -23,7 +28,9 @@ using QrCalling.LoadTest;
 //   --mode sustained [--owners 20] [--seconds 20] [--caller-url URL] [--protocol ...] [--ack ...]
 //       N owners each loop full set-ups for T seconds: scan, start, caller connects, IncomingCall, Accept,
 //       CallAccepted, offer, answer, the caller hangs up, CallEnded on both sides. Reports set-ups/s, p50/p99 set-up
-//       time, server CPU per set-up, failures and lost events (an event not there within 5 s). Exit code 1 on any.
+//       time, server CPU per set-up, failures and lost events (an event not there within 5 s; the warm-up's count too),
+//       and the whole machine's busy CPU per set-up from /proc/stat (host, this tool, a database), with this tool's share
+//       and the rate the machine's cores would allow at 100%. Exit code 1 on any failure or lost event.
 //   --mode idle [--connections 10000]
 //       Opens N owner hub connections (raw WebSockets with SignalR's JSON handshake and pings, 100 devices per owner
 //       account) and reports the host's VmRSS growth per connection once it settled, against the same number of
