@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FsCheck;
+using FsCheck.Xunit;
 using MessagePack;
 using MessagePack.Formatters;
 using MessagePack.Resolvers;
@@ -161,6 +163,9 @@ public sealed class MessagePackTests
     [InlineData("[]")]
     [InlineData("{}")]
     [InlineData("null")]
+    [InlineData("""{"type":"offer","sdp":"v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\n"}""")]
+    [InlineData("""{"k\u0001\"\\\ty":["\u001f\b\f\n","/\u00e9\ud83d\ude00",-0.0,1E2,12345678901234567890]}""")]
+    [InlineData("""[[[[]]],{"a":[{}],"b":{"c":{}}},[1,[2,[3]]]]""")]
     public void JsonElementFormatter_RoundTripsJsonValues(string json)
     {
         var value = JsonDocument.Parse(json).RootElement;
@@ -168,6 +173,44 @@ public sealed class MessagePackTests
         Assert.True(JsonElement.DeepEquals(value, MessagePackSerializer.Deserialize<JsonElement>(bytes, TestMessagePack.ServerOptions)));
         // The MessagePack is what MessagePack's own object formatter reads as that JSON value.
         Assert.True(JsonElement.DeepEquals(value, JsonSerializer.SerializeToElement(TestMessagePack.ToNode(MessagePackSerializer.Deserialize<object>(bytes, TestMessagePack.Options)))));
+    }
+
+    /// <summary>Any string (control characters, quotes, reverse solidus, non-ASCII, surrogate pairs), as a value and as
+    /// a key, goes from MessagePack to the stored JSON and back unchanged, and the stored JSON escapes only what JSON
+    /// requires.</summary>
+    [Property(MaxTest = 300)]
+    public void JsonElementFormatter_RoundTripsAnyString(NonNull<string> generated, bool asKey)
+    {
+        var text = generated.Get;
+        if (!System.Text.Unicode.Utf8.IsValid(System.Text.Encoding.UTF8.GetBytes(text)) || text.Any(char.IsSurrogate) && !IsWellFormed(text))
+        {
+            return; // a lone surrogate has no UTF-8 form: MessagePack cannot carry it as a string
+        }
+        object value = asKey ? new Dictionary<string, object> { [text] = text } : new object[] { text, "v=0\r\n" + text };
+        var bytes = MessagePackSerializer.Serialize(value, TestMessagePack.Options);
+        var stored = MessagePackSerializer.Deserialize<JsonElement>(bytes, TestMessagePack.ServerOptions);
+        var raw = stored.GetRawText();
+        Assert.DoesNotContain(raw, c => c < 0x20);
+        var expected = JsonSerializer.SerializeToElement(value);
+        Assert.True(JsonElement.DeepEquals(expected, stored), raw);
+        var back = MessagePackSerializer.Serialize(stored, TestMessagePack.ServerOptions);
+        Assert.Equal(bytes, back);
+    }
+
+    private static bool IsWellFormed(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(text[i]))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     [Fact]

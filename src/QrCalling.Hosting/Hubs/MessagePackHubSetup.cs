@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using MessagePack;
 using MessagePack.Formatters;
@@ -85,8 +86,24 @@ internal sealed class WireEventMessagePackFormatter : IMessagePackFormatter<Wire
 {
     public static WireEventMessagePackFormatter Instance { get; } = new();
 
-    public void Serialize(ref MessagePackWriter writer, WireEvent value, MessagePackSerializerOptions options) =>
-        MessagePackJson.Write(ref writer, JsonSerializer.SerializeToElement(value.Event, value.Event.GetType(), QrCallingJson.Options));
+    /// <summary>This thread's buffer for an event's JSON, reused (Serialize runs synchronously to its end).</summary>
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    public void Serialize(ref MessagePackWriter writer, WireEvent value, MessagePackSerializerOptions options)
+    {
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(4096);
+        buffer.ResetWrittenCount();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true, Encoder = QrCallingJson.Options.Encoder }))
+        {
+            JsonSerializer.Serialize(json, value.Event, value.Event.GetType(), QrCallingJson.Options);
+        }
+        MessagePackJson.WriteJson(ref writer, buffer.WrittenSpan);
+        if (buffer.Capacity > 256 * 1024)
+        {
+            t_buffer = null; // an unusually large event does not keep its buffer
+        }
+    }
 
     public WireEvent Deserialize(ref MessagePackReader reader, MessagePackSerializerOptions options) =>
         throw new NotSupportedException("Server events are only written.");

@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -51,53 +53,114 @@ internal static class MessagePackJson
     /// <summary>Writes a JSON value as MessagePack. Integers become MessagePack integers, other numbers float64 (a
     /// number beyond the float64 range becomes an infinity, as in JavaScript's <c>JSON.parse</c>).</summary>
     /// <exception cref="InvalidOperationException">The value is undefined or nests deeper than the server's JSON.</exception>
-    public static void Write(ref MessagePackWriter writer, JsonElement value) => Write(ref writer, value, depth: 0);
-
-    private static void Write(ref MessagePackWriter writer, JsonElement value, int depth)
+    public static void Write(ref MessagePackWriter writer, JsonElement value)
     {
-        switch (value.ValueKind)
+        if (value.ValueKind == JsonValueKind.Undefined)
         {
-            case JsonValueKind.Object:
-                CheckWriteDepth(depth);
-                writer.WriteMapHeader(value.GetPropertyCount());
-                foreach (var property in value.EnumerateObject())
-                {
-                    writer.Write(property.Name);
-                    Write(ref writer, property.Value, depth + 1);
-                }
-                break;
-            case JsonValueKind.Array:
-                CheckWriteDepth(depth);
-                writer.WriteArrayHeader(value.GetArrayLength());
-                foreach (var item in value.EnumerateArray())
-                {
-                    Write(ref writer, item, depth + 1);
-                }
-                break;
-            case JsonValueKind.String:
-                writer.Write(value.GetString());
-                break;
-            case JsonValueKind.Number when value.TryGetInt64(out var integer):
-                writer.Write(integer);
-                break;
-            case JsonValueKind.Number when value.TryGetUInt64(out var unsigned):
-                writer.Write(unsigned);
-                break;
-            case JsonValueKind.Number:
-                writer.Write(value.TryGetDouble(out var number) ? number : double.Parse(value.GetRawText(), NumberStyles.Float, CultureInfo.InvariantCulture));
-                break;
-            case JsonValueKind.True:
-                writer.Write(true);
-                break;
-            case JsonValueKind.False:
-                writer.Write(false);
-                break;
-            case JsonValueKind.Null:
-                writer.WriteNil();
-                break;
-            default:
-                throw new InvalidOperationException("An undefined JSON value has no MessagePack form.");
+            throw new InvalidOperationException("An undefined JSON value has no MessagePack form.");
         }
+        WriteJson(ref writer, JsonMarshal.GetRawUtf8Value(value));
+    }
+
+    /// <summary>Writes one JSON value, given as its UTF-8 text, as MessagePack in a single pass over the text (strings
+    /// copied as UTF-8, unescaped only when they hold escapes), with the rules of <c>Write</c>.</summary>
+    public static void WriteJson(ref MessagePackWriter writer, ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxWriteDepth + 1 });
+        if (!reader.Read())
+        {
+            throw new InvalidOperationException("An empty JSON text has no MessagePack form.");
+        }
+        byte[]? scratch = null;
+        try
+        {
+            do
+            {
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.StartObject:
+                        CheckWriteDepth(reader.CurrentDepth);
+                        writer.WriteMapHeader(CountChildren(reader));
+                        break;
+                    case JsonTokenType.StartArray:
+                        CheckWriteDepth(reader.CurrentDepth);
+                        writer.WriteArrayHeader(CountChildren(reader));
+                        break;
+                    case JsonTokenType.EndObject or JsonTokenType.EndArray:
+                        break;
+                    case JsonTokenType.PropertyName or JsonTokenType.String:
+                        WriteUnescaped(ref writer, ref reader, ref scratch);
+                        break;
+                    case JsonTokenType.Number when reader.TryGetInt64(out var integer):
+                        writer.Write(integer);
+                        break;
+                    case JsonTokenType.Number when reader.TryGetUInt64(out var unsigned):
+                        writer.Write(unsigned);
+                        break;
+                    case JsonTokenType.Number:
+                        writer.Write(reader.TryGetDouble(out var number) ? number
+                            : double.Parse(Encoding.UTF8.GetString(reader.ValueSpan), NumberStyles.Float, CultureInfo.InvariantCulture));
+                        break;
+                    case JsonTokenType.True:
+                        writer.Write(true);
+                        break;
+                    case JsonTokenType.False:
+                        writer.Write(false);
+                        break;
+                    case JsonTokenType.Null:
+                        writer.WriteNil();
+                        break;
+                }
+            }
+            // Done after the root's own token: a scalar, or the end of the root object or array (depth 0 as well).
+            while (!(reader.CurrentDepth == 0 && reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray)) && reader.Read());
+        }
+        finally
+        {
+            if (scratch is not null)
+            {
+                ArrayPool<byte>.Shared.Return(scratch);
+            }
+        }
+    }
+
+    /// <summary>The members of the object or items of the array that starts at <paramref name="reader"/>'s token
+    /// (a copy of the reader skips over them).</summary>
+    private static int CountChildren(Utf8JsonReader reader)
+    {
+        var depth = reader.CurrentDepth;
+        var count = 0;
+        while (reader.Read() && reader.CurrentDepth > depth)
+        {
+            count++;
+            if (reader.TokenType == JsonTokenType.PropertyName)
+            {
+                reader.Read(); // the member's value
+            }
+            reader.Skip(); // a nested object or array to its end; a no-op for anything else
+        }
+        return count;
+    }
+
+    /// <summary>Writes a string token's UTF-8 bytes: the text itself, or unescaped into a pooled buffer when it holds
+    /// escapes.</summary>
+    private static void WriteUnescaped(ref MessagePackWriter writer, ref Utf8JsonReader reader, ref byte[]? scratch)
+    {
+        if (!reader.ValueIsEscaped && !reader.HasValueSequence)
+        {
+            writer.WriteString(reader.ValueSpan);
+            return;
+        }
+        var length = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
+        if (scratch is null || scratch.Length < length)
+        {
+            if (scratch is not null)
+            {
+                ArrayPool<byte>.Shared.Return(scratch);
+            }
+            scratch = ArrayPool<byte>.Shared.Rent(length);
+        }
+        writer.WriteString(scratch.AsSpan(0, reader.CopyString(scratch)));
     }
 
     private static void CheckWriteDepth(int depth)
@@ -167,7 +230,7 @@ internal static class MessagePackJson
                 {
                     return false;
                 }
-                json.WriteStringValue(text.Span);
+                WriteString(json, text.Span);
                 return true;
             case MessagePackType.Array when depth < MaxDataDepth:
                 var length = reader.ReadArrayHeader();
@@ -203,6 +266,51 @@ internal static class MessagePackJson
                 return false;
         }
     }
+
+    /// <summary>The bytes a JSON string must escape: quotation mark, reverse solidus and the control characters.</summary>
+    private static readonly SearchValues<byte> MustEscape = SearchValues.Create([.. Enumerable.Range(0, 0x20).Select(b => (byte)b), (byte)'"', (byte)'\\']);
+
+    /// <summary>Writes valid UTF-8 as a JSON string escaping only what JSON requires (quotation mark, reverse solidus,
+    /// control characters; everything else as UTF-8, as a browser's <c>JSON.stringify</c> does). An SDP is full of
+    /// CR LF, and the writer's own escaping takes its slow path, a character at a time, for every string with any.</summary>
+    private static void WriteString(Utf8JsonWriter json, ReadOnlySpan<byte> utf8)
+    {
+        var first = utf8.IndexOfAny(MustEscape);
+        var rented = ArrayPool<byte>.Shared.Rent(first < 0 ? utf8.Length + 2 : utf8.Length * 6 + 2);
+        try
+        {
+            var length = 0;
+            rented[length++] = (byte)'"';
+            var rest = utf8;
+            for (var next = first; next >= 0; next = rest.IndexOfAny(MustEscape))
+            {
+                rest[..next].CopyTo(rented.AsSpan(length));
+                length += next;
+                var b = rest[next];
+                rented[length++] = (byte)'\\';
+                var escape = b switch { (byte)'"' => (byte)'"', (byte)'\\' => (byte)'\\', (byte)'\n' => (byte)'n', (byte)'\r' => (byte)'r', (byte)'\t' => (byte)'t', (byte)'\b' => (byte)'b', (byte)'\f' => (byte)'f', _ => (byte)'u' };
+                rented[length++] = escape;
+                if (escape == (byte)'u')
+                {
+                    rented[length++] = (byte)'0';
+                    rented[length++] = (byte)'0';
+                    rented[length++] = HexDigit(b >> 4);
+                    rented[length++] = HexDigit(b & 0xF);
+                }
+                rest = rest[(next + 1)..];
+            }
+            rest.CopyTo(rented.AsSpan(length));
+            length += rest.Length;
+            rented[length++] = (byte)'"';
+            json.WriteRawValue(rented.AsSpan(0, length), skipInputValidation: true);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private static byte HexDigit(int nibble) => (byte)(nibble < 10 ? '0' + nibble : 'a' + nibble - 10);
 
     private static bool TryReadUtf8(ref MessagePackReader reader, out ReadOnlyMemory<byte> utf8)
     {
