@@ -214,6 +214,22 @@ public sealed class MessagePackTests
     }
 
     [Fact]
+    public void JsonElementFormatter_JsonDeeperThanTheServersJson_IsRefusedWithItsOwnMessage()
+    {
+        var limit = QrCallingJson.Options.MaxDepth;
+        var deep = JsonDocument.Parse(new string('[', limit + 6) + new string(']', limit + 6), new JsonDocumentOptions { MaxDepth = limit + 10 }).RootElement;
+        var failure = Assert.Throws<InvalidOperationException>(() =>
+        {
+            var writer = new MessagePackWriter(new ArrayBufferWriter<byte>());
+            MessagePackJson.Write(ref writer, deep);
+        });
+        Assert.Contains($"more than {limit} levels", failure.Message, StringComparison.Ordinal);
+        var shallow = JsonDocument.Parse(new string('[', limit) + new string(']', limit), new JsonDocumentOptions { MaxDepth = limit + 10 }).RootElement;
+        var bytes = MessagePackSerializer.Serialize(shallow, TestMessagePack.ServerOptions);
+        Assert.Equal(shallow.GetRawText(), JsonSerializer.Serialize(TestMessagePack.ToNode(MessagePackSerializer.Deserialize<object>(bytes, TestMessagePack.Options.WithSecurity(MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(limit + 10))))));
+    }
+
+    [Fact]
     public void JsonElementFormatter_NumbersPastFloat64_BecomeInfinityAsInJavaScript()
     {
         var bytes = MessagePackSerializer.Serialize(JsonDocument.Parse("[1e400,-1e400]").RootElement, TestMessagePack.ServerOptions);

@@ -66,7 +66,9 @@ internal static class MessagePackJson
     /// copied as UTF-8, unescaped only when they hold escapes), with the rules of <c>Write</c>.</summary>
     public static void WriteJson(ref MessagePackWriter writer, ReadOnlySpan<byte> json)
     {
-        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxWriteDepth + 1 });
+        // The reader may go deeper than MaxWriteDepth (counting a container's children skips over its whole subtree), so
+        // that CheckWriteDepth, not the reader, refuses a value nested too deeply.
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = int.MaxValue });
         if (!reader.Read())
         {
             throw new InvalidOperationException("An empty JSON text has no MessagePack form.");
