@@ -90,7 +90,8 @@ if (hostPid is not { } pid || callerPid is not { } callerHostPid)
 }
 int[] hostPids = callerHostPid == pid ? [pid] : [pid, callerHostPid];
 
-using var overall = new CancellationTokenSource(TimeSpan.FromSeconds(300 + options.Seconds + options.DurationSeconds));
+// The relay warms up four servers in turn; the sustained mode once.
+using var overall = new CancellationTokenSource(TimeSpan.FromSeconds(300 + options.Seconds + options.DurationSeconds) + 4 * options.WarmUp);
 Console.CancelKeyPress += (_, e) =>
 {
     e.Cancel = true; // unwind, so that the baseline servers are stopped
