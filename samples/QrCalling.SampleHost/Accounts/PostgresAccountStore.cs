@@ -162,8 +162,14 @@ public sealed class PostgresAccountStore(string connectionString) : IAccountStor
         {
             if (!_schemaReady)
             {
+                // Several instances may start at once, and the admin store creates tables in the same schema: the schema's
+                // advisory lock serializes the CREATE ... IF NOT EXISTS statements (run concurrently, PostgreSQL can fail
+                // them with a unique violation in its catalog).
                 // Accounts made by an earlier version of the sample get the new columns (version 0, no state: defaults).
-                await using var command = _dataSource.CreateCommand("""
+                await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+                await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+                await SampleSchemaLock.AcquireAsync(connection, tx, "qrcalling_sample", cancellationToken);
+                await using var command = new NpgsqlCommand("""
                     CREATE SCHEMA IF NOT EXISTS qrcalling_sample;
                     CREATE TABLE IF NOT EXISTS qrcalling_sample.accounts (
                         id text PRIMARY KEY,
@@ -189,8 +195,9 @@ public sealed class PostgresAccountStore(string connectionString) : IAccountStor
                         id_hash text PRIMARY KEY,
                         deleted_at timestamptz NOT NULL);
                     CREATE INDEX IF NOT EXISTS audit_account_idx ON qrcalling_sample.audit (account_id, seq DESC);
-                    """);
+                    """, connection, tx);
                 await command.ExecuteNonQueryAsync(cancellationToken);
+                await tx.CommitAsync(cancellationToken);
                 Volatile.Write(ref _schemaReady, true);
             }
         }

@@ -183,14 +183,11 @@ public sealed class PostgresAdminStore : IAdminStore, IAsyncDisposable
         {
             if (!_schemaReady)
             {
-                // Several instances may start at once: an advisory lock serializes the CREATE ... IF NOT EXISTS statements.
+                // Several instances may start at once, and the account store creates tables in the same schema: one advisory lock
+                // per schema serializes their CREATE ... IF NOT EXISTS statements.
                 await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
                 await using var tx = await connection.BeginTransactionAsync(cancellationToken);
-                await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", connection, tx))
-                {
-                    lockCommand.Parameters.Add(new() { Value = "qrcalling.sample.admin:" + _schema });
-                    await lockCommand.ExecuteNonQueryAsync(cancellationToken);
-                }
+                await Accounts.SampleSchemaLock.AcquireAsync(connection, tx, _schema.Trim('"'), cancellationToken);
                 await using (var command = new NpgsqlCommand(MigrationSql().Replace("{schema}", _schema, StringComparison.Ordinal), connection, tx))
                 {
                     await command.ExecuteNonQueryAsync(cancellationToken);

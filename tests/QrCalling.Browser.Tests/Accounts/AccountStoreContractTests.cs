@@ -1,4 +1,6 @@
+using Npgsql;
 using QrCalling.SampleHost.Accounts;
+using QrCalling.SampleHost.Admin;
 using QrCalling.Testing;
 using Xunit;
 
@@ -169,6 +171,57 @@ public sealed class InMemoryAccountStoreTests : AccountStoreContractTests
 public sealed class PostgresAccountStoreTests : AccountStoreContractTests
 {
     protected override IAccountStore CreateStore() => new PostgresAccountStore(TestServers.Postgres);
+
+    /// <summary>Several sample hosts starting at once on a fresh database (a deployment's instances, or tests side by
+    /// side): the account and admin stores of each create their tables in the same schema at first use. Run
+    /// concurrently, PostgreSQL's <c>CREATE ... IF NOT EXISTS</c> can fail with a unique violation in its catalog (the
+    /// register request of the first user then failed with 500); every first use must succeed.</summary>
+    [Fact]
+    public async Task FirstUse_ManyInstancesAtOnceOnAFreshDatabase_AllSucceed()
+    {
+        for (var round = 0; round < 3; round++)
+        {
+            var database = "qrsample_" + Guid.NewGuid().ToString("N")[..12];
+            await ExecuteAsync(TestServers.Postgres, $"CREATE DATABASE {database}");
+            var fresh = new NpgsqlConnectionStringBuilder(TestServers.Postgres) { Database = database, Pooling = false }.ConnectionString;
+            var accounts = Enumerable.Range(0, 8).Select(_ => new PostgresAccountStore(fresh)).ToList();
+            var admins = Enumerable.Range(0, 4).Select(_ => new PostgresAdminStore(fresh)).ToList();
+            try
+            {
+                var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                var firstUses = accounts.Select(async store =>
+                {
+                    await go.Task;
+                    return await store.TryAddAsync(new SampleAccount(InMemoryAccountStore.NewId(), "u" + Guid.NewGuid().ToString("N")[..12], "hash"), default);
+                }).Concat(admins.Select(async store =>
+                {
+                    await go.Task;
+                    return (await store.GetSettingsAsync(default)) is not null;
+                })).ToList();
+                go.SetResult();
+                Assert.All(await Task.WhenAll(firstUses), Assert.True);
+            }
+            finally
+            {
+                foreach (var store in accounts)
+                {
+                    await store.DisposeAsync();
+                }
+                foreach (var store in admins)
+                {
+                    await store.DisposeAsync();
+                }
+                await ExecuteAsync(TestServers.Postgres, $"DROP DATABASE {database} WITH (FORCE)");
+            }
+        }
+    }
+
+    private static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var source = NpgsqlDataSource.Create(connectionString);
+        await using var command = source.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync();
+    }
 }
 
 public sealed class RedisAccountStoreTests : AccountStoreContractTests
