@@ -24,9 +24,10 @@ internal static class MessagePackJson
     /// <summary>How deeply a JSON value written as MessagePack may nest: the MaxDepth of the JSON the server writes.</summary>
     private static int MaxWriteDepth { get; } = QrCallingJson.Options.MaxDepth;
 
-    /// <summary>Non-ASCII text (of the Basic Multilingual Plane) is stored as UTF-8 rather than <c>\u</c> escapes, so
-    /// data counts against the size limits about as it would from a browser's JSON client. The stored text is only ever
-    /// parsed again, never embedded in HTML.</summary>
+    /// <summary>The writer's options for map keys (string values go through <see cref="WriteString"/>, which keeps all
+    /// non-ASCII text as UTF-8): non-ASCII text of the Basic Multilingual Plane is stored as UTF-8 rather than <c>\u</c>
+    /// escapes, so data counts against the size limits about as it would from a browser's JSON client. The stored text
+    /// is only ever parsed again, never embedded in HTML.</summary>
     private static readonly JsonWriterOptions StoreOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Reads one MessagePack value (consuming all of it, however deeply nested) as JSON. False when it has
