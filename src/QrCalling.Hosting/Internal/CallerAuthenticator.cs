@@ -41,6 +41,10 @@ internal sealed class RecentCallTokens(ClientKeyHasher hasher, IOptions<QrCallin
     private const int Capacity = 100_000;
     private readonly ConcurrentDictionary<string, DateTimeOffset> _tokens = new(StringComparer.Ordinal);
 
+    /// <summary>How many tokens the map holds, kept beside it: ConcurrentDictionary.Count takes every lock of the map,
+    /// too dear for the call path (each call start and caller connection adds a token).</summary>
+    private int _count;
+
     /// <summary>The key of a token: its keyed hash (never the token itself).</summary>
     public string KeyOf(string token) => hasher.Hash(Encoding.UTF8.GetBytes(token));
 
@@ -49,22 +53,43 @@ internal sealed class RecentCallTokens(ClientKeyHasher hasher, IOptions<QrCallin
     public void Add(string token)
     {
         var now = time.GetUtcNow();
-        if (_tokens.Count >= Capacity)
+        if (Volatile.Read(ref _count) >= Capacity)
         {
             foreach (var (key, until) in _tokens)
             {
                 if (until <= now)
                 {
-                    _tokens.TryRemove(key, out _);
+                    RemoveKey(key);
                 }
             }
-            if (_tokens.Count >= Capacity)
+            if (Volatile.Read(ref _count) >= Capacity)
             {
                 return; // full of live tokens: this one is budgeted per client instead
             }
         }
-        _tokens[KeyOf(token)] = now + options.Value.MaxCallDuration;
+        var tokenKey = KeyOf(token);
+        var expiresAt = now + options.Value.MaxCallDuration;
+        while (true)
+        {
+            if (_tokens.TryAdd(tokenKey, expiresAt))
+            {
+                Interlocked.Increment(ref _count);
+                return;
+            }
+            if (_tokens.TryGetValue(tokenKey, out var old) && _tokens.TryUpdate(tokenKey, expiresAt, old))
+            {
+                return;
+            }
+        }
     }
 
-    public void Remove(string token) => _tokens.TryRemove(KeyOf(token), out _);
+    public void Remove(string token) => RemoveKey(KeyOf(token));
+
+    private void RemoveKey(string key)
+    {
+        if (_tokens.TryRemove(key, out _))
+        {
+            Interlocked.Decrement(ref _count);
+        }
+    }
 }

@@ -23,6 +23,9 @@ internal sealed class HubTickets(IOptions<QrCallingOptions> options, TimeProvide
         : RandomNumberGenerator.GetBytes(32);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _used = new(StringComparer.Ordinal);
 
+    /// <summary>How many tickets <see cref="_used"/> holds (ConcurrentDictionary.Count takes every lock of the map).</summary>
+    private int _usedCount;
+
     /// <summary>What a ticket admits: an owner (<see cref="IsOwner"/>) or the caller of a call, and until when the
     /// credential it was traded for is valid (the connection is closed then).</summary>
     public readonly record struct Admission(bool IsOwner, string Id, DateTimeOffset CredentialExpiresAt)
@@ -89,13 +92,13 @@ internal sealed class HubTickets(IOptions<QrCallingOptions> options, TimeProvide
         {
             return null;
         }
-        if (_used.Count >= MaxTracked)
+        if (Volatile.Read(ref _usedCount) >= MaxTracked)
         {
             foreach (var (key, until) in _used)
             {
-                if (until <= now)
+                if (until <= now && _used.TryRemove(key, out _))
                 {
-                    _used.TryRemove(key, out _);
+                    Interlocked.Decrement(ref _usedCount);
                 }
             }
         }
@@ -103,6 +106,7 @@ internal sealed class HubTickets(IOptions<QrCallingOptions> options, TimeProvide
         {
             return null; // used before
         }
+        Interlocked.Increment(ref _usedCount);
         return new Admission(plain[0] == 1, Encoding.UTF8.GetString(plain.AsSpan(17)),
             DateTimeOffset.FromUnixTimeSeconds(BinaryPrimitives.ReadInt64BigEndian(plain.AsSpan(9)))) { IsRoom = plain[0] == 2 };
     }

@@ -316,15 +316,34 @@ internal sealed class RecentCallCache(TimeProvider time)
     public CallRecord? TryGet(string callId) =>
         _calls.TryGetValue(callId, out var entry) && time.GetTimestamp() < entry.Until ? entry.Call : null;
 
+    /// <summary>About how many entries the map holds: ConcurrentDictionary.Count takes every lock of the map, too dear
+    /// for a method that runs on every command.</summary>
+    private int _count;
+
     public void Set(CallRecord call)
     {
-        if (_calls.Count >= MaxEntries)
+        if (Volatile.Read(ref _count) >= MaxEntries)
         {
+            Interlocked.Exchange(ref _count, 0);
             _calls.Clear();
         }
         var lifetime = call.State == CallState.Ended ? EndedLifetime : OpenLifetime;
-        _calls[call.CallId] = (call, time.GetTimestamp() + (long)(lifetime.TotalSeconds * time.TimestampFrequency));
+        var entry = (call, time.GetTimestamp() + (long)(lifetime.TotalSeconds * time.TimestampFrequency));
+        if (_calls.TryAdd(call.CallId, entry))
+        {
+            Interlocked.Increment(ref _count);
+        }
+        else
+        {
+            _calls[call.CallId] = entry;
+        }
     }
 
-    public void Remove(string callId) => _calls.TryRemove(callId, out _);
+    public void Remove(string callId)
+    {
+        if (_calls.TryRemove(callId, out _))
+        {
+            Interlocked.Decrement(ref _count);
+        }
+    }
 }
