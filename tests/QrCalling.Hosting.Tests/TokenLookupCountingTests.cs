@@ -74,6 +74,32 @@ public sealed class TokenLookupCountingTests
         Assert.InRange(storage.TokenLookups, 1, 20);
         Assert.Equal(100 - storage.TokenLookups, refusals.Count(r => r == "rate_limited"));
     }
+    [Fact]
+    public async Task CallersTokenIssuedHere_HubAndRestWithoutLookups_CallErasedWithinTheMinute_HubRefusesRestNotParticipant()
+    {
+        var storage = new CountingStorage();
+        await using var host = await StartAsync(storage);
+        var payload = (await host.Client(owner: "alice").IssueCodeAsync()).GetProperty("payload").GetString()!;
+        var started = await host.Client().StartCallAsync(payload, "audio");
+        var callId = started.GetProperty("callId").GetString()!;
+        var token = started.GetProperty("callToken").GetString()!;
+
+        await host.ConnectAsync(HttpTransportType.WebSockets, callToken: token);
+        Assert.Equal(HttpStatusCode.OK, (await host.Client(bearer: token).GetAsync($"/api/v1/calls/{callId}")).StatusCode);
+        Assert.Equal(0, storage.TokenLookups); // issued here a moment ago: no look-up of the token
+
+        // The owner's data is erased (the call with it) after the start; the token is still remembered here.
+        var erasedCall = await host.Client().StartCallAsync(payload, "audio");
+        var erasedId = erasedCall.GetProperty("callId").GetString()!;
+        var erasedToken = erasedCall.GetProperty("callToken").GetString()!;
+        Assert.Equal(2, (await storage.EraseOwnerAsync("alice", default)).Calls);
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            host.ConnectAsync(HttpTransportType.WebSockets, callToken: erasedToken, skipNegotiation: true));
+        Assert.Contains("HubException: unauthorized: ", refused.Message, StringComparison.Ordinal);
+        await (await host.Client(bearer: erasedToken).GetAsync($"/api/v1/calls/{erasedId}")).AssertProblemAsync(HttpStatusCode.Forbidden, "not_participant");
+        await (await host.Client(bearer: erasedToken).PostAsync($"/api/v1/calls/{erasedId}/hangup", null)).AssertProblemAsync(HttpStatusCode.Forbidden, "not_participant");
+    }
 }
 
 /// <summary>In-memory storage that counts call-token look-ups.</summary>
@@ -96,4 +122,5 @@ internal sealed class CountingStorage : IStorage
     public IBackupStore Backups => _inner.Backups;
     public IRoomStore Rooms => _inner.Rooms;
     public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
+    public ValueTask<OwnerDataErasure> EraseOwnerAsync(string ownerId, CancellationToken cancellationToken) => _inner.EraseOwnerAsync(ownerId, cancellationToken);
 }

@@ -157,6 +157,7 @@ public sealed class CallService
             await _resolver.Controls.RecordCallerAsync(call, key, cancellationToken).ConfigureAwait(false);
         }
         _commands.Recent.Set(call); // the owner's accept (or the caller's cancel) starts from it
+        _tokens.Remember(call); // the caller's hub connection right after this needs no token look-up
         var mediaName = MediaKinds.ToWireName(media);
         _metrics.CallsStarted.Add(1, new KeyValuePair<string, object?>("media", mediaName));
         Log.CallStarted(_logger, call.CallId, mediaName);
@@ -206,8 +207,11 @@ public sealed class CallService
     };
 
     /// <summary>Resolves a call token to the caller actor of its call; null for an unknown, malformed or expired token.</summary>
+    /// <remarks>A token this instance issued in the last minute is resolved without reading the store. If its call was
+    /// deleted meanwhile (an owner's erasure), the actor is returned, and every command and read with it answers
+    /// <c>not_participant</c>; <see cref="CallerJoinedAsync"/> answers null.</remarks>
     public async ValueTask<CallActor?> AuthenticateCallerAsync(string? callToken, CancellationToken cancellationToken) =>
-        await _tokens.FindAsync(callToken, cancellationToken).ConfigureAwait(false) is { } call ? CallActor.Caller(call.CallId) : null;
+        await _tokens.FindCallIdAsync(callToken, cancellationToken).ConfigureAwait(false) is { } callId ? CallActor.Caller(callId) : null;
 
     /// <summary>True when <paramref name="callToken"/> has the shape of a call token (prefix, length, base64url), so a
     /// host can refuse anything else without a look-up. Says nothing about whether the token is known.</summary>
@@ -318,8 +322,11 @@ public sealed class CallService
     public ValueTask<IReadOnlyList<ServerEvent>> CatchUpAsync(CallActor caller, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(caller);
-        return _reader.CatchUpAsync(caller, null, cancellationToken);
+        return CatchUpOrEmptyAsync(caller, cancellationToken);
     }
+
+    private async ValueTask<IReadOnlyList<ServerEvent>> CatchUpOrEmptyAsync(CallActor caller, CancellationToken cancellationToken) =>
+        await _reader.CatchUpAsync(caller, null, cancellationToken).ConfigureAwait(false) ?? [];
 
     /// <summary>A call's status for a participant (the caller, or any device of the owner). Errors: not_participant.</summary>
     public async ValueTask<QrCallingResult<CallRecord>> GetAsync(CallActor actor, string callId, CancellationToken cancellationToken)
@@ -393,15 +400,21 @@ public sealed class CallService
 
     /// <summary>A caller connection has just joined its call's delivery group: when it is the caller's only connection
     /// (<paramref name="firstConnection"/>), does what <see cref="ConnectedAsync"/> does; then returns what
-    /// <see cref="CatchUpAsync"/> returns. Both come from one read of the call, made after the join.</summary>
-    public async ValueTask<IReadOnlyList<ServerEvent>> CallerJoinedAsync(CallActor caller, bool firstConnection, CancellationToken cancellationToken)
+    /// <see cref="CatchUpAsync"/> returns. Both come from one read of the call, made after the join. Null when the call
+    /// no longer exists (deleted since its token was resolved): refuse the connection.</summary>
+    public async ValueTask<IReadOnlyList<ServerEvent>?> CallerJoinedAsync(CallActor caller, bool firstConnection, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(caller);
         var callId = caller.CallerCallId ?? throw new ArgumentException("Only a caller joins this way.", nameof(caller));
         CallRecord? call = null;
         if (firstConnection)
         {
-            call = (await _commands.ExecuteAsync(callId, new CallCommand.Connected(caller), cancellationToken).ConfigureAwait(false)).Record;
+            var connected = await _commands.ExecuteAsync(callId, new CallCommand.Connected(caller), cancellationToken).ConfigureAwait(false);
+            if (connected.Error?.Code == QrCallingErrorCodes.NotParticipant)
+            {
+                return null;
+            }
+            call = connected.Record;
         }
         return await _reader.CatchUpAsync(caller, call, cancellationToken).ConfigureAwait(false);
     }

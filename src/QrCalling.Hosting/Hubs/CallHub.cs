@@ -109,15 +109,27 @@ internal sealed class CallHub(CallService calls, ParticipantResolver participant
         // old connection's end) changes nothing.
         // Whatever happened to the call while this connection joined its group (an accept, an end, an answer) was
         // sent to a group it was not in yet: send it now, to this connection only. Clients de-duplicate by seq.
+        // A call deleted since its token was resolved (a token issued here is resolved without a read) is refused here,
+        // by the read after the join; a refusal inside the presence count leaves the connection uncounted.
         IReadOnlyList<ServerEvent>? missed = null;
-        await presence.AddAsync(PresenceCounter.CallerKey(callId), async () => missed = await calls.CallerJoinedAsync(caller, firstConnection: true, Context.ConnectionAborted));
+        var first = false;
+        await presence.AddAsync(PresenceCounter.CallerKey(callId), async () =>
+        {
+            first = true;
+            missed = await calls.CallerJoinedAsync(caller, firstConnection: true, Context.ConnectionAborted) ?? throw GoneCall();
+        });
         State().Counted = true;
-        missed ??= await calls.CallerJoinedAsync(caller, firstConnection: false, Context.ConnectionAborted);
-        foreach (var missedEvent in missed)
+        if (!first)
+        {
+            missed = await calls.CallerJoinedAsync(caller, firstConnection: false, Context.ConnectionAborted) ?? throw GoneCall();
+        }
+        foreach (var missedEvent in missed!)
         {
             await Clients.Caller.SendAsync(missedEvent.Name, QrCallingJson.EventArgument(missedEvent), Context.ConnectionAborted);
         }
     }
+
+    private HubException GoneCall() => Refuse(QrCallingErrorCodes.Unauthorized, "The call token is unknown or expired.");
 
     private async Task ConnectOwnerAsync(string owner, Microsoft.AspNetCore.Http.HttpContext? http, string? pairedDeviceId = null)
     {

@@ -866,8 +866,9 @@ public sealed class CallServiceRaceTests
         var d1 = h.Device("d1");
         var reads = h.Hooked.CountedCalls;
 
-        Assert.Empty(await h.Calls.CallerJoinedAsync(caller, firstConnection: true, CancellationToken.None)); // ringing
-        Assert.Equal(1, reads.Reads);
+        Assert.Equal(caller, await h.Calls.AuthenticateCallerAsync(started.CallToken, CancellationToken.None)); // issued here: no look-up
+        Assert.Empty((await h.Calls.CallerJoinedAsync(caller, firstConnection: true, CancellationToken.None))!); // ringing
+        Assert.Equal((1, 0), (reads.Reads, reads.TokenLookups));
         Assert.True((await h.Calls.AcceptAsync(d1, callId, CancellationToken.None)).IsSuccess);
         Assert.True((await h.Calls.SignalAsync(caller, callId, "offer", CallHarness.Json("""{"sdp":"o"}"""), CancellationToken.None)).IsSuccess);
         Assert.True((await h.Calls.SignalAsync(d1, callId, "answer", CallHarness.Json("""{"sdp":"a"}"""), CancellationToken.None)).IsSuccess);
@@ -876,7 +877,7 @@ public sealed class CallServiceRaceTests
 
         // Accept starts from the record the start cached, the relays and the hang-up from the accepted one, and the
         // disconnect after the end from the ended one: the join's read (after joining the group) is the only one.
-        Assert.Equal(1, reads.Reads);
+        Assert.Equal((1, 0), (reads.Reads, reads.TokenLookups));
         var ended = await h.Storage.Calls.GetAsync(callId, CancellationToken.None);
         Assert.Equal((CallState.Ended, CallEndReason.Hangup, (DateTimeOffset?)null), (ended!.State, ended.EndReason, ended.CallerGoneSince));
         Assert.Contains(h.Transport.ForDevice(h.Owner, "d1"), e => e is CallEndedEvent { Reason: "hangup" });
@@ -896,10 +897,45 @@ public sealed class CallServiceRaceTests
         var missed = await h.Calls.CallerJoinedAsync(caller, firstConnection: true, CancellationToken.None);
 
         Assert.Equal(before + 1, h.Hooked.CountedCalls.Reads);
-        Assert.IsType<CallAcceptedEvent>(missed[0]);
+        Assert.IsType<CallAcceptedEvent>(missed![0]);
         Assert.Equal(answer, Assert.IsType<SignalEvent>(Assert.Single(missed, e => e is SignalEvent)).Seq);
         // A second connection of the same caller changes no presence and still catches up.
-        Assert.Equal(missed.Count, (await h.Calls.CallerJoinedAsync(caller, firstConnection: false, CancellationToken.None)).Count);
+        Assert.Equal(missed.Count, (await h.Calls.CallerJoinedAsync(caller, firstConnection: false, CancellationToken.None))!.Count);
+    }
+
+    [Fact]
+    public async Task AuthenticateCallerAsync_TokenIssuedHere_NoLookupForAMinute_ThenLookedUpAndStillAdmitted()
+    {
+        using var h = CallHarness.CreateHooked();
+        var (_, started, caller) = await h.StartAsync();
+        var lookups = h.Hooked.CountedCalls;
+
+        Assert.Equal(caller, await h.Calls.AuthenticateCallerAsync(started.CallToken, CancellationToken.None));
+        h.Time.Advance(TimeSpan.FromSeconds(59));
+        Assert.Equal(caller, await h.Calls.AuthenticateCallerAsync(started.CallToken, CancellationToken.None));
+        Assert.Equal(0, lookups.TokenLookups);
+
+        h.Time.Advance(TimeSpan.FromSeconds(2)); // past the minute: the store decides (the call has not expired)
+        Assert.Equal(caller, await h.Calls.AuthenticateCallerAsync(started.CallToken, CancellationToken.None));
+        Assert.Equal(1, lookups.TokenLookups);
+    }
+
+    [Fact]
+    public async Task CallerJoinedAsync_CallErasedAfterTheTokenWasResolved_IsNull_AndCommandsAreNotParticipant()
+    {
+        using var h = CallHarness.CreateHooked();
+        var (_, started, caller) = await h.StartAsync();
+        var callId = started.Call.CallId;
+
+        Assert.Equal(1, (await h.Storage.EraseOwnerAsync(h.Owner, CancellationToken.None)).Calls);
+
+        // Still remembered as issued here (no look-up), so the caller is resolved; the call itself is gone.
+        Assert.Equal(caller, await h.Calls.AuthenticateCallerAsync(started.CallToken, CancellationToken.None));
+        Assert.Null(await h.Calls.CallerJoinedAsync(caller, firstConnection: true, CancellationToken.None));
+        Assert.Null(await h.Calls.CallerJoinedAsync(caller, firstConnection: false, CancellationToken.None));
+        Assert.Empty(await h.Calls.CatchUpAsync(caller, CancellationToken.None));
+        Assert.Equal(QrCallingErrorCodes.NotParticipant, (await h.Calls.HangupAsync(caller, callId, CancellationToken.None)).Error?.Code);
+        Assert.Equal(QrCallingErrorCodes.NotParticipant, (await h.Calls.GetAsync(caller, callId, CancellationToken.None)).Error?.Code);
     }
 
     [Fact]

@@ -81,14 +81,15 @@ internal sealed class MailboxReader(IStorage storage, MailboxWake wake, SenderPa
 
     /// <summary>What a caller connection that just joined its call's group may have missed while it joined: the call's
     /// accept or end (from the call's state) and the entries waiting for it (signals and chats, with their seqs).
-    /// <paramref name="loaded"/> is the call as read after the join, if the caller has it; else it is read here.</summary>
-    public async ValueTask<IReadOnlyList<ServerEvent>> CatchUpAsync(CallActor caller, CallRecord? loaded, CancellationToken cancellationToken)
+    /// <paramref name="loaded"/> is the call as read after the join, if the caller has it; else it is read here. Null
+    /// when the call does not exist.</summary>
+    public async ValueTask<IReadOnlyList<ServerEvent>?> CatchUpAsync(CallActor caller, CallRecord? loaded, CancellationToken cancellationToken)
     {
         var callId = caller.CallerCallId ?? throw new ArgumentException("Only a caller catches up this way.", nameof(caller));
         var call = loaded ?? await storage.Calls.GetAsync(callId, cancellationToken).ConfigureAwait(false);
         if (call is null)
         {
-            return [];
+            return null;
         }
         var events = new List<ServerEvent>();
         if (call.State != CallState.Ringing)
