@@ -205,6 +205,35 @@ public sealed class RoomTests
     }
 
     [Fact]
+    public async Task HistoryOverHalfAMebibyte_ComesBackWhole_InResumeAndInTheRejoinsHistory()
+    {
+        // A client reads Resume (and RoomJoined's history) once: whatever the room keeps for a participant (up to
+        // Rooms.HistoryBytes, 1 MiB) must come back in that one read, not the first 512 KiB of it.
+        await using var host = await TestHost.StartAsync();
+        var room = await CreateRoomAsync(host, new { maxParticipants = 2, expiresInSeconds = 3600 });
+        var link = room.GetProperty("link").GetString()!;
+        var alice = await ConnectAsync(host, await JoinAsync(host, link, "Alice"));
+        var bob = await ConnectAsync(host, await JoinAsync(host, link, "Bob"));
+        var sent = new List<long>();
+        for (var i = 0; i < 12; i++)
+        {
+            // 12 x 60,000 characters: 720 KB; Bob acknowledges half way, so his 512 KiB window never fills.
+            sent.Add((await SendAsync(alice, $"m{i}", "text", new() { [bob.Id] = new string((char)('a' + i), 60_000) })).GetProperty("seq").GetInt64());
+            if (i == 5)
+            {
+                await bob.Connection.InvokeAsync("Ack", sent[^1]);
+            }
+        }
+
+        var resumed = await bob.Connection.InvokeAsync<JsonElement>("Resume", 0L);
+        Assert.Equal(sent, resumed.EnumerateArray().Select(e => e.GetProperty("seq").GetInt64()));
+        await bob.Connection.DisposeAsync();
+        var rejoined = await (await host.Client().PostAsync("/api/v1/rooms/join", Http.Json(new { link, participantToken = bob.Token }))).ReadJsonAsync();
+        var history = (await (await ConnectAsync(host, rejoined)).WaitForAsync("RoomJoined")).GetProperty("history");
+        Assert.Equal(sent, history.EnumerateArray().Select(e => e.GetProperty("seq").GetInt64()));
+    }
+
+    [Fact]
     public async Task MessagePackClient_ExchangesMessages()
     {
         await using var host = await TestHost.StartAsync(configure: b => b.Services.AddQrCalling().AddMessagePackProtocol());

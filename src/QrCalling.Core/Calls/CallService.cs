@@ -63,7 +63,7 @@ public sealed class CallService
         {
             Delegates = _delegates,
         };
-        _reader = new MailboxReader(storage, wake, pacing, timeProvider);
+        _reader = new MailboxReader(storage, wake, pacing, budget, timeProvider);
         _sweeper = new CallSweeper(storage, _commands, _options, limits, timeProvider, logger);
     }
 
@@ -72,7 +72,7 @@ public sealed class CallService
 
     /// <summary>How often a waiting <see cref="ReadEventsAsync"/> looks at storage, to see appends made by another host
     /// instance (appends made through this instance wake it at once).</summary>
-    internal TimeSpan PollInterval { get => _reader.PollInterval; init => _reader = new MailboxReader(_storage, _wake, _pacing, _time) { PollInterval = value }; }
+    internal TimeSpan PollInterval { get => _reader.PollInterval; init => _reader = new MailboxReader(_storage, _wake, _pacing, _reader.Budget, _time) { PollInterval = value }; }
 
     /// <summary>Starts a call from a payload: counts a scan atomically, creates fresh callerId/calleeId and a call token,
     /// rings the owner's devices (IncomingCall). Errors: malformed, checksum, unavailable, invalid_request (media not
@@ -279,8 +279,9 @@ public sealed class CallService
     /// a thread. Everything up to <paramref name="afterSeq"/> counts as received: it is trimmed from the window. Used by
     /// Resume (wait zero) and the long-poll endpoint. Errors: not_participant.</summary>
     /// <remarks>The caller reads entries addressed to the caller; an owner device reads only once it is the accepting
-    /// device, entries addressed to the callee. At most 500 entries and about 512 KiB are returned at once; read again
-    /// after the last seq. An ended call returns at once.</remarks>
+    /// device, entries addressed to the callee. Everything the side has not acknowledged after
+    /// <paramref name="afterSeq"/> comes back in one read (its window bounds it: 256 KiB by default), so a client that
+    /// resumes once after a reconnect misses nothing. An ended call returns at once.</remarks>
     public async ValueTask<QrCallingResult<IReadOnlyList<MailboxEntry>>> ReadEventsAsync(CallActor actor, string callId, long afterSeq, TimeSpan wait, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(actor);

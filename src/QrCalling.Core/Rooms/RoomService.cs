@@ -368,11 +368,13 @@ public sealed class RoomService
         }
     }
 
-    /// <summary>The entries after <paramref name="afterSeq"/> readable by the participant (at most 500 / 512 KiB).</summary>
+    /// <summary>Every entry after <paramref name="afterSeq"/> readable by the participant, in one piece: clients read
+    /// Resume (and RoomJoined's history) once. The room's history bounds it (<see cref="QrCallingRoomOptions.HistoryCount"/>
+    /// entries, <see cref="QrCallingRoomOptions.HistoryBytes"/>).</summary>
     public ValueTask<IReadOnlyList<RoomDelivery>> ReadAsync(RoomParticipant participant, long afterSeq, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(participant);
-        return _storage.Rooms.ReadAsync(participant.RoomId, participant.ParticipantId, Math.Max(0, afterSeq), 500, 512 * 1024, cancellationToken);
+        return _storage.Rooms.ReadAsync(participant.RoomId, participant.ParticipantId, Math.Max(0, afterSeq), Options.HistoryCount, Options.HistoryBytes, cancellationToken);
     }
 
     /// <summary>Acknowledges everything up to <paramref name="seq"/>.</summary>

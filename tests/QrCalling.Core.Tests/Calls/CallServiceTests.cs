@@ -531,6 +531,39 @@ public sealed class CallServiceTests
     }
 
     [Fact]
+    public async Task ReadEventsAsync_AWindowFullOfTinyEntries_ComesBackInOneRead_AsDoesTheCallersCatchUp()
+    {
+        // v1's Resume returns "the mailbox events after afterSeq": a client reads once after a reconnect. However small
+        // the entries, all that a side has not acknowledged (bounded by its window) must come back in that one read.
+        using var h = Create(o =>
+        {
+            o.MaxSignalDataBytes = 4096;
+            o.RingingMailboxBytes = 8 * 1024;
+            o.MailboxBytesPerSide = 64 * 1024;
+        });
+        var (_, started, caller) = await h.StartAsync();
+        var callId = started.Call.CallId;
+        var device = h.Device("d1");
+        await h.Calls.AcceptAsync(device, callId, None);
+
+        var toOwner = new List<long>();
+        var toCaller = new List<long>();
+        QrCallingResult<long> sent;
+        while ((sent = await h.Calls.SignalAsync(caller, callId, "ice-candidate", Json("1"), None)).IsSuccess)
+        {
+            toOwner.Add(sent.Value);
+            toCaller.Add((await h.Calls.SignalAsync(device, callId, "ice-candidate", Json("2"), None)).Value);
+        }
+        Assert.Equal(QrCallingErrorCodes.MailboxFull, sent.Error?.Code);
+        Assert.True(toOwner.Count > 900, $"{toOwner.Count} entries filled the window"); // 64 KiB of 65-byte entries
+
+        var resumed = (await h.Calls.ReadEventsAsync(device, callId, 0, TimeSpan.Zero, None)).Value;
+        Assert.Equal(toOwner, resumed.Where(e => e.Type == "ice-candidate").Select(e => e.Seq));
+        var caughtUp = await h.Calls.CatchUpAsync(caller, None); // a caller connection's catch-up after its join
+        Assert.Equal(toCaller, caughtUp.OfType<SignalEvent>().Select(e => e.Seq));
+    }
+
+    [Fact]
     public async Task Signal_RecipientConnectedThatNeverAcknowledges_IsTrimmedAfterTheSettleTime()
     {
         using var h = Create(o =>

@@ -5,13 +5,25 @@ namespace QrCalling.Calls.Internal;
 
 /// <summary>Reads a participant's side of a call's mailbox (Resume, long polls, the catch-up after a connect) and takes
 /// its acknowledgements, which trim the window.</summary>
-internal sealed class MailboxReader(IStorage storage, MailboxWake wake, SenderPacing pacing, TimeProvider time)
+/// <remarks>A read returns everything the side has not acknowledged after its seq, in one piece: v1's Resume is read
+/// once after a reconnect, so a limit below the window would lose what lies beyond it for such a client. The window
+/// bounds a read: a side's unacknowledged entries never cost more than its budget (<see cref="MailboxBudget"/>), and each
+/// costs at least <see cref="MailboxEntry.Overhead"/> bytes; beyond them only the call's two lifecycle entries.</remarks>
+internal sealed class MailboxReader(IStorage storage, MailboxWake wake, SenderPacing pacing, MailboxBudget budget, TimeProvider time)
 {
-    /// <summary>Most entries one read returns.</summary>
-    public const int MaxEntriesPerRead = 500;
-    /// <summary>Most bytes (entry sizes) one read returns, beyond its first entry.</summary>
-    public const int MaxBytesPerRead = 512 * 1024;
+    /// <summary>Room beyond the budget in a read for the lifecycle entries (accepted, ended), which it does not count.</summary>
+    private const int LifecycleEntries = 2;
+    private const int LifecycleBytes = 1024;
     private static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>The window's budgets the limits of a read come from.</summary>
+    public MailboxBudget Budget => budget;
+
+    /// <summary>Most bytes (entry sizes) one read returns: the larger budget and the lifecycle entries.</summary>
+    public int MaxBytesPerRead { get; } = Math.Max(budget.SideBytes, budget.RingingBytes) + LifecycleBytes;
+
+    /// <summary>Most entries one read returns: a budget of the smallest entries, and the lifecycle entries.</summary>
+    public int MaxEntriesPerRead { get; } = Math.Max(budget.SideBytes, budget.RingingBytes) / MailboxEntry.Overhead + LifecycleEntries;
 
     /// <summary>How often a waiting read looks at storage, to see appends made by another host instance (appends made
     /// through this instance wake it at once).</summary>
