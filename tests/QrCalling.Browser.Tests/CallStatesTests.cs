@@ -147,6 +147,40 @@ public sealed class CallStatesTests(BrowserFixture browser)
     }
 
     [Fact]
+    public async Task ChatCall_OwnersHubClosedForGood_StartsAgain_ShowsWhatWasSentMeanwhile_AndTheCallGoesOn()
+    {
+        await using var server = await SampleHostServer.StartAsync();
+        await using var ownerContext = await browser.NewPhoneContextAsync(server.BaseUrl);
+        await using var callerContext = await browser.NewPhoneContextAsync(server.BaseUrl);
+        var owner = await ownerContext.NewPageAsync();
+        var caller = await callerContext.NewPageAsync();
+        var link = await WebApp.SignUpAndCreateCodeAsync(owner, "Closed for good", "chat");
+        await caller.GotoAsync(link);
+        await caller.GetByTestId("call-chat").ClickAsync();
+        await Expect(owner.GetByTestId("incoming-call")).ToBeVisibleAsync(new() { Timeout = 10_000 });
+        await owner.GetByTestId("accept").ClickAsync();
+        await WebApp.WaitChatReadyAsync(owner, caller);
+        await WebApp.SendChatAsync(caller, owner, "are you there?");
+
+        // The owner's connection closes for good (as when SignalR's own reconnects give up), and its phone goes offline
+        // before the page starts it again (a second later): the page keeps trying, and gets through once it is online.
+        await owner.EvaluateAsync("() => window.qrcallingDebug.hub.stop()");
+        await ownerContext.SetOfflineAsync(true);
+        await Expect(caller.Locator("#peer-state")).ToHaveTextAsync("The other side lost its connection…", new() { Timeout = 10_000 });
+        await caller.GetByTestId("chat-input").FillAsync("sent while you were away");
+        await caller.GetByTestId("chat-send").ClickAsync();
+        await Expect(caller.Locator("[data-testid=chat-message].me").Last).ToHaveTextAsync("sent while you were away");
+        await Task.Delay(1500);
+        await ownerContext.SetOfflineAsync(false);
+
+        // Started again, the call resumes: what was sent meanwhile shows, the caller sees the owner back, the chat goes on.
+        await Expect(owner.Locator("[data-testid=chat-message].them").Last).ToHaveTextAsync("sent while you were away", new() { Timeout = 20_000 });
+        await Expect(caller.Locator("#peer-state")).ToBeEmptyAsync(new() { Timeout = 10_000 });
+        await WebApp.SendChatAsync(owner, caller, "back now");
+        await Expect(owner.GetByTestId("call-state")).ToHaveTextAsync("Connected");
+    }
+
+    [Fact]
     public async Task ApiErrors_OnBothPages_AreShownInWordsAndNeverUncaught()
     {
         await using var server = await SampleHostServer.StartAsync();

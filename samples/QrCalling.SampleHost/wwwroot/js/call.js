@@ -81,6 +81,7 @@ export class CallSession {
   startAsOwner() { return this.call.startAsOwner(); }
   rejoinAsOwner() { return this.call.rejoinAsOwner(); }
   resume(fromStart) { return this.call.resume(fromStart); }
+  connection(state) { return this.call.connection(state); }
   hangup() { return this.call.hangup(); }
   end(reason, byMe) { this.call.end(reason, byMe); }
 

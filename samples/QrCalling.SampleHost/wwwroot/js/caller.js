@@ -215,7 +215,8 @@ async function startHub(connection) {
       await connection.start();
       setHubState('online');
       $('conn-banner').hidden = true;
-      await session.resume();
+      // As after a reconnect: the call resumes (in seq order) and file transfers say again what may have been lost.
+      await session.connection('online');
       return;
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 3000));

@@ -163,6 +163,8 @@ async function startHub(connection) {
       setOnline(true);
       // Calls that rang while we were away come again as IncomingCall; the history shows what was missed.
       loadHistory();
+      // A call under way on this page resumes, as after a reconnect (the connection had closed for good).
+      if (session && !session.ended) session.connection('online');
       rejoinOnce();
       return;
     } catch (e) {

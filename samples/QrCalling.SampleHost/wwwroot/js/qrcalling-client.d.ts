@@ -375,8 +375,10 @@ export class Call extends EventTarget {
   end(reason: EndReason, byMe?: boolean): void;
   /** The other side's presence changed (routeCallEvents calls it). */
   peer(present: boolean): void;
-  /** This side's hub connection changed (routeCallEvents calls it); 'online' resumes the call. */
-  connection(state: 'reconnecting' | 'online'): void;
+  /** This side's hub connection changed (routeCallEvents calls it; call it with 'online' after starting a connection
+   *  that had closed for good): 'online' resumes the call. Live entries that arrive meanwhile wait for Resume's answer,
+   *  so the call handles everything in seq order. Resolves once the resume is handed on. */
+  connection(state: 'reconnecting' | 'online'): Promise<void>;
 
   addEventListener<K extends keyof CallEventMap>(type: K, listener: (this: Call, event: CallEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;

@@ -78,6 +78,8 @@ export class Call extends EventTarget {
     this.lastSeq = restored.lastSeq ?? 0;
     this.floorSeq = this.lastSeq; // entries up to here were handled before a reload
     this.seen = new Set();
+    this.held = null; // live entries waiting for a Resume's answer, to go on in seq order (see resume())
+    this.heldTasks = null; // what waits for them (see afterHeld())
     this.pc = null;
     this.pcId = null; // the caller's RTCPeerConnection id of the current negotiation (both sides)
     this.localStream = o.localStream ?? null;
@@ -409,6 +411,10 @@ export class Call extends EventTarget {
   // ---- incoming events (kept in order through one promise chain) ----
   /** Hands a hub event (`kind` 'signal' or 'chat') or a mailbox entry to the call; events are processed in order. */
   enqueue(kind, evt) {
+    if (this.held && typeof evt?.seq === 'number') {
+      this.held.push([kind, evt]); // a Resume is on its way: see resume()
+      return this.queue;
+    }
     return this.enqueueTask(() => this.process(kind, evt));
   }
 
@@ -514,15 +520,40 @@ export class Call extends EventTarget {
     }
   }
 
-  /** After the hub (re)connected: fetch what was missed (everything after the last seq seen, or from the start); what
-   *  also arrived live is de-duplicated by seq. */
+  /** After the hub (re)connected: fetch what was missed (everything after the last seq seen, or from the start). Live
+   *  entries that arrive before the answer wait for it (`held`), then everything is handled in seq order: a chunk or a
+   *  candidate sent after the reconnect must not overtake the ones missed before it. Repeats are dropped by seq. */
   async resume(fromStart = false) {
     if (this.ended) return;
-    const events = await this.hub.invoke('Resume', this.callId, fromStart ? 0 : this.lastSeq);
-    for (const e of events ?? []) {
-      if (e.type === 'chat') this.enqueue('chat', { seq: e.seq, from: e.from, ciphertext: e.data });
-      else this.enqueue('signal', e);
+    this.held ??= [];
+    let events;
+    try {
+      events = await this.hub.invoke('Resume', this.callId, fromStart ? 0 : this.lastSeq);
+    } catch (e) {
+      // Refused by the server (the connection is up): what was held goes on in order. Lost with the connection: it stays
+      // held for the next reconnect's Resume.
+      if (hubErrorCode(e)) this.release([]);
+      throw e;
     }
+    this.release((events ?? []).map((e) => (e.type === 'chat' ? ['chat', { seq: e.seq, from: e.from, ciphertext: e.data }] : ['signal', e])));
+  }
+
+  /** Hands Resume's entries and the held live ones to the queue, in seq order (a stable sort: a resumed entry before
+   *  its live twin, which is then dropped as seen). */
+  release(resumed) {
+    const held = this.held ?? [];
+    const tasks = this.heldTasks ?? [];
+    this.held = null;
+    this.heldTasks = null;
+    for (const [kind, evt] of [...resumed, ...held].sort((a, b) => a[1].seq - b[1].seq)) this.enqueue(kind, evt);
+    for (const task of tasks) task();
+  }
+
+  /** Runs `task` now, or, while entries are held for a Resume, once they are handed on (a CallEnded that came live
+   *  must not end the call before the messages sent ahead of it). */
+  afterHeld(task) {
+    if (this.held) (this.heldTasks ??= []).push(task);
+    else task();
   }
 
   save() {
@@ -649,14 +680,17 @@ export class Call extends EventTarget {
     if (!this.ended) this.emit('peer', { present });
   }
 
-  /** This side's hub connection: 'reconnecting' or 'online' (after which the call resumes). */
+  /** This side's hub connection: 'reconnecting' or 'online' (after which the call resumes; also after a connection
+   *  that closed for good was started again). Resolves once the resume is handed to the queue. */
   connection(state) {
-    if (this.ended) return;
+    if (this.ended) return Promise.resolve();
     this.emit('connection', { state });
-    if (state === 'online') {
-      // After what was missed: file messages lost with the connection are said again.
-      this.resume().then(() => this.enqueueTask(() => this.files.reconnected())).catch((e) => console.warn('resume', e));
+    if (state !== 'online') {
+      this.held ??= []; // what comes in right after the reconnect waits for Resume's answer
+      return Promise.resolve();
     }
+    // After what was missed: file messages lost with the connection are said again.
+    return this.resume().then(() => this.enqueueTask(() => this.files.reconnected())).catch((e) => console.warn('resume', e));
   }
 
   // ---- the end ----
@@ -695,7 +729,7 @@ export function routeCallEvents(hub, currentCall) {
   hub.on('Chat', forCall((c, e) => c.enqueue('chat', e)));
   hub.on('Typing', forCall((c, e) => { if (!c.ended) c.emit('typing', { isTyping: e.isTyping === true }); }));
   hub.on('CallAccepted', forCall((c) => c.markAccepted()));
-  hub.on('CallEnded', forCall((c, e) => { c.queue.then(() => c.end(e.reason)); }));
+  hub.on('CallEnded', forCall((c, e) => c.afterHeld(() => { c.queue.then(() => c.end(e.reason)); })));
   hub.on('PeerLeft', forCall((c) => c.peer(false)));
   hub.on('PeerJoined', forCall((c) => c.peer(true)));
   hub.onreconnecting(() => currentCall()?.connection('reconnecting'));

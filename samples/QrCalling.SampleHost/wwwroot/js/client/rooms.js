@@ -109,6 +109,7 @@ export class Room extends EventTarget {
     /** Entries up to here were handled by this page before it reloaded (its keys are new: they are skipped). */
     this.floorSeq = this.lastSeq;
     this.startedPairs = false;
+    this.held = null; // live messages waiting for a Resume's answer (see hold())
     this.ended = null;
     this.left = false;
     this.unacked = 0;
@@ -176,11 +177,15 @@ export class Room extends EventTarget {
       this.number();
       this.emit('participants', { participants: this.list() });
     });
-    h.on('Message', (m) => this.enqueue([m]));
+    h.on('Message', (m) => (this.held ? this.held.push(m) : this.enqueue([m])));
     h.on('MessageSent', (e) => this.emit('sent', e));
     h.on('Typing', (e) => this.emit('typing', { participantId: e.participantId, name: this.nameOf(e.participantId), at: e.at }));
     h.on('RoomEnded', (e) => this.end(e?.reason ?? 'ended'));
-    h.onreconnecting(() => { if (!this.ended && !this.left) this.emit('connection', { state: 'reconnecting' }); });
+    h.onreconnecting(() => {
+      if (this.ended || this.left) return;
+      this.hold();
+      this.emit('connection', { state: 'reconnecting' });
+    });
     h.onreconnected(async () => {
       if (this.ended) return;
       this.emit('connection', { state: 'online' });
@@ -307,12 +312,28 @@ export class Room extends EventTarget {
     if (this.lastSeq > 0 && !this.ended && this.hub.state === 'Connected') this.hub.send('Ack', this.lastSeq).catch(() => {});
   }
 
-  /** Asks for what this participant missed (after a reconnect). */
+  /** From a reconnect on, live messages wait for Resume's answer (`held`): one that overtook what was missed would move
+   * `lastSeq` past it, and the missed entries would be dropped as seen. */
+  hold() {
+    if (this.startedPairs) this.held ??= [];
+  }
+
+  /** Asks for what this participant missed (after a reconnect), then handles it with the held live messages, in seq
+   * order. */
   async resume() {
     try {
       const entries = await this.hub.invoke('Resume', this.lastSeq);
-      await this.enqueue(entries ?? []);
-    } catch { /* the next reconnect tries again */ }
+      await this.release(entries ?? []);
+    } catch (e) {
+      // Refused by the server: the held messages go on. Lost with the connection: the next reconnect tries again.
+      if (hubErrorCode(e)) await this.release([]);
+    }
+  }
+
+  release(entries) {
+    const held = this.held ?? [];
+    this.held = null;
+    return this.enqueue([...entries, ...held]);
   }
 
   /** Entries of `kind` go to `handler(entry)` (awaited, in order with every other entry) instead of being decrypted and
@@ -395,6 +416,7 @@ export class Room extends EventTarget {
       this.closeHandled = true;
       this.hub.onclose(() => {
         if (this.ended || this.left) return;
+        this.hold();
         this.emit('connection', { state: 'reconnecting' });
         setTimeout(() => this.connectLoop(delayMs).catch(() => {}), delayMs);
       });
