@@ -8,8 +8,31 @@ namespace QrCalling.Browser.Tests.E2E;
 /// chunk sent right after the reconnect overtook the ones missed before it: the receiver threw the file away as
 /// corrupt (call), or skipped the missed messages as seen (room).</summary>
 [Collection(BrowserCollection.Name)]
-public sealed class ResumeOrderTests(BrowserFixture browser)
+public sealed class ResumeOrderTests(BrowserFixture browser) : IAsyncLifetime
 {
+    private SampleHostServer? _server;
+    private Microsoft.Playwright.IBrowserContext? _context;
+
+    /// <summary>One host and one browser context for the class: the tests only load the page's modules.</summary>
+    public async Task InitializeAsync()
+    {
+        _server = await SampleHostServer.StartAsync();
+        _context = await browser.NewDesktopContextAsync(_server.BaseUrl);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _context!.DisposeAsync();
+        await _server!.DisposeAsync();
+    }
+
+    private async Task<Microsoft.Playwright.IPage> PageAsync()
+    {
+        var page = await _context!.NewPageAsync();
+        await page.GotoAsync("/");
+        return page;
+    }
+
     /// <summary>A hub that records its handlers, answers Resume when the test says, and everything else at once.</summary>
     private const string ScriptedHub = """
         const scriptedHub = () => {
@@ -31,10 +54,7 @@ public sealed class ResumeOrderTests(BrowserFixture browser)
     [Fact]
     public async Task Call_LiveEntriesAndTheEndBeforeResumesAnswer_AreHandledAfterTheMissedOnes_InSeqOrder_EvenAcrossAFailedResume()
     {
-        await using var server = await SampleHostServer.StartAsync();
-        await using var context = await browser.NewDesktopContextAsync(server.BaseUrl);
-        var page = await context.NewPageAsync();
-        await page.GotoAsync("/");
+        var page = await PageAsync();
 
         var result = await page.EvaluateAsync<JsonElement>("async () => {" + ScriptedHub + """
               const { Call, routeCallEvents } = await import('/js/client/call.js');
@@ -80,10 +100,7 @@ public sealed class ResumeOrderTests(BrowserFixture browser)
     [Fact]
     public async Task Call_ResumeRefusedByTheServer_ReleasesTheHeldEntriesInOrder()
     {
-        await using var server = await SampleHostServer.StartAsync();
-        await using var context = await browser.NewDesktopContextAsync(server.BaseUrl);
-        var page = await context.NewPageAsync();
-        await page.GotoAsync("/");
+        var page = await PageAsync();
 
         var order = await page.EvaluateAsync<string[]>("async () => {" + ScriptedHub + """
               const { Call } = await import('/js/client/call.js');
@@ -109,10 +126,7 @@ public sealed class ResumeOrderTests(BrowserFixture browser)
     [Fact]
     public async Task Room_LiveMessagesBeforeResumesAnswer_WaitForIt_NoMissedMessageIsSkipped()
     {
-        await using var server = await SampleHostServer.StartAsync();
-        await using var context = await browser.NewDesktopContextAsync(server.BaseUrl);
-        var page = await context.NewPageAsync();
-        await page.GotoAsync("/");
+        var page = await PageAsync();
 
         var result = await page.EvaluateAsync<JsonElement>("async () => {" + ScriptedHub + """
               const { Room } = await import('/js/client/rooms.js');
