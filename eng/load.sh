@@ -3,8 +3,8 @@
 #   eng/load.sh [memory] [postgres] [redis] [idle]     (default: all four; output in artifacts/load/*.txt)
 # memory:   the sample host on its in-memory store: relay (against a bare Kestrel WebSocket relay, a bare SignalR hub
 #           and a PeerJS server) and sustained set-ups.
-# postgres: the same on PostgreSQL (a throwaway cluster on 127.0.0.1:55450, fsync off), then `pgbench -S`.
-# redis:    two host instances over Redis (127.0.0.1:56390), callers on the second; then `redis-benchmark`.
+# postgres: the same on PostgreSQL (a throwaway cluster on 127.0.0.1:25450, fsync off), then `pgbench -S`.
+# redis:    two host instances over Redis (127.0.0.1:26390), callers on the second; then `redis-benchmark`.
 # idle:     10,000 idle owner hub connections: the host's RSS per connection against a bare SignalR hub and Kestrel.
 # Needs what test.sh installs (PostgreSQL 15, Redis, Node.js and npm for PeerJS) and runs as root (PostgreSQL runs as
 # the postgres user). Loopback only. Every server is warmed up before it is measured (the tool's --warmup-seconds).
@@ -52,26 +52,28 @@ for w in "${which[@]}"; do
   postgres)
     mkdir -p "$work/pg" "$work/pgsock" "$work/pglog"; chown postgres "$work/pg" "$work/pgsock" "$work/pglog"
     runuser -u postgres -- "$pgbin/initdb" -D "$work/pg" -U postgres --auth=trust --locale=C.UTF-8 -E UTF8 > /dev/null
-    # A port freed a moment ago may still refuse to bind: try a few times.
+    # Its port is below the ephemeral range (32768-60999 here): the load tool's thousands of client sockets take local
+    # ports from that range, and one of them on the server's port made the bind fail. A port freed a moment ago may
+    # still refuse to bind: try a few times.
     started=0
     for _ in 1 2 3 4 5; do
-      runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pglog/pg.log" -w -o "-p 55450 -k $work/pgsock -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start > /dev/null && { started=1; break; }
+      runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pglog/pg.log" -w -o "-p 25450 -k $work/pgsock -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start > /dev/null && { started=1; break; }
       sleep 3
     done
     [ "$started" = 1 ] || { cp "$work/pglog/pg.log" "$out/postgres.log" 2> /dev/null; echo "PostgreSQL did not start; see $out/postgres.log" >&2; exit 1; }
-    export QrCalling__Storage=postgres ConnectionStrings__Postgres="Host=127.0.0.1;Port=55450;Username=postgres;Database=postgres;Maximum Pool Size=50"
+    export QrCalling__Storage=postgres ConnectionStrings__Postgres="Host=127.0.0.1;Port=25450;Username=postgres;Database=postgres;Maximum Pool Size=50"
     pid=$(start_host 5090 "$out/host-postgres.log")
     load http://127.0.0.1:5090 --host-pid "$pid" > "$out/postgres-relay.txt" || true
     load http://127.0.0.1:5090 --host-pid "$pid" --mode sustained > "$out/postgres-sustained.txt" || true
     stop "$pid"
     unset QrCalling__Storage ConnectionStrings__Postgres
-    runuser -u postgres -- pgbench -h 127.0.0.1 -p 55450 -U postgres -i -q postgres > /dev/null 2>&1
-    runuser -u postgres -- pgbench -h 127.0.0.1 -p 55450 -U postgres -S -c 8 -j 2 -T 10 postgres 2>&1 | grep -E "^tps" > "$out/pgbench.txt" || true
+    runuser -u postgres -- pgbench -h 127.0.0.1 -p 25450 -U postgres -i -q postgres > /dev/null 2>&1
+    runuser -u postgres -- pgbench -h 127.0.0.1 -p 25450 -U postgres -S -c 8 -j 2 -T 10 postgres 2>&1 | grep -E "^tps" > "$out/pgbench.txt" || true
     runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg" -m fast stop > /dev/null ;;
   redis)
-    redis-server --daemonize yes --bind 127.0.0.1 --port 56390 --save "" --appendonly no --dir "$work" --pidfile "$work/redis.pid" --logfile "$work/redis.log"
+    redis-server --daemonize yes --bind 127.0.0.1 --port 26390 --save "" --appendonly no --dir "$work" --pidfile "$work/redis.pid" --logfile "$work/redis.log"
     sleep 1
-    export QrCalling__Storage=redis ConnectionStrings__Redis=127.0.0.1:56390,syncTimeout=15000,asyncTimeout=15000
+    export QrCalling__Storage=redis ConnectionStrings__Redis=127.0.0.1:26390,syncTimeout=15000,asyncTimeout=15000
     # Both instances must share the pepper and the sample's signing key, as a real deployment's instances do.
     export QrCalling__Pepper=load-test-pepper-0123456789abcdef0123456789 QrCalling__Sample__JwtKey=load-test-jwt-key-0123456789abcdef0123456789
     pid=$(start_host 5090 "$out/host-redis-1.log"); pid2=$(start_host 5091 "$out/host-redis-2.log")
@@ -79,8 +81,8 @@ for w in "${which[@]}"; do
     load http://127.0.0.1:5090 --caller-url http://127.0.0.1:5091 --host-pid "$pid" --mode sustained > "$out/redis-sustained.txt" || true
     stop "$pid" "$pid2"
     unset QrCalling__Storage ConnectionStrings__Redis QrCalling__Pepper QrCalling__Sample__JwtKey
-    redis-benchmark -p 56390 -q -n 100000 -c 50 -t get,set 2>&1 | tr '\r' '\n' | grep "requests per second" > "$out/redis-benchmark.txt" || true
-    redis-cli -p 56390 shutdown nosave > /dev/null 2>&1 || true ;;
+    redis-benchmark -p 26390 -q -n 100000 -c 50 -t get,set 2>&1 | tr '\r' '\n' | grep "requests per second" > "$out/redis-benchmark.txt" || true
+    redis-cli -p 26390 shutdown nosave > /dev/null 2>&1 || true ;;
   idle)
     pid=$(start_host 5090 "$out/host-idle.log")
     load http://127.0.0.1:5090 --host-pid "$pid" --mode idle --connections 10000 > "$out/idle.txt" || true
