@@ -11,7 +11,8 @@ namespace QrCalling.SampleHost.Admin;
 public sealed class PostgresAdminStore : IAdminStore, IAsyncDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
-    private readonly string _schema;
+    private readonly string _schemaName;
+    private readonly string _schema; // quoted, for the SQL
     private readonly SemaphoreSlim _schemaLock = new(1, 1);
     private bool _schemaReady;
 
@@ -22,6 +23,7 @@ public sealed class PostgresAdminStore : IAdminStore, IAsyncDisposable
         {
             throw new ArgumentException("The schema must be a lower-case identifier.", nameof(schema));
         }
+        _schemaName = schema;
         _schema = "\"" + schema + "\"";
         _dataSource = NpgsqlDataSource.Create(connectionString);
     }
@@ -187,7 +189,7 @@ public sealed class PostgresAdminStore : IAdminStore, IAsyncDisposable
                 // per schema serializes their CREATE ... IF NOT EXISTS statements.
                 await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
                 await using var tx = await connection.BeginTransactionAsync(cancellationToken);
-                await Accounts.SampleSchemaLock.AcquireAsync(connection, tx, _schema.Trim('"'), cancellationToken);
+                await Accounts.SampleSchemaLock.AcquireAsync(connection, tx, _schemaName, cancellationToken);
                 await using (var command = new NpgsqlCommand(MigrationSql().Replace("{schema}", _schema, StringComparison.Ordinal), connection, tx))
                 {
                     await command.ExecuteNonQueryAsync(cancellationToken);

@@ -82,6 +82,25 @@ internal sealed class CallTokens(IStorage storage, TokenHasher hasher, TimeProvi
         }
     }
 
+    /// <summary>The call id remembered for a token hash issued here, while it is fresh; an expired entry is dropped.</summary>
+    private string? IssuedHere(byte[] hash, DateTimeOffset now)
+    {
+        var key = Convert.ToBase64String(hash);
+        if (!_issued.TryGetValue(key, out var issued))
+        {
+            return null;
+        }
+        if (now < issued.Until)
+        {
+            return issued.CallId;
+        }
+        if (_issued.TryRemove(new KeyValuePair<string, (string, DateTimeOffset)>(key, issued)))
+        {
+            Interlocked.Decrement(ref _issuedCount);
+        }
+        return null;
+    }
+
     /// <summary>The id of the call a token admits to, or null for an unknown, malformed or expired token.</summary>
     public async ValueTask<string?> FindCallIdAsync(string? callToken, CancellationToken cancellationToken)
     {
@@ -89,26 +108,26 @@ internal sealed class CallTokens(IStorage storage, TokenHasher hasher, TimeProvi
         {
             return null;
         }
-        var hashes = new byte[hasher.CandidateCount][];
         var bytes = new byte[TokenBytes];
         Base64Url.TryDecodeFromChars(callToken.AsSpan(CallService.CallTokenPrefix.Length), bytes, out _);
-        for (var i = 0; i < hashes.Length; i++)
-        {
-            hashes[i] = hasher.Hash(bytes, i);
-        }
-        CryptographicOperations.ZeroMemory(bytes);
+        var hashes = new byte[hasher.CandidateCount][];
         var now = time.GetUtcNow();
-        var key = Convert.ToBase64String(hashes[0]);
-        if (_issued.TryGetValue(key, out var issued))
+        try
         {
-            if (now < issued.Until)
+            // The current pepper's hash first: a token issued here needs no other (nor a read).
+            hashes[0] = hasher.Hash(bytes, 0);
+            if (IssuedHere(hashes[0], now) is { } callId)
             {
-                return issued.CallId;
+                return callId;
             }
-            if (_issued.TryRemove(new KeyValuePair<string, (string, DateTimeOffset)>(key, issued)))
+            for (var i = 1; i < hashes.Length; i++)
             {
-                Interlocked.Decrement(ref _issuedCount);
+                hashes[i] = hasher.Hash(bytes, i);
             }
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(bytes);
         }
         foreach (var hash in hashes)
         {
