@@ -167,6 +167,8 @@ public sealed class CallStatesTests(BrowserFixture browser)
         await owner.EvaluateAsync("() => window.qrcallingDebug.hub.stop()");
         await ownerContext.SetOfflineAsync(true);
         await Expect(caller.Locator("#peer-state")).ToHaveTextAsync("The other side lost its connection…", new() { Timeout = 10_000 });
+        await Expect(owner.Locator("#peer-state")).ToHaveTextAsync("Connection lost — reconnecting…");
+        await WebApp.ScreenshotAsync(owner, "owner-hub-closed-offline-phone", fullPage: false);
         await caller.GetByTestId("chat-input").FillAsync("sent while you were away");
         await caller.GetByTestId("chat-send").ClickAsync();
         await Expect(caller.Locator("[data-testid=chat-message].me").Last).ToHaveTextAsync("sent while you were away");
@@ -176,6 +178,7 @@ public sealed class CallStatesTests(BrowserFixture browser)
         // Started again, the call resumes: what was sent meanwhile shows, the caller sees the owner back, the chat goes on.
         await Expect(owner.Locator("[data-testid=chat-message].them").Last).ToHaveTextAsync("sent while you were away", new() { Timeout = 20_000 });
         await Expect(caller.Locator("#peer-state")).ToBeEmptyAsync(new() { Timeout = 10_000 });
+        await Expect(owner.Locator("#peer-state")).ToBeEmptyAsync();
         await WebApp.SendChatAsync(owner, caller, "back now");
         await Expect(owner.GetByTestId("call-state")).ToHaveTextAsync("Connected");
     }

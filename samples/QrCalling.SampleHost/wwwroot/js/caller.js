@@ -238,6 +238,7 @@ async function joinCall(saved, { localStream = null, rejoin = false } = {}) {
     setHubState('offline');
     if (session && !session.ended && connection === hub) {
       $('conn-banner').hidden = false;
+      session.connection('reconnecting'); // the call view says so until startHub brings it back
       setTimeout(() => startHub(connection), 1000);
     }
   });

@@ -148,6 +148,8 @@ async function goOnline() {
   connection.onreconnected(() => { setOnline(true); loadHistory(); });
   connection.onclose(() => {
     setOnline(false);
+    // A call under way says its connection is lost until startHub brings it back (and resumes it).
+    if (session && !session.ended && connection === hub) session.connection('reconnecting');
     if (connection === hub) setTimeout(() => startHub(connection), 1000);
   });
   setOnline(false);
