@@ -103,7 +103,10 @@ for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break;
 redis-cli -p "$redis_port" ping >/dev/null 2>&1 || { cat "$work/redis.log" >&2; echo "test.sh: Redis does not answer" >&2; exit 1; }
 
 export QRCALLING_TEST_POSTGRES="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres;Maximum Pool Size=50"
-export QRCALLING_TEST_REDIS="127.0.0.1:$redis_port"
+# The library's fail-fast default is a 2 s timeout per Redis command. The tests that check it use their own servers and
+# connections; everything else on the shared server gets 10 s, so that a stalled CI machine (one Redis read in a
+# contract test timed out at 2 s on a fresh machine) is not taken for an outage.
+export QRCALLING_TEST_REDIS="127.0.0.1:$redis_port,syncTimeout=10000,asyncTimeout=10000"
 export QRCALLING_TEST_ARTIFACTS="$work/results"
 
 # ---------------------------------------------------------------- 4. test
