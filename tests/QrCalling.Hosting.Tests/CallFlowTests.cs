@@ -12,6 +12,42 @@ public sealed class CallFlowTests
     private const string SdpMarker = "a=fingerprint:sha-256 SECRET-SDP-7F3A";
     private const string Ciphertext = "Q2lwaGVydGV4dC1TRUNSRVQtOTk=";
 
+    /// <summary>A signal's data reaches the other side as its sender wrote it (the spec's "data, unchanged"), byte for
+    /// byte in a pushed event: escapes, HTML-sensitive and non-ASCII characters, number forms and spaces are not rewritten
+    /// by the server's JSON writer. Resume and the long poll give the same JSON value.</summary>
+    [Fact]
+    public async Task SignalData_ReachesTheOtherSideAsTheSenderWroteIt_InEventsResumeAndTheLongPoll()
+    {
+        await using var host = await TestHost.StartAsync();
+        var alice = host.Client(owner: "alice");
+        var code = await alice.IssueCodeAsync();
+        var device = await host.ConnectAsync(HttpTransportType.WebSockets, owner: "alice", deviceId: "phone");
+        var started = await host.Client().StartCallAsync(code.GetProperty("payload").GetString()!);
+        var callId = started.GetProperty("callId").GetString()!;
+        await device.WaitForAsync("IncomingCall");
+        await device.Connection.InvokeAsync("Accept", callId);
+
+        const string Data = """{"sdp":"v=0\r\na=x <b> & 'é' \u00e9 \"q\" \ud83d\ude00 \/","n":1.50,"e":1E2,"z":-0.0,"l":[ true , null ]}""";
+        var caller = host.Client(bearer: started.GetProperty("callToken").GetString());
+        var sent = await caller.PostAsync($"/api/v1/calls/{callId}/events", Http.Raw($$"""{"type":"offer","data":{{Data}}}"""));
+        Assert.Equal(HttpStatusCode.Accepted, sent.StatusCode);
+        var seq = (await sent.ReadJsonAsync()).GetProperty("seq").GetInt64();
+
+        var pushed = await device.WaitForAsync("Signal", e => e.GetProperty("seq").GetInt64() == seq);
+        Assert.Equal(Data, pushed.GetProperty("data").GetRawText());
+        // Read back from the store (which keeps the data in its own normalized JSON text): the same JSON value, and
+        // still not escaped again by the server's writer (which would turn <b> & 'é' into \u003Cb\u003E \u0026 …).
+        var resumed = await device.Connection.InvokeAsync<JsonElement>("Resume", callId, 0L);
+        var polled = await (await alice.GetAsync($"/api/v1/calls/{callId}/events?after=0&waitSeconds=0&deviceId=phone")).ReadJsonAsync();
+        using var sentData = JsonDocument.Parse(Data);
+        foreach (var read in new[] { resumed, polled })
+        {
+            var data = Assert.Single(read.EnumerateArray(), e => e.GetProperty("seq").GetInt64() == seq).GetProperty("data");
+            Assert.True(JsonElement.DeepEquals(sentData.RootElement, data), data.GetRawText());
+            Assert.Contains("a=x <b> & 'é'", data.GetRawText());
+        }
+    }
+
     [Theory]
     [InlineData(HttpTransportType.WebSockets)]
     [InlineData(HttpTransportType.LongPolling)]
