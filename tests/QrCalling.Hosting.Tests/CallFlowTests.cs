@@ -12,6 +12,37 @@ public sealed class CallFlowTests
     private const string SdpMarker = "a=fingerprint:sha-256 SECRET-SDP-7F3A";
     private const string Ciphertext = "Q2lwaGVydGV4dC1TRUNSRVQtOTk=";
 
+    /// <summary>Events for the device that accepted go to each of that device's connections (two tabs with one device
+    /// id), and to no other device of the owner.</summary>
+    [Fact]
+    public async Task DeviceWithTwoConnections_BothGetTheCallersSignals_TheOtherDeviceNone()
+    {
+        await using var host = await TestHost.StartAsync();
+        var alice = host.Client(owner: "alice");
+        var code = await alice.IssueCodeAsync();
+        var tabOne = await host.ConnectAsync(HttpTransportType.WebSockets, owner: "alice", deviceId: "phone");
+        var tabTwo = await host.ConnectAsync(HttpTransportType.WebSockets, owner: "alice", deviceId: "phone");
+        var tablet = await host.ConnectAsync(HttpTransportType.WebSockets, owner: "alice", deviceId: "tablet");
+        var started = await host.Client().StartCallAsync(code.GetProperty("payload").GetString()!);
+        var callId = started.GetProperty("callId").GetString()!;
+        await tabOne.WaitForAsync("IncomingCall");
+        await tabOne.Connection.InvokeAsync("Accept", callId);
+        await tablet.WaitForAsync("CallAnsweredElsewhere");
+
+        var caller = await host.ConnectAsync(HttpTransportType.WebSockets, callToken: started.GetProperty("callToken").GetString());
+        var seqs = new List<long>();
+        for (var i = 0; i < 3; i++)
+        {
+            seqs.Add(await caller.Connection.InvokeAsync<long>("Signal", callId, "ice-candidate", JsonSerializer.SerializeToElement(new { candidate = "c" + i })));
+        }
+        foreach (var tab in new[] { tabOne, tabTwo })
+        {
+            await tab.WaitForAsync("Signal", e => e.GetProperty("seq").GetInt64() == seqs[^1]);
+            Assert.Equal(seqs, tab.Of("Signal").Select(e => e.GetProperty("seq").GetInt64()));
+        }
+        Assert.Empty(tablet.Of("Signal"));
+    }
+
     /// <summary>A signal's data reaches the other side as its sender wrote it (the spec's "data, unchanged"), byte for
     /// byte in a pushed event: escapes, HTML-sensitive and non-ASCII characters, number forms and spaces are not rewritten
     /// by the server's JSON writer. Resume and the long poll give the same JSON value.</summary>

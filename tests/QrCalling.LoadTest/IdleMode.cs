@@ -133,6 +133,49 @@ internal static class IdleMode
         }
     }
 
+    /// <summary>Idle owner hub connections held open (and pinged) on the host while another mode measures: a host with
+    /// many owners online, of whom few are in a call.</summary>
+    public sealed class Crowd : IAsyncDisposable
+    {
+        private readonly List<IdleConnection> _connections;
+        private readonly CancellationTokenSource _pinging;
+        private readonly Task _pings;
+
+        private Crowd(List<IdleConnection> connections)
+        {
+            _connections = connections;
+            _pinging = new CancellationTokenSource();
+            _pings = PingAsync(connections, _pinging.Token);
+        }
+
+        public int Open => _connections.Count(c => c.IsOpen);
+
+        public static async Task<Crowd> OpenAsync(LoadOptions options, int count, CancellationToken cancellationToken)
+        {
+            using var client = new QrCallingClient(options.BaseUri, options.BaseUri, options.Hub);
+            var tokens = await Task.WhenAll(Enumerable.Range(0, (count + DevicesPerOwner - 1) / DevicesPerOwner).Select(i => client.RegisterAsync($"crowd{i}", cancellationToken)));
+            var hub = new UriBuilder(options.BaseUri) { Scheme = options.BaseUri.Scheme == "https" ? "wss" : "ws", Path = "/hubs/calls" }.Uri;
+            var connections = new List<IdleConnection>(count);
+            for (var start = 0; start < count; start += Batch)
+            {
+                connections.AddRange(await Task.WhenAll(Enumerable.Range(start, Math.Min(Batch, count - start)).Select(i => IdleConnection.OpenAsync(
+                    new Uri(hub, $"?access_token={Uri.EscapeDataString(tokens[i / DevicesPerOwner])}&deviceId=crowd-{i}"), signalR: true, cancellationToken))));
+            }
+            return new Crowd(connections);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _pinging.CancelAsync();
+            await _pings;
+            _pinging.Dispose();
+            for (var start = 0; start < _connections.Count; start += Batch)
+            {
+                await Task.WhenAll(_connections.Skip(start).Take(Batch).Select(c => c.CloseAsync()));
+            }
+        }
+    }
+
     private sealed record IdleResult(string Server, long BeforeKilobytes, long AfterKilobytes, int Connections, int Open)
     {
         public double KilobytesPerConnection => (AfterKilobytes - BeforeKilobytes) / (double)Connections;

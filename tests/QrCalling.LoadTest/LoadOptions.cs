@@ -14,19 +14,21 @@ internal sealed record LoadOptions(
     int DurationSeconds,
     int Connections,
     int InFlight,
+    int Crowd,
     TimeSpan WarmUp,
     HubSettings Hub)
 {
     public const string Usage = """
         usage: QrCalling.LoadTest <baseUrl, e.g. http://127.0.0.1:5090> [--mode relay|longcall|sustained|idle] [--host-pid PID] [--warmup-seconds 15]
           relay (default): [--owners 50] [--signals 200] [--caller-url URL] [--protocol json|messagepack] [--ack on|off] [--signal invoke|send]
+                           [--crowd N: N idle owner connections held open on the host meanwhile]
           longcall:        [--duration-seconds 60] [--in-flight 16] [--protocol json|messagepack] [--ack on|off]
           sustained:       [--owners 20] [--seconds 20] [--caller-url URL] [--protocol json|messagepack] [--ack on|off]
           idle:            [--connections 10000]
         """;
 
     private static readonly string[] Known =
-        ["--mode", "--host-pid", "--owners", "--signals", "--seconds", "--duration-seconds", "--connections", "--in-flight", "--caller-url", "--protocol", "--ack", "--signal", "--warmup-seconds"];
+        ["--mode", "--host-pid", "--owners", "--signals", "--seconds", "--duration-seconds", "--connections", "--in-flight", "--caller-url", "--protocol", "--ack", "--signal", "--warmup-seconds", "--crowd"];
 
     /// <summary>Parses the arguments; throws <see cref="FormatException"/> with the reason when they are wrong.</summary>
     public static LoadOptions Parse(string[] args)
@@ -81,6 +83,7 @@ internal sealed record LoadOptions(
             Number("--duration-seconds", 60),
             Number("--connections", 10_000),
             Number("--in-flight", 16),
+            values.ContainsKey("--crowd") ? Number("--crowd", 0) : 0,
             TimeSpan.FromSeconds(WarmUpSeconds()),
             new HubSettings(Choice("--protocol", "json", "messagepack") == "messagepack", Choice("--ack", "on", "off") == "on",
                 Choice("--signal", "invoke", "send") == "send"));

@@ -10,14 +10,16 @@ using QrCalling.LoadTest;
 //       per message or set-up of a warm one; node (PeerJS) settles within a second. Every server gets the same warm-up.
 //
 //   --mode relay (default) [--owners 50] [--signals 200] [--caller-url URL] [--protocol json|messagepack] [--ack on|off]
-//       [--signal invoke|send]
+//       [--signal invoke|send] [--crowd N]
 //       N owners, one call each (scan, start, ring, accept, offer, answer), then per call a ping-pong of offers and answers
 //       ({type, sdp} with a ~2 KB SDP): the caller offers, the owner answers when the offer arrives, M times each way,
 //       all calls at once. Reports msgs/s, p50/p99 send-to-arrival latency and server CPU µs per message, then runs the
 //       same workload through (a) a bare Kestrel WebSocket relay, run as a child process of this tool so that its CPU
 //       is measured apart from the tool's, (b) a bare SignalR hub with the same Signal method and nothing else (the
 //       framework's floor; also a child process), and (c) a PeerJS server: npm `peer@1.0.2` installed into a temporary
-//       folder and started with node; and prints a table with the ratios against each.
+//       folder and started with node; and prints a table with the ratios against each. --crowd N first opens N idle owner
+//       hub connections on the QrCalling host (100 devices per owner account, pinged every 15 s) and holds them open
+//       while its calls relay: a host with many owners online, of whom few are in a call.
 //       With --caller-url the callers use a second host instance (sharing storage and the Redis backplane) while the
 //       owners stay on <baseUrl>, so every ring, signal and hangup crosses instances; the CPU is then both instances'.
 //   --mode longcall [--duration-seconds 60] [--in-flight 16] [--protocol ...] [--ack ...]

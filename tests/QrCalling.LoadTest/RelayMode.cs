@@ -33,6 +33,11 @@ internal static class RelayMode
     /// failures.</summary>
     private static async Task<(RelayResult Result, int Failures)> RunQrCallingAsync(LoadOptions options, IReadOnlyList<int> hostPids, CancellationToken cancellationToken)
     {
+        await using var crowd = options.Crowd > 0 ? await IdleMode.Crowd.OpenAsync(options, options.Crowd, cancellationToken) : null;
+        if (crowd is not null)
+        {
+            Console.WriteLine($"  QrCalling host: {options.Crowd} idle owner hub connections held open meanwhile (--crowd)");
+        }
         using var client = new QrCallingClient(options.BaseUri, options.CallerUri, options.Hub);
         var owners = await client.CreateOwnersAsync(options.Owners, cancellationToken);
         try
@@ -56,6 +61,11 @@ internal static class RelayMode
                     await call.DisposeAsync();
                 }
             }));
+            if (crowd is not null && crowd.Open < options.Crowd)
+            {
+                Console.WriteLine($"  crowd: {options.Crowd - crowd.Open} of {options.Crowd} idle connections closed during the run");
+                failures += options.Crowd - crowd.Open;
+            }
             return (result, failures);
         }
         finally

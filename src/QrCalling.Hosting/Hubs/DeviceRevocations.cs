@@ -44,7 +44,7 @@ internal sealed class DeviceRevocations(ConnectionTracker tracker, QrCallingConn
         {
             return 0;
         }
-        await hub.Clients.Clients(ids).SendAsync(DeviceEndpoints.DeviceRevokedEvent, new { deviceId }, CancellationToken.None).ConfigureAwait(false);
+        await hub.Clients.SendEachAsync(ids, DeviceEndpoints.DeviceRevokedEvent, new { deviceId }, CancellationToken.None).ConfigureAwait(false);
         // The send has reached the connection's output pipe, not the network: closing at once can cut it off, and the
         // device would not learn why. Wall-clock time on purpose: this waits for I/O, not for anything of the protocol.
         _ = Task.Delay(FlushGrace).ContinueWith(_ => connections.Close(ids), CancellationToken.None,

@@ -17,9 +17,26 @@ internal sealed class SignalRTransport(IHubContext<CallHub> hub, ConnectionTrack
             .SendAsync(serverEvent.Name, QrCallingJson.EventArgument(serverEvent), cancellationToken));
 
     public ValueTask SendToDeviceAsync(string ownerId, string deviceId, ServerEvent serverEvent, CancellationToken cancellationToken) =>
-        new((tracker.DeviceGroups ? hub.Clients.Group(ConnectionTracker.DeviceGroup(ownerId, deviceId)) : hub.Clients.Clients(tracker.ConnectionsOf(ownerId, deviceId)))
-            .SendAsync(serverEvent.Name, QrCallingJson.EventArgument(serverEvent), cancellationToken));
+        tracker.DeviceGroups
+            ? new(hub.Clients.Group(ConnectionTracker.DeviceGroup(ownerId, deviceId)).SendAsync(serverEvent.Name, QrCallingJson.EventArgument(serverEvent), cancellationToken))
+            : hub.Clients.SendEachAsync(tracker.ConnectionsOf(ownerId, deviceId), serverEvent.Name, QrCallingJson.EventArgument(serverEvent), cancellationToken);
 
     public ValueTask SendToCallerAsync(string callId, ServerEvent serverEvent, CancellationToken cancellationToken) =>
         new(hub.Clients.Group(ConnectionTracker.CallerGroup(callId)).SendAsync(serverEvent.Name, QrCallingJson.EventArgument(serverEvent), cancellationToken));
+}
+
+/// <summary>Sends to a few connections by id.</summary>
+internal static class HubClientsExtensions
+{
+    /// <summary>Sends <paramref name="method"/> to each of <paramref name="connectionIds"/> (usually one: a device's
+    /// connection) with a look-up by id. <c>Clients.Clients(ids)</c> would cost a pass over every connection of the
+    /// instance, since SignalR's default lifetime manager filters them all, so each signal to an owner's device would
+    /// take longer the more owners are online.</summary>
+    public static ValueTask SendEachAsync<T>(this IHubClients clients, IReadOnlyList<string> connectionIds, string method, T argument, CancellationToken cancellationToken) =>
+        connectionIds.Count switch
+        {
+            0 => ValueTask.CompletedTask,
+            1 => new(clients.Client(connectionIds[0]).SendAsync(method, argument, cancellationToken)),
+            _ => new(Task.WhenAll(connectionIds.Select(id => clients.Client(id).SendAsync(method, argument, cancellationToken)))),
+        };
 }
