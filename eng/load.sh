@@ -2,7 +2,8 @@
 # The load tool's figures in one command, each against its baseline in the same run (issue 9's table):
 #   eng/load.sh [memory] [postgres] [redis] [idle]     (default: all four; output in artifacts/load/*.txt)
 # memory:   the sample host on its in-memory store: relay (against a bare Kestrel WebSocket relay, a bare SignalR hub
-#           and a PeerJS server), sustained set-ups, and the relay again with 5,000 idle owner connections on the host.
+#           and a PeerJS server) over JSON and over MessagePack, sustained set-ups, and the relay again with 5,000 idle
+#           owner connections on the host.
 # postgres: the same on PostgreSQL (a throwaway cluster on 127.0.0.1:25450, fsync off), then `pgbench -S`.
 # redis:    two host instances over Redis (127.0.0.1:26390), callers on the second; then `redis-benchmark`.
 # idle:     10,000 idle owner hub connections: the host's RSS per connection against a bare SignalR hub and Kestrel.
@@ -47,6 +48,7 @@ for w in "${which[@]}"; do
   memory)
     pid=$(start_host 5090 "$out/host-memory.log")
     load http://127.0.0.1:5090 --host-pid "$pid" > "$out/memory-relay.txt" || true
+    load http://127.0.0.1:5090 --host-pid "$pid" --protocol messagepack > "$out/memory-relay-messagepack.txt" || true
     load http://127.0.0.1:5090 --host-pid "$pid" --mode sustained > "$out/memory-sustained.txt" || true
     load http://127.0.0.1:5090 --host-pid "$pid" --crowd 5000 > "$out/memory-relay-crowd.txt" || true
     stop "$pid" ;;
