@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using QrCalling.Testing;
 using Xunit;
 
 namespace QrCalling.Hosting.Tests;
@@ -18,18 +19,13 @@ public sealed class CallFlowTests
     public async Task DeviceWithTwoConnections_BothGetTheCallersSignals_TheOtherDeviceNone()
     {
         await using var host = await TestHost.StartAsync();
-        var alice = host.Client(owner: "alice");
-        var code = await alice.IssueCodeAsync();
         var tabOne = await host.ConnectAsync(HttpTransportType.WebSockets, owner: "alice", deviceId: "phone");
         var tabTwo = await host.ConnectAsync(HttpTransportType.WebSockets, owner: "alice", deviceId: "phone");
         var tablet = await host.ConnectAsync(HttpTransportType.WebSockets, owner: "alice", deviceId: "tablet");
-        var started = await host.Client().StartCallAsync(code.GetProperty("payload").GetString()!);
-        var callId = started.GetProperty("callId").GetString()!;
-        await tabOne.WaitForAsync("IncomingCall");
-        await tabOne.Connection.InvokeAsync("Accept", callId);
+        var (callId, callToken) = await CallAcceptedByAsync(host, host.Client(owner: "alice"), tabOne);
         await tablet.WaitForAsync("CallAnsweredElsewhere");
 
-        var caller = await host.ConnectAsync(HttpTransportType.WebSockets, callToken: started.GetProperty("callToken").GetString());
+        var caller = await host.ConnectAsync(HttpTransportType.WebSockets, callToken: callToken);
         var seqs = new List<long>();
         for (var i = 0; i < 3; i++)
         {
@@ -51,15 +47,11 @@ public sealed class CallFlowTests
     {
         await using var host = await TestHost.StartAsync();
         var alice = host.Client(owner: "alice");
-        var code = await alice.IssueCodeAsync();
         var device = await host.ConnectAsync(HttpTransportType.WebSockets, owner: "alice", deviceId: "phone");
-        var started = await host.Client().StartCallAsync(code.GetProperty("payload").GetString()!);
-        var callId = started.GetProperty("callId").GetString()!;
-        await device.WaitForAsync("IncomingCall");
-        await device.Connection.InvokeAsync("Accept", callId);
+        var (callId, callToken) = await CallAcceptedByAsync(host, alice, device);
 
         const string Data = """{"sdp":"v=0\r\na=x <b> & 'é' \u00e9 \"q\" \ud83d\ude00 \/","n":1.50,"e":1E2,"z":-0.0,"l":[ true , null ]}""";
-        var caller = host.Client(bearer: started.GetProperty("callToken").GetString());
+        var caller = host.Client(bearer: callToken);
         var sent = await caller.PostAsync($"/api/v1/calls/{callId}/events", Http.Raw($$"""{"type":"offer","data":{{Data}}}"""));
         Assert.Equal(HttpStatusCode.Accepted, sent.StatusCode);
         var seq = (await sent.ReadJsonAsync()).GetProperty("seq").GetInt64();
@@ -77,6 +69,18 @@ public sealed class CallFlowTests
             Assert.True(JsonElement.DeepEquals(sentData.RootElement, data), data.GetRawText());
             Assert.Contains("a=x <b> & 'é'", data.GetRawText());
         }
+    }
+
+    /// <summary>The owner issues a code, a caller starts a call on it, and <paramref name="device"/> accepts it when it
+    /// rings there.</summary>
+    private static async Task<(string CallId, string CallToken)> CallAcceptedByAsync(TestHost host, HttpClient owner, HubEventRecorder device)
+    {
+        var code = await owner.IssueCodeAsync();
+        var started = await host.Client().StartCallAsync(code.GetProperty("payload").GetString()!);
+        var callId = started.GetProperty("callId").GetString()!;
+        await device.WaitForAsync("IncomingCall", e => e.GetProperty("callId").GetString() == callId);
+        await device.Connection.InvokeAsync("Accept", callId);
+        return (callId, started.GetProperty("callToken").GetString()!);
     }
 
     [Theory]
