@@ -331,6 +331,44 @@ public sealed class MessagePackTests
         Assert.Equal(HubConnectionState.Connected, device.Connection.State);
     }
 
+    [Fact]
+    public async Task Signal_FromMessagePack_ReachesMessagePackClientsAsTheBytesSent_JsonClientsAndResumeAsTheSameValue()
+    {
+        await using var host = await StartAsync();
+        var payload = (await host.Client(owner: "alice").IssueCodeAsync()).GetProperty("payload").GetString()!;
+        var device = await ConnectAsync(host, messagePack: false, owner: "alice", deviceId: "phone");
+        var started = await host.Client().StartCallAsync(payload);
+        var callId = started.GetProperty("callId").GetString()!;
+        var callToken = started.GetProperty("callToken").GetString()!;
+        var caller = await ConnectAsync(host, messagePack: true, callToken: callToken);
+        var deviceRaw = await host.ConnectAsync(HttpTransportType.WebSockets, owner: "alice", deviceId: "phone", protocol: TestMessagePack.UseRaw);
+        await device.Connection.InvokeAsync("Accept", callId);
+        await caller.WaitForAsync("CallAccepted");
+
+        // {"sdp":"v=0\r\n","n":1.5,"i":5} in encodings the server's JSON-to-MessagePack conversion never writes (a map16
+        // header, a float32, an int16): only the sender's own bytes carry them.
+        byte[] data = [0xde, 0x00, 0x03, 0xa3, (byte)'s', (byte)'d', (byte)'p', 0xa5, (byte)'v', (byte)'=', (byte)'0', (byte)'\r', (byte)'\n',
+            0xa1, (byte)'n', 0xca, 0x3f, 0xc0, 0x00, 0x00, 0xa1, (byte)'i', 0xd1, 0x00, 0x05];
+        const string Value = """{"sdp":"v=0\r\n","n":1.5,"i":5}""";
+        var seq = await caller.Connection.InvokeAsync<long>("Signal", callId, "offer", new RawMessagePack(data));
+
+        var relayed = await deviceRaw.WaitForAsync("Signal", e => e.GetProperty("seq").GetInt64() == seq);
+        Assert.True(Convert.FromBase64String(relayed.GetProperty("_raw").GetString()!).AsSpan().IndexOf(data) >= 0, "the sender's bytes are relayed as sent");
+        Assert.Equal(Value, Render(relayed.GetProperty("data")));
+        Assert.Equal(["seq", "from", "type", "data", "callId", "_raw"], relayed.EnumerateObject().Select(p => p.Name));
+        var overJson = await device.WaitForAsync("Signal", e => e.GetProperty("seq").GetInt64() == seq);
+        Assert.Equal(Value, Render(overJson.GetProperty("data")));
+
+        // From the store the same value, converted from its JSON; the next signal, from a JSON sender, likewise.
+        var resumed = await deviceRaw.Connection.InvokeAsync<JsonElement>("Resume", callId, 0L);
+        Assert.Equal(Value, Render(resumed.EnumerateArray().Single(e => e.GetProperty("seq").GetInt64() == seq).GetProperty("data")));
+        var callerRaw = await host.ConnectAsync(HttpTransportType.WebSockets, callToken: callToken, protocol: TestMessagePack.UseRaw);
+        var answerSeq = await device.Connection.InvokeAsync<long>("Signal", callId, "answer", JsonDocument.Parse("""{"n":1.5,"i":5}""").RootElement);
+        var answer = await callerRaw.WaitForAsync("Signal", e => e.GetProperty("seq").GetInt64() == answerSeq);
+        Assert.Equal("""{"n":1.5,"i":5}""", Render(answer.GetProperty("data")));
+        Assert.True(Convert.FromBase64String(answer.GetProperty("_raw").GetString()!).AsSpan().IndexOf((byte[])[0x82, 0xa1, (byte)'n', 0xcb]) >= 0, "converted from JSON");
+    }
+
     /// <summary>A ringing call with a MessagePack caller and a JSON owner device <c>phone</c>.</summary>
     private static async Task<(string CallId, HubEventRecorder Caller, HubEventRecorder Device)> RingingCallAsync(TestHost host)
     {
@@ -370,6 +408,13 @@ internal static class TestMessagePack
 
     public static void Use(IHubConnectionBuilder builder) => builder.AddMessagePackProtocol(o => o.SerializerOptions = Options);
 
+    /// <summary>As <see cref="Use"/>, and every map received (an event) also carries its own MessagePack bytes, in
+    /// base64, as <c>_raw</c>.</summary>
+    public static void UseRaw(IHubConnectionBuilder builder) => builder.AddMessagePackProtocol(o => o.SerializerOptions = RawOptions);
+
+    private static MessagePackSerializerOptions RawOptions { get; } = MessagePackSerializerOptions.Standard.WithResolver(
+        CompositeResolver.Create([new RecordingRawFormatter(), new RawFormatter()], [ContractlessStandardResolver.Instance]));
+
     /// <summary>A value as MessagePack's object formatter reads it, as JSON; anything without a JSON form fails the test.</summary>
     public static JsonNode? ToNode(object? value) => value switch
     {
@@ -406,6 +451,23 @@ internal static class TestMessagePack
 
         public JsonElement Deserialize(ref MessagePackReader reader, MessagePackSerializerOptions options) =>
             JsonSerializer.SerializeToElement(ToNode(PrimitiveObjectFormatter.Instance.Deserialize(ref reader, options)));
+    }
+
+    private sealed class RecordingRawFormatter : IMessagePackFormatter<JsonElement>
+    {
+        public void Serialize(ref MessagePackWriter writer, JsonElement value, MessagePackSerializerOptions options) =>
+            PrimitiveObjectFormatter.Instance.Serialize(ref writer, ToPlain(value)!, options);
+
+        public JsonElement Deserialize(ref MessagePackReader reader, MessagePackSerializerOptions options)
+        {
+            var raw = reader.ReadRaw().ToArray();
+            var node = ToNode(MessagePackSerializer.Deserialize<object>(raw, options));
+            if (node is JsonObject map)
+            {
+                map["_raw"] = Convert.ToBase64String(raw);
+            }
+            return JsonSerializer.SerializeToElement(node);
+        }
     }
 
     private sealed class RawFormatter : IMessagePackFormatter<RawMessagePack>

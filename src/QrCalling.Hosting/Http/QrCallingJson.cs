@@ -42,7 +42,9 @@ internal static class QrCallingJson
 
     /// <summary>A server event as the one argument of its hub message: written with its runtime type and these options
     /// straight into the hub protocol's output, whatever JSON options the host gave SignalR (no intermediate document).</summary>
-    public static WireEvent EventArgument(ServerEvent serverEvent) => new(serverEvent);
+    /// <remarks>A signal whose data is the MessagePack argument of the hub call running now carries those bytes along for
+    /// MessagePack recipients (<see cref="Hubs.MessagePackPassThrough"/>).</remarks>
+    public static WireEvent EventArgument(ServerEvent serverEvent) => new(serverEvent, Hubs.MessagePackPassThrough.For(serverEvent));
 
     /// <summary>A JSON value (a signal's <c>data</c>) written as its own UTF-8 text. It was parsed from JSON (a client's,
     /// a MessagePack client's converted, or the store's), so it is valid as it stands and goes out as the sender wrote
@@ -70,8 +72,9 @@ internal static class QrCallingJson
 /// <summary>A hub event argument that serializes itself with <see cref="QrCallingJson.Options"/> (over MessagePack,
 /// <see cref="Hubs.WireEventMessagePackFormatter"/> writes the same shape).</summary>
 /// <param name="Event">The event.</param>
+/// <param name="MessagePackData">For a signal, its data as the sender's MessagePack bytes, when it has them.</param>
 [JsonConverter(typeof(WireEventConverter))]
-internal readonly record struct WireEvent(ServerEvent Event);
+internal readonly record struct WireEvent(ServerEvent Event, byte[]? MessagePackData = null);
 
 internal sealed class WireEventConverter : JsonConverter<WireEvent>
 {

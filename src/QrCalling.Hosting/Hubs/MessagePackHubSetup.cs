@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.Options;
 using QrCalling.Hosting.Http;
+using QrCalling.Transport;
 
 namespace QrCalling.Hosting.Hubs;
 
@@ -76,12 +77,21 @@ internal sealed class JsonElementMessagePackFormatter : IMessagePackFormatter<Js
     public void Serialize(ref MessagePackWriter writer, JsonElement value, MessagePackSerializerOptions options) =>
         MessagePackJson.Write(ref writer, value);
 
-    public JsonElement Deserialize(ref MessagePackReader reader, MessagePackSerializerOptions options) =>
-        MessagePackJson.TryRead(ref reader, out var value) ? value : default;
+    public JsonElement Deserialize(ref MessagePackReader reader, MessagePackSerializerOptions options)
+    {
+        if (!MessagePackJson.TryRead(ref reader, out var value, out var messagePack))
+        {
+            return default;
+        }
+        MessagePackPassThrough.Read(value, messagePack);
+        return value;
+    }
 }
 
 /// <summary>A server event as a MessagePack map: exactly the JSON that <see cref="WireEventConverter"/> writes
-/// (camelCase keys, times as ISO-8601 strings, <c>data</c> as its MessagePack equivalent).</summary>
+/// (camelCase keys, times as ISO-8601 strings, <c>data</c> as its MessagePack equivalent). A signal, the event a call
+/// relays most, is written directly, its data as the sender's MessagePack bytes when it has them
+/// (<see cref="MessagePackPassThrough"/>); the others by way of their JSON.</summary>
 internal sealed class WireEventMessagePackFormatter : IMessagePackFormatter<WireEvent>
 {
     public static WireEventMessagePackFormatter Instance { get; } = new();
@@ -90,8 +100,16 @@ internal sealed class WireEventMessagePackFormatter : IMessagePackFormatter<Wire
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_buffer;
 
+    /// <summary>A signal's keys as MessagePack strings, in the order <see cref="QrCallingJson.Options"/> writes them.</summary>
+    private static readonly byte[][] SignalKeys = [.. new[] { "seq", "from", "type", "data", "callId" }.Select(k => MessagePackSerializer.Serialize(k, MessagePackSerializerOptions.Standard))];
+
     public void Serialize(ref MessagePackWriter writer, WireEvent value, MessagePackSerializerOptions options)
     {
+        if (value.Event is SignalEvent signal)
+        {
+            WriteSignal(ref writer, signal, value.MessagePackData);
+            return;
+        }
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(4096);
         buffer.ResetWrittenCount();
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true, Encoder = QrCallingJson.Options.Encoder }))
@@ -105,6 +123,28 @@ internal sealed class WireEventMessagePackFormatter : IMessagePackFormatter<Wire
         }
     }
 
+    private static void WriteSignal(ref MessagePackWriter writer, SignalEvent signal, byte[]? messagePackData)
+    {
+        writer.WriteMapHeader(SignalKeys.Length);
+        writer.WriteRaw(SignalKeys[0]);
+        writer.Write(signal.Seq);
+        writer.WriteRaw(SignalKeys[1]);
+        writer.Write(signal.From);
+        writer.WriteRaw(SignalKeys[2]);
+        writer.Write(signal.Type);
+        writer.WriteRaw(SignalKeys[3]);
+        if (messagePackData is not null)
+        {
+            writer.WriteRaw(messagePackData);
+        }
+        else
+        {
+            MessagePackJson.Write(ref writer, signal.Data);
+        }
+        writer.WriteRaw(SignalKeys[4]);
+        writer.Write(signal.CallId);
+    }
+
     public WireEvent Deserialize(ref MessagePackReader reader, MessagePackSerializerOptions options) =>
         throw new NotSupportedException("Server events are only written.");
 }
@@ -115,14 +155,19 @@ internal sealed class MessagePackDataFilter : IHubFilter
 {
     public ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
+        MessagePackPassThrough.Inbound? inbound = null;
         foreach (var argument in invocationContext.HubMethodArguments)
         {
-            if (argument is JsonElement { ValueKind: JsonValueKind.Undefined })
+            if (argument is JsonElement element)
             {
-                throw new HubException("invalid_request: data must be nil, a boolean, an integer, a finite float, a UTF-8 string, "
-                    + $"or an array or map (string keys) of these, at most {MessagePackJson.MaxDataDepth} levels deep; binary and extension types have no JSON form.");
+                if (element.ValueKind == JsonValueKind.Undefined)
+                {
+                    throw new HubException("invalid_request: data must be nil, a boolean, an integer, a finite float, a UTF-8 string, "
+                        + $"or an array or map (string keys) of these, at most {MessagePackJson.MaxDataDepth} levels deep; binary and extension types have no JSON form.");
+                }
+                inbound ??= MessagePackPassThrough.Take(element);
             }
         }
-        return next(invocationContext);
+        return inbound is null ? next(invocationContext) : MessagePackPassThrough.InvokeWithAsync(inbound, () => next(invocationContext));
     }
 }

@@ -30,24 +30,41 @@ internal static class MessagePackJson
     /// is only ever parsed again, never embedded in HTML.</summary>
     private static readonly JsonWriterOptions StoreOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    /// <summary>Reads one MessagePack value (consuming all of it, however deeply nested) as JSON. False when it has
-    /// no JSON equivalent: binary or extension types, a map key that is not a string, a NaN or infinite float, a string
-    /// that is not UTF-8, or more than <see cref="MaxDataDepth"/> levels.</summary>
-    public static bool TryRead(ref MessagePackReader reader, out JsonElement value)
+    /// <summary>This thread's buffer and writer for the JSON of a value read (reused: a read runs synchronously to its
+    /// end, and the element gets its own copy of the text).</summary>
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_readBuffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_readWriter;
+
+    /// <summary>Reads one MessagePack value (consuming all of it, however deeply nested) as JSON, and gives the value's
+    /// own MessagePack bytes (a slice of the message). False when it has no JSON equivalent: binary or extension types,
+    /// a map key that is not a string, a NaN or infinite float, a string that is not UTF-8, or more than
+    /// <see cref="MaxDataDepth"/> levels.</summary>
+    public static bool TryRead(ref MessagePackReader reader, out JsonElement value, out ReadOnlySequence<byte> messagePack)
     {
+        var buffer = t_readBuffer ??= new ArrayBufferWriter<byte>(4096);
+        buffer.ResetWrittenCount();
+        var json = t_readWriter ??= new Utf8JsonWriter(buffer, StoreOptions);
+        json.Reset(buffer);
         var copy = reader.CreatePeekReader();
-        Skip(ref reader);
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(buffer, StoreOptions))
+        if (!TryCopy(ref copy, json, depth: 0))
         {
-            if (!TryCopy(ref copy, json, depth: 0))
-            {
-                value = default;
-                return false;
-            }
+            Skip(ref reader);
+            value = default;
+            messagePack = default;
+            return false;
         }
+        json.Flush();
+        messagePack = reader.ReadRaw(copy.Consumed - reader.Consumed);
         var jsonReader = new Utf8JsonReader(buffer.WrittenSpan);
         value = JsonElement.ParseValue(ref jsonReader);
+        if (buffer.Capacity > 256 * 1024)
+        {
+            t_readBuffer = null; // unusually large data does not keep its buffer
+            t_readWriter = null;
+        }
         return true;
     }
 
