@@ -58,8 +58,9 @@ internal static class MessagePackJson
         }
         json.Flush();
         messagePack = reader.ReadRaw(copy.Consumed - reader.Consumed);
-        var jsonReader = new Utf8JsonReader(buffer.WrittenSpan);
-        value = JsonElement.ParseValue(ref jsonReader);
+        // Its own copy of the text, parsed once (ParseValue would skip over the value to measure it, copy it, then parse).
+        // The document is never disposed: its metadata, rented from the shared pool, is left to the GC.
+        value = JsonDocument.Parse(buffer.WrittenSpan.ToArray()).RootElement;
         if (buffer.Capacity > 256 * 1024)
         {
             t_readBuffer = null; // unusually large data does not keep its buffer
@@ -91,57 +92,46 @@ internal static class MessagePackJson
         {
             throw new InvalidOperationException("An empty JSON text has no MessagePack form.");
         }
-        byte[]? scratch = null;
-        try
+        do
         {
-            do
+            switch (reader.TokenType)
             {
-                switch (reader.TokenType)
-                {
-                    case JsonTokenType.StartObject:
-                        CheckWriteDepth(reader.CurrentDepth);
-                        writer.WriteMapHeader(CountChildren(reader));
-                        break;
-                    case JsonTokenType.StartArray:
-                        CheckWriteDepth(reader.CurrentDepth);
-                        writer.WriteArrayHeader(CountChildren(reader));
-                        break;
-                    case JsonTokenType.EndObject or JsonTokenType.EndArray:
-                        break;
-                    case JsonTokenType.PropertyName or JsonTokenType.String:
-                        WriteUnescaped(ref writer, ref reader, ref scratch);
-                        break;
-                    case JsonTokenType.Number when reader.TryGetInt64(out var integer):
-                        writer.Write(integer);
-                        break;
-                    case JsonTokenType.Number when reader.TryGetUInt64(out var unsigned):
-                        writer.Write(unsigned);
-                        break;
-                    case JsonTokenType.Number:
-                        writer.Write(reader.TryGetDouble(out var number) ? number
-                            : double.Parse(Encoding.UTF8.GetString(reader.ValueSpan), NumberStyles.Float, CultureInfo.InvariantCulture));
-                        break;
-                    case JsonTokenType.True:
-                        writer.Write(true);
-                        break;
-                    case JsonTokenType.False:
-                        writer.Write(false);
-                        break;
-                    case JsonTokenType.Null:
-                        writer.WriteNil();
-                        break;
-                }
-            }
-            // Done after the root's own token: a scalar, or the end of the root object or array (depth 0 as well).
-            while (!(reader.CurrentDepth == 0 && reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray)) && reader.Read());
-        }
-        finally
-        {
-            if (scratch is not null)
-            {
-                ArrayPool<byte>.Shared.Return(scratch);
+                case JsonTokenType.StartObject:
+                    CheckWriteDepth(reader.CurrentDepth);
+                    writer.WriteMapHeader(CountChildren(reader));
+                    break;
+                case JsonTokenType.StartArray:
+                    CheckWriteDepth(reader.CurrentDepth);
+                    writer.WriteArrayHeader(CountChildren(reader));
+                    break;
+                case JsonTokenType.EndObject or JsonTokenType.EndArray:
+                    break;
+                case JsonTokenType.PropertyName or JsonTokenType.String:
+                    WriteUnescaped(ref writer, ref reader);
+                    break;
+                case JsonTokenType.Number when reader.TryGetInt64(out var integer):
+                    writer.Write(integer);
+                    break;
+                case JsonTokenType.Number when reader.TryGetUInt64(out var unsigned):
+                    writer.Write(unsigned);
+                    break;
+                case JsonTokenType.Number:
+                    writer.Write(reader.TryGetDouble(out var number) ? number
+                        : double.Parse(Encoding.UTF8.GetString(reader.ValueSpan), NumberStyles.Float, CultureInfo.InvariantCulture));
+                    break;
+                case JsonTokenType.True:
+                    writer.Write(true);
+                    break;
+                case JsonTokenType.False:
+                    writer.Write(false);
+                    break;
+                case JsonTokenType.Null:
+                    writer.WriteNil();
+                    break;
             }
         }
+        // Done after the root's own token: a scalar, or the end of the root object or array (depth 0 as well).
+        while (!(reader.CurrentDepth == 0 && reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray)) && reader.Read());
     }
 
     /// <summary>The members of the object or items of the array that starts at <paramref name="reader"/>'s token
@@ -162,9 +152,13 @@ internal static class MessagePackJson
         return count;
     }
 
-    /// <summary>Writes a string token's UTF-8 bytes: the text itself, or unescaped into a pooled buffer when it holds
-    /// escapes.</summary>
-    private static void WriteUnescaped(ref MessagePackWriter writer, ref Utf8JsonReader reader, ref byte[]? scratch)
+    /// <summary>This thread's buffer for unescaping strings (a write runs synchronously to its end).</summary>
+    [ThreadStatic]
+    private static byte[]? t_unescaped;
+
+    /// <summary>Writes a string token's UTF-8 bytes: the text itself, or unescaped into this thread's buffer when it holds
+    /// escapes (an SDP's CR LF).</summary>
+    private static void WriteUnescaped(ref MessagePackWriter writer, ref Utf8JsonReader reader)
     {
         if (!reader.ValueIsEscaped && !reader.HasValueSequence)
         {
@@ -172,13 +166,14 @@ internal static class MessagePackJson
             return;
         }
         var length = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
+        var scratch = t_unescaped;
         if (scratch is null || scratch.Length < length)
         {
-            if (scratch is not null)
+            scratch = new byte[Math.Max(length, 4096)];
+            if (scratch.Length <= 256 * 1024)
             {
-                ArrayPool<byte>.Shared.Return(scratch);
+                t_unescaped = scratch; // an unusually long string does not keep its buffer
             }
-            scratch = ArrayPool<byte>.Shared.Rent(length);
         }
         writer.WriteString(scratch.AsSpan(0, reader.CopyString(scratch)));
     }
