@@ -99,6 +99,17 @@ public sealed class CallFlowTests(BrowserFixture browser)
         await Expect(owner.GetByTestId("chat-message")).ToHaveTextAsync("hello from the door");
         await SaveScreenshotsAsync("audio-call", owner, caller);
 
+        // The owner's hub connection closes (the page starts it again a moment later): voice goes on peer to peer
+        // meanwhile, so the call still reads Connected, with the lost connection said underneath.
+        await owner.EvaluateAsync("() => window.qrcallingDebug.hub.stop()");
+        var whileLost = await owner.WaitForFunctionAsync("""
+            () => document.getElementById('peer-state').textContent === 'Connection lost — reconnecting…'
+              && document.querySelector('[data-testid=call-state]').textContent
+            """);
+        Assert.Equal("Connected", await whileLost.JsonValueAsync<string>()); // the call's line, read as the loss shows
+        await WebApp.AssertAudioFlowsAsync(owner, "owner while its hub is away");
+        await Expect(owner.Locator("#peer-state")).ToBeEmptyAsync(new() { Timeout = 20_000 });
+
         await caller.GetByTestId("hangup").ClickAsync();
         await Expect(owner.GetByTestId("call-ended")).ToContainTextAsync("The other side hung up", new() { Timeout = 10_000 });
         Assert.Equal("ended", await owner.Locator("#call").GetAttributeAsync("data-state"));

@@ -168,6 +168,7 @@ public sealed class CallStatesTests(BrowserFixture browser)
         await ownerContext.SetOfflineAsync(true);
         await Expect(caller.Locator("#peer-state")).ToHaveTextAsync("The other side lost its connection…", new() { Timeout = 10_000 });
         await Expect(owner.Locator("#peer-state")).ToHaveTextAsync("Connection lost — reconnecting…");
+        await Expect(owner.GetByTestId("call-state")).ToHaveTextAsync("Reconnecting…"); // a chat has no other channel
         await WebApp.ScreenshotAsync(owner, "owner-hub-closed-offline-phone", fullPage: false);
         await caller.GetByTestId("chat-input").FillAsync("sent while you were away");
         await caller.GetByTestId("chat-send").ClickAsync();

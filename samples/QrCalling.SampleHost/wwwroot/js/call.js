@@ -107,7 +107,11 @@ export class CallSession {
         + 'Someone may be interfering with this call.'
       : describeError(error, 'set up voice or video')));
     on('peer', ({ present }) => { $('peer-state').textContent = present ? '' : 'The other side lost its connection…'; });
-    on('connection', ({ state }) => { $('peer-state').textContent = state === 'reconnecting' ? 'Connection lost — reconnecting…' : ''; });
+    on('connection', ({ state }) => {
+      this.hubLost = state === 'reconnecting';
+      $('peer-state').textContent = this.hubLost ? 'Connection lost — reconnecting…' : '';
+      this.setState(this.call.state);
+    });
   }
 
   // ---- UI ----
@@ -144,7 +148,10 @@ export class CallSession {
   }
 
   setState(state) {
-    $('call-state').textContent = STATE_TEXT[state] ?? state;
+    // A connected call whose only channel is the server (chat, or media that is off) is not connected while this side's
+    // connection is lost; voice and video go on peer to peer meanwhile.
+    const lost = state === 'active' && this.hubLost && (!this.call.withMedia || this.call.mediaOff);
+    $('call-state').textContent = lost ? STATE_TEXT.reconnecting : STATE_TEXT[state] ?? state;
     $('call').dataset.state = state;
     if (state === 'active' && !this.timer && this.call.startedAt) this.startTimer();
   }
