@@ -116,32 +116,8 @@ internal sealed class TestHost : IAsyncDisposable
         protocol?.Invoke(builder);
         var connection = builder.Build();
         var client = new HubEventRecorder(connection);
-        var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        connection.Closed += e => { closed.TrySetResult(e); return Task.CompletedTask; };
-        await connection.StartAsync();
         _connections.Add(connection);
-        if (!probe)
-        {
-            return client;
-        }
-        // The handshake completes before OnConnectedAsync has joined the groups; any invocation runs after it, so one
-        // round trip (a refused Resume) makes the connection ready to receive its events.
-        try
-        {
-            await connection.InvokeAsync<JsonElement>("Resume", "", 0L);
-        }
-        catch (Microsoft.AspNetCore.SignalR.HubException ex) when (ex.Message.StartsWith("An unexpected error occurred invoking 'Resume'", StringComparison.Ordinal)
-                                                                && (ex.Message.Contains("HubException: invalid_request: ", StringComparison.Ordinal)
-                                                                    || ex.Message.Contains("HubException: rate_limited: ", StringComparison.Ordinal)))
-        {
-            // The method refused the probe: the connection is up. (A refused connection fails the probe with "The server
-            // closed the connection with the following error: …" instead.)
-        }
-        catch (Exception ex)
-        {
-            var reason = await closed.Task.WaitAsync(TimeSpan.FromSeconds(5));
-            throw new InvalidOperationException("The server closed the connection: " + reason?.Message, ex);
-        }
+        await HubConnectionStarter.StartAsync(connection, probe);
         return client;
     }
 

@@ -84,27 +84,8 @@ internal sealed class RedisHost : IAsyncDisposable
             })
             .Build();
         var recorder = new HubEventRecorder(connection);
-        var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        connection.Closed += e => { closed.TrySetResult(e); return Task.CompletedTask; };
-        await connection.StartAsync();
         _connections.Add(connection);
-        // The handshake completes before the server's OnConnectedAsync has registered the connection's presence and
-        // groups; any invocation runs after it, so one refused Resume makes the connection ready.
-        try
-        {
-            await connection.InvokeAsync<System.Text.Json.JsonElement>("Resume", "", 0L);
-        }
-        catch (Microsoft.AspNetCore.SignalR.HubException ex) when (ex.Message.Contains("HubException: invalid_request: ", StringComparison.Ordinal))
-        {
-            // Refused by the method: the connection is up.
-        }
-        catch (InvalidOperationException ex) when (connection.State == HubConnectionState.Disconnected)
-        {
-            // OnConnectedAsync refused the connection and its close arrived before the probe went out: say why, as the
-            // probe's error would have.
-            var reason = await closed.Task.WaitAsync(TimeSpan.FromSeconds(10));
-            throw new InvalidOperationException("The server closed the connection: " + reason?.Message, ex);
-        }
+        await HubConnectionStarter.StartAsync(connection);
         return recorder;
     }
 

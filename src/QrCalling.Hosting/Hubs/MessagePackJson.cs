@@ -81,8 +81,9 @@ internal static class MessagePackJson
         WriteJson(ref writer, JsonMarshal.GetRawUtf8Value(value));
     }
 
-    /// <summary>Writes one JSON value, given as its UTF-8 text, as MessagePack in a single pass over the text (strings
-    /// copied as UTF-8, unescaped only when they hold escapes), with the rules of <c>Write</c>.</summary>
+    /// <summary>Writes one JSON value, given as its UTF-8 text, as MessagePack (strings copied as UTF-8, unescaped only
+    /// when they hold escapes), with the rules of <c>Write</c>. The text is read once to write it, and each object or
+    /// array once more to count its children for its header.</summary>
     public static void WriteJson(ref MessagePackWriter writer, ReadOnlySpan<byte> json)
     {
         // The reader may go deeper than MaxWriteDepth (counting a container's children skips over its whole subtree), so
