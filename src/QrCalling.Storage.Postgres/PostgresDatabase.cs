@@ -26,14 +26,31 @@ internal sealed class PostgresDatabase
 
     public NpgsqlDataSource DataSource => _dataSource;
 
-    /// <summary>The command timeout in seconds (for batches built outside <see cref="Command"/>).</summary>
+    /// <summary>The command timeout in seconds (for commands and batches built outside this class).</summary>
     public int CommandTimeoutSeconds => _commandTimeoutSeconds;
 
-    public NpgsqlCommand Command(string sql)
+    private NpgsqlCommand Command(string sql)
     {
         var command = _dataSource.CreateCommand(sql);
         command.CommandTimeout = _commandTimeoutSeconds;
         return command;
+    }
+
+    /// <summary>A command for <paramref name="sql"/> (written with <c>@name</c> parameters) with <paramref name="parameters"/>,
+    /// which belong to this one execution: in the statement's positional form (<see cref="PositionalStatement"/>) when they
+    /// match its names, otherwise as given.</summary>
+    private NpgsqlCommand Command(string sql, NpgsqlParameter[] parameters)
+    {
+        var positional = PositionalStatement.Of(sql);
+        if (positional.Bind(parameters) is { } ordered)
+        {
+            var command = Command(positional.Sql!);
+            command.Parameters.AddRange(ordered);
+            return command;
+        }
+        var named = Command(sql);
+        named.Parameters.AddRange(parameters);
+        return named;
     }
 
     /// <summary>Runs a statement and returns the affected rows.</summary>
@@ -41,8 +58,7 @@ internal sealed class PostgresDatabase
     {
         try
         {
-            await using var cmd = Command(sql);
-            cmd.Parameters.AddRange(parameters);
+            await using var cmd = Command(sql, parameters);
             return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
@@ -56,8 +72,7 @@ internal sealed class PostgresDatabase
     {
         try
         {
-            await using var cmd = Command(sql);
-            cmd.Parameters.AddRange(parameters);
+            await using var cmd = Command(sql, parameters);
             return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
@@ -72,8 +87,7 @@ internal sealed class PostgresDatabase
     {
         try
         {
-            await using var cmd = Command(sql);
-            cmd.Parameters.AddRange(parameters);
+            await using var cmd = Command(sql, parameters);
             await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? read(reader) : null;
         }
@@ -90,8 +104,7 @@ internal sealed class PostgresDatabase
     {
         try
         {
-            await using var cmd = Command(sql);
-            cmd.Parameters.AddRange(parameters);
+            await using var cmd = Command(sql, parameters);
             await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             var list = new List<T>();
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -113,8 +126,7 @@ internal sealed class PostgresDatabase
     {
         try
         {
-            await using var cmd = Command(sql);
-            cmd.Parameters.AddRange(parameters);
+            await using var cmd = Command(sql, parameters);
             await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             var list = new List<T>();
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && read(reader) is { } item)
