@@ -2,10 +2,13 @@
 # The load tool's figures in one command, each against its baseline in the same run (issue 9's table):
 #   eng/load.sh [memory] [postgres] [redis] [idle]     (default: all four; output in artifacts/load/*.txt)
 # memory:   the sample host on its in-memory store: relay (against a bare Kestrel WebSocket relay, a bare SignalR hub
-#           and a PeerJS server) over JSON and over MessagePack, sustained set-ups, and the relay again with 5,000 idle
-#           owner connections on the host.
-# postgres: the same on PostgreSQL (a throwaway cluster on 127.0.0.1:25450, fsync off), then `pgbench -S`.
-# redis:    two host instances over Redis (127.0.0.1:26390), callers on the second; then `redis-benchmark`.
+#           and a PeerJS server) over JSON and over MessagePack, 60 s of sustained set-ups, one call relaying at full
+#           speed for 60 s (longcall: nothing lost, nothing refused), and the relay again with 5,000 idle owner
+#           connections on the host.
+# postgres: the JSON relay, sustained set-ups and longcall on PostgreSQL (a throwaway cluster on 127.0.0.1:25450, fsync
+#           off), then `pgbench -S`.
+# redis:    the same three on two host instances over Redis (127.0.0.1:26390), callers on the second; then
+#           `redis-benchmark`.
 # idle:     10,000 idle owner hub connections: the host's RSS per connection against a bare SignalR hub and Kestrel.
 # Needs what test.sh installs (PostgreSQL 15, Redis, Node.js and npm for PeerJS) and runs as root (PostgreSQL runs as
 # the postgres user). Loopback only. Every server is warmed up before it is measured (the tool's --warmup-seconds).
@@ -49,7 +52,8 @@ for w in "${which[@]}"; do
     pid=$(start_host 5090 "$out/host-memory.log")
     load http://127.0.0.1:5090 --host-pid "$pid" > "$out/memory-relay.txt" || true
     load http://127.0.0.1:5090 --host-pid "$pid" --protocol messagepack > "$out/memory-relay-messagepack.txt" || true
-    load http://127.0.0.1:5090 --host-pid "$pid" --mode sustained > "$out/memory-sustained.txt" || true
+    load http://127.0.0.1:5090 --host-pid "$pid" --mode sustained --seconds 60 > "$out/memory-sustained.txt" || true
+    load http://127.0.0.1:5090 --host-pid "$pid" --mode longcall --duration-seconds 60 > "$out/memory-longcall.txt" || true
     load http://127.0.0.1:5090 --host-pid "$pid" --crowd 5000 > "$out/memory-relay-crowd.txt" || true
     stop "$pid" ;;
   postgres)
@@ -67,7 +71,8 @@ for w in "${which[@]}"; do
     export QrCalling__Storage=postgres ConnectionStrings__Postgres="Host=127.0.0.1;Port=25450;Username=postgres;Database=postgres;Maximum Pool Size=50"
     pid=$(start_host 5090 "$out/host-postgres.log")
     load http://127.0.0.1:5090 --host-pid "$pid" > "$out/postgres-relay.txt" || true
-    load http://127.0.0.1:5090 --host-pid "$pid" --mode sustained > "$out/postgres-sustained.txt" || true
+    load http://127.0.0.1:5090 --host-pid "$pid" --mode sustained --seconds 60 > "$out/postgres-sustained.txt" || true
+    load http://127.0.0.1:5090 --host-pid "$pid" --mode longcall --duration-seconds 60 > "$out/postgres-longcall.txt" || true
     stop "$pid"
     unset QrCalling__Storage ConnectionStrings__Postgres
     runuser -u postgres -- pgbench -h 127.0.0.1 -p 25450 -U postgres -i -q postgres > /dev/null 2>&1
@@ -81,7 +86,8 @@ for w in "${which[@]}"; do
     export QrCalling__Pepper=load-test-pepper-0123456789abcdef0123456789 QrCalling__Sample__JwtKey=load-test-jwt-key-0123456789abcdef0123456789
     pid=$(start_host 5090 "$out/host-redis-1.log"); pid2=$(start_host 5091 "$out/host-redis-2.log")
     load http://127.0.0.1:5090 --caller-url http://127.0.0.1:5091 --host-pid "$pid" > "$out/redis-relay.txt" || true
-    load http://127.0.0.1:5090 --caller-url http://127.0.0.1:5091 --host-pid "$pid" --mode sustained > "$out/redis-sustained.txt" || true
+    load http://127.0.0.1:5090 --caller-url http://127.0.0.1:5091 --host-pid "$pid" --mode sustained --seconds 60 > "$out/redis-sustained.txt" || true
+    load http://127.0.0.1:5090 --caller-url http://127.0.0.1:5091 --host-pid "$pid" --mode longcall --duration-seconds 60 > "$out/redis-longcall.txt" || true
     stop "$pid" "$pid2"
     unset QrCalling__Storage ConnectionStrings__Redis QrCalling__Pepper QrCalling__Sample__JwtKey
     redis-benchmark -p 26390 -q -n 100000 -c 50 -t get,set 2>&1 | tr '\r' '\n' | grep "requests per second" > "$out/redis-benchmark.txt" || true
@@ -93,4 +99,4 @@ for w in "${which[@]}"; do
   *) echo "unknown: $w (memory, postgres, redis, idle)" >&2; exit 2 ;;
   esac
 done
-grep -hE "^QrCalling /|^set-ups|^set-up time|^machine CPU|^failures|per connection|^tps|requests per second" "$out"/*.txt || true
+grep -hE "^QrCalling /|^set-ups|^set-up time|^machine CPU|^failures|^relayed|^caller |^owner |per connection|^tps|requests per second" "$out"/*.txt || true
