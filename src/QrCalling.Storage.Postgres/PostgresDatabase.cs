@@ -39,7 +39,7 @@ internal sealed class PostgresDatabase
     /// <summary>A command for <paramref name="sql"/> (written with <c>@name</c> parameters) with <paramref name="parameters"/>,
     /// which belong to this one execution: in the statement's positional form (<see cref="PositionalStatement"/>) when they
     /// match its names, otherwise as given.</summary>
-    private NpgsqlCommand Command(string sql, NpgsqlParameter[] parameters)
+    internal NpgsqlCommand Command(string sql, NpgsqlParameter[] parameters)
     {
         var positional = PositionalStatement.Of(sql);
         if (positional.Bind(parameters) is { } ordered)

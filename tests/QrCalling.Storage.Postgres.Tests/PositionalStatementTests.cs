@@ -88,6 +88,37 @@ public sealed class PositionalStatementTests
     }
 
     [Fact]
+    public async Task Database_AStoreStatement_GoesOutPositional_OtherParametersNamed()
+    {
+        var schema = await PostgresTestDatabase.CreateMigratedSchemaAsync();
+        try
+        {
+            var db = new PostgresDatabase(PostgresTestDatabase.DataSource, schema, TimeSpan.FromSeconds(10),
+                Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+            var read = new PostgresMailboxStore(db).ReadSql;
+
+            await using var command = db.Command(read, [PostgresDatabase.Param("n", 5), PostgresDatabase.Param("side", "caller"),
+                PostgresDatabase.LongParam("after", 0), PostgresDatabase.Param("id", "call_x")]);
+            await using var named = db.Command(read, [PostgresDatabase.Param("id", "call_x")]);
+
+            Assert.Equal(PositionalStatement.Of(read).Sql, command.CommandText);
+            Assert.DoesNotContain("@", command.CommandText, StringComparison.Ordinal);
+            Assert.Equal(new object[] { "call_x", "caller", 0L, 5 }, command.Parameters.Select(p => p.Value!));
+            Assert.All(command.Parameters, p => Assert.Equal("", p.ParameterName));
+            await using (var reader = await command.ExecuteReaderAsync())
+            {
+                Assert.False(await reader.ReadAsync()); // a statement the server accepts in this form
+            }
+            Assert.Equal(read, named.CommandText); // its names do not match: as given
+            Assert.Equal("id", Assert.Single(named.Parameters).ParameterName);
+        }
+        finally
+        {
+            await PostgresTestDatabase.DropSchemaAsync(schema);
+        }
+    }
+
+    [Fact]
     public async Task EveryStoreStatement_HasAPositionalForm()
     {
         var schema = await PostgresTestDatabase.CreateMigratedSchemaAsync();

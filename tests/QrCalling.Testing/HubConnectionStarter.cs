@@ -34,8 +34,13 @@ public static class HubConnectionStarter
         }
         catch (Exception ex)
         {
-            var reason = await closed.Task.WaitAsync(TimeSpan.FromSeconds(10));
-            throw new InvalidOperationException("The server closed the connection: " + reason?.Message, ex);
+            // Refused in OnConnectedAsync: the close (with the server's reason) comes with or soon after the failure.
+            // Anything else failed the probe for its own reason: let that through rather than a timeout.
+            if (await Task.WhenAny(closed.Task, Task.Delay(TimeSpan.FromSeconds(10))) != closed.Task)
+            {
+                throw;
+            }
+            throw new InvalidOperationException("The server closed the connection: " + closed.Task.Result?.Message, ex);
         }
     }
 }
