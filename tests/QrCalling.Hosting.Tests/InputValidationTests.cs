@@ -5,8 +5,12 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using QrCalling.Hosting.Hubs;
 using QrCalling.Storage;
+using QrCalling.Testing;
 using Xunit;
 
 namespace QrCalling.Hosting.Tests;
@@ -66,6 +70,41 @@ public sealed class InputValidationTests
         Assert.DoesNotContain("22021", ex.Message);
         Assert.Contains(host.Logs.Lines, l => l.Contains("Hub Accept failed unexpectedly", StringComparison.Ordinal));
         Assert.Equal(HubConnectionState.Connected, device.Connection.State);
+    }
+
+    /// <summary>A failure in a hub's clean-up reaches no client: the hubs' filters log it themselves (the sample quiets
+    /// SignalR's own line for it) and let the disconnect finish; a cancellation goes on as it came.</summary>
+    [Fact]
+    public async Task HubFilters_FailedDisconnect_IsLoggedAndGoesNoFurther()
+    {
+        var logs = new CapturingLoggerProvider();
+        using var factory = LoggerFactory.Create(b => b.AddProvider(logs));
+        var filter = new RoomHubFilter(factory.CreateLogger<RoomHubFilter>());
+        await using var services = new ServiceCollection().BuildServiceProvider();
+        var context = new HubLifetimeContext(new BareCallerContext(), services, new BareHub());
+
+        await filter.OnDisconnectedAsync(context, null, (_, _) => throw new InvalidOperationException("clean-up broke " + PickyStorage.Secret));
+        await Assert.ThrowsAsync<OperationCanceledException>(() => filter.OnDisconnectedAsync(context, null, (_, _) => throw new OperationCanceledException()));
+        var passed = false;
+        await filter.OnDisconnectedAsync(context, null, (_, _) => { passed = true; return Task.CompletedTask; });
+
+        Assert.True(passed);
+        var line = Assert.Single(logs.Lines);
+        Assert.StartsWith("Error QrCalling.Hosting.Hubs.RoomHubFilter: Hub clean-up after a disconnect failed unexpectedly.", line, StringComparison.Ordinal);
+        Assert.Contains("InvalidOperationException", line, StringComparison.Ordinal);
+    }
+
+    private sealed class BareHub : Hub;
+
+    private sealed class BareCallerContext : HubCallerContext
+    {
+        public override string ConnectionId => "connection";
+        public override string? UserIdentifier => null;
+        public override System.Security.Claims.ClaimsPrincipal? User => null;
+        public override IDictionary<object, object?> Items { get; } = new Dictionary<object, object?>();
+        public override IFeatureCollection Features { get; } = new FeatureCollection();
+        public override CancellationToken ConnectionAborted => CancellationToken.None;
+        public override void Abort() { }
     }
 
     [Fact]
@@ -157,12 +196,14 @@ public sealed class InputValidationTests
 
 /// <summary>The in-memory store, picky like a real database: text it cannot hold (a NUL, which PostgreSQL refuses in
 /// text, any other control character, more than 1000 characters) makes it throw a raw driver-style exception; so does
-/// the id <see cref="ExplodingId"/>, for an unexpected failure on a well-formed id.</summary>
+/// the id <see cref="ExplodingId"/>, for an unexpected failure on a well-formed id; <see cref="UnavailableId"/> makes it
+/// throw a storage outage.</summary>
 internal sealed class PickyStorage : IStorage
 {
     public const string Secret = "SECRET-DRIVER-DETAIL";
     public const string ExplodingId = "call_explode";
     public const string CancelingId = "call_cancel";
+    public const string UnavailableId = "call_unavailable";
 
     private readonly InMemoryStorage _inner = new();
 
@@ -171,6 +212,7 @@ internal sealed class PickyStorage : IStorage
         Codes = PickyProxy<ICodeStore>.Wrap(_inner.Codes);
         Calls = PickyProxy<ICallStore>.Wrap(_inner.Calls);
         Mailbox = PickyProxy<IMailboxStore>.Wrap(_inner.Mailbox);
+        Rooms = PickyProxy<IRoomStore>.Wrap(_inner.Rooms);
     }
 
     public ICodeStore Codes { get; }
@@ -182,7 +224,7 @@ internal sealed class PickyStorage : IStorage
     public IDeviceStore Devices => _inner.Devices;
     public IDelegateStore Delegates => _inner.Delegates;
     public IBackupStore Backups => _inner.Backups;
-    public IRoomStore Rooms => _inner.Rooms;
+    public IRoomStore Rooms { get; }
 
     public ValueTask PingAsync(CancellationToken cancellationToken) => _inner.PingAsync(cancellationToken);
 }
@@ -209,6 +251,10 @@ public class PickyProxy<T> : DispatchProxy where T : class
             if (arg is string id && id == PickyStorage.CancelingId)
             {
                 throw new OperationCanceledException("driver timeout " + PickyStorage.Secret); // no caller's token was canceled
+            }
+            if (arg is string unavailable && unavailable == PickyStorage.UnavailableId)
+            {
+                throw new StorageUnavailableException("The storage backend is unavailable.", new TimeoutException(PickyStorage.Secret));
             }
         }
         try

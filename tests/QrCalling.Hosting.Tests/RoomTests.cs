@@ -271,6 +271,29 @@ public sealed class RoomTests
     }
 
     [Fact]
+    public async Task HubFailures_UnexpectedAndStorageOutage_AreCodedAndLoggedWithoutDetails()
+    {
+        await using var host = await TestHost.StartAsync(configure: b => b.Services.AddSingleton<IStorage>(new PickyStorage()));
+        var link = (await CreateRoomAsync(host)).GetProperty("link").GetString()!;
+        var alice = await ConnectAsync(host, await JoinAsync(host, link));
+
+        var unexpected = await Assert.ThrowsAsync<Microsoft.AspNetCore.SignalR.HubException>(() => alice.Connection.InvokeAsync("PublishKey", PickyStorage.ExplodingId));
+        Assert.Equal("internal_error", HubErrors.CodeOf(unexpected.Message));
+        Assert.DoesNotContain(PickyStorage.Secret, unexpected.Message);
+        var outage = await Assert.ThrowsAsync<Microsoft.AspNetCore.SignalR.HubException>(() => alice.Connection.InvokeAsync("PublishKey", PickyStorage.UnavailableId));
+        Assert.Equal("storage_unavailable", HubErrors.CodeOf(outage.Message));
+        Assert.DoesNotContain(PickyStorage.Secret, outage.Message);
+
+        // QrCalling logged both itself (so SignalR's own error lines may be quieted), and the connection goes on.
+        Assert.Contains(host.Logs.Lines, l => l.StartsWith("Error QrCalling.Hosting.Hubs.RoomHubFilter", StringComparison.Ordinal)
+            && l.Contains("Hub PublishKey failed unexpectedly", StringComparison.Ordinal));
+        Assert.Contains(host.Logs.Lines, l => l.StartsWith("Warning QrCalling.Hosting.Hubs.RoomHubFilter", StringComparison.Ordinal)
+            && l.Contains("storage backend is unavailable", StringComparison.Ordinal));
+        await alice.Connection.InvokeAsync("PublishKey", "a-public-key");
+        Assert.Equal(HubConnectionState.Connected, alice.Connection.State);
+    }
+
+    [Fact]
     public async Task Create_ValidatesBounds_AndSignedIsUnavailableWithoutAKey()
     {
         await using var host = await TestHost.StartAsync();

@@ -77,8 +77,9 @@ public static class QrCallingHostingServiceCollectionExtensions
         services.TryAddSingleton<ITransport, SignalRTransport>();
 
         services.AddSignalR().AddHubOptions<CallHub>(o => o.AddFilter<CallHubFilter>())
-            .AddHubOptions<RoomHub>(_ => { }); // registers the per-hub setup that copies the global protocols
+            .AddHubOptions<RoomHub>(o => o.AddFilter<RoomHubFilter>());
         services.TryAddSingleton<CallHubFilter>();
+        services.TryAddSingleton<RoomHubFilter>();
         services.AddSingleton<IConfigureOptions<HubOptions<CallHub>>, ConfigureHubSize>();
         services.AddSingleton<IPostConfigureOptions<HubOptions<CallHub>>, CallHubProtocolSetup>();
         services.AddSingleton<IPostConfigureOptions<HubOptions<RoomHub>>, RoomHubProtocolSetup>();

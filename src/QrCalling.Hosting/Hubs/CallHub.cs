@@ -407,7 +407,7 @@ internal sealed class CallHubFilter(HubRateLimiter limiter, ClientKeyHasher hash
             }
             return await next(invocationContext);
         }
-        catch (Exception ex) when (Translate(ex, invocationContext.HubMethodName, context) is { } coded)
+        catch (Exception ex) when (HubFailures.Translate(ex, invocationContext.HubMethodName, context, logger) is { } coded)
         {
             throw coded;
         }
@@ -422,15 +422,24 @@ internal sealed class CallHubFilter(HubRateLimiter limiter, ClientKeyHasher hash
         {
             await next(context);
         }
-        catch (Exception ex) when (Translate(ex, nameof(Hub.OnConnectedAsync), context.Context) is { } coded)
+        catch (Exception ex) when (HubFailures.Translate(ex, nameof(Hub.OnConnectedAsync), context.Context, logger) is { } coded)
         {
             throw coded;
         }
     }
 
+    public Task OnDisconnectedAsync(HubLifetimeContext context, Exception? exception, Func<HubLifetimeContext, Exception?, Task> next) =>
+        HubFailures.DisconnectAsync(context, exception, next, logger);
+}
+
+/// <summary>What QrCalling's hubs answer and log for a failure. Their filters log every unexpected failure themselves
+/// (<c>HubFailed</c>, <c>StorageUnavailable</c>), so a host may quiet SignalR's own error lines for refused invocations
+/// and connections without losing one (docs/operations.md).</summary>
+internal static class HubFailures
+{
     /// <summary>The coded error for an exception, or null to let it through (already coded, or a cancellation because the
     /// connection went away; any other cancellation is unexpected and answered <c>internal_error</c>).</summary>
-    private HubException? Translate(Exception exception, string method, HubCallerContext context)
+    public static HubException? Translate(Exception exception, string method, HubCallerContext context, ILogger logger)
     {
         switch (exception)
         {
@@ -444,6 +453,21 @@ internal sealed class CallHubFilter(HubRateLimiter limiter, ClientKeyHasher hash
             default:
                 Log.HubFailed(logger, method, exception);
                 return new HubException("internal_error: The server could not complete the request.");
+        }
+    }
+
+    /// <summary>Runs a hub's <c>OnDisconnectedAsync</c>: a failure there reaches no client, so it is logged here and
+    /// goes no further.</summary>
+    public static async Task DisconnectAsync(HubLifetimeContext context, Exception? exception,
+        Func<HubLifetimeContext, Exception?, Task> next, ILogger logger)
+    {
+        try
+        {
+            await next(context, exception);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.HubDisconnectFailed(logger, ex);
         }
     }
 }

@@ -206,3 +206,36 @@ internal sealed class RoomHub(RoomService rooms, RoomNotifier notifier, HubTicke
         await notifier.LeaveAsync(participant, Context.ConnectionAborted);
     }
 }
+
+/// <summary>Turns every failure of the rooms hub into a coded <see cref="HubException"/>, as <see cref="CallHubFilter"/>
+/// does for the call hub: storage outages into <c>storage_unavailable</c>, anything unexpected into a logged
+/// <c>internal_error</c> with no detail.</summary>
+internal sealed class RoomHubFilter(ILogger<RoomHubFilter> logger) : IHubFilter
+{
+    public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
+    {
+        try
+        {
+            return await next(invocationContext);
+        }
+        catch (Exception ex) when (HubFailures.Translate(ex, invocationContext.HubMethodName, invocationContext.Context, logger) is { } coded)
+        {
+            throw coded;
+        }
+    }
+
+    public async Task OnConnectedAsync(HubLifetimeContext context, Func<HubLifetimeContext, Task> next)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (Exception ex) when (HubFailures.Translate(ex, nameof(Hub.OnConnectedAsync), context.Context, logger) is { } coded)
+        {
+            throw coded;
+        }
+    }
+
+    public Task OnDisconnectedAsync(HubLifetimeContext context, Exception? exception, Func<HubLifetimeContext, Exception?, Task> next) =>
+        HubFailures.DisconnectAsync(context, exception, next, logger);
+}

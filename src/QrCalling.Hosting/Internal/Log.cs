@@ -41,6 +41,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 3011, Level = LogLevel.Warning, Message = "A REST presence update failed.")]
     public static partial void RestPresenceFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Error, Message = "Hub clean-up after a disconnect failed unexpectedly.")]
+    public static partial void HubDisconnectFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 3050, Level = LogLevel.Information, Message = "Meet-now code {CodeId} issued with a session QR signed by key {KeyId}")]
     public static partial void MeetCodeSigned(ILogger logger, string codeId, string keyId);
 }
