@@ -9,7 +9,8 @@
 #           off), then `pgbench -S`.
 # redis:    the same three on two host instances over Redis (127.0.0.1:26390), callers on the second; then
 #           `redis-benchmark`.
-# idle:     10,000 idle owner hub connections: the host's RSS per connection against a bare SignalR hub and Kestrel.
+# idle:     10,000 idle owner hub connections: the host's RSS per connection against a bare SignalR hub and Kestrel,
+#           on Server GC (the sample's default) and again on Workstation GC.
 # Needs what test.sh installs (PostgreSQL 15, Redis, Node.js and npm for PeerJS) and runs as root (PostgreSQL runs as
 # the postgres user). Loopback only. Every server is warmed up before it is measured (the tool's --warmup-seconds).
 set -euo pipefail
@@ -95,6 +96,10 @@ for w in "${which[@]}"; do
   idle)
     pid=$(start_host 5090 "$out/host-idle.log")
     load http://127.0.0.1:5090 --host-pid "$pid" --mode idle --connections 10000 > "$out/idle.txt" || true
+    stop "$pid"
+    # The same on Workstation GC (docs/operations.md, "Idle hub connections"); the tool runs its baselines on it too.
+    pid=$(DOTNET_gcServer=0 start_host 5090 "$out/host-idle-workstation.log")
+    load http://127.0.0.1:5090 --host-pid "$pid" --mode idle --connections 10000 > "$out/idle-workstation.txt" || true
     stop "$pid" ;;
   *) echo "unknown: $w (memory, postgres, redis, idle)" >&2; exit 2 ;;
   esac

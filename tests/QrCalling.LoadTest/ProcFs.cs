@@ -27,6 +27,27 @@ internal static class ProcFs
         return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
     }
 
+    /// <summary>Whether a .NET process runs Server GC: it then has threads named ".NET Server GC" (one per heap), which
+    /// Workstation GC never starts.</summary>
+    public static bool UsesServerGc(int pid)
+    {
+        foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+        {
+            try
+            {
+                if (File.ReadAllText(Path.Combine(task, "comm")).TrimEnd() == ".NET Server GC")
+                {
+                    return true;
+                }
+            }
+            catch (IOException)
+            {
+                // the thread ended meanwhile
+            }
+        }
+        return false;
+    }
+
     /// <summary>The soft "Max open files" limit of a process (long.MaxValue for unlimited).</summary>
     public static long OpenFilesLimit(int pid)
     {

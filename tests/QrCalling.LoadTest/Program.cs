@@ -99,8 +99,10 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true; // unwind, so that the baseline servers are stopped
     overall.Cancel();
 };
+ServerProcess.ServerGc = ProcFs.UsesServerGc(pid);
 Console.WriteLine($"QrCalling load against {options.BaseUri} (host pid {string.Join(", ", hostPids)}) · protocol {(options.Hub.MessagePack ? "messagepack" : "json")} · " +
-    $"ack {(options.Hub.Ack ? "on" : "off")} · {Environment.ProcessorCount} cores · CLK_TCK {ProcFs.ClockTicksPerSecond}");
+    $"ack {(options.Hub.Ack ? "on" : "off")} · {Environment.ProcessorCount} cores · CLK_TCK {ProcFs.ClockTicksPerSecond} · " +
+    $"{(ServerProcess.ServerGc ? "Server" : "Workstation")} GC (the .NET baselines too)");
 var total = System.Diagnostics.Stopwatch.StartNew();
 try
 {

@@ -14,8 +14,12 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
-    /// <summary>Starts this tool again as a child serving a baseline (<paramref name="serveArgument"/>, Server GC like the
-    /// sample host) and returns it with the address its ready line (<paramref name="readyPrefix"/> + address) gave.</summary>
+    /// <summary>Whether baselines run Server GC: set from the host's own GC at start-up, so a baseline's CPU and memory
+    /// are compared under the same collector as the host's.</summary>
+    public static bool ServerGc { get; set; } = true;
+
+    /// <summary>Starts this tool again as a child serving a baseline (<paramref name="serveArgument"/>, with the
+    /// host's GC, <see cref="ServerGc"/>) and returns it with the address its ready line (<paramref name="readyPrefix"/> + address) gave.</summary>
     public static async Task<(ServerProcess Server, Uri Address)> StartToolChildAsync(string serveArgument, string readyPrefix, CancellationToken cancellationToken)
     {
         var tool = Environment.ProcessPath!;
@@ -25,7 +29,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             start.ArgumentList.Add(typeof(ServerProcess).Assembly.Location); // run as `dotnet QrCalling.LoadTest.dll`
         }
         start.ArgumentList.Add(serveArgument);
-        start.Environment["DOTNET_gcServer"] = "1";
+        start.Environment["DOTNET_gcServer"] = ServerGc ? "1" : "0";
         var (server, line) = await StartAsync(start, l => l.StartsWith(readyPrefix, StringComparison.Ordinal), cancellationToken);
         return (server, new Uri(line[readyPrefix.Length..]));
     }
