@@ -21,13 +21,8 @@ public sealed class SampleHostLoggingTests
     public async Task DefaultSettings_Requests_WriteNoFrameworkLinesBelowWarningButKeepQrCallingAndLifetime()
     {
         var logs = new CapturingLoggerProvider();
-        await using var app = SampleHostApp.Build(
-            ["--urls=http://127.0.0.1:0", $"--contentRoot={TestPaths.SampleHostContentRoot}", "--environment=Production",
-             "--QrCalling:PublicBaseUrl=http://127.0.0.1/c"],
-            builder => builder.Logging.AddProvider(logs));
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        using var http = new HttpClient { BaseAddress = new Uri(address) };
+        await using var app = await StartAsync(logs);
+        using var http = new HttpClient { BaseAddress = AddressOf(app) };
 
         for (var i = 0; i < 5; i++)
         {
@@ -50,12 +45,8 @@ public sealed class SampleHostLoggingTests
     public async Task DefaultSettings_RefusedHubInvocationsAndConnections_WriteNoErrorLines()
     {
         var logs = new CapturingLoggerProvider();
-        await using var app = SampleHostApp.Build(
-            ["--urls=http://127.0.0.1:0", $"--contentRoot={TestPaths.SampleHostContentRoot}", "--environment=Production",
-             "--QrCalling:PublicBaseUrl=http://127.0.0.1/c"],
-            builder => builder.Logging.AddProvider(logs));
-        await app.StartAsync();
-        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        await using var app = await StartAsync(logs);
+        var address = AddressOf(app);
         using var http = new HttpClient { BaseAddress = address };
         var name = "log" + Guid.NewGuid().ToString("N")[..12];
         (await http.PostAsJsonAsync("/api/v1/account/register", new { username = name, password = "password1" })).EnsureSuccessStatusCode();
@@ -91,6 +82,21 @@ public sealed class SampleHostLoggingTests
         var errors = logs.Lines.Where(l => l.StartsWith("Error ", StringComparison.Ordinal) || l.StartsWith("Critical ", StringComparison.Ordinal)).ToList();
         Assert.True(errors.Count == 0, string.Join('\n', errors.Select(l => l.Split('\n')[0])));
     }
+
+    /// <summary>The sample host as it ships (its own appsettings.json, Production) on a free loopback port, logging into
+    /// <paramref name="logs"/> too.</summary>
+    private static async Task<WebApplication> StartAsync(CapturingLoggerProvider logs)
+    {
+        var app = SampleHostApp.Build(
+            ["--urls=http://127.0.0.1:0", $"--contentRoot={TestPaths.SampleHostContentRoot}", "--environment=Production",
+             "--QrCalling:PublicBaseUrl=http://127.0.0.1/c"],
+            builder => builder.Logging.AddProvider(logs));
+        await app.StartAsync();
+        return app;
+    }
+
+    private static Uri AddressOf(WebApplication app) =>
+        new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 
     private static HubConnection Hub(Uri address, string pathAndQuery) => new HubConnectionBuilder()
         .WithUrl(new Uri(address, pathAndQuery), o => { o.Transports = HttpTransportType.WebSockets; o.SkipNegotiation = true; })

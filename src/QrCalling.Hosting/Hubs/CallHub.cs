@@ -416,17 +416,8 @@ internal sealed class CallHubFilter(HubRateLimiter limiter, ClientKeyHasher hash
     /// <summary>The rate-limit identity of an authenticated participant: its call for a caller, the owner otherwise.</summary>
     public static string IdentityOf(CallActor actor) => actor.IsCaller ? "call:" + actor.CallerCallId : "owner:" + actor.OwnerId;
 
-    public async Task OnConnectedAsync(HubLifetimeContext context, Func<HubLifetimeContext, Task> next)
-    {
-        try
-        {
-            await next(context);
-        }
-        catch (Exception ex) when (HubFailures.Translate(ex, nameof(Hub.OnConnectedAsync), context.Context, logger) is { } coded)
-        {
-            throw coded;
-        }
-    }
+    public Task OnConnectedAsync(HubLifetimeContext context, Func<HubLifetimeContext, Task> next) =>
+        HubFailures.ConnectAsync(context, next, logger);
 
     public Task OnDisconnectedAsync(HubLifetimeContext context, Exception? exception, Func<HubLifetimeContext, Exception?, Task> next) =>
         HubFailures.DisconnectAsync(context, exception, next, logger);
@@ -453,6 +444,34 @@ internal static class HubFailures
             default:
                 Log.HubFailed(logger, method, exception);
                 return new HubException("internal_error: The server could not complete the request.");
+        }
+    }
+
+    /// <summary>Runs a hub method, its failures translated by <see cref="Translate"/>.</summary>
+    public static async ValueTask<object?> InvokeAsync(HubInvocationContext invocationContext,
+        Func<HubInvocationContext, ValueTask<object?>> next, ILogger logger)
+    {
+        try
+        {
+            return await next(invocationContext);
+        }
+        catch (Exception ex) when (Translate(ex, invocationContext.HubMethodName, invocationContext.Context, logger) is { } coded)
+        {
+            throw coded;
+        }
+    }
+
+    /// <summary>Runs a hub's <c>OnConnectedAsync</c>, its failures translated by <see cref="Translate"/> (the connection is
+    /// then closed with the coded error).</summary>
+    public static async Task ConnectAsync(HubLifetimeContext context, Func<HubLifetimeContext, Task> next, ILogger logger)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (Exception ex) when (Translate(ex, nameof(Hub.OnConnectedAsync), context.Context, logger) is { } coded)
+        {
+            throw coded;
         }
     }
 

@@ -212,29 +212,11 @@ internal sealed class RoomHub(RoomService rooms, RoomNotifier notifier, HubTicke
 /// <c>internal_error</c> with no detail.</summary>
 internal sealed class RoomHubFilter(ILogger<RoomHubFilter> logger) : IHubFilter
 {
-    public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
-    {
-        try
-        {
-            return await next(invocationContext);
-        }
-        catch (Exception ex) when (HubFailures.Translate(ex, invocationContext.HubMethodName, invocationContext.Context, logger) is { } coded)
-        {
-            throw coded;
-        }
-    }
+    public ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next) =>
+        HubFailures.InvokeAsync(invocationContext, next, logger);
 
-    public async Task OnConnectedAsync(HubLifetimeContext context, Func<HubLifetimeContext, Task> next)
-    {
-        try
-        {
-            await next(context);
-        }
-        catch (Exception ex) when (HubFailures.Translate(ex, nameof(Hub.OnConnectedAsync), context.Context, logger) is { } coded)
-        {
-            throw coded;
-        }
-    }
+    public Task OnConnectedAsync(HubLifetimeContext context, Func<HubLifetimeContext, Task> next) =>
+        HubFailures.ConnectAsync(context, next, logger);
 
     public Task OnDisconnectedAsync(HubLifetimeContext context, Exception? exception, Func<HubLifetimeContext, Exception?, Task> next) =>
         HubFailures.DisconnectAsync(context, exception, next, logger);
