@@ -9,11 +9,12 @@ using Microsoft.Extensions.Logging;
 namespace QrCalling.LoadTest;
 
 /// <summary>The framework floor: a bare ASP.NET Core SignalR hub with QrCalling's <c>Signal</c> shape and nothing else,
-/// run as a child process of this tool (with the host's GC, Server or Workstation) so /proc gives its CPU time and memory apart from
-/// the load's. A connection names its call and side in the query (<c>/hubs/calls?call=ID&amp;side=0|1</c>) and joins the
-/// group of that side; <c>Signal(callId, type, data)</c> sends <c>Signal {callId, type, data, seq}</c> to the other
-/// side's group and returns the seq. No authentication, no validation, no storage, no rate limits, no presence: what
-/// QrCalling's hub costs above this is QrCalling's; what this costs above the bare Kestrel relay is SignalR's.</summary>
+/// run as a child process of this tool (on the host's GC, Server or Workstation) so /proc gives its CPU time and memory
+/// apart from the load's. A connection names its call and side in the query (<c>/hubs/calls?call=ID&amp;side=0|1</c>)
+/// and joins the group of that side; <c>Signal(callId, type, data)</c> sends <c>Signal {callId, type, data, seq}</c> to
+/// the other side's group and returns the seq. No authentication, no validation, no storage, no rate limits, no
+/// presence: what QrCalling's hub costs above this is QrCalling's; what this costs above the bare Kestrel relay is
+/// SignalR's.</summary>
 internal static class BareHubBaseline
 {
     public const string ServeArgument = "--serve-bare-hub";

@@ -13,10 +13,10 @@ using Microsoft.Extensions.Logging;
 namespace QrCalling.LoadTest;
 
 /// <summary>The floor baseline: a bare Kestrel WebSocket relay, run as a child process of this tool (this program with
-/// <see cref="ServeArgument"/>, with the host's GC, Server or Workstation) so /proc gives its CPU time and memory apart from the
-/// load's. Two sockets join a room (<c>/relay/{room}/{side}</c>), each is greeted with <c>{"type":"OPEN"}</c>, and
-/// every frame from one is forwarded unchanged to the other: no parsing, no hub protocol, no storage, no auth, no
-/// acknowledgement to the sender. The clients speak PeerJS's messages (<see cref="WebSocketPeer"/>).</summary>
+/// <see cref="ServeArgument"/>, on the host's GC) so /proc gives its CPU time and memory apart from the load's. Two
+/// sockets join a room (<c>/relay/{room}/{side}</c>), each is greeted with <c>{"type":"OPEN"}</c>, and every frame from
+/// one is forwarded unchanged to the other: no parsing, no hub protocol, no storage, no auth, no acknowledgement to the
+/// sender. The clients speak PeerJS's messages (<see cref="WebSocketPeer"/>).</summary>
 internal static class EchoRelayBaseline
 {
     public const string ServeArgument = "--serve-echo-relay";

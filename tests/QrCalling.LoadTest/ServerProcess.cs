@@ -18,8 +18,9 @@ internal sealed class ServerProcess : IAsyncDisposable
     /// are compared under the same collector as the host's.</summary>
     public static bool ServerGc { get; set; } = true;
 
-    /// <summary>Starts this tool again as a child serving a baseline (<paramref name="serveArgument"/>, with the
-    /// host's GC, <see cref="ServerGc"/>) and returns it with the address its ready line (<paramref name="readyPrefix"/> + address) gave.</summary>
+    /// <summary>Starts this tool again as a child serving a baseline (<paramref name="serveArgument"/>, on the host's GC,
+    /// <see cref="ServerGc"/>) and returns it with the address its ready line (<paramref name="readyPrefix"/> + address)
+    /// gave.</summary>
     public static async Task<(ServerProcess Server, Uri Address)> StartToolChildAsync(string serveArgument, string readyPrefix, CancellationToken cancellationToken)
     {
         var tool = Environment.ProcessPath!;
