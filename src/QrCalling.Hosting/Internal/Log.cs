@@ -6,7 +6,7 @@ namespace QrCalling.Hosting.Internal;
 /// only error codes, counts and durations.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "The storage backend is unavailable; answered 503.")]
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "The storage backend is unavailable; answered storage_unavailable (503 on REST).")]
     public static partial void StorageUnavailable(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Rate limit hit on {Limit}.")]
