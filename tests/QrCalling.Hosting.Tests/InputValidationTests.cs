@@ -3,14 +3,12 @@ using System.Reflection;
 using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using QrCalling.Hosting.Hubs;
 using QrCalling.Storage;
-using QrCalling.Testing;
 using Xunit;
 
 namespace QrCalling.Hosting.Tests;
@@ -77,21 +75,23 @@ public sealed class InputValidationTests
     [Fact]
     public async Task HubFilters_FailedDisconnect_IsLoggedAndGoesNoFurther()
     {
-        var logs = new CapturingLoggerProvider();
-        using var factory = LoggerFactory.Create(b => b.AddProvider(logs));
-        var filter = new RoomHubFilter(factory.CreateLogger<RoomHubFilter>());
-        await using var services = new ServiceCollection().BuildServiceProvider();
-        var context = new HubLifetimeContext(new BareCallerContext(), services, new BareHub());
+        await using var host = await TestHost.StartAsync();
+        IHubFilter[] filters = [host.App.Services.GetRequiredService<CallHubFilter>(), host.App.Services.GetRequiredService<RoomHubFilter>()];
+        var context = new HubLifetimeContext(new BareCallerContext(), host.App.Services, new BareHub());
 
-        await filter.OnDisconnectedAsync(context, null, (_, _) => throw new InvalidOperationException("clean-up broke " + PickyStorage.Secret));
-        await Assert.ThrowsAsync<OperationCanceledException>(() => filter.OnDisconnectedAsync(context, null, (_, _) => throw new OperationCanceledException()));
-        var passed = false;
-        await filter.OnDisconnectedAsync(context, null, (_, _) => { passed = true; return Task.CompletedTask; });
+        foreach (var filter in filters)
+        {
+            await filter.OnDisconnectedAsync(context, null, (_, _) => throw new InvalidOperationException("clean-up broke " + PickyStorage.Secret));
+            await Assert.ThrowsAsync<OperationCanceledException>(() => filter.OnDisconnectedAsync(context, null, (_, _) => throw new OperationCanceledException()));
+            var passed = false;
+            await filter.OnDisconnectedAsync(context, null, (_, _) => { passed = true; return Task.CompletedTask; });
+            Assert.True(passed);
 
-        Assert.True(passed);
-        var line = Assert.Single(logs.Lines);
-        Assert.StartsWith("Error QrCalling.Hosting.Hubs.RoomHubFilter: Hub clean-up after a disconnect failed unexpectedly.", line, StringComparison.Ordinal);
-        Assert.Contains("InvalidOperationException", line, StringComparison.Ordinal);
+            var category = filter.GetType().FullName!;
+            var line = Assert.Single(host.Logs.Lines, l => l.Contains(" " + category + ":", StringComparison.Ordinal));
+            Assert.StartsWith($"Error {category}: Hub clean-up after a disconnect failed unexpectedly.", line, StringComparison.Ordinal);
+            Assert.Contains("InvalidOperationException", line, StringComparison.Ordinal);
+        }
     }
 
     private sealed class BareHub : Hub;
